@@ -1,0 +1,3 @@
+//! grove-bench.
+
+fn main() {}

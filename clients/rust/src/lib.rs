@@ -1,0 +1,1 @@
+//! grove-client: Rust client for Grove.

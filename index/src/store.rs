@@ -1,0 +1,83 @@
+//! A contiguous in-memory arena of fixed-dimension vectors, addressed by dense internal id.
+
+/// Vectors of one dimension, stored row-major in one allocation. Row `i` is internal id `i`.
+///
+/// Vectors are stored in the metric's prepared form ([`crate::Metric::prepare`]); callers pass
+/// prepared vectors. Rows are never moved, so a row slice stays valid until the store is mutated.
+#[derive(Debug, Clone, Default)]
+pub struct VectorStore {
+    dim: usize,
+    data: Vec<f32>,
+}
+
+impl VectorStore {
+    /// An empty store of vectors of `dim` components.
+    pub fn new(dim: usize) -> Self {
+        Self { dim, data: Vec::new() }
+    }
+
+    /// An empty store with room for `n` vectors.
+    pub fn with_capacity(dim: usize, n: usize) -> Self {
+        Self { dim, data: Vec::with_capacity(dim * n) }
+    }
+
+    /// Builds a store from row-major data; `data.len()` must be a multiple of `dim`.
+    pub fn from_flat(dim: usize, data: Vec<f32>) -> Self {
+        assert!(dim > 0 && data.len() % dim == 0, "flat data is not a whole number of rows");
+        Self { dim, data }
+    }
+
+    /// Number of components per vector.
+    #[inline]
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of rows (including tombstoned ones: deletion is the index's business).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    /// Whether the store has no rows.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Row `id`. Panics if `id` is out of range (an internal invariant, never user input).
+    #[inline]
+    pub fn get(&self, id: u32) -> &[f32] {
+        let s = id as usize * self.dim;
+        &self.data[s..s + self.dim]
+    }
+
+    /// Appends a row and returns its id. `v.len()` must equal `dim`.
+    pub fn push(&mut self, v: &[f32]) -> u32 {
+        assert_eq!(v.len(), self.dim, "vector dimension");
+        let id = self.len() as u32;
+        self.data.extend_from_slice(v);
+        id
+    }
+
+    /// Writes row `id`, growing the store with zero rows if `id` is past the end.
+    pub fn set(&mut self, id: u32, v: &[f32]) {
+        assert_eq!(v.len(), self.dim, "vector dimension");
+        let s = id as usize * self.dim;
+        if self.data.len() < s + self.dim {
+            self.data.resize(s + self.dim, 0.0);
+        }
+        self.data[s..s + self.dim].copy_from_slice(v);
+    }
+
+    /// All rows, row-major.
+    #[inline]
+    pub fn as_flat(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Bytes held by the vectors.
+    pub fn memory_bytes(&self) -> usize {
+        self.data.capacity() * std::mem::size_of::<f32>()
+    }
+}

@@ -1,0 +1,1 @@
+//! grove-proto: the gRPC contract.

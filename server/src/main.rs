@@ -1,0 +1,3 @@
+//! The grove server.
+
+fn main() {}

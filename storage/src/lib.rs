@@ -1,0 +1,1 @@
+//! grove-storage: durable collections on RocksDB.

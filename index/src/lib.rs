@@ -22,6 +22,7 @@
 pub mod distance;
 pub mod error;
 pub mod explain;
+pub mod graph;
 pub mod idset;
 pub mod store;
 pub mod topk;
@@ -29,6 +30,7 @@ pub mod topk;
 pub use distance::Metric;
 pub use error::{IndexError, Result};
 pub use explain::{Explain, SearchPath, Strategy};
+pub use graph::{Graph, GraphFilter, GraphParams, SearchStats};
 pub use idset::DenseIdSet;
 pub use store::VectorStore;
 pub use topk::{Neighbor, TopK};

@@ -1,0 +1,64 @@
+"""grove_client: Python client for Grove, a filtered approximate-nearest-neighbour database.
+
+Talks gRPC (``grove.v1``) by default with a REST (Qdrant-shaped JSON) fallback; numpy arrays
+in, numpy arrays out; server errors become :class:`GroveError` subclasses carrying the server's
+message. See :class:`GroveClient` for an example.
+"""
+
+from .client import Filter, GroveClient
+from .errors import (
+    BadRequestError,
+    ConflictError,
+    GroveError,
+    GroveTimeoutError,
+    NotFoundError,
+    ResourceExhaustedError,
+    ServerError,
+    UnauthorizedError,
+    UnavailableError,
+    UnsupportedError,
+)
+from .models import (
+    BatchQueryResult,
+    CollectionInfo,
+    Explain,
+    HealthInfo,
+    PayloadField,
+    QueryResult,
+    Record,
+    ScoredPoint,
+    ScrollPage,
+    SnapshotInfo,
+    UpdateResult,
+    UpsertSummary,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadRequestError",
+    "BatchQueryResult",
+    "CollectionInfo",
+    "ConflictError",
+    "Explain",
+    "Filter",
+    "GroveClient",
+    "GroveError",
+    "GroveTimeoutError",
+    "HealthInfo",
+    "NotFoundError",
+    "PayloadField",
+    "QueryResult",
+    "Record",
+    "ResourceExhaustedError",
+    "ScoredPoint",
+    "ScrollPage",
+    "ServerError",
+    "SnapshotInfo",
+    "UnauthorizedError",
+    "UnavailableError",
+    "UnsupportedError",
+    "UpdateResult",
+    "UpsertSummary",
+    "__version__",
+]

@@ -1,0 +1,156 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Distance(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISTANCE_UNSPECIFIED: _ClassVar[Distance]
+    DISTANCE_COSINE: _ClassVar[Distance]
+    DISTANCE_DOT: _ClassVar[Distance]
+    DISTANCE_EUCLID: _ClassVar[Distance]
+
+class PayloadSchemaType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYLOAD_SCHEMA_TYPE_UNSPECIFIED: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_KEYWORD: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_INTEGER: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_FLOAT: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_BOOL: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_DATETIME: _ClassVar[PayloadSchemaType]
+DISTANCE_UNSPECIFIED: Distance
+DISTANCE_COSINE: Distance
+DISTANCE_DOT: Distance
+DISTANCE_EUCLID: Distance
+PAYLOAD_SCHEMA_TYPE_UNSPECIFIED: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_KEYWORD: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_INTEGER: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_FLOAT: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_BOOL: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_DATETIME: PayloadSchemaType
+
+class HnswConfig(_message.Message):
+    __slots__ = ("m", "ef_construction", "gamma", "m_beta")
+    M_FIELD_NUMBER: _ClassVar[int]
+    EF_CONSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_FIELD_NUMBER: _ClassVar[int]
+    M_BETA_FIELD_NUMBER: _ClassVar[int]
+    m: int
+    ef_construction: int
+    gamma: int
+    m_beta: int
+    def __init__(self, m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., gamma: _Optional[int] = ..., m_beta: _Optional[int] = ...) -> None: ...
+
+class VectorParams(_message.Message):
+    __slots__ = ("size", "distance")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    distance: Distance
+    def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ...) -> None: ...
+
+class CreateCollectionRequest(_message.Message):
+    __slots__ = ("collection_name", "vectors", "hnsw_config")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    vectors: VectorParams
+    hnsw_config: HnswConfig
+    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ...) -> None: ...
+
+class CreateCollectionResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: bool
+    def __init__(self, result: _Optional[bool] = ...) -> None: ...
+
+class GetCollectionRequest(_message.Message):
+    __slots__ = ("collection_name",)
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    def __init__(self, collection_name: _Optional[str] = ...) -> None: ...
+
+class PayloadFieldInfo(_message.Message):
+    __slots__ = ("field_name", "schema", "points")
+    FIELD_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    field_name: str
+    schema: PayloadSchemaType
+    points: int
+    def __init__(self, field_name: _Optional[str] = ..., schema: _Optional[_Union[PayloadSchemaType, str]] = ..., points: _Optional[int] = ...) -> None: ...
+
+class CollectionInfo(_message.Message):
+    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    POINTS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    INDEXED_VECTORS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vectors: VectorParams
+    hnsw_config: HnswConfig
+    points_count: int
+    indexed_vectors_count: int
+    payload_schema: _containers.RepeatedCompositeFieldContainer[PayloadFieldInfo]
+    status: str
+    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class GetCollectionResponse(_message.Message):
+    __slots__ = ("info",)
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    info: CollectionInfo
+    def __init__(self, info: _Optional[_Union[CollectionInfo, _Mapping]] = ...) -> None: ...
+
+class ListCollectionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCollectionsResponse(_message.Message):
+    __slots__ = ("collection_names",)
+    COLLECTION_NAMES_FIELD_NUMBER: _ClassVar[int]
+    collection_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, collection_names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteCollectionRequest(_message.Message):
+    __slots__ = ("collection_name",)
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    def __init__(self, collection_name: _Optional[str] = ...) -> None: ...
+
+class DeleteCollectionResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: bool
+    def __init__(self, result: _Optional[bool] = ...) -> None: ...
+
+class CreateFieldIndexRequest(_message.Message):
+    __slots__ = ("collection_name", "field_name", "field_schema")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELD_NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELD_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    field_name: str
+    field_schema: PayloadSchemaType
+    def __init__(self, collection_name: _Optional[str] = ..., field_name: _Optional[str] = ..., field_schema: _Optional[_Union[PayloadSchemaType, str]] = ...) -> None: ...
+
+class DeleteFieldIndexRequest(_message.Message):
+    __slots__ = ("collection_name", "field_name")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELD_NAME_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    field_name: str
+    def __init__(self, collection_name: _Optional[str] = ..., field_name: _Optional[str] = ...) -> None: ...
+
+class FieldIndexResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: bool
+    def __init__(self, result: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,304 @@
+from grove_client._gen.grove.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Strategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STRATEGY_AUTO: _ClassVar[Strategy]
+    STRATEGY_EXACT: _ClassVar[Strategy]
+    STRATEGY_HNSW: _ClassVar[Strategy]
+    STRATEGY_ACORN: _ClassVar[Strategy]
+STRATEGY_AUTO: Strategy
+STRATEGY_EXACT: Strategy
+STRATEGY_HNSW: Strategy
+STRATEGY_ACORN: Strategy
+
+class PointStruct(_message.Message):
+    __slots__ = ("id", "vector", "payload")
+    class PayloadEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Value, _Mapping]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    id: _common_pb2.PointId
+    vector: _common_pb2.Vector
+    payload: _containers.MessageMap[str, _common_pb2.Value]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ...) -> None: ...
+
+class RetrievedPoint(_message.Message):
+    __slots__ = ("id", "payload", "vector")
+    class PayloadEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Value, _Mapping]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    id: _common_pb2.PointId
+    payload: _containers.MessageMap[str, _common_pb2.Value]
+    vector: _common_pb2.Vector
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ...) -> None: ...
+
+class ScoredPoint(_message.Message):
+    __slots__ = ("id", "score", "payload", "vector")
+    class PayloadEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Value, _Mapping]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    id: _common_pb2.PointId
+    score: float
+    payload: _containers.MessageMap[str, _common_pb2.Value]
+    vector: _common_pb2.Vector
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., score: _Optional[float] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ...) -> None: ...
+
+class PointsSelector(_message.Message):
+    __slots__ = ("points", "filter")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    points: PointIdList
+    filter: _common_pb2.Filter
+    def __init__(self, points: _Optional[_Union[PointIdList, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ...) -> None: ...
+
+class PointIdList(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedCompositeFieldContainer[_common_pb2.PointId]
+    def __init__(self, ids: _Optional[_Iterable[_Union[_common_pb2.PointId, _Mapping]]] = ...) -> None: ...
+
+class UpdateResult(_message.Message):
+    __slots__ = ("operation_id", "status")
+    OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    operation_id: int
+    status: str
+    def __init__(self, operation_id: _Optional[int] = ..., status: _Optional[str] = ...) -> None: ...
+
+class UpsertPointsRequest(_message.Message):
+    __slots__ = ("collection_name", "points", "wait")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    points: _containers.RepeatedCompositeFieldContainer[PointStruct]
+    wait: bool
+    def __init__(self, collection_name: _Optional[str] = ..., points: _Optional[_Iterable[_Union[PointStruct, _Mapping]]] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class GetPointsRequest(_message.Message):
+    __slots__ = ("collection_name", "ids", "with_payload", "with_vector")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    WITH_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    ids: _containers.RepeatedCompositeFieldContainer[_common_pb2.PointId]
+    with_payload: _common_pb2.WithPayloadSelector
+    with_vector: bool
+    def __init__(self, collection_name: _Optional[str] = ..., ids: _Optional[_Iterable[_Union[_common_pb2.PointId, _Mapping]]] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+
+class GetPointsResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _containers.RepeatedCompositeFieldContainer[RetrievedPoint]
+    def __init__(self, result: _Optional[_Iterable[_Union[RetrievedPoint, _Mapping]]] = ...) -> None: ...
+
+class DeletePointsRequest(_message.Message):
+    __slots__ = ("collection_name", "points", "wait")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    points: PointsSelector
+    wait: bool
+    def __init__(self, collection_name: _Optional[str] = ..., points: _Optional[_Union[PointsSelector, _Mapping]] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class SetPayloadRequest(_message.Message):
+    __slots__ = ("collection_name", "payload", "points", "overwrite", "wait")
+    class PayloadEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.Value
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Value, _Mapping]] = ...) -> None: ...
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    payload: _containers.MessageMap[str, _common_pb2.Value]
+    points: PointsSelector
+    overwrite: bool
+    wait: bool
+    def __init__(self, collection_name: _Optional[str] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., points: _Optional[_Union[PointsSelector, _Mapping]] = ..., overwrite: _Optional[bool] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class DeletePayloadRequest(_message.Message):
+    __slots__ = ("collection_name", "keys", "points", "wait")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    points: PointsSelector
+    wait: bool
+    def __init__(self, collection_name: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., points: _Optional[_Union[PointsSelector, _Mapping]] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class ClearPayloadRequest(_message.Message):
+    __slots__ = ("collection_name", "points", "wait")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    points: PointsSelector
+    wait: bool
+    def __init__(self, collection_name: _Optional[str] = ..., points: _Optional[_Union[PointsSelector, _Mapping]] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class UpdateResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: UpdateResult
+    def __init__(self, result: _Optional[_Union[UpdateResult, _Mapping]] = ...) -> None: ...
+
+class SearchParams(_message.Message):
+    __slots__ = ("hnsw_ef", "exact", "strategy")
+    HNSW_EF_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    hnsw_ef: int
+    exact: bool
+    strategy: Strategy
+    def __init__(self, hnsw_ef: _Optional[int] = ..., exact: _Optional[bool] = ..., strategy: _Optional[_Union[Strategy, str]] = ...) -> None: ...
+
+class QueryRequest(_message.Message):
+    __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    WITH_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    query: _common_pb2.Vector
+    filter: _common_pb2.Filter
+    limit: int
+    offset: int
+    score_threshold: float
+    with_payload: _common_pb2.WithPayloadSelector
+    with_vector: bool
+    params: SearchParams
+    explain: bool
+    def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ...) -> None: ...
+
+class Explain(_message.Message):
+    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LIVE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SELECTIVITY_FIELD_NUMBER: _ClassVar[int]
+    EF_FIELD_NUMBER: _ClassVar[int]
+    NODES_VISITED_FIELD_NUMBER: _ClassVar[int]
+    DISTANCES_COMPUTED_FIELD_NUMBER: _ClassVar[int]
+    UNINDEXED_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    reason: str
+    live_points: int
+    allowed_points: int
+    selectivity: float
+    ef: int
+    nodes_visited: int
+    distances_computed: int
+    unindexed_scanned: int
+    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ...) -> None: ...
+
+class QueryResponse(_message.Message):
+    __slots__ = ("result", "explain")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    result: _containers.RepeatedCompositeFieldContainer[ScoredPoint]
+    explain: Explain
+    def __init__(self, result: _Optional[_Iterable[_Union[ScoredPoint, _Mapping]]] = ..., explain: _Optional[_Union[Explain, _Mapping]] = ...) -> None: ...
+
+class QueryBatchRequest(_message.Message):
+    __slots__ = ("collection_name", "queries")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    queries: _containers.RepeatedCompositeFieldContainer[QueryRequest]
+    def __init__(self, collection_name: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[QueryRequest, _Mapping]]] = ...) -> None: ...
+
+class QueryBatchResult(_message.Message):
+    __slots__ = ("index", "result", "explain")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    result: _containers.RepeatedCompositeFieldContainer[ScoredPoint]
+    explain: Explain
+    def __init__(self, index: _Optional[int] = ..., result: _Optional[_Iterable[_Union[ScoredPoint, _Mapping]]] = ..., explain: _Optional[_Union[Explain, _Mapping]] = ...) -> None: ...
+
+class ScrollRequest(_message.Message):
+    __slots__ = ("collection_name", "filter", "offset", "limit", "with_payload", "with_vector")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WITH_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    filter: _common_pb2.Filter
+    offset: _common_pb2.PointId
+    limit: int
+    with_payload: _common_pb2.WithPayloadSelector
+    with_vector: bool
+    def __init__(self, collection_name: _Optional[str] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., offset: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., limit: _Optional[int] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+
+class ScrollResponse(_message.Message):
+    __slots__ = ("result", "next_page_offset")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    result: _containers.RepeatedCompositeFieldContainer[RetrievedPoint]
+    next_page_offset: _common_pb2.PointId
+    def __init__(self, result: _Optional[_Iterable[_Union[RetrievedPoint, _Mapping]]] = ..., next_page_offset: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ...) -> None: ...
+
+class CountRequest(_message.Message):
+    __slots__ = ("collection_name", "filter", "exact")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    filter: _common_pb2.Filter
+    exact: bool
+    def __init__(self, collection_name: _Optional[str] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., exact: _Optional[bool] = ...) -> None: ...
+
+class CountResponse(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...

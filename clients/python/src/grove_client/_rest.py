@@ -1,0 +1,302 @@
+"""REST transport: Grove's Qdrant-shaped JSON API over httpx.
+
+Every response is the ``{"result": ..., "status": ..., "time": ...}`` envelope; errors carry
+``{"status": {"error": message}}`` and become :mod:`grove_client.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+import httpx
+import numpy as np
+
+from . import errors
+from ._inputs import PointInput, QuerySpec
+from .models import (
+    CollectionInfo,
+    Explain,
+    HealthInfo,
+    PayloadField,
+    PointId,
+    QueryResult,
+    Record,
+    ScoredPoint,
+    ScrollPage,
+    SnapshotInfo,
+    UpdateResult,
+)
+
+_DISTANCE_OUT = {"cosine": "Cosine", "dot": "Dot", "euclid": "Euclid"}
+_EXPLAIN_FIELDS = (
+    "path",
+    "reason",
+    "live_points",
+    "allowed_points",
+    "selectivity",
+    "ef",
+    "nodes_visited",
+    "distances_computed",
+    "unindexed_scanned",
+)
+
+
+def _with_payload(value: bool | Sequence[str]) -> Any:
+    return value if isinstance(value, bool) else list(value)
+
+
+def _selector(ids: Sequence[PointId] | None, flt: Mapping[str, Any] | None) -> dict[str, Any]:
+    if ids is not None:
+        return {"points": list(ids)}
+    return {"filter": dict(flt or {})}
+
+
+def explain_from_json(raw: Mapping[str, Any] | None) -> Explain | None:
+    """An Explain from the server's JSON object (unknown keys kept in ``extra``)."""
+    if raw is None:
+        return None
+    return Explain(
+        path=str(raw.get("path", "")),
+        reason=str(raw.get("reason", "")),
+        live_points=int(raw.get("live_points", 0)),
+        allowed_points=int(raw.get("allowed_points", 0)),
+        selectivity=float(raw.get("selectivity", 0.0)),
+        ef=None if raw.get("ef") is None else int(raw["ef"]),
+        nodes_visited=int(raw.get("nodes_visited", 0)),
+        distances_computed=int(raw.get("distances_computed", 0)),
+        unindexed_scanned=int(raw.get("unindexed_scanned", 0)),
+        extra={k: v for k, v in raw.items() if k not in _EXPLAIN_FIELDS},
+    )
+
+
+def _vec(raw: Any) -> np.ndarray | None:
+    return None if raw is None else np.asarray(raw, dtype=np.float32)
+
+
+def query_body(spec: QuerySpec) -> dict[str, Any]:
+    """The JSON body of one query."""
+    body: dict[str, Any] = {
+        "query": spec.vector,
+        "limit": spec.limit,
+        "with_payload": _with_payload(spec.with_payload),
+        "with_vector": spec.with_vector,
+    }
+    if spec.filter is not None:
+        body["filter"] = dict(spec.filter)
+    if spec.offset:
+        body["offset"] = spec.offset
+    if spec.score_threshold is not None:
+        body["score_threshold"] = spec.score_threshold
+    params: dict[str, Any] = {}
+    if spec.hnsw_ef is not None:
+        params["hnsw_ef"] = spec.hnsw_ef
+    if spec.exact:
+        params["exact"] = True
+    if params:
+        body["params"] = params
+    if spec.strategy != "auto":
+        body["strategy"] = spec.strategy
+    if spec.explain:
+        body["explain"] = True
+    return body
+
+
+def _query_result(raw: Mapping[str, Any]) -> QueryResult:
+    pts = [
+        ScoredPoint(id=p["id"], score=float(p["score"]), payload=p.get("payload"), vector=_vec(p.get("vector")))
+        for p in raw.get("points", [])
+    ]
+    return QueryResult.from_points(pts, explain_from_json(raw.get("explain")))
+
+
+def _update(raw: Mapping[str, Any]) -> UpdateResult:
+    return UpdateResult(operation_id=int(raw.get("operation_id", 0)), status=str(raw.get("status", "")))
+
+
+class RestTransport:
+    """Synchronous REST calls; one pooled httpx.Client per GroveClient."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float, verify: bool | str = True) -> None:
+        headers = {"content-type": "application/json"}
+        if api_key:
+            headers["api-key"] = api_key
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, verify=verify)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        try:
+            content = None if body is None else json.dumps(body, allow_nan=False)
+            resp = self._http.request(method, path, content=content, params=params)
+        except httpx.TimeoutException as e:
+            raise errors.GroveTimeoutError(f"{method} {path}: timed out ({e})") from e
+        except httpx.TransportError as e:
+            raise errors.UnavailableError(f"{method} {path}: cannot reach {self._http.base_url} ({e})") from e
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if resp.is_error:
+            message = None
+            if isinstance(data, Mapping):
+                status = data.get("status")
+                if isinstance(status, Mapping):
+                    message = status.get("error")
+                elif isinstance(status, str) and status != "ok":
+                    message = status
+                message = message or data.get("error") or data.get("message")
+            raise errors.from_http(resp.status_code, str(message or resp.text or resp.reason_phrase))
+        if isinstance(data, Mapping) and "result" in data:
+            return data["result"]
+        return data
+
+    # -- service ------------------------------------------------------------------------------
+
+    def health(self) -> HealthInfo:
+        info = self._call("GET", "/")
+        ready = self._http.get("/readyz").status_code == 200
+        return HealthInfo(version=str((info or {}).get("version", "")), ready=ready)
+
+    # -- collections --------------------------------------------------------------------------
+
+    def create_collection(self, name: str, dim: int, distance: str, hnsw: Mapping[str, int] | None) -> bool:
+        body: dict[str, Any] = {"vectors": {"size": dim, "distance": _DISTANCE_OUT[distance]}}
+        if hnsw:
+            body["hnsw_config"] = {("ef_construct" if k == "ef_construction" else k): v for k, v in hnsw.items()}
+        return bool(self._call("PUT", f"/collections/{name}", body))
+
+    def get_collection(self, name: str) -> CollectionInfo:
+        r = self._call("GET", f"/collections/{name}")
+        vectors = r["config"]["params"]["vectors"]
+        hnsw = dict(r["config"].get("hnsw_config", {}))
+        if "ef_construct" in hnsw:
+            hnsw["ef_construction"] = hnsw.pop("ef_construct")
+        hnsw.pop("full_scan_threshold", None)
+        return CollectionInfo(
+            name=name,
+            dim=int(vectors["size"]),
+            distance=str(vectors["distance"]).lower(),
+            points_count=int(r.get("points_count") or 0),
+            indexed_vectors_count=int(r.get("indexed_vectors_count") or 0),
+            status=str(r.get("status", "")),
+            payload_schema={
+                k: PayloadField(name=k, schema=str(v.get("data_type", "")), points=int(v.get("points") or 0))
+                for k, v in (r.get("payload_schema") or {}).items()
+            },
+            hnsw_config=hnsw,
+        )
+
+    def list_collections(self) -> list[str]:
+        r = self._call("GET", "/collections")
+        return [c["name"] for c in r.get("collections", [])]
+
+    def delete_collection(self, name: str) -> bool:
+        return bool(self._call("DELETE", f"/collections/{name}"))
+
+    def create_field_index(self, collection: str, field: str, schema: str, wait: bool) -> bool:
+        body = {"field_name": field, "field_schema": schema}
+        r = self._call("PUT", f"/collections/{collection}/index", body, params={"wait": str(wait).lower()})
+        return r is not None
+
+    def delete_field_index(self, collection: str, field: str, wait: bool) -> bool:
+        r = self._call("DELETE", f"/collections/{collection}/index/{field}", params={"wait": str(wait).lower()})
+        return r is not None
+
+    # -- points -------------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[PointInput], wait: bool) -> UpdateResult:
+        batch: dict[str, Any] = {"ids": [p.id for p in points], "vectors": [p.vector for p in points]}
+        if any(p.payload is not None for p in points):
+            batch["payloads"] = [p.payload for p in points]
+        r = self._call("PUT", f"/collections/{collection}/points", {"batch": batch}, {"wait": str(wait).lower()})
+        return _update(r)
+
+    def get(self, collection: str, ids: Sequence[PointId], with_payload: bool | Sequence[str], with_vector: bool) -> list[Record]:
+        body = {"ids": list(ids), "with_payload": _with_payload(with_payload), "with_vector": with_vector}
+        r = self._call("POST", f"/collections/{collection}/points", body)
+        return [Record(id=p["id"], payload=p.get("payload"), vector=_vec(p.get("vector"))) for p in r]
+
+    def delete(self, collection: str, ids: Sequence[PointId] | None, flt: Mapping[str, Any] | None, wait: bool) -> UpdateResult:
+        r = self._call(
+            "POST", f"/collections/{collection}/points/delete", _selector(ids, flt), {"wait": str(wait).lower()}
+        )
+        return _update(r)
+
+    def set_payload(
+        self,
+        collection: str,
+        payload: Mapping[str, Any],
+        ids: Sequence[PointId] | None,
+        flt: Mapping[str, Any] | None,
+        overwrite: bool,
+        wait: bool,
+    ) -> UpdateResult:
+        body: dict[str, Any] = {"payload": dict(payload)}
+        body.update(_selector(ids, flt))
+        method = "PUT" if overwrite else "POST"
+        r = self._call(method, f"/collections/{collection}/points/payload", body, {"wait": str(wait).lower()})
+        return _update(r)
+
+    def delete_payload(
+        self, collection: str, keys: Sequence[str], ids: Sequence[PointId] | None, flt: Mapping[str, Any] | None, wait: bool
+    ) -> UpdateResult:
+        body: dict[str, Any] = {"keys": list(keys)}
+        body.update(_selector(ids, flt))
+        r = self._call("POST", f"/collections/{collection}/points/payload/delete", body, {"wait": str(wait).lower()})
+        return _update(r)
+
+    def query(self, collection: str, spec: QuerySpec) -> QueryResult:
+        return _query_result(self._call("POST", f"/collections/{collection}/points/query", query_body(spec)))
+
+    def query_batch(self, collection: str, specs: Sequence[QuerySpec]) -> list[QueryResult]:
+        body = {"searches": [query_body(s) for s in specs]}
+        r = self._call("POST", f"/collections/{collection}/points/query/batch", body)
+        return [_query_result(x) for x in r]
+
+    def scroll(
+        self,
+        collection: str,
+        flt: Mapping[str, Any] | None,
+        offset: PointId | None,
+        limit: int,
+        with_payload: bool | Sequence[str],
+        with_vector: bool,
+    ) -> ScrollPage:
+        body: dict[str, Any] = {"limit": limit, "with_payload": _with_payload(with_payload), "with_vector": with_vector}
+        if flt is not None:
+            body["filter"] = dict(flt)
+        if offset is not None:
+            body["offset"] = offset
+        r = self._call("POST", f"/collections/{collection}/points/scroll", body)
+        pts = [Record(id=p["id"], payload=p.get("payload"), vector=_vec(p.get("vector"))) for p in r["points"]]
+        return ScrollPage(points=pts, next_offset=r.get("next_page_offset"))
+
+    def count(self, collection: str, flt: Mapping[str, Any] | None) -> int:
+        body: dict[str, Any] = {"exact": True}
+        if flt is not None:
+            body["filter"] = dict(flt)
+        return int(self._call("POST", f"/collections/{collection}/points/count", body)["count"])
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def create_snapshot(self, collection: str) -> SnapshotInfo:
+        r = self._call("POST", f"/collections/{collection}/snapshots", params={"wait": "true"})
+        return _snapshot(r)
+
+    def list_snapshots(self, collection: str) -> list[SnapshotInfo]:
+        return [_snapshot(s) for s in self._call("GET", f"/collections/{collection}/snapshots")]
+
+    def delete_snapshot(self, collection: str, name: str) -> bool:
+        return bool(self._call("DELETE", f"/collections/{collection}/snapshots/{name}"))
+
+    def recover_snapshot(self, collection: str, location: str) -> bool:
+        r = self._call("PUT", f"/collections/{collection}/snapshots/recover", {"location": location}, {"wait": "true"})
+        return bool(r)
+
+
+def _snapshot(raw: Mapping[str, Any]) -> SnapshotInfo:
+    return SnapshotInfo(name=str(raw["name"]), creation_time=raw.get("creation_time"), size=int(raw.get("size") or 0))

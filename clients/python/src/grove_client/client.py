@@ -1,0 +1,499 @@
+"""The public client: :class:`GroveClient`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from . import _inputs as inp
+from . import errors
+from ._grpc import GrpcTransport
+from ._rest import RestTransport
+from .models import (
+    BatchQueryResult,
+    CollectionInfo,
+    Explain,
+    HealthInfo,
+    PointId,
+    QueryResult,
+    Record,
+    ScrollPage,
+    SnapshotInfo,
+    UpdateResult,
+    UpsertSummary,
+)
+
+Filter = Mapping[str, Any]
+"""A Qdrant-shaped filter: ``{"must": [...], "should": [...], "must_not": [...]}``."""
+
+# Above this many points, upsert shows a progress bar by default (when tqdm is installed).
+_PROGRESS_THRESHOLD = 10_000
+
+
+class GroveClient:
+    """A synchronous client for one Grove server.
+
+    By default it talks gRPC (``grove.v1``) to ``grpc_port`` on the host of ``url``; pass
+    ``transport="rest"`` to use the Qdrant-shaped REST API on ``url`` instead. Both transports
+    accept the same inputs and return the same result types. The few operations that only REST
+    offers (snapshot restore and delete) go over REST whatever the transport.
+
+    Example::
+
+        import numpy as np
+        from grove_client import GroveClient
+
+        client = GroveClient("http://localhost:6333")
+        client.create_collection("papers", dim=4, distance="cosine")
+        client.create_payload_index("papers", "category", "keyword")
+        client.upsert("papers", vectors=np.eye(4), payloads=[{"category": c} for c in "aabb"])
+        hits = client.query("papers", [1, 0, 0, 0], limit=2,
+                            filter={"must": [{"key": "category", "match": {"value": "b"}}]})
+        print(hits.ids, hits.scores)
+
+    Args:
+        url: REST base URL, e.g. ``http://localhost:6333`` (https for TLS).
+        grpc_port: gRPC port on the same host (ignored when ``grpc_target`` is given).
+        grpc_target: explicit ``host:port`` for gRPC.
+        transport: ``"grpc"`` (default) or ``"rest"``.
+        api_key: sent as the ``api-key`` header / metadata.
+        timeout: seconds per call.
+        verify: TLS verification for REST: True, False, or a CA bundle path.
+        root_certificates: PEM CA certificates for gRPC over TLS (default: system roots).
+    """
+
+    def __init__(
+        self,
+        url: str = "http://localhost:6333",
+        *,
+        grpc_port: int = 6334,
+        grpc_target: str | None = None,
+        transport: str = "grpc",
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        verify: bool | str = True,
+        root_certificates: bytes | None = None,
+    ) -> None:
+        if "://" not in url:
+            url = "http://" + url
+        parts = urlsplit(url)
+        self.url = url.rstrip("/")
+        self.transport_name = inp.check_choice(transport, ("grpc", "rest"), "transport")
+        self._rest_args = (self.url, api_key, timeout, verify)
+        self._rest: RestTransport | None = None
+        self._grpc: GrpcTransport | None = None
+        if self.transport_name == "grpc":
+            target = grpc_target or f"{parts.hostname or 'localhost'}:{grpc_port}"
+            self._grpc = GrpcTransport(
+                target, api_key, timeout, secure=parts.scheme == "https", root_certificates=root_certificates
+            )
+            self._t: GrpcTransport | RestTransport = self._grpc
+        else:
+            self._t = self._rest_transport()
+
+    def _rest_transport(self) -> RestTransport:
+        if self._rest is None:
+            self._rest = RestTransport(*self._rest_args)
+        return self._rest
+
+    def close(self) -> None:
+        """Close connections. The client is unusable afterwards."""
+        if self._grpc is not None:
+            self._grpc.close()
+        if self._rest is not None:
+            self._rest.close()
+
+    def __enter__(self) -> "GroveClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GroveClient({self.url!r}, transport={self.transport_name!r})"
+
+    # -- service ------------------------------------------------------------------------------
+
+    def health(self) -> HealthInfo:
+        """Server version and readiness."""
+        return self._t.health()
+
+    def wait_ready(self, timeout: float = 30.0, interval: float = 0.2) -> HealthInfo:
+        """Poll :meth:`health` until the server reports ready; raise UnavailableError on timeout."""
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                h = self.health()
+                if h.ready:
+                    return h
+            except errors.GroveError as e:
+                last = e
+            time.sleep(interval)
+        raise errors.UnavailableError(f"grove at {self.url} not ready after {timeout}s" + (f": {last}" if last else ""))
+
+    # -- collections --------------------------------------------------------------------------
+
+    def create_collection(
+        self,
+        name: str,
+        dim: int,
+        distance: str = "cosine",
+        *,
+        m: int | None = None,
+        ef_construction: int | None = None,
+        gamma: int | None = None,
+        m_beta: int | None = None,
+    ) -> bool:
+        """Create a collection of ``dim``-dimensional vectors.
+
+        Args:
+            distance: ``cosine`` (vectors normalised on insert), ``dot`` or ``euclid``.
+            m, ef_construction: HNSW graph parameters (M, ef_construction); None: server default.
+            gamma, m_beta: ACORN-gamma parameters; None: server default.
+
+        Raises:
+            ConflictError: a collection of that name exists.
+        """
+        if dim < 1:
+            raise errors.BadRequestError("dim must be at least 1")
+        hnsw = {
+            k: v
+            for k, v in (("m", m), ("ef_construction", ef_construction), ("gamma", gamma), ("m_beta", m_beta))
+            if v is not None
+        }
+        return self._t.create_collection(name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw)
+
+    def get_collection(self, name: str) -> CollectionInfo:
+        """Configuration, point counts, indexing status and payload indexes of a collection."""
+        return self._t.get_collection(name)
+
+    def list_collections(self) -> list[str]:
+        """Names of all collections, sorted."""
+        return self._t.list_collections()
+
+    def collection_exists(self, name: str) -> bool:
+        """Whether a collection of that name exists."""
+        return name in self.list_collections()
+
+    def delete_collection(self, name: str) -> bool:
+        """Delete a collection and its data; False when it did not exist."""
+        try:
+            return self._t.delete_collection(name)
+        except errors.NotFoundError:
+            return False
+
+    def create_payload_index(self, collection: str, field: str, schema: str = "keyword", *, wait: bool = True) -> bool:
+        """Index a payload field so that filters on it compile to bitmaps.
+
+        Args:
+            field: field name, dotted for nested objects (``"meta.year"``).
+            schema: ``keyword``, ``integer``, ``float``, ``bool`` or ``datetime``.
+        """
+        return self._t.create_field_index(collection, field, inp.check_choice(schema, inp.SCHEMAS, "schema"), wait)
+
+    def delete_payload_index(self, collection: str, field: str, *, wait: bool = True) -> bool:
+        """Drop a payload field index."""
+        return self._t.delete_field_index(collection, field, wait)
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        collection: str,
+        vectors: Any = None,
+        *,
+        ids: Sequence[Any] | np.ndarray | None = None,
+        payloads: Sequence[Mapping[str, Any] | None] | None = None,
+        points: Iterable[Mapping[str, Any]] | None = None,
+        batch_size: int = 256,
+        wait: bool = True,
+        progress: bool | None = None,
+    ) -> UpsertSummary:
+        """Insert or replace points, in batches.
+
+        Two input forms:
+
+        - ``vectors`` (an ``(n, dim)`` array or list of lists) with optional ``ids`` (default
+          ``0..n-1``) and ``payloads`` (one dict or None per row);
+        - ``points``: dicts ``{"id": ..., "vector": [...], "payload": {...}}``.
+
+        Args:
+            batch_size: points per request.
+            wait: return only when the points are visible to searches (always durable).
+            progress: show a tqdm progress bar; None shows one above 10,000 points when tqdm is
+                installed (``pip install grove-client[progress]``).
+        """
+        n, items = inp.points(ids, vectors, payloads, points)
+        bar = _progress_bar(n, progress, f"upsert {collection}")
+        batches = 0
+        last: UpdateResult | None = None
+        try:
+            for batch in inp.batched(items, batch_size):
+                last = self._t.upsert(collection, batch, wait)
+                batches += 1
+                if bar is not None:
+                    bar.update(len(batch))
+        finally:
+            if bar is not None:
+                bar.close()
+        return UpsertSummary(points=n, batches=batches, last=last)
+
+    def delete(
+        self,
+        collection: str,
+        ids: Sequence[Any] | np.ndarray | None = None,
+        *,
+        filter: Filter | None = None,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Delete points by ids, or every point matching ``filter`` (exactly one of the two)."""
+        sel_ids, flt = _selection(ids, filter)
+        return self._t.delete(collection, sel_ids, flt, wait)
+
+    def set_payload(
+        self,
+        collection: str,
+        payload: Mapping[str, Any],
+        ids: Sequence[Any] | np.ndarray | None = None,
+        *,
+        filter: Filter | None = None,
+        overwrite: bool = False,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Merge ``payload`` into the selected points' payloads (replace it when ``overwrite``)."""
+        sel_ids, flt = _selection(ids, filter)
+        return self._t.set_payload(collection, inp.payload(payload) or {}, sel_ids, flt, overwrite, wait)
+
+    def delete_payload(
+        self,
+        collection: str,
+        keys: Sequence[str],
+        ids: Sequence[Any] | np.ndarray | None = None,
+        *,
+        filter: Filter | None = None,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Remove payload keys from the selected points."""
+        sel_ids, flt = _selection(ids, filter)
+        return self._t.delete_payload(collection, list(keys), sel_ids, flt, wait)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(
+        self,
+        collection: str,
+        ids: Sequence[Any] | np.ndarray,
+        *,
+        with_payload: bool | Sequence[str] = True,
+        with_vector: bool = False,
+    ) -> list[Record]:
+        """Points by id (missing ids are skipped)."""
+        return self._t.get(collection, [inp.point_id(i) for i in ids], with_payload, with_vector)
+
+    def query(
+        self,
+        collection: str,
+        vector: Any,
+        *,
+        limit: int = 10,
+        filter: Filter | None = None,
+        offset: int = 0,
+        score_threshold: float | None = None,
+        with_payload: bool | Sequence[str] = True,
+        with_vector: bool = False,
+        hnsw_ef: int | None = None,
+        exact: bool = False,
+        strategy: str = "auto",
+        explain: bool = False,
+    ) -> QueryResult:
+        """The ``limit`` nearest points to ``vector`` among those matching ``filter``.
+
+        Args:
+            vector: 1-D array or list of ``dim`` floats.
+            filter: Qdrant-shaped filter dict, e.g.
+                ``{"must": [{"key": "year", "range": {"gte": 2019, "lt": 2022}}]}``.
+            with_payload: True, False, or the field names to return.
+            hnsw_ef: graph search beam width (larger: slower, better recall).
+            exact: exact scan (ground truth).
+            strategy: ``auto`` (the planner chooses), ``exact``, ``hnsw`` or ``acorn``.
+            explain: attach the planner's :class:`Explain` record to the result.
+
+        Returns:
+            A :class:`QueryResult`: ``ids`` (uint64 array), ``scores`` (float32), ``payloads``.
+        """
+        spec = _spec(vector, limit, filter, offset, score_threshold, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
+        return self._t.query(collection, spec)
+
+    def query_batch(
+        self,
+        collection: str,
+        vectors: Any,
+        *,
+        limit: int = 10,
+        filter: Filter | Sequence[Filter | None] | None = None,
+        with_payload: bool | Sequence[str] = False,
+        with_vector: bool = False,
+        hnsw_ef: int | None = None,
+        exact: bool = False,
+        strategy: str = "auto",
+        explain: bool = False,
+        batch_size: int = 256,
+    ) -> BatchQueryResult:
+        """Many queries at once; rows of ``vectors`` are queries.
+
+        ``filter`` is one filter for every query or a list with one per query. Requests are
+        split into batches of ``batch_size``. The result keeps request order; its ``ids`` and
+        ``scores`` properties are ``(n_queries, limit)`` matrices.
+        """
+        mat = inp.matrix(vectors)
+        n = mat.shape[0]
+        if isinstance(filter, Sequence) and not isinstance(filter, Mapping):
+            if len(filter) != n:
+                raise errors.BadRequestError(f"{len(filter)} filters for {n} queries")
+            filters: Sequence[Filter | None] = filter
+        else:
+            filters = [filter] * n
+        specs = [
+            _spec(mat[i], limit, filters[i], 0, None, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
+            for i in range(n)
+        ]
+        results: list[QueryResult] = []
+        for start in range(0, n, max(1, batch_size)):
+            results.extend(self._t.query_batch(collection, specs[start : start + batch_size]))
+        return BatchQueryResult(results)
+
+    def explain(
+        self,
+        collection: str,
+        vector: Any,
+        *,
+        limit: int = 10,
+        filter: Filter | None = None,
+        hnsw_ef: int | None = None,
+        strategy: str = "auto",
+    ) -> Explain:
+        """Run a query and return only what the planner chose and why, and the work it did."""
+        r = self.query(
+            collection, vector, limit=limit, filter=filter, hnsw_ef=hnsw_ef, strategy=strategy,
+            with_payload=False, explain=True,
+        )
+        if r.explain is None:
+            raise errors.ServerError("server returned no explain record")
+        return r.explain
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        filter: Filter | None = None,
+        offset: PointId | None = None,
+        limit: int = 100,
+        with_payload: bool | Sequence[str] = True,
+        with_vector: bool = False,
+    ) -> ScrollPage:
+        """One page of points in id order, starting at ``offset`` (inclusive)."""
+        off = None if offset is None else inp.point_id(offset)
+        return self._t.scroll(collection, filter, off, limit, with_payload, with_vector)
+
+    def scroll_all(
+        self,
+        collection: str,
+        *,
+        filter: Filter | None = None,
+        page_size: int = 1000,
+        with_payload: bool | Sequence[str] = True,
+        with_vector: bool = False,
+    ) -> Iterator[Record]:
+        """Every point matching ``filter``, page by page."""
+        offset: PointId | None = None
+        while True:
+            page = self.scroll(
+                collection, filter=filter, offset=offset, limit=page_size, with_payload=with_payload, with_vector=with_vector
+            )
+            yield from page.points
+            if page.next_offset is None:
+                return
+            offset = page.next_offset
+
+    def count(self, collection: str, *, filter: Filter | None = None) -> int:
+        """Exact number of points matching ``filter`` (all points when None)."""
+        return self._t.count(collection, filter)
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def create_snapshot(self, collection: str) -> SnapshotInfo:
+        """Take a consistent on-disk snapshot of a collection (stored by the server)."""
+        return self._t.create_snapshot(collection)
+
+    def list_snapshots(self, collection: str) -> list[SnapshotInfo]:
+        """Snapshots of a collection."""
+        return self._t.list_snapshots(collection)
+
+    def delete_snapshot(self, collection: str, name: str) -> bool:
+        """Delete a snapshot (REST)."""
+        return self._rest_transport().delete_snapshot(collection, name)
+
+    def restore_snapshot(self, collection: str, name_or_location: str) -> bool:
+        """Restore a collection from one of its snapshots (REST), replacing its current data.
+
+        ``name_or_location`` is a snapshot name from :meth:`list_snapshots` or a location the
+        server understands (a path under its snapshot directory or a ``file://`` URL).
+        """
+        return self._rest_transport().recover_snapshot(collection, name_or_location)
+
+
+def _spec(
+    vector: Any,
+    limit: int,
+    filter: Filter | None,
+    offset: int,
+    score_threshold: float | None,
+    with_payload: bool | Sequence[str],
+    with_vector: bool,
+    hnsw_ef: int | None,
+    exact: bool,
+    strategy: str,
+    explain: bool,
+) -> inp.QuerySpec:
+    if limit < 1:
+        raise errors.BadRequestError("limit must be at least 1")
+    if filter is not None and not isinstance(filter, Mapping):
+        raise errors.BadRequestError(f"filter must be a dict, got {type(filter).__name__}")
+    return inp.QuerySpec(
+        vector=inp.vector(vector),
+        limit=int(limit),
+        filter=filter,
+        offset=int(offset),
+        score_threshold=score_threshold,
+        with_payload=with_payload if isinstance(with_payload, bool) else list(with_payload),
+        with_vector=with_vector,
+        hnsw_ef=hnsw_ef,
+        exact=exact,
+        strategy=inp.check_choice(strategy, inp.STRATEGIES, "strategy"),
+        explain=explain,
+    )
+
+
+def _selection(ids: Any, filter: Filter | None) -> tuple[list[PointId] | None, Filter | None]:
+    if (ids is None) == (filter is None):
+        raise errors.BadRequestError("select points with exactly one of ids=... or filter=...")
+    if ids is not None:
+        return [inp.point_id(i) for i in ids], None
+    return None, filter
+
+
+def _progress_bar(total: int, progress: bool | None, desc: str) -> Any:
+    if progress is False or (progress is None and total < _PROGRESS_THRESHOLD):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            print("grove_client: install tqdm for a progress bar (pip install tqdm)", file=sys.stderr)
+        return None
+    return tqdm(total=total, desc=desc, unit="pt", unit_scale=True)

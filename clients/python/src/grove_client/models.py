@@ -1,0 +1,231 @@
+"""Result types returned by :class:`grove_client.GroveClient`.
+
+Plain dataclasses, the same whichever transport answered. Query results keep ids and scores as
+numpy arrays (one row per hit) so that evaluation code can compare them with ground truth
+without a Python loop; payloads stay Python dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence, Union
+
+import numpy as np
+
+PointId = Union[int, str]
+"""A point id: an unsigned integer or a UUID string."""
+
+Payload = dict[str, Any]
+"""A point payload: a JSON object."""
+
+
+@dataclass(frozen=True)
+class Explain:
+    """What one search did and why (the planner's decision and the work done).
+
+    ``path`` is one of ``"exact"``, ``"hnsw"``, ``"acorn1"``, ``"acorn_gamma"``, ``"hnsw_rs"``;
+    ``selectivity`` is ``allowed_points / live_points``.
+    """
+
+    path: str
+    reason: str
+    live_points: int
+    allowed_points: int
+    selectivity: float
+    ef: int | None
+    nodes_visited: int
+    distances_computed: int
+    unindexed_scanned: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the server sent that this client version does not know (REST only)."""
+
+
+@dataclass(frozen=True)
+class ScoredPoint:
+    """One query hit."""
+
+    id: PointId
+    score: float
+    payload: Payload | None = None
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored point as returned by get and scroll."""
+
+    id: PointId
+    payload: Payload | None = None
+    vector: np.ndarray | None = None
+
+
+def _ids_array(ids: Sequence[PointId]) -> np.ndarray:
+    """uint64 when every id is an integer (the common case), else an object array."""
+    if all(isinstance(i, int) for i in ids):
+        return np.asarray(ids, dtype=np.uint64)
+    out = np.empty(len(ids), dtype=object)
+    out[:] = list(ids)
+    return out
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The hits of one query, best first.
+
+    Attributes:
+        ids: point ids, ``uint64`` when all are integers, else an object array.
+        scores: ``float32`` scores (cosine/dot: higher is better; euclid: distance).
+        payloads: one dict per hit, or None per hit when payloads were not requested.
+        vectors: ``(n, dim)`` float32 when vectors were requested, else None.
+        explain: the planner's record when ``explain=True`` was passed.
+    """
+
+    ids: np.ndarray
+    scores: np.ndarray
+    payloads: list[Payload | None]
+    vectors: np.ndarray | None = None
+    explain: Explain | None = None
+
+    @classmethod
+    def from_points(cls, points: Sequence[ScoredPoint], explain: Explain | None = None) -> "QueryResult":
+        """Build from a list of hits."""
+        vectors = None
+        if points and all(p.vector is not None for p in points):
+            vectors = np.stack([np.asarray(p.vector, dtype=np.float32) for p in points])
+        return cls(
+            ids=_ids_array([p.id for p in points]),
+            scores=np.asarray([p.score for p in points], dtype=np.float32),
+            payloads=[p.payload for p in points],
+            vectors=vectors,
+            explain=explain,
+        )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[ScoredPoint]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, i: int) -> ScoredPoint:
+        raw = self.ids[i]
+        return ScoredPoint(
+            id=raw if self.ids.dtype == object else int(raw),
+            score=float(self.scores[i]),
+            payload=self.payloads[i],
+            vector=None if self.vectors is None else self.vectors[i],
+        )
+
+
+@dataclass(frozen=True)
+class BatchQueryResult:
+    """The answers of a batch of queries, in request order.
+
+    ``ids`` and ``scores`` are ``(n_queries, limit)`` matrices padded where a query returned
+    fewer hits (ids with ``-1`` as int64, or None in an object array; scores with NaN).
+    """
+
+    results: list[QueryResult]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[QueryResult]:
+        return iter(self.results)
+
+    def __getitem__(self, i: int) -> QueryResult:
+        return self.results[i]
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Padded ``(n_queries, k)`` id matrix: int64 with -1 padding, or object with None."""
+        k = max((len(r) for r in self.results), default=0)
+        numeric = all(r.ids.dtype != object for r in self.results)
+        out = np.full((len(self.results), k), -1 if numeric else None, dtype=np.int64 if numeric else object)
+        for row, r in enumerate(self.results):
+            out[row, : len(r)] = r.ids.astype(np.int64) if numeric else r.ids
+        return out
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Padded ``(n_queries, k)`` float32 score matrix (NaN padding)."""
+        k = max((len(r) for r in self.results), default=0)
+        out = np.full((len(self.results), k), np.nan, dtype=np.float32)
+        for row, r in enumerate(self.results):
+            out[row, : len(r)] = r.scores
+        return out
+
+
+@dataclass(frozen=True)
+class PayloadField:
+    """A payload field index of a collection."""
+
+    name: str
+    schema: str
+    """``keyword``, ``integer``, ``float``, ``bool`` or ``datetime``."""
+    points: int
+    """Points that have a value for this field."""
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection's configuration and state."""
+
+    name: str
+    dim: int
+    distance: str
+    """``cosine``, ``dot`` or ``euclid``."""
+    points_count: int
+    indexed_vectors_count: int
+    status: str
+    """``green`` when fully indexed, ``yellow`` while indexing."""
+    payload_schema: dict[str, PayloadField]
+    hnsw_config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The result of a write."""
+
+    operation_id: int
+    status: str
+    """``completed`` (durable and visible to searches) or ``acknowledged`` (durable)."""
+
+
+@dataclass(frozen=True)
+class UpsertSummary:
+    """What :meth:`GroveClient.upsert` did over all its batches."""
+
+    points: int
+    batches: int
+    last: UpdateResult | None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A collection snapshot."""
+
+    name: str
+    creation_time: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class ScrollPage:
+    """One page of a scroll; pass ``next_offset`` back to get the next one (None: last page)."""
+
+    points: list[Record]
+    next_offset: PointId | None
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.points)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+@dataclass(frozen=True)
+class HealthInfo:
+    """Server version and readiness."""
+
+    version: str
+    ready: bool

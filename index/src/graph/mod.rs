@@ -1,60 +1,130 @@
-//! Grove's own proximity graph: HNSW layers, with ACORN-gamma and ACORN-1 filtered search.
+//! Grove's own proximity graph: HNSW layers (Malkov & Yashunin 2018) with ACORN filtered search
+//! (Patel et al., SIGMOD 2024): ACORN-gamma over a graph built with `M·gamma` neighbour lists,
+//! ACORN-1 over a plain HNSW graph.
 //!
-//! (Skeleton: the public API is final; internals are being replaced by the real graph.)
+//! # Shape
+//! - Layer 0 is one flat table with a fixed stride (`[count, ids..]` per node, see
+//!   `layers`), read lock-free by searches; upper layers are per-node blocks allocated once.
+//! - Inserts are thread-safe (`&self`): per-node locks for writers, an entry lock only for the
+//!   rare node that raises the top level; searches run concurrently with inserts.
+//! - Each thread reuses its visited tags and heaps; a search allocates only its result.
+//! - Levels come from a hash of `(seed, id)`: deterministic whatever the insertion order.
+//!
+//! # Which graph for which search
+//! | `gamma` | layer-0 list | upper lists | serves |
+//! |---|---|---|---|
+//! | 1 | `2·M`, HNSW heuristic | `M` | [`GraphFilter::None`], [`GraphFilter::Hnsw`], ACORN-1 |
+//! | > 1 | `M·gamma`, compressed to about `M_beta` | `M·gamma`, nearest | ACORN-gamma |
+//!
+//! A gamma > 1 graph answers every filter too; its unfiltered search is just slower.
+//!
+//! ```
+//! use grove_index::graph::{Graph, GraphFilter, GraphParams, SearchStats};
+//! use grove_index::{Metric, VectorStore};
+//! let mut store = VectorStore::new(2);
+//! for i in 0..100u32 {
+//!     store.push(&[i as f32, (i % 7) as f32]);
+//! }
+//! let ids: Vec<u32> = (0..100).collect();
+//! let g = Graph::build(GraphParams::default(), Metric::L2, &store, &ids, 1).unwrap();
+//! let mut stats = SearchStats::default();
+//! let hits = g.search(&store, &[10.2, 3.0], 1, 16, GraphFilter::None, &mut stats);
+//! assert_eq!(hits[0].id, 10);
+//! ```
+
+mod insert;
+mod io;
+mod layers;
+mod search;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 
-use crate::{DenseIdSet, IndexError, Metric, Neighbor, Result, TopK, VectorStore};
+use crate::{DenseIdSet, IndexError, Metric, Neighbor, Result, VectorStore};
+use layers::Layers;
+use search::{with_scratch, Cand, Ctx};
 
 /// Construction parameters, named as in the HNSW and ACORN papers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GraphParams {
-    /// `M`: neighbours per node on the upper layers (level 0 holds `2·M` for HNSW, `M·gamma`
-    /// for ACORN-gamma).
+    /// `M`: neighbours a node picks per layer. Upper lists hold `M` (HNSW) or `M·gamma`
+    /// (ACORN-gamma); layer 0 holds `2·M` (HNSW) or `M·gamma` (ACORN-gamma). ACORN search
+    /// truncates filtered lists to `M` (ACORN-gamma) or to the layer-0 degree `2·M` (ACORN-1).
     pub m: usize,
-    /// `ef_construction`: candidate list size while inserting.
+    /// `ef_construction`: candidate list size while inserting (raised to `M·gamma` when
+    /// smaller, since ACORN-gamma needs that many candidates).
     pub ef_construction: usize,
-    /// `gamma` (γ): neighbour list expansion factor of ACORN-gamma; 1 builds a plain HNSW graph.
+    /// `gamma` (γ): neighbour-list expansion of ACORN-gamma, about `1/s_min` for the lowest
+    /// selectivity the graph should serve; 1 builds a plain HNSW graph.
     pub gamma: usize,
-    /// `M_beta` (M_β): ACORN-gamma compression: the nearest `M_beta` neighbours are always kept.
+    /// `M_beta` (M_β): ACORN-gamma compression keeps the `M_beta` nearest neighbours outright and
+    /// thins the rest (ignored when `gamma` is 1). The paper pairs `M_beta = 2·M`.
     pub m_beta: usize,
-    /// Seed of the level assignment.
+    /// Seed of the level draw.
     pub seed: u64,
 }
 
 impl Default for GraphParams {
+    /// `M = 16`, `ef_construction = 100` (hnswlib's usual pair), `gamma = 1` (HNSW),
+    /// `M_beta = 2·M = 32` (the paper's choice).
     fn default() -> Self {
         Self { m: 16, ef_construction: 100, gamma: 1, m_beta: 32, seed: 0x6772_6f76_6521 }
     }
 }
 
+/// Largest neighbour list a graph may have (`M·gamma`, and `2·M`).
+const MAX_DEGREE: usize = 4096;
+
 impl GraphParams {
-    /// Checks every parameter's range.
+    /// Checks every parameter's range; errors name the paper's symbol.
     pub fn validate(&self) -> Result<()> {
-        if self.m < 2 || self.m > 256 {
-            return Err(IndexError::InvalidParameter {
-                name: "M",
-                reason: format!("{} is outside 2..=256", self.m),
-            });
+        let bad = |name: &'static str, reason: String| Err(IndexError::InvalidParameter { name, reason });
+        if self.m < 2 || 2 * self.m > MAX_DEGREE {
+            return bad("M", format!("{} is outside 2..={}", self.m, MAX_DEGREE / 2));
+        }
+        if self.ef_construction == 0 {
+            return bad("ef_construction", "must be at least 1".into());
+        }
+        if self.gamma == 0 || self.m.saturating_mul(self.gamma) > MAX_DEGREE {
+            return bad("gamma", format!("{} must be at least 1 with M·gamma <= {MAX_DEGREE}", self.gamma));
+        }
+        if self.gamma > 1 && (self.m_beta == 0 || self.m_beta > self.m * self.gamma) {
+            return bad(
+                "M_beta",
+                format!("{} is outside 1..=M·gamma = {}", self.m_beta, self.m * self.gamma),
+            );
         }
         Ok(())
+    }
+
+    fn degrees(&self) -> (usize, usize) {
+        if self.gamma == 1 {
+            (2 * self.m, self.m)
+        } else {
+            (self.m * self.gamma, self.m * self.gamma)
+        }
     }
 }
 
 /// Which points a search may return, and how the graph is walked.
 #[derive(Debug, Clone, Copy)]
 pub enum GraphFilter<'a> {
-    /// Unfiltered HNSW search.
+    /// Unfiltered HNSW search (the caller post-filters tombstones, or passes
+    /// [`GraphFilter::Hnsw`] with `DenseIdSet::all_except(tombstones)`).
     None,
-    /// Filtered HNSW: walk the whole graph, only allowed ids enter the results.
+    /// Filtered HNSW: the whole graph is walked, only allowed ids enter the results. The walk is
+    /// bounded like HNSW's: besides the `ef` best allowed nodes it keeps a window of the
+    /// `ef·min(1/s, 16)` best nodes of any kind (`s` the set's share of the graph) and stops when
+    /// the frontier is worse than either, so a sparse filter cannot make it scan the graph.
     Hnsw(&'a DenseIdSet),
-    /// ACORN: walk only the predicate subgraph.
+    /// ACORN: only the predicate subgraph is walked (see the module table for which variant).
     Acorn(&'a DenseIdSet),
 }
 
-/// Work counters of one search.
+/// Work counters of one search (added to, so one value can sum several searches).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SearchStats {
     /// Nodes whose neighbour lists were expanded.
@@ -63,20 +133,50 @@ pub struct SearchStats {
     pub distances_computed: u64,
 }
 
-/// The proximity graph.
+/// Packed entry point: `level << 32 | id`; [`NO_ENTRY`] while the graph is empty.
+const NO_ENTRY: u64 = u64::MAX;
+
+fn pack(id: u32, level: u8) -> u64 {
+    (u64::from(level) << 32) | u64::from(id)
+}
+
+fn unpack(e: u64) -> (u32, u8) {
+    (e as u32, (e >> 32) as u8)
+}
+
+/// The proximity graph. `Send + Sync`; inserts and searches take `&self`.
 #[derive(Debug)]
 pub struct Graph {
     params: GraphParams,
     metric: Metric,
     dim: usize,
-    ids: RwLock<Vec<u32>>,
+    level_mult: f64,
+    ef_construction_eff: usize,
+    layers: RwLock<Layers>,
+    entry: AtomicU64,
+    entry_lock: Mutex<()>,
+    len: AtomicUsize,
 }
 
 impl Graph {
     /// An empty graph.
     pub fn new(params: GraphParams, metric: Metric, dim: usize) -> Result<Self> {
         params.validate()?;
-        Ok(Self { params, metric, dim, ids: RwLock::new(Vec::new()) })
+        if dim == 0 {
+            return Err(IndexError::InvalidParameter { name: "dim", reason: "must be at least 1".into() });
+        }
+        let (m0, m_up) = params.degrees();
+        Ok(Self {
+            params,
+            metric,
+            dim,
+            level_mult: 1.0 / (params.m as f64).ln(),
+            ef_construction_eff: params.ef_construction.max(params.m * params.gamma),
+            layers: RwLock::new(Layers::new(0, m0, m_up)),
+            entry: AtomicU64::new(NO_ENTRY),
+            entry_lock: Mutex::new(()),
+            len: AtomicUsize::new(0),
+        })
     }
 
     /// The construction parameters.
@@ -89,32 +189,77 @@ impl Graph {
         self.metric
     }
 
-    /// Thread-safe incremental insert.
-    pub fn insert(&self, id: u32, _vectors: &VectorStore) {
-        let mut ids = self.ids.write();
-        if !ids.contains(&id) {
-            ids.push(id);
+    /// The vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Makes room for ids below `n` (amortised doubling; blocks searches for the copy).
+    pub fn reserve(&self, n: usize) {
+        if n > self.layers.read().cap {
+            let mut w = self.layers.write();
+            let target = n.max(w.cap * 2).max(1024);
+            w.grow(target);
         }
     }
 
-    /// Parallel bulk build.
+    /// Thread-safe incremental insert: row `id` of `vectors` (already prepared) joins the graph.
+    /// An id already in the graph, or one past the end of `vectors`, is ignored.
+    pub fn insert(&self, id: u32, vectors: &VectorStore) {
+        if vectors.dim() != self.dim {
+            return;
+        }
+        self.reserve(id as usize + 1);
+        let layers = self.layers.read();
+        with_scratch(|sc| self.insert_into(&layers, id, vectors, sc));
+    }
+
+    /// Parallel bulk build over `ids` with `threads` rayon workers. Levels are deterministic
+    /// (from the seed); the edges are too when `threads` is 1.
     pub fn build(
         params: GraphParams,
         metric: Metric,
         vectors: &VectorStore,
         ids: &[u32],
-        _threads: usize,
+        threads: usize,
     ) -> Result<Self> {
         let g = Self::new(params, metric, vectors.dim())?;
-        for &id in ids {
-            g.insert(id, vectors);
+        if let Some(&max) = ids.iter().max() {
+            if max as usize >= vectors.len() {
+                return Err(IndexError::InvalidParameter {
+                    name: "ids",
+                    reason: format!("id {max} has no row in a store of {}", vectors.len()),
+                });
+            }
+            g.reserve(max as usize + 1);
         }
+        let layers = g.layers.read();
+        let (first, rest) = ids.split_at(ids.len().min(1));
+        for &id in first {
+            with_scratch(|sc| g.insert_into(&layers, id, vectors, sc));
+        }
+        if threads <= 1 {
+            for &id in rest {
+                with_scratch(|sc| g.insert_into(&layers, id, vectors, sc));
+            }
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| IndexError::InvalidParameter { name: "threads", reason: e.to_string() })?;
+            pool.install(|| {
+                rest.par_iter()
+                    .with_min_len(64)
+                    .for_each(|&id| with_scratch(|sc| g.insert_into(&layers, id, vectors, sc)));
+            });
+        }
+        drop(layers);
         Ok(g)
     }
 
     /// Nodes in the graph.
     pub fn len(&self) -> usize {
-        self.ids.read().len()
+        self.len.load(Ordering::Acquire)
     }
 
     /// Whether the graph has no node.
@@ -124,48 +269,77 @@ impl Graph {
 
     /// Whether `id` is in the graph.
     pub fn contains(&self, id: u32) -> bool {
-        self.ids.read().contains(&id)
+        self.layers.read().level(id).is_some()
     }
 
-    /// The `k` nearest allowed nodes, closest first.
+    /// The `k` nearest nodes admitted by `filter`, closest first, searching with beam width
+    /// `max(ef, k)`. Returns nothing for a query of the wrong dimension.
     pub fn search(
         &self,
         vectors: &VectorStore,
         query: &[f32],
         k: usize,
-        _ef: usize,
+        ef: usize,
         filter: GraphFilter<'_>,
         stats: &mut SearchStats,
     ) -> Vec<Neighbor> {
-        let mut top = TopK::new(k);
-        for &id in self.ids.read().iter() {
-            let ok = match filter {
-                GraphFilter::None => true,
-                GraphFilter::Hnsw(s) | GraphFilter::Acorn(s) => s.contains(id),
-            };
-            if ok {
-                stats.distances_computed += 1;
-                top.push(Neighbor::new(id, self.metric.distance(vectors.get(id), query)));
-            }
+        if k == 0 || query.len() != self.dim || vectors.dim() != self.dim {
+            return Vec::new();
         }
-        top.into_sorted_vec()
-    }
-
-    /// Writes the graph to `path`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        Err(IndexError::Format {
-            path: path.to_path_buf(),
-            reason: format!("not implemented yet (dim {})", self.dim),
+        let layers = self.layers.read();
+        let e = self.entry.load(Ordering::Acquire);
+        if e == NO_ENTRY {
+            return Vec::new();
+        }
+        let (ep, top) = unpack(e);
+        let ef = ef.max(k);
+        let ctx = Ctx { layers: &layers, vectors, metric: self.metric, query };
+        with_scratch(|sc| {
+            let start = Cand { dist: ctx.dist(ep, stats), id: ep };
+            let cur = if top > 0 { ctx.greedy(start, usize::from(top), 1, stats) } else { start };
+            sc.reset_visited(layers.cap);
+            match filter {
+                GraphFilter::None => ctx.search_layer(&[cur], ef, 0, sc, stats),
+                GraphFilter::Hnsw(allow) => {
+                    let ef_all = self.hnsw_window(ef, allow);
+                    ctx.search_hnsw_filtered(cur, ef, ef_all, allow, sc, stats);
+                }
+                GraphFilter::Acorn(allow) => {
+                    let (two_hop_from, trunc) = if self.params.gamma == 1 {
+                        (0, layers.m0)
+                    } else {
+                        (self.params.m_beta, self.params.m)
+                    };
+                    ctx.search_acorn(cur, ef, allow, two_hop_from, trunc, sc, stats);
+                }
+            }
+            sc.drain_sorted();
+            sc.sorted.iter().take(k).map(|c| Neighbor::new(c.id, c.dist)).collect()
         })
     }
 
-    /// Reads a graph written by [`Graph::save`].
-    pub fn load(path: &Path, _metric: Metric, _dim: usize) -> Result<Self> {
-        Err(IndexError::Format { path: path.to_path_buf(), reason: "not implemented yet".into() })
+    /// The any-node window of filtered HNSW: `ef · clamp(1/s, 1, 16)`.
+    fn hnsw_window(&self, ef: usize, allow: &DenseIdSet) -> usize {
+        let n = self.len().max(1) as u64;
+        let allowed = allow.len().clamp(1, n);
+        let mult = n.div_ceil(allowed).clamp(1, 16) as usize;
+        ef * mult
     }
 
-    /// Bytes held by the graph.
+    /// Writes the graph to `path` (versioned, checksummed; written to a temporary file and
+    /// renamed, so a crash leaves the old file or the new one).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        io::save(self, path)
+    }
+
+    /// Reads a graph written by [`Graph::save`]; any mismatch (magic, version, checksum, shape,
+    /// metric, dimension) is [`IndexError::Format`].
+    pub fn load(path: &Path, metric: Metric, dim: usize) -> Result<Self> {
+        io::load(path, metric, dim)
+    }
+
+    /// Bytes held by the graph (tables and locks; not the vectors).
     pub fn memory_bytes(&self) -> usize {
-        self.ids.read().capacity() * 4
+        std::mem::size_of::<Self>() + self.layers.read().memory_bytes()
     }
 }

@@ -1,0 +1,244 @@
+//! Construction: level draw, insertion, neighbour selection (HNSW heuristic; ACORN-gamma
+//! compression) and back-links.
+
+use std::sync::atomic::Ordering;
+
+use super::layers::{self, count, entry, read_into, Layers, ABSENT, MAX_LEVEL};
+use super::search::{Cand, Ctx, Scratch};
+use super::{pack, unpack, Graph, SearchStats, NO_ENTRY};
+use crate::VectorStore;
+
+/// SplitMix64: a stateless, well-mixed hash of the seed and the id, so a node's level does not
+/// depend on insertion order or thread count.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Graph {
+    /// The top layer of `id`: `floor(-ln(U) * mL)` with `mL = 1/ln(M)` (Malkov & Yashunin),
+    /// `U` drawn from a hash of the seed and the id.
+    pub(super) fn level_for(&self, id: u32) -> u8 {
+        let h = splitmix64(self.params.seed ^ splitmix64(u64::from(id)));
+        let u = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let l = (-u.ln() * self.level_mult).floor();
+        if l >= f64::from(MAX_LEVEL) {
+            MAX_LEVEL
+        } else {
+            l as u8
+        }
+    }
+
+    /// Inserts `id` using the tables `layers` (the caller holds the read lock and made room).
+    pub(super) fn insert_into(&self, layers: &Layers, id: u32, vectors: &VectorStore, sc: &mut Scratch) {
+        let slot = id as usize;
+        if slot >= layers.cap || slot >= vectors.len() || layers.level(id).is_some() {
+            return;
+        }
+        let level = self.level_for(id);
+        if level > 0 {
+            let n = usize::from(level) * (1 + layers.m_up);
+            let _ = layers.upper[slot].set((0..n).map(|_| std::sync::atomic::AtomicU32::new(0)).collect());
+        }
+        if layers.levels[slot].compare_exchange(ABSENT, level, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return; // another thread inserted the same id
+        }
+        let ctx = Ctx { layers, vectors, metric: self.metric, query: vectors.get(id) };
+        let mut stats = SearchStats::default();
+
+        // A node that raises the top level holds the entry lock for its whole insert (as
+        // hnswlib does), so two such nodes cannot race on the entry point.
+        let mut ep = self.entry.load(Ordering::Acquire);
+        let mut raise_guard = None;
+        if ep == NO_ENTRY || level > unpack(ep).1 {
+            let g = self.entry_lock.lock();
+            ep = self.entry.load(Ordering::Acquire);
+            if ep == NO_ENTRY {
+                self.entry.store(pack(id, level), Ordering::Release);
+                self.len.fetch_add(1, Ordering::AcqRel);
+                return;
+            }
+            if level > unpack(ep).1 {
+                raise_guard = Some(g);
+            }
+        }
+        let (ep_id, max_level) = unpack(ep);
+        let mut cur = Cand { dist: ctx.dist(ep_id, &mut stats), id: ep_id };
+        if level < max_level {
+            cur = ctx.greedy(cur, usize::from(max_level), usize::from(level) + 1, &mut stats);
+        }
+        let top = usize::from(level.min(max_level));
+        for lc in (0..=top).rev() {
+            sc.reset_visited(layers.cap);
+            sc.visit(id);
+            ctx.search_layer(&[cur], self.ef_construction_eff, lc, sc, &mut stats);
+            sc.drain_sorted();
+            let cands = std::mem::take(&mut sc.sorted);
+            if let Some(&best) = cands.first() {
+                cur = best;
+                let selected = self.select(&ctx, &cands, lc, self.own_degree(lc), sc);
+                self.set_own(&ctx, id, &selected, lc, sc);
+                for s in &selected {
+                    self.link(&ctx, s.id, id, s.dist, lc, sc);
+                }
+            }
+            sc.sorted = cands;
+        }
+        if raise_guard.is_some() {
+            self.entry.store(pack(id, level), Ordering::Release);
+        }
+        drop(raise_guard);
+        self.len.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many neighbours a new node picks for itself at `level`: `M` for HNSW (level 0 then
+    /// fills up to `2·M` through back-links, as in the paper), `M·gamma` for ACORN-gamma.
+    fn own_degree(&self, level: usize) -> usize {
+        if self.params.gamma == 1 {
+            self.params.m
+        } else {
+            let _ = level;
+            self.params.m * self.params.gamma
+        }
+    }
+
+    /// Picks at most `max` neighbours from `cands` (sorted, closest first).
+    fn select(&self, ctx: &Ctx<'_>, cands: &[Cand], level: usize, max: usize, sc: &mut Scratch) -> Vec<Cand> {
+        if self.params.gamma == 1 {
+            self.heuristic(ctx.vectors, cands, max)
+        } else if level == 0 {
+            self.compress(ctx.layers, cands, max, sc)
+        } else {
+            cands.iter().take(max).copied().collect()
+        }
+    }
+
+    /// HNSW's neighbour heuristic (Malkov & Yashunin, Algorithm 4 without extension): a
+    /// candidate is kept only if it is closer to the base than to every neighbour kept so far.
+    fn heuristic(&self, vectors: &VectorStore, cands: &[Cand], max: usize) -> Vec<Cand> {
+        if cands.len() <= max {
+            return cands.to_vec();
+        }
+        let mut out: Vec<Cand> = Vec::with_capacity(max);
+        for c in cands {
+            if out.len() >= max {
+                break;
+            }
+            let vc = vectors.get(c.id);
+            if out.iter().all(|s| self.metric.distance(vc, vectors.get(s.id)) >= c.dist) {
+                out.push(*c);
+            }
+        }
+        out
+    }
+
+    /// ACORN-gamma's level-0 compression (Patel et al. 2024, §5.2): the `M_beta` nearest
+    /// candidates are always kept; past them a candidate is dropped when it is already a
+    /// neighbour of a kept node that sits past `M_beta` (search expands exactly those nodes to
+    /// their 2-hop lists, so the dropped edge is recovered at query time). The list stops
+    /// growing once kept nodes and their expanded neighbourhoods cover `max` nodes.
+    fn compress(&self, layers: &Layers, cands: &[Cand], max: usize, sc: &mut Scratch) -> Vec<Cand> {
+        sc.reset_marks(layers.cap);
+        let m_beta = self.params.m_beta;
+        let mut out: Vec<Cand> = Vec::with_capacity(max.min(cands.len()));
+        let mut covered = 0usize;
+        let mut buf = std::mem::take(&mut sc.buf2);
+        for (rank, c) in cands.iter().enumerate() {
+            if rank >= m_beta && sc.is_marked(c.id) {
+                continue;
+            }
+            out.push(*c);
+            if out.len() >= max {
+                break;
+            }
+            if !sc.is_marked(c.id) {
+                sc.mark(c.id);
+                covered += 1;
+            }
+            if rank >= m_beta {
+                read_into(layers.block(c.id, 0), &mut buf);
+                for &nb in &buf {
+                    if !sc.is_marked(nb) {
+                        sc.mark(nb);
+                        covered += 1;
+                    }
+                }
+                if covered >= max {
+                    break;
+                }
+            }
+        }
+        sc.buf2 = buf;
+        out
+    }
+
+    /// Writes the new node's own list at `level` (merging with back-links that concurrent
+    /// inserts may already have added).
+    fn set_own(&self, ctx: &Ctx<'_>, id: u32, selected: &[Cand], level: usize, sc: &mut Scratch) {
+        let layers = ctx.layers;
+        let _g = layers.locks[id as usize].lock();
+        let block = layers.block(id, level);
+        let n = count(block);
+        if n == 0 {
+            let ids: Vec<u32> = selected.iter().map(|c| c.id).collect();
+            layers::write(block, &ids);
+            return;
+        }
+        let base = ctx.vectors.get(id);
+        let mut cands: Vec<Cand> = selected.to_vec();
+        for i in 0..n {
+            let o = entry(block, i);
+            if !cands.iter().any(|c| c.id == o) {
+                cands.push(Cand { dist: self.metric.distance(base, ctx.vectors.get(o)), id: o });
+            }
+        }
+        cands.sort_unstable();
+        let kept = self.reselect(ctx, &cands, level, layers.cap_at(level), sc);
+        layers::write(block, &kept);
+    }
+
+    /// Adds the edge `target -> new` at `level`, re-selecting `target`'s list when it is full.
+    fn link(&self, ctx: &Ctx<'_>, target: u32, new: u32, dist: f32, level: usize, sc: &mut Scratch) {
+        let layers = ctx.layers;
+        let _g = layers.locks[target as usize].lock();
+        let block = layers.block(target, level);
+        if block.is_empty() {
+            return;
+        }
+        let n = count(block);
+        if (0..n).any(|i| entry(block, i) == new) {
+            return;
+        }
+        let cap = layers.cap_at(level);
+        if n < cap {
+            block[1 + n].store(new, Ordering::Relaxed);
+            block[0].store(n as u32 + 1, Ordering::Release);
+            return;
+        }
+        let base = ctx.vectors.get(target);
+        let mut cands: Vec<Cand> = Vec::with_capacity(n + 1);
+        for i in 0..n {
+            let o = entry(block, i);
+            cands.push(Cand { dist: self.metric.distance(base, ctx.vectors.get(o)), id: o });
+        }
+        cands.push(Cand { dist, id: new });
+        cands.sort_unstable();
+        let kept = self.reselect(ctx, &cands, level, cap, sc);
+        layers::write(block, &kept);
+    }
+
+    /// The ids kept from an overfull list's candidates (sorted, closest first).
+    fn reselect(
+        &self,
+        ctx: &Ctx<'_>,
+        cands: &[Cand],
+        level: usize,
+        cap: usize,
+        sc: &mut Scratch,
+    ) -> Vec<u32> {
+        let kept = self.select(ctx, cands, level, cap, sc);
+        kept.iter().map(|c| c.id).collect()
+    }
+}

@@ -1,0 +1,478 @@
+//! The layer searches: unfiltered beam search (also used by construction), filtered HNSW, and
+//! ACORN's predicate-subgraph search.
+//!
+//! Per-thread scratch (visited tags, heaps, buffers) lives in a thread-local and is reused, so a
+//! search allocates nothing proportional to the graph: the visited set is a `u16` generation tag
+//! per slot, reset by bumping the generation (a full clear every 65,535 searches).
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::layers::{count, entry, Layers};
+use super::SearchStats;
+use crate::{DenseIdSet, Metric, VectorStore};
+
+/// A node and its distance to the current query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Cand {
+    pub dist: f32,
+    pub id: u32,
+}
+
+impl Eq for Cand {}
+
+impl Ord for Cand {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Cand {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Reusable per-thread search state.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    visited: Vec<u16>,
+    generation: u16,
+    marks: Vec<u16>,
+    mark_generation: u16,
+    /// Frontier, nearest first.
+    pub cand: BinaryHeap<Reverse<Cand>>,
+    /// Results, worst on top.
+    pub res: BinaryHeap<Cand>,
+    /// Filtered HNSW: the window over every visited node, worst on top.
+    pub all: BinaryHeap<Cand>,
+    /// Neighbour ids gathered for one expansion.
+    pub buf: Vec<u32>,
+    /// Second id buffer (neighbour lists read during linking).
+    pub buf2: Vec<u32>,
+    /// Candidates sorted by distance (selection input).
+    pub sorted: Vec<Cand>,
+}
+
+impl Scratch {
+    /// Starts a new visited generation over `cap` slots.
+    #[inline]
+    pub fn reset_visited(&mut self, cap: usize) {
+        if self.visited.len() < cap {
+            self.visited.resize(cap, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.visited.iter_mut().for_each(|v| *v = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// Marks `id` visited; returns whether it was new.
+    #[inline]
+    pub fn visit(&mut self, id: u32) -> bool {
+        let v = &mut self.visited[id as usize];
+        if *v == self.generation {
+            false
+        } else {
+            *v = self.generation;
+            true
+        }
+    }
+
+    #[inline]
+    fn is_visited(&self, id: u32) -> bool {
+        self.visited[id as usize] == self.generation
+    }
+
+    /// Starts a new generation of the second mark set (ACORN compression's 2-hop set).
+    pub fn reset_marks(&mut self, cap: usize) {
+        if self.marks.len() < cap {
+            self.marks.resize(cap, 0);
+        }
+        self.mark_generation = self.mark_generation.wrapping_add(1);
+        if self.mark_generation == 0 {
+            self.marks.iter_mut().for_each(|v| *v = 0);
+            self.mark_generation = 1;
+        }
+    }
+
+    /// Adds `id` to the second mark set.
+    #[inline]
+    pub fn mark(&mut self, id: u32) {
+        self.marks[id as usize] = self.mark_generation;
+    }
+
+    /// Whether `id` is in the second mark set.
+    #[inline]
+    pub fn is_marked(&self, id: u32) -> bool {
+        self.marks[id as usize] == self.mark_generation
+    }
+
+    /// The results, closest first, into `self.sorted`.
+    pub fn drain_sorted(&mut self) {
+        self.sorted.clear();
+        self.sorted.extend(self.res.drain());
+        self.sorted.sort_unstable();
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is already in use up the stack).
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut g) => f(&mut g),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// Hints the CPU to start loading a vector (the first two cache lines; the hardware prefetcher
+/// follows the stream from there).
+#[inline(always)]
+fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = v.as_ptr() as *const i8;
+        // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint: it never
+        // faults or reads memory architecturally, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            if v.len() > 16 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// What one search reads: the tables, the vectors and the query.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ctx<'a> {
+    pub layers: &'a Layers,
+    pub vectors: &'a VectorStore,
+    pub metric: Metric,
+    pub query: &'a [f32],
+}
+
+impl Ctx<'_> {
+    /// Distance from the query to node `id`.
+    #[inline]
+    pub fn dist(&self, id: u32, stats: &mut SearchStats) -> f32 {
+        stats.distances_computed += 1;
+        self.metric.distance(self.vectors.get(id), self.query)
+    }
+
+    /// Greedy descent (beam width 1) from `start` through layers `from..=to` (top down).
+    pub fn greedy(&self, mut cur: Cand, from: usize, to: usize, stats: &mut SearchStats) -> Cand {
+        for level in (to..=from).rev() {
+            loop {
+                let block = self.layers.block(cur.id, level);
+                let n = count(block);
+                stats.nodes_visited += 1;
+                let mut moved = false;
+                for i in 0..n {
+                    let nb = entry(block, i);
+                    let d = self.dist(nb, stats);
+                    if d < cur.dist {
+                        cur = Cand { dist: d, id: nb };
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        cur
+    }
+
+    /// HNSW beam search on one layer from `entries`; the `ef` best are left in `sc.res`.
+    /// The caller has reset the visited set.
+    pub fn search_layer(
+        &self,
+        entries: &[Cand],
+        ef: usize,
+        level: usize,
+        sc: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        sc.cand.clear();
+        sc.res.clear();
+        for &e in entries {
+            if sc.visit(e.id) {
+                sc.cand.push(Reverse(e));
+                sc.res.push(e);
+                if sc.res.len() > ef {
+                    sc.res.pop();
+                }
+            }
+        }
+        let mut bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+        while let Some(Reverse(c)) = sc.cand.pop() {
+            if c.dist > bound && sc.res.len() >= ef {
+                break;
+            }
+            stats.nodes_visited += 1;
+            let block = self.layers.block(c.id, level);
+            let n = count(block);
+            if n > 0 {
+                prefetch(self.vectors.get(entry(block, 0)));
+            }
+            for i in 0..n {
+                let nb = entry(block, i);
+                if i + 1 < n {
+                    prefetch(self.vectors.get(entry(block, i + 1)));
+                }
+                if !sc.visit(nb) {
+                    continue;
+                }
+                let d = self.dist(nb, stats);
+                if sc.res.len() < ef || d < bound {
+                    let nc = Cand { dist: d, id: nb };
+                    sc.cand.push(Reverse(nc));
+                    sc.res.push(nc);
+                    if sc.res.len() > ef {
+                        sc.res.pop();
+                    }
+                    bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+                }
+            }
+        }
+    }
+
+    /// Filtered HNSW on layer 0: the whole graph is walked, only `allow`ed nodes enter the
+    /// results. Two windows bound the walk: the `ef` best allowed nodes (the usual HNSW stop) and
+    /// the `ef_all` best nodes of any kind, so that a sparse filter cannot turn the search into a
+    /// scan of the graph.
+    pub fn search_hnsw_filtered(
+        &self,
+        start: Cand,
+        ef: usize,
+        ef_all: usize,
+        allow: &DenseIdSet,
+        sc: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        sc.cand.clear();
+        sc.res.clear();
+        sc.all.clear();
+        sc.visit(start.id);
+        sc.cand.push(Reverse(start));
+        sc.all.push(start);
+        if allow.contains(start.id) {
+            sc.res.push(start);
+        }
+        let bound_of = |h: &BinaryHeap<Cand>, cap: usize| {
+            if h.len() < cap {
+                f32::INFINITY
+            } else {
+                h.peek().map_or(f32::INFINITY, |c| c.dist)
+            }
+        };
+        let mut res_bound = bound_of(&sc.res, ef);
+        let mut all_bound = bound_of(&sc.all, ef_all);
+        while let Some(Reverse(c)) = sc.cand.pop() {
+            if c.dist > res_bound || c.dist > all_bound {
+                break;
+            }
+            stats.nodes_visited += 1;
+            let block = self.layers.block(c.id, 0);
+            let n = count(block);
+            if n > 0 {
+                prefetch(self.vectors.get(entry(block, 0)));
+            }
+            for i in 0..n {
+                let nb = entry(block, i);
+                if i + 1 < n {
+                    prefetch(self.vectors.get(entry(block, i + 1)));
+                }
+                if !sc.visit(nb) {
+                    continue;
+                }
+                let d = self.dist(nb, stats);
+                let ok = allow.contains(nb);
+                let nc = Cand { dist: d, id: nb };
+                let in_window = d < all_bound;
+                let in_results = ok && d < res_bound;
+                if in_window || in_results {
+                    sc.cand.push(Reverse(nc));
+                    sc.all.push(nc);
+                    if sc.all.len() > ef_all {
+                        sc.all.pop();
+                    }
+                    all_bound = bound_of(&sc.all, ef_all);
+                    if ok {
+                        sc.res.push(nc);
+                        if sc.res.len() > ef {
+                            sc.res.pop();
+                        }
+                        res_bound = bound_of(&sc.res, ef);
+                    }
+                }
+            }
+        }
+    }
+
+    /// ACORN on layer 0: only nodes that pass `allow` are evaluated and expanded.
+    ///
+    /// The neighbour list of an expanded node is *filtered* (allowed, unvisited neighbours first,
+    /// in list order) and, when that yields fewer than `trunc`, *expanded* through the 2-hop
+    /// neighbours of the entries at positions `two_hop_from..` that fail the predicate (ACORN-1:
+    /// from 0; compressed ACORN-gamma: from `M_beta`, the part of the list compression thinned),
+    /// then truncated to `trunc`. If the predicate subgraph around the start is exhausted
+    /// before `ef` results are found (a filter far from the query), the search reseeds from
+    /// allowed nodes found by a scan of the id set, a bounded number of times.
+    #[expect(clippy::too_many_arguments, reason = "one hot routine, its inputs are all distinct")]
+    pub fn search_acorn(
+        &self,
+        start: Cand,
+        ef: usize,
+        allow: &DenseIdSet,
+        two_hop_from: usize,
+        trunc: usize,
+        sc: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        sc.cand.clear();
+        sc.res.clear();
+        sc.visit(start.id);
+        sc.cand.push(Reverse(start));
+        if allow.contains(start.id) {
+            sc.res.push(start);
+        }
+        let mut bound = f32::INFINITY;
+        let mut reseeds = 0usize;
+        let mut scan_from = (start.id as usize).wrapping_mul(2_654_435_761) % self.layers.cap.max(1);
+        loop {
+            while let Some(Reverse(c)) = sc.cand.pop() {
+                if c.dist > bound && sc.res.len() >= ef {
+                    sc.cand.clear();
+                    break;
+                }
+                stats.nodes_visited += 1;
+                self.acorn_neighbors(c.id, allow, two_hop_from, trunc, sc);
+                let mut buf = std::mem::take(&mut sc.buf);
+                if let Some(&first) = buf.first() {
+                    prefetch(self.vectors.get(first));
+                }
+                for (i, &nb) in buf.iter().enumerate() {
+                    if let Some(&next) = buf.get(i + 1) {
+                        prefetch(self.vectors.get(next));
+                    }
+                    let d = self.dist(nb, stats);
+                    if sc.res.len() < ef || d < bound {
+                        let nc = Cand { dist: d, id: nb };
+                        sc.cand.push(Reverse(nc));
+                        sc.res.push(nc);
+                        if sc.res.len() > ef {
+                            sc.res.pop();
+                        }
+                        if sc.res.len() >= ef {
+                            bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+                        }
+                    }
+                }
+                buf.clear();
+                sc.buf = buf;
+            }
+            if sc.res.len() >= ef || reseeds >= MAX_RESEEDS {
+                break;
+            }
+            reseeds += 1;
+            let found = self.reseed(allow, &mut scan_from, sc, stats);
+            if found == 0 {
+                break;
+            }
+            while sc.res.len() > ef {
+                sc.res.pop();
+            }
+            if sc.res.len() >= ef {
+                bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+            }
+        }
+    }
+
+    /// Gathers the filtered, 2-hop-expanded, truncated neighbour list of `id` into `sc.buf`
+    /// (every gathered id is marked visited).
+    #[inline]
+    fn acorn_neighbors(
+        &self,
+        id: u32,
+        allow: &DenseIdSet,
+        two_hop_from: usize,
+        trunc: usize,
+        sc: &mut Scratch,
+    ) {
+        sc.buf.clear();
+        let block = self.layers.block(id, 0);
+        let n = count(block);
+        for i in 0..n {
+            let nb = entry(block, i);
+            if allow.contains(nb) && sc.visit(nb) {
+                sc.buf.push(nb);
+                if sc.buf.len() >= trunc {
+                    return;
+                }
+            }
+        }
+        for i in two_hop_from..n {
+            let hop = entry(block, i);
+            if allow.contains(hop) || sc.is_visited(hop) {
+                continue;
+            }
+            let inner = self.layers.block(hop, 0);
+            let m = count(inner);
+            for j in 0..m {
+                let nb = entry(inner, j);
+                if allow.contains(nb) && sc.visit(nb) {
+                    sc.buf.push(nb);
+                    if sc.buf.len() >= trunc {
+                        return;
+                    }
+                }
+            }
+            // Fully expanded: no need to expand this bridge node again from another node.
+            sc.visit(hop);
+        }
+    }
+
+    /// Pushes up to [`RESEED_SEEDS`] unvisited allowed graph nodes found by scanning the slot
+    /// range from `scan_from`; returns how many.
+    fn reseed(
+        &self,
+        allow: &DenseIdSet,
+        scan_from: &mut usize,
+        sc: &mut Scratch,
+        stats: &mut SearchStats,
+    ) -> usize {
+        let cap = self.layers.cap;
+        let mut found = 0;
+        for step in 0..cap {
+            let id = ((*scan_from + step) % cap) as u32;
+            if allow.contains(id) && self.layers.level(id).is_some() && sc.visit(id) {
+                let c = Cand { dist: self.dist(id, stats), id };
+                sc.cand.push(Reverse(c));
+                sc.res.push(c);
+                found += 1;
+                if found >= RESEED_SEEDS {
+                    *scan_from = (*scan_from + step + 1) % cap;
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// How many times an ACORN search may restart from scanned seeds.
+const MAX_RESEEDS: usize = 4;
+/// Seeds per restart.
+const RESEED_SEEDS: usize = 8;

@@ -19,18 +19,24 @@
 //! assert!(Metric::Cosine.distance(store.get(id), &v).abs() < 1e-6);
 //! ```
 
+pub mod collection;
 pub mod distance;
 pub mod error;
 pub mod explain;
+pub mod flat;
 pub mod graph;
+pub mod hnswrs;
 pub mod idset;
+pub mod planner;
 pub mod store;
 pub mod topk;
 
+pub use collection::{CollectionIndex, IndexConfig, IndexStats, LoadReport, SearchOutput, SearchParams};
 pub use distance::Metric;
 pub use error::{IndexError, Result};
 pub use explain::{Explain, SearchPath, Strategy};
 pub use graph::{Graph, GraphFilter, GraphParams, SearchStats};
 pub use idset::DenseIdSet;
+pub use planner::PlannerConfig;
 pub use store::VectorStore;
 pub use topk::{Neighbor, TopK};

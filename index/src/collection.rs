@@ -1,0 +1,837 @@
+//! [`CollectionIndex`]: the one object the storage layer talks to.
+//!
+//! It owns a collection's vectors (the arena), its tombstones, its graphs (Grove's HNSW graph,
+//! optionally an ACORN-gamma graph and the hnsw_rs baseline) and the planner, and answers
+//! searches through whichever path the planner picks.
+//!
+//! # Ids
+//! Internal ids are dense `u32` handed out by storage and never reused: an updated point gets a
+//! new id and the old one is deleted. Ids may arrive out of order; ids skipped over (gaps) are
+//! treated as deleted until they are inserted.
+//!
+//! # Incremental indexing and the unindexed tail
+//! [`CollectionIndex::insert`] only stores the vector; the point becomes *pending* for every
+//! graph. [`CollectionIndex::index_pending`] (a background worker in storage) and
+//! [`CollectionIndex::build`] move pending points into the graphs. A graph search also scans the
+//! pending points of its graph exactly and merges them ([`Explain::unindexed_scanned`]), so a
+//! search is always over every live point, indexed or not. A point leaves the pending set only
+//! after its graph insert completed, so a concurrent search sees it in the tail, in the graph, or
+//! both (merged by id) — never in neither.
+//!
+//! # Locking
+//! Two levels, always taken in this order: the points (arena + tombstones) and then a graph
+//! slot (graph + its pending set). Searches and graph inserts hold the points' read lock;
+//! inserts and deletes take its write lock briefly. Graph indexing works in chunks of
+//! [`INDEX_CHUNK_PER_THREAD`] points per thread so a waiting insert is delayed by one chunk at
+//! most. Indexing, saving and loading are serialised by one mutex.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use crate::error::validate_vector;
+use crate::flat::{self, Allowed};
+use crate::graph::{Graph, GraphFilter, GraphParams, SearchStats};
+use crate::hnswrs::HnswRsIndex;
+use crate::planner::{self, PlanInput, PlannerConfig};
+use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
+
+/// Points inserted into a graph per worker thread while the points' read lock is held.
+pub const INDEX_CHUNK_PER_THREAD: usize = 64;
+
+/// File name of the HNSW graph inside the directory given to save/load.
+pub const HNSW_FILE: &str = "hnsw.graph";
+/// File name of the ACORN-gamma graph.
+pub const ACORN_FILE: &str = "acorn.graph";
+
+/// How a collection is indexed and searched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexConfig {
+    /// Vector dimension `d`.
+    pub dim: usize,
+    /// The metric.
+    pub metric: Metric,
+    /// Grove's HNSW graph (`gamma` must be 1): serves unfiltered, filtered-HNSW and ACORN-1
+    /// search.
+    pub hnsw: GraphParams,
+    /// An additional ACORN-gamma graph (`gamma > 1`) for low selectivities; `None` serves ACORN
+    /// as ACORN-1 on the HNSW graph (no extra build cost or memory).
+    pub acorn: Option<GraphParams>,
+    /// Beam width `ef` of graph searches when a query does not set one.
+    pub ef_search: usize,
+    /// The planner's thresholds.
+    pub planner: PlannerConfig,
+    /// Threads used for graph construction (`build`, `index_pending`).
+    pub build_threads: usize,
+    /// Also maintain the hnsw_rs baseline graph ([`Strategy::HnswRs`]); it is rebuilt, not
+    /// saved, and doubles vector memory (hnsw_rs keeps its own copy).
+    pub use_hnsw_rs: bool,
+}
+
+impl IndexConfig {
+    /// Defaults for a `dim`-dimensional collection: HNSW with `M = 16`, `ef_construction =
+    /// 100`, no gamma graph, `ef_search = 64`, default planner, 1 build thread, no hnsw_rs.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        Self {
+            dim,
+            metric,
+            hnsw: GraphParams::default(),
+            acorn: None,
+            ef_search: 64,
+            planner: PlannerConfig::default(),
+            build_threads: 1,
+            use_hnsw_rs: false,
+        }
+    }
+
+    /// Checks every field; errors name the offending parameter.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &'static str, reason: String| Err(IndexError::InvalidParameter { name, reason });
+        if self.dim == 0 {
+            return bad("dim", "must be at least 1".into());
+        }
+        self.hnsw.validate()?;
+        if self.hnsw.gamma != 1 {
+            return bad("gamma", format!("the HNSW graph needs gamma = 1, got {}", self.hnsw.gamma));
+        }
+        if let Some(a) = &self.acorn {
+            a.validate()?;
+            if a.gamma < 2 {
+                return bad("gamma", format!("the ACORN-gamma graph needs gamma >= 2, got {}", a.gamma));
+            }
+        }
+        if self.ef_search == 0 {
+            return bad("ef_search", "must be at least 1".into());
+        }
+        if self.build_threads == 0 {
+            return bad("build_threads", "must be at least 1".into());
+        }
+        if self.use_hnsw_rs && self.hnsw.m > 256 {
+            return bad("M", format!("{} exceeds hnsw_rs's limit of 256", self.hnsw.m));
+        }
+        self.planner.validate()
+    }
+}
+
+/// One query's knobs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchParams {
+    /// Results wanted.
+    pub k: usize,
+    /// Beam width of graph paths; `None` uses [`IndexConfig::ef_search`]. Raised to `k`.
+    pub ef: Option<usize>,
+    /// Which path; `Auto` lets the planner choose.
+    pub strategy: Strategy,
+    /// Drop hits whose *internal distance* exceeds this (convert a user score with
+    /// [`Metric::distance_from_score`]).
+    pub score_threshold: Option<f32>,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        Self { k: 10, ef: None, strategy: Strategy::Auto, score_threshold: None }
+    }
+}
+
+/// Hits and the record of how they were found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOutput {
+    /// Up to `k` live, allowed points, closest first, with internal distances.
+    pub hits: Vec<Neighbor>,
+    /// Path, reason and work.
+    pub explain: Explain,
+}
+
+/// Counts and memory of an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexStats {
+    /// Id space (highest id + 1), including deleted ids and gaps.
+    pub points: u64,
+    /// Live points.
+    pub live: u64,
+    /// Points in the HNSW graph (including since-deleted ones, which still route searches).
+    pub indexed: u64,
+    /// Live points not yet in every graph (the largest pending set of any graph).
+    pub pending: u64,
+    /// Bytes held by the vector arena.
+    pub vector_bytes: u64,
+    /// Bytes held by Grove's graphs (hnsw_rs not included: it does not report its size).
+    pub graph_bytes: u64,
+}
+
+/// What happened to one graph in [`CollectionIndex::load_graphs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphLoad {
+    /// The file was loaded; `pending` live points were not in it and await indexing.
+    Loaded {
+        /// Nodes read from the file.
+        nodes: u64,
+        /// Live points left to index.
+        pending: u64,
+    },
+    /// No file: the graph was kept as it was and its pending points wait for indexing.
+    Missing {
+        /// Live points left to index.
+        pending: u64,
+    },
+    /// The file could not be used (corrupt, other version, other parameters, or ids the
+    /// collection does not have); kept as it was, pending points wait for indexing.
+    Invalid {
+        /// Why.
+        reason: String,
+        /// Live points left to index.
+        pending: u64,
+    },
+}
+
+/// The outcome of [`CollectionIndex::load_graphs`]. Never an error: a graph that cannot be
+/// loaded is rebuilt from the vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The HNSW graph.
+    pub hnsw: GraphLoad,
+    /// The ACORN-gamma graph, when configured.
+    pub acorn: Option<GraphLoad>,
+    /// Points the hnsw_rs baseline must (re)index, when configured (it is never saved).
+    pub hnsw_rs_pending: Option<u64>,
+}
+
+/// Vectors and tombstones.
+#[derive(Debug)]
+struct Points {
+    store: VectorStore,
+    /// Deleted ids and gaps: never returned.
+    dead: RoaringBitmap,
+    /// Ids below `store.len()` never inserted (a subset of `dead`).
+    gaps: RoaringBitmap,
+}
+
+impl Points {
+    fn live(&self) -> u64 {
+        self.store.len() as u64 - self.dead.len()
+    }
+}
+
+/// A graph and the live points not yet in it.
+#[derive(Debug)]
+struct Slot<G> {
+    graph: Arc<G>,
+    pending: RoaringBitmap,
+}
+
+/// A collection's vectors, tombstones, graphs and planner. `Send + Sync`; every method takes
+/// `&self`.
+///
+/// ```
+/// use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
+/// use grove_index::{Metric, SearchPath};
+/// let index = CollectionIndex::new(IndexConfig::new(2, Metric::L2)).unwrap();
+/// for i in 0..100u32 {
+///     index.insert(i, &[i as f32, 0.0]).unwrap();
+/// }
+/// index.delete(41);
+/// let out = index.search(&[40.8, 0.0], None, &SearchParams { k: 2, ..Default::default() }).unwrap();
+/// let ids: Vec<u32> = out.hits.iter().map(|h| h.id).collect();
+/// assert_eq!(ids, vec![40, 42]);
+/// assert_eq!(out.explain.path, SearchPath::Exact); // nothing indexed yet
+/// ```
+#[derive(Debug)]
+pub struct CollectionIndex {
+    cfg: IndexConfig,
+    points: RwLock<Points>,
+    hnsw: RwLock<Slot<Graph>>,
+    acorn: Option<RwLock<Slot<Graph>>>,
+    hnsw_rs: Option<RwLock<Slot<HnswRsIndex>>>,
+    /// Serialises index_pending / build / save / load.
+    indexing: Mutex<()>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl CollectionIndex {
+    /// An empty index.
+    pub fn new(cfg: IndexConfig) -> Result<Self> {
+        cfg.validate()?;
+        let hnsw = Graph::new(cfg.hnsw, cfg.metric, cfg.dim)?;
+        let acorn = match &cfg.acorn {
+            Some(p) => Some(RwLock::new(Slot {
+                graph: Arc::new(Graph::new(*p, cfg.metric, cfg.dim)?),
+                pending: RoaringBitmap::new(),
+            })),
+            None => None,
+        };
+        let hnsw_rs = if cfg.use_hnsw_rs {
+            Some(RwLock::new(Slot {
+                graph: Arc::new(HnswRsIndex::new(&cfg.hnsw, cfg.metric, cfg.dim, 1 << 16)?),
+                pending: RoaringBitmap::new(),
+            }))
+        } else {
+            None
+        };
+        let pool =
+            if cfg.build_threads > 1 {
+                Some(rayon::ThreadPoolBuilder::new().num_threads(cfg.build_threads).build().map_err(|e| {
+                    IndexError::InvalidParameter { name: "build_threads", reason: e.to_string() }
+                })?)
+            } else {
+                None
+            };
+        Ok(Self {
+            points: RwLock::new(Points {
+                store: VectorStore::new(cfg.dim),
+                dead: RoaringBitmap::new(),
+                gaps: RoaringBitmap::new(),
+            }),
+            hnsw: RwLock::new(Slot { graph: Arc::new(hnsw), pending: RoaringBitmap::new() }),
+            acorn,
+            hnsw_rs,
+            indexing: Mutex::new(()),
+            pool,
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IndexConfig {
+        &self.cfg
+    }
+
+    /// Stores the vector of a new point under `id` (validated, then prepared for the metric).
+    /// The point is searchable when this returns; it joins the graphs later
+    /// ([`Self::index_pending`]). Errors for a wrong dimension, a non-finite component, or an
+    /// id already used.
+    pub fn insert(&self, id: u32, v: &[f32]) -> Result<()> {
+        validate_vector(v, self.cfg.dim)?;
+        let mut prepared = v.to_vec();
+        self.cfg.metric.prepare(&mut prepared);
+        let mut pts = self.points.write();
+        let n = pts.store.len() as u32;
+        if id < n {
+            if !pts.gaps.contains(id) {
+                return Err(IndexError::InvalidParameter {
+                    name: "id",
+                    reason: format!("internal id {id} was already used (ids are never reused)"),
+                });
+            }
+            pts.gaps.remove(id);
+            pts.dead.remove(id);
+        } else if id > n {
+            pts.gaps.insert_range(n..id);
+            pts.dead.insert_range(n..id);
+        }
+        pts.store.set(id, &prepared);
+        self.hnsw.write().pending.insert(id);
+        if let Some(s) = &self.acorn {
+            s.write().pending.insert(id);
+        }
+        if let Some(s) = &self.hnsw_rs {
+            s.write().pending.insert(id);
+        }
+        Ok(())
+    }
+
+    /// Tombstones `id`: no search returns it again. Returns whether a live point was deleted.
+    /// The graphs keep the node (it still routes searches).
+    pub fn delete(&self, id: u32) -> bool {
+        let mut pts = self.points.write();
+        if id as usize >= pts.store.len() || pts.dead.contains(id) {
+            return false;
+        }
+        pts.dead.insert(id);
+        self.hnsw.write().pending.remove(id);
+        if let Some(s) = &self.acorn {
+            s.write().pending.remove(id);
+        }
+        if let Some(s) = &self.hnsw_rs {
+            s.write().pending.remove(id);
+        }
+        true
+    }
+
+    /// Id space: highest id + 1 (deleted ids and gaps included).
+    pub fn len(&self) -> usize {
+        self.points.read().store.len()
+    }
+
+    /// Whether no id was ever inserted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Live points.
+    pub fn live_count(&self) -> u64 {
+        self.points.read().live()
+    }
+
+    /// Ids that searches never return: deleted ids and gaps below [`Self::len`].
+    pub fn deleted(&self) -> RoaringBitmap {
+        self.points.read().dead.clone()
+    }
+
+    /// The stored vector of a live point, in the metric's prepared form (unit length for
+    /// cosine).
+    pub fn vector(&self, id: u32) -> Option<Vec<f32>> {
+        let pts = self.points.read();
+        if id as usize >= pts.store.len() || pts.dead.contains(id) {
+            return None;
+        }
+        Some(pts.store.get(id).to_vec())
+    }
+
+    /// Moves up to `max` pending points into each graph; returns how many remain pending (the
+    /// largest remainder of any graph). Meant for a background worker: it never blocks an
+    /// insert for longer than one chunk.
+    pub fn index_pending(&self, max: usize) -> usize {
+        let _serial = self.indexing.lock();
+        let mut left = self.drain_graph(&self.hnsw, max);
+        if let Some(s) = &self.acorn {
+            left = left.max(self.drain_graph(s, max));
+        }
+        if let Some(s) = &self.hnsw_rs {
+            left = left.max(self.drain_hnsw_rs(s, max));
+        }
+        left
+    }
+
+    /// Indexes every pending point, in parallel over `build_threads`; returns how many points
+    /// it indexed (in the HNSW graph). On an empty graph this is the bulk build: the same
+    /// parallel insert loop as [`Graph::build`], done in chunks so inserts are not held up.
+    pub fn build(&self) -> usize {
+        let before = self.hnsw.read().graph.len();
+        self.index_pending(usize::MAX);
+        self.hnsw.read().graph.len().saturating_sub(before)
+    }
+
+    fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+
+    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+
+    /// Next up-to-`want` pending ids of a slot (not removed: they stay pending until inserted).
+    fn next_chunk<G>(slot: &RwLock<Slot<G>>, want: usize) -> (Arc<G>, Vec<u32>) {
+        let s = slot.read();
+        (Arc::clone(&s.graph), s.pending.iter().take(want).collect())
+    }
+
+    fn drain_graph(&self, slot: &RwLock<Slot<Graph>>, max: usize) -> usize {
+        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
+        let mut budget = max;
+        while budget > 0 {
+            let (graph, ids) = Self::next_chunk(slot, chunk.min(budget));
+            if ids.is_empty() {
+                break;
+            }
+            {
+                let pts = self.points.read();
+                graph.reserve(pts.store.len());
+                let store = &pts.store;
+                let dead = &pts.dead;
+                self.run(|| {
+                    ids.par_iter().filter(|&&id| !dead.contains(id)).for_each(|&id| graph.insert(id, store))
+                });
+            }
+            let mut s = slot.write();
+            for &id in &ids {
+                s.pending.remove(id);
+            }
+            budget -= ids.len();
+        }
+        slot.read().pending.len() as usize
+    }
+
+    fn drain_hnsw_rs(&self, slot: &RwLock<Slot<HnswRsIndex>>, max: usize) -> usize {
+        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
+        let mut budget = max;
+        while budget > 0 {
+            let (index, ids) = Self::next_chunk(slot, chunk.min(budget));
+            if ids.is_empty() {
+                break;
+            }
+            {
+                let pts = self.points.read();
+                let items: Vec<(u32, &[f32])> = ids
+                    .iter()
+                    .filter(|&&id| !pts.dead.contains(id))
+                    .map(|&id| (id, pts.store.get(id)))
+                    .collect();
+                self.run(|| index.insert_batch(&items));
+            }
+            let mut s = slot.write();
+            for &id in &ids {
+                s.pending.remove(id);
+            }
+            budget -= ids.len();
+        }
+        slot.read().pending.len() as usize
+    }
+
+    /// The `k` nearest live points allowed by `filter` (a bitmap of internal ids; `None` allows
+    /// all), by the path the planner chooses or `params.strategy` forces.
+    ///
+    /// Never returns a deleted or filtered-out id. In `Auto` mode, `k` at least the number of
+    /// allowed points returns all of them. Errors for a query of the wrong dimension or with
+    /// a non-finite component, `ef = 0`, or a forced path the index does not have.
+    pub fn search(
+        &self,
+        query: &[f32],
+        filter: Option<&RoaringBitmap>,
+        params: &SearchParams,
+    ) -> Result<SearchOutput> {
+        validate_vector(query, self.cfg.dim)?;
+        if params.ef == Some(0) {
+            return Err(IndexError::InvalidParameter { name: "ef", reason: "must be at least 1".into() });
+        }
+        let mut q = query.to_vec();
+        self.cfg.metric.prepare(&mut q);
+        let pts = self.points.read();
+        let n = pts.store.len();
+        let live = pts.live();
+        // The exact allowed set: filter minus tombstones and gaps, within the id space.
+        let allowed_bm = filter.map(|f| {
+            let mut a = f - &pts.dead;
+            a.remove_range(n as u32..);
+            a
+        });
+        let allowed = allowed_bm.as_ref().map_or(live, |a| a.len());
+        let hnsw = self.hnsw.read();
+        let acorn = self.acorn.as_ref().map(|s| s.read());
+        let input = PlanInput {
+            strategy: params.strategy,
+            k: params.k,
+            live,
+            allowed,
+            filtered: filter.is_some(),
+            hnsw_indexed: hnsw.graph.len() as u64,
+            acorn_gamma: acorn.as_ref().filter(|a| !a.graph.is_empty()).map(|a| a.graph.params().gamma),
+            hnsw_rs: self.hnsw_rs.is_some(),
+        };
+        let plan = planner::plan(&self.cfg.planner, &input)?;
+        let ef = params.ef.unwrap_or(self.cfg.ef_search).max(params.k);
+        let mut explain = Explain {
+            path: plan.path,
+            reason: plan.reason,
+            live_points: live,
+            allowed_points: allowed,
+            selectivity: input.selectivity(),
+            ef: None,
+            nodes_visited: 0,
+            distances_computed: 0,
+            unindexed_scanned: 0,
+        };
+        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref() };
+        let hits = match plan.path {
+            SearchPath::Exact => {
+                let r = flat::search(&pts.store, self.cfg.metric, &q, params.k, ctx.allowed_rows(), None);
+                explain.distances_computed = r.distances_computed;
+                r.hits
+            }
+            SearchPath::Hnsw | SearchPath::Acorn1 => {
+                explain.ef = Some(ef);
+                let acorn_walk = plan.path == SearchPath::Acorn1;
+                ctx.graph_search(&hnsw, self.cfg.metric, ef, acorn_walk, &mut explain)
+            }
+            SearchPath::AcornGamma => {
+                explain.ef = Some(ef);
+                match &acorn {
+                    Some(slot) => ctx.graph_search(slot, self.cfg.metric, ef, true, &mut explain),
+                    // The planner only picks AcornGamma when the graph exists; a forced
+                    // Acorn without one became Acorn1 there.
+                    None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, &mut explain),
+                }
+            }
+            SearchPath::HnswRs => {
+                explain.ef = Some(ef);
+                let slot =
+                    self.hnsw_rs.as_ref().map(|s| s.read()).ok_or_else(|| IndexError::PathUnavailable {
+                        path: "hnsw_rs",
+                        reason: "the index was built without the hnsw_rs baseline".into(),
+                    })?;
+                ctx.hnsw_rs_search(&slot, self.cfg.metric, ef, &mut explain)
+            }
+        };
+        let hits = match params.score_threshold {
+            Some(b) => hits.into_iter().filter(|h| h.dist <= b).collect(),
+            None => hits,
+        };
+        Ok(SearchOutput { hits, explain })
+    }
+
+    /// [`Self::search`] for many queries with one filter, spread over the current rayon pool.
+    /// Results are in query order; the first error is returned.
+    pub fn search_batch(
+        &self,
+        queries: &[&[f32]],
+        filter: Option<&RoaringBitmap>,
+        params: &SearchParams,
+    ) -> Result<Vec<SearchOutput>> {
+        queries.par_iter().map(|q| self.search(q, filter, params)).collect()
+    }
+
+    /// Writes the HNSW graph (and the ACORN-gamma graph, when configured) into `dir` as
+    /// [`HNSW_FILE`] / [`ACORN_FILE`] (each written to a temporary file and renamed). Points
+    /// still pending are not in the files; after a load they are pending again.
+    pub fn save_graphs(&self, dir: &Path) -> Result<()> {
+        let _serial = self.indexing.lock();
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.to_path_buf(), source })?;
+        let hnsw = Arc::clone(&self.hnsw.read().graph);
+        hnsw.save(&dir.join(HNSW_FILE))?;
+        if let Some(s) = &self.acorn {
+            let g = Arc::clone(&s.read().graph);
+            g.save(&dir.join(ACORN_FILE))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the graphs with the files in `dir` written by [`Self::save_graphs`]. Live points
+    /// the loaded graph lacks become pending. A missing or unusable file keeps the current
+    /// graph (and its pending points) and is reported, never an error: the vectors are the
+    /// truth and a graph can always be rebuilt from them.
+    pub fn load_graphs(&self, dir: &Path) -> LoadReport {
+        let _serial = self.indexing.lock();
+        let hnsw = self.load_one(&self.hnsw, &dir.join(HNSW_FILE), &self.cfg.hnsw);
+        let acorn = match (&self.acorn, &self.cfg.acorn) {
+            (Some(slot), Some(p)) => Some(self.load_one(slot, &dir.join(ACORN_FILE), p)),
+            _ => None,
+        };
+        let hnsw_rs_pending = self.hnsw_rs.as_ref().map(|s| s.read().pending.len());
+        LoadReport { hnsw, acorn, hnsw_rs_pending }
+    }
+
+    fn load_one(&self, slot: &RwLock<Slot<Graph>>, path: &Path, params: &GraphParams) -> GraphLoad {
+        if !path.exists() {
+            return GraphLoad::Missing { pending: slot.read().pending.len() };
+        }
+        let invalid = |reason: String| GraphLoad::Invalid { reason, pending: slot.read().pending.len() };
+        let graph = match Graph::load(path, self.cfg.metric, self.cfg.dim) {
+            Ok(g) => g,
+            Err(e) => return invalid(e.to_string()),
+        };
+        if graph.params() != params {
+            return invalid(format!(
+                "built with {:?}, the collection is configured with {:?}",
+                graph.params(),
+                params
+            ));
+        }
+        let pts = self.points.read();
+        let n = pts.store.len() as u32;
+        // Every node must be a row we hold, or a search would read past the arena.
+        let in_range = (0..n).filter(|&id| graph.contains(id)).count();
+        if in_range != graph.len() {
+            return invalid(format!(
+                "{} of its {} nodes are ids this collection does not have (it holds ids below {n})",
+                graph.len() - in_range,
+                graph.len()
+            ));
+        }
+        let mut pending = RoaringBitmap::new();
+        for id in 0..n {
+            if !pts.dead.contains(id) && !graph.contains(id) {
+                pending.insert(id);
+            }
+        }
+        let nodes = graph.len() as u64;
+        let left = pending.len();
+        *slot.write() = Slot { graph: Arc::new(graph), pending };
+        GraphLoad::Loaded { nodes, pending: left }
+    }
+
+    /// Counts and memory.
+    pub fn stats(&self) -> IndexStats {
+        let pts = self.points.read();
+        let hnsw = self.hnsw.read();
+        let mut pending = hnsw.pending.len();
+        let mut graph_bytes = hnsw.graph.memory_bytes() as u64;
+        if let Some(s) = &self.acorn {
+            let s = s.read();
+            pending = pending.max(s.pending.len());
+            graph_bytes += s.graph.memory_bytes() as u64;
+        }
+        if let Some(s) = &self.hnsw_rs {
+            pending = pending.max(s.read().pending.len());
+        }
+        IndexStats {
+            points: pts.store.len() as u64,
+            live: pts.live(),
+            indexed: hnsw.graph.len() as u64,
+            pending,
+            vector_bytes: pts.store.memory_bytes() as u64,
+            graph_bytes,
+        }
+    }
+}
+
+/// The per-query state shared by the paths.
+struct QueryCtx<'a> {
+    pts: &'a Points,
+    q: &'a [f32],
+    k: usize,
+    /// Filter minus tombstones, when filtered.
+    allowed: Option<&'a RoaringBitmap>,
+}
+
+impl QueryCtx<'_> {
+    /// The rows an exact scan may return.
+    fn allowed_rows(&self) -> Allowed<'_> {
+        match self.allowed {
+            Some(a) => Allowed::Bitmap(a),
+            None => Allowed::All { dead: (!self.pts.dead.is_empty()).then_some(&self.pts.dead) },
+        }
+    }
+
+    /// The allowed set as a dense bitset for a graph walk; `None` when every graph node is
+    /// allowed (no filter, no tombstone).
+    fn dense(&self) -> Option<DenseIdSet> {
+        let n = self.pts.store.len();
+        match self.allowed {
+            Some(a) => Some(DenseIdSet::from_roaring(a, None, n)),
+            None if self.pts.dead.is_empty() => None,
+            None => Some(DenseIdSet::all_except(n, Some(&self.pts.dead))),
+        }
+    }
+
+    /// The pending points of a graph that the query may return, scanned exactly.
+    fn tail(&self, pending: &RoaringBitmap, metric: Metric, explain: &mut Explain) -> Vec<Neighbor> {
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let tail = match self.allowed {
+            Some(a) => pending & a,
+            None => pending - &self.pts.dead,
+        };
+        let r = flat::search(&self.pts.store, metric, self.q, self.k, Allowed::Bitmap(&tail), None);
+        explain.unindexed_scanned += tail.len();
+        explain.distances_computed += r.distances_computed;
+        r.hits
+    }
+
+    /// A walk of Grove's graph (filtered HNSW, or ACORN when `acorn_walk`), merged with the tail.
+    fn graph_search(
+        &self,
+        slot: &RwLockReadGuard<'_, Slot<Graph>>,
+        metric: Metric,
+        ef: usize,
+        acorn_walk: bool,
+        explain: &mut Explain,
+    ) -> Vec<Neighbor> {
+        let dense = self.dense();
+        let all;
+        let filter = match (&dense, acorn_walk) {
+            (Some(d), false) => GraphFilter::Hnsw(d),
+            (Some(d), true) => GraphFilter::Acorn(d),
+            (None, false) => GraphFilter::None,
+            (None, true) => {
+                all = DenseIdSet::all_except(self.pts.store.len(), None);
+                GraphFilter::Acorn(&all)
+            }
+        };
+        let mut stats = SearchStats::default();
+        let found = slot.graph.search(&self.pts.store, self.q, self.k, ef, filter, &mut stats);
+        explain.nodes_visited += stats.nodes_visited;
+        explain.distances_computed += stats.distances_computed;
+        let tail = self.tail(&slot.pending, metric, explain);
+        merge(found, tail, self.k)
+    }
+
+    fn hnsw_rs_search(
+        &self,
+        slot: &RwLockReadGuard<'_, Slot<HnswRsIndex>>,
+        metric: Metric,
+        ef: usize,
+        explain: &mut Explain,
+    ) -> Vec<Neighbor> {
+        let dense = self.dense();
+        let found = slot.graph.search(self.q, self.k, ef, dense.as_ref());
+        let tail = self.tail(&slot.pending, metric, explain);
+        merge(found, tail, self.k)
+    }
+}
+
+/// The `k` best of two hit lists, each id once.
+fn merge(mut a: Vec<Neighbor>, b: Vec<Neighbor>, k: usize) -> Vec<Neighbor> {
+    if b.is_empty() {
+        a.truncate(k);
+        return a;
+    }
+    a.extend(b);
+    a.sort();
+    let mut seen = std::collections::HashSet::with_capacity(a.len());
+    a.retain(|h| seen.insert(h.id));
+    a.truncate(k);
+    a
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    fn cfg(dim: usize) -> IndexConfig {
+        IndexConfig::new(dim, Metric::L2)
+    }
+
+    #[test]
+    fn config_validation_names_the_parameter() {
+        assert!(cfg(4).validate().is_ok());
+        let e = IndexConfig { dim: 0, ..cfg(4) }.validate().unwrap_err();
+        assert!(e.to_string().contains("dim"), "{e}");
+        let e = IndexConfig { ef_search: 0, ..cfg(4) }.validate().unwrap_err();
+        assert!(e.to_string().contains("ef_search"), "{e}");
+        let mut c = cfg(4);
+        c.hnsw.gamma = 3;
+        assert!(c.validate().unwrap_err().to_string().contains("gamma"));
+        let c = IndexConfig { acorn: Some(GraphParams::default()), ..cfg(4) };
+        assert!(c.validate().unwrap_err().to_string().contains("gamma"));
+    }
+
+    #[test]
+    fn ids_gaps_and_reuse() {
+        let idx = CollectionIndex::new(cfg(2)).unwrap();
+        idx.insert(0, &[0.0, 0.0]).unwrap();
+        idx.insert(3, &[3.0, 0.0]).unwrap();
+        assert_eq!(idx.len(), 4);
+        assert_eq!(idx.live_count(), 2);
+        assert_eq!(idx.deleted().iter().collect::<Vec<_>>(), vec![1, 2]);
+        assert!(idx.vector(1).is_none());
+        idx.insert(1, &[1.0, 0.0]).unwrap(); // fills a gap
+        assert_eq!(idx.vector(1), Some(vec![1.0, 0.0]));
+        assert!(idx.insert(1, &[1.0, 0.0]).is_err(), "ids are never reused");
+        assert!(idx.delete(1));
+        assert!(!idx.delete(1));
+        assert!(!idx.delete(99));
+        assert!(idx.insert(1, &[1.0, 0.0]).is_err(), "a deleted id stays deleted");
+        assert!(matches!(idx.insert(9, &[1.0]), Err(IndexError::DimensionMismatch { .. })));
+        assert!(matches!(idx.insert(9, &[1.0, f32::NAN]), Err(IndexError::NonFinite { index: 1 })));
+        let out = idx.search(&[1.0, 0.0], None, &SearchParams::default()).unwrap();
+        assert_eq!(out.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![0, 3]);
+        assert_eq!(out.explain.live_points, 2);
+    }
+
+    #[test]
+    fn merge_dedupes_and_truncates() {
+        let a = vec![Neighbor::new(1, 0.1), Neighbor::new(2, 0.3)];
+        let b = vec![Neighbor::new(2, 0.3), Neighbor::new(3, 0.2), Neighbor::new(4, 0.9)];
+        let m = merge(a, b, 3);
+        assert_eq!(m.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 3, 2]);
+    }
+
+    #[test]
+    fn bad_queries_are_errors() {
+        let idx = CollectionIndex::new(cfg(2)).unwrap();
+        idx.insert(0, &[0.0, 0.0]).unwrap();
+        assert!(idx.search(&[0.0], None, &SearchParams::default()).is_err());
+        assert!(idx.search(&[0.0, f32::INFINITY], None, &SearchParams::default()).is_err());
+        let p = SearchParams { ef: Some(0), ..Default::default() };
+        assert!(idx.search(&[0.0, 0.0], None, &p).is_err());
+        let p = SearchParams { strategy: Strategy::HnswRs, ..Default::default() };
+        assert!(matches!(idx.search(&[0.0, 0.0], None, &p), Err(IndexError::PathUnavailable { .. })));
+    }
+}

@@ -1,0 +1,462 @@
+//! The types the server exchanges with storage: collection config, points, requests and
+//! responses. JSON shapes follow Qdrant's where the operation is the same, so that REST handlers
+//! can deserialise request bodies straight into these types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use grove_index::{Explain, Metric, Strategy};
+use serde::{Deserialize, Serialize};
+
+use crate::filter::Filter;
+
+/// A point's user-facing id: an unsigned integer or a UUID. In JSON a number or a UUID string
+/// (Qdrant's shape). Integers order before UUIDs; scroll pages follow this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PointId {
+    /// An unsigned integer id.
+    Num(u64),
+    /// A UUID id (any version).
+    Uuid(uuid::Uuid),
+}
+
+impl fmt::Display for PointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PointId::Num(n) => write!(f, "{n}"),
+            PointId::Uuid(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+impl From<u64> for PointId {
+    fn from(n: u64) -> Self {
+        PointId::Num(n)
+    }
+}
+
+impl From<uuid::Uuid> for PointId {
+    fn from(u: uuid::Uuid) -> Self {
+        PointId::Uuid(u)
+    }
+}
+
+/// A point's attributes: a JSON object.
+pub type Payload = serde_json::Map<String, serde_json::Value>;
+
+/// HNSW graph parameters (Malkov & Yashunin): `m` links per node, `ef_construction` beam width
+/// while building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HnswConfig {
+    /// M: neighbours kept per node on the upper layers (2*M on layer 0).
+    pub m: usize,
+    /// ef_construction: candidate list size while inserting.
+    pub ef_construction: usize,
+}
+
+impl Default for HnswConfig {
+    fn default() -> Self {
+        HnswConfig { m: 16, ef_construction: 100 }
+    }
+}
+
+/// ACORN-gamma parameters (Patel et al., SIGMOD 2024).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcornConfig {
+    /// gamma: neighbour-list expansion factor (M*gamma candidates per node); 1 means no denser
+    /// graph is built and ACORN-1 (2-hop expansion at query time) serves filtered queries.
+    pub gamma: usize,
+    /// M_beta: neighbours kept uncompressed per node before predicate-agnostic pruning.
+    pub m_beta: usize,
+}
+
+impl Default for AcornConfig {
+    fn default() -> Self {
+        AcornConfig { gamma: 1, m_beta: 32 }
+    }
+}
+
+/// Everything fixed when a collection is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionConfig {
+    /// Vector dimension (every point's vector has exactly this length).
+    pub dimension: usize,
+    /// Similarity metric.
+    pub metric: Metric,
+    /// HNSW graph parameters.
+    #[serde(default)]
+    pub hnsw: HnswConfig,
+    /// ACORN parameters.
+    #[serde(default)]
+    pub acorn: AcornConfig,
+    /// Matryoshka prefix dimensions to build prefix graphs for (each < `dimension`). Stored and
+    /// validated; the engine decides whether it serves them.
+    #[serde(default)]
+    pub matryoshka_dims: Vec<usize>,
+    /// Default beam width of graph searches when a query gives none.
+    #[serde(default = "default_ef_search")]
+    pub ef_search: usize,
+    /// When deleted points exceed this fraction of all points ever inserted into the in-memory
+    /// index, the background thread rebuilds it from the live points.
+    #[serde(default = "default_tombstone_ratio")]
+    pub tombstone_rebuild_ratio: f64,
+}
+
+fn default_ef_search() -> usize {
+    64
+}
+
+fn default_tombstone_ratio() -> f64 {
+    0.2
+}
+
+impl CollectionConfig {
+    /// A config with the given dimension and metric and defaults for the rest.
+    pub fn new(dimension: usize, metric: Metric) -> Self {
+        CollectionConfig {
+            dimension,
+            metric,
+            hnsw: HnswConfig::default(),
+            acorn: AcornConfig::default(),
+            matryoshka_dims: Vec::new(),
+            ef_search: default_ef_search(),
+            tombstone_rebuild_ratio: default_tombstone_ratio(),
+        }
+    }
+}
+
+/// One point to upsert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointStruct {
+    /// External id; an existing id is replaced.
+    pub id: PointId,
+    /// The embedding.
+    pub vector: Vec<f32>,
+    /// Attributes (absent = empty).
+    #[serde(default)]
+    pub payload: Option<Payload>,
+}
+
+/// A stored point as returned by get and scroll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// External id.
+    pub id: PointId,
+    /// Payload when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// Vector when asked for (normalised for cosine collections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredPoint {
+    /// External id.
+    pub id: PointId,
+    /// User-facing score (see `grove_index::distance`): similarity for cosine/dot, Euclidean
+    /// distance for L2.
+    pub score: f32,
+    /// Payload when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// Vector when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// Which payload to return: all (`true`), none (`false`) or only the listed keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WithPayload {
+    /// All or nothing.
+    All(bool),
+    /// Only these top-level keys.
+    Include(Vec<String>),
+}
+
+impl WithPayload {
+    /// Applies the selector to a payload; `None` means "do not return a payload".
+    pub fn apply(&self, payload: Payload) -> Option<Payload> {
+        match self {
+            WithPayload::All(false) => None,
+            WithPayload::All(true) => Some(payload),
+            WithPayload::Include(keys) => {
+                Some(payload.into_iter().filter(|(k, _)| keys.iter().any(|x| x == k)).collect())
+            }
+        }
+    }
+
+    /// Whether any payload is needed at all.
+    pub fn wants_payload(&self) -> bool {
+        !matches!(self, WithPayload::All(false))
+    }
+}
+
+/// Points an operation applies to: a list of ids or every point a filter matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PointSelector {
+    /// `{"points": [..]}`.
+    Ids {
+        /// The ids (missing ones are ignored).
+        points: Vec<PointId>,
+    },
+    /// `{"filter": {..}}`.
+    Filter {
+        /// The filter.
+        filter: Filter,
+    },
+}
+
+/// The type of a payload index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadSchemaType {
+    /// Strings (or arrays of strings): exact match, any, except.
+    Keyword,
+    /// Integers (or arrays): match, any, except, range.
+    Integer,
+    /// Numbers (or arrays): range.
+    Float,
+    /// Booleans: match.
+    Bool,
+    /// RFC 3339 strings or epoch seconds (numbers): range.
+    Datetime,
+}
+
+impl PayloadSchemaType {
+    /// Lower-case name as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadSchemaType::Keyword => "keyword",
+            PayloadSchemaType::Integer => "integer",
+            PayloadSchemaType::Float => "float",
+            PayloadSchemaType::Bool => "bool",
+            PayloadSchemaType::Datetime => "datetime",
+        }
+    }
+}
+
+/// A vector search request (`POST /collections/{c}/points/query`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// The query embedding.
+    pub vector: Vec<f32>,
+    /// Only points matching this filter are returned.
+    #[serde(default)]
+    pub filter: Option<Filter>,
+    /// Number of hits (k).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// Hits to skip (pagination): the engine searches for `offset + limit`.
+    #[serde(default)]
+    pub offset: usize,
+    /// Drop hits scoring worse than this (user-facing score).
+    #[serde(default)]
+    pub score_threshold: Option<f32>,
+    /// Payload selector (default: none).
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Return vectors (default false).
+    #[serde(default)]
+    pub with_vector: bool,
+    /// Graph beam width; collection default when absent.
+    #[serde(default)]
+    pub ef: Option<usize>,
+    /// Force an exact scan (same as `strategy = exact`).
+    #[serde(default)]
+    pub exact: bool,
+    /// Search strategy (default auto: the planner chooses).
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Return the explain record.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+fn default_limit() -> usize {
+    10
+}
+
+impl QueryRequest {
+    /// A query for the `limit` nearest points with defaults for the rest.
+    pub fn new(vector: Vec<f32>, limit: usize) -> Self {
+        QueryRequest {
+            vector,
+            filter: None,
+            limit,
+            offset: 0,
+            score_threshold: None,
+            with_payload: None,
+            with_vector: false,
+            ef: None,
+            exact: false,
+            strategy: Strategy::Auto,
+            explain: false,
+        }
+    }
+}
+
+/// How a filter was answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterExplain {
+    /// Live points the filter matches (exact).
+    pub cardinality: u64,
+    /// Fields whose conditions were answered by scanning payloads (no usable index).
+    pub unindexed_fields: Vec<String>,
+    /// Payloads read by those scans.
+    pub payloads_scanned: u64,
+    /// Time to compile the filter into a bitmap, microseconds.
+    pub micros: u64,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResponse {
+    /// Hits, best first.
+    pub points: Vec<ScoredPoint>,
+    /// Present when the request asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<QueryExplain>,
+}
+
+/// What ran for one query: the engine's record plus how the filter was compiled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryExplain {
+    /// The engine's explain.
+    pub search: Explain,
+    /// The filter's compilation, when there was a filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterExplain>,
+}
+
+/// A scroll request: pages through points in id order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrollRequest {
+    /// Only matching points.
+    #[serde(default)]
+    pub filter: Option<Filter>,
+    /// Page size.
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// Start at this id (inclusive): the previous page's `next_page_offset`.
+    #[serde(default)]
+    pub offset: Option<PointId>,
+    /// Payload selector (default: all).
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Return vectors (default false).
+    #[serde(default)]
+    pub with_vector: bool,
+}
+
+/// A page of points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScrollResponse {
+    /// Points in id order.
+    pub points: Vec<Record>,
+    /// The id to pass as `offset` for the next page; `None` at the end.
+    pub next_page_offset: Option<PointId>,
+}
+
+/// A count request. Counts are always exact (a bitmap's length).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRequest {
+    /// Only matching points.
+    #[serde(default)]
+    pub filter: Option<Filter>,
+    /// Accepted for Qdrant compatibility; counts are exact either way.
+    #[serde(default = "default_true")]
+    pub exact: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One payload index as reported in collection info.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadIndexInfo {
+    /// The index type.
+    pub data_type: PayloadSchemaType,
+    /// Live points with at least one value in the index.
+    pub points: u64,
+}
+
+/// State of the in-memory vector index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexingInfo {
+    /// Points in the graph.
+    pub indexed_points: u64,
+    /// Points not yet in the graph (searched exactly until the background thread reaches them).
+    pub pending_points: u64,
+    /// Deleted points still held by the in-memory index (until a rebuild).
+    pub tombstones: u64,
+}
+
+/// Collection status: green when the graph covers every point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectionStatus {
+    /// Every live point is in the graph.
+    Green,
+    /// Background indexing is catching up (searches stay exact for the unindexed tail).
+    Yellow,
+}
+
+/// `GET /collections/{c}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionInfo {
+    /// Name.
+    pub name: String,
+    /// Green or yellow.
+    pub status: CollectionStatus,
+    /// The creation config.
+    pub config: CollectionConfig,
+    /// Live points.
+    pub points_count: u64,
+    /// Vector index state.
+    pub indexing: IndexingInfo,
+    /// Payload indexes by field.
+    pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+}
+
+/// Outcome of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateStatus {
+    /// Durable (WAL synced) and visible to reads.
+    Completed,
+}
+
+/// Result of a write: the collection's operation sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateResult {
+    /// Monotonic per collection; survives restarts.
+    pub operation_id: u64,
+    /// Always `completed`: storage acknowledges only durable writes.
+    pub status: UpdateStatus,
+}
+
+/// A snapshot's description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDescription {
+    /// File-system name (unique per collection).
+    pub name: String,
+    /// The collection it was taken for.
+    pub collection: String,
+    /// RFC 3339 creation time (UTC).
+    pub creation_time: String,
+    /// Bytes on disk (hard-linked SST files count fully).
+    pub size: u64,
+}

@@ -1,0 +1,1057 @@
+//! One collection: durable rows in the key-value store, the in-memory id map and payload
+//! indexes, the engine's `CollectionIndex`, and the background indexing thread.
+//!
+//! Write path (every mutating method): take `write` (one writer per collection), read what the
+//! change replaces, validate everything, build ONE [`Batch`], then take `state` for writing,
+//! commit the batch (synced WAL) and apply the same deltas in memory before releasing it. Readers
+//! take `state` for reading, so they see a batch entirely or not at all, in memory and on disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
+use grove_index::{GraphParams, Strategy};
+use parking_lot::{Condvar, Mutex, RwLock};
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use crate::api::*;
+use crate::error::{Result, StorageError};
+use crate::filter::{Condition, Filter};
+use crate::kv::{Batch, Cf, KvBackend, Scan};
+use crate::payload_index::{extract, FieldDef, FieldIndex, IndexValue};
+use crate::storage::StorageOptions;
+
+/// The registry entry of a collection (meta CF, global prefix).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CollectionRecord {
+    pub id: u32,
+    pub config: CollectionConfig,
+}
+
+// Per-collection meta keys (after the 4-byte collection prefix).
+const META_NEXT_ID: &[u8] = b"next_id";
+const META_OP_SEQ: &[u8] = b"op_seq";
+const META_NEXT_FIELD: &[u8] = b"next_field";
+const META_FIELD: &[u8] = b"field/";
+
+pub(crate) fn prefix(coll: u32) -> [u8; 4] {
+    coll.to_be_bytes()
+}
+
+fn key(coll: u32, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + rest.len());
+    k.extend_from_slice(&prefix(coll));
+    k.extend_from_slice(rest);
+    k
+}
+
+fn id_key(coll: u32, id: u32) -> Vec<u8> {
+    key(coll, &id.to_be_bytes())
+}
+
+/// External id encoding: ordered like `PointId`'s `Ord` (numbers before UUIDs).
+pub(crate) fn encode_point_id(id: &PointId) -> Vec<u8> {
+    match id {
+        PointId::Num(n) => {
+            let mut v = vec![0u8];
+            v.extend_from_slice(&n.to_be_bytes());
+            v
+        }
+        PointId::Uuid(u) => {
+            let mut v = vec![1u8];
+            v.extend_from_slice(u.as_bytes());
+            v
+        }
+    }
+}
+
+fn decode_point_id(b: &[u8]) -> Result<PointId> {
+    match b.split_first() {
+        Some((0, rest)) if rest.len() == 8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(rest);
+            Ok(PointId::Num(u64::from_be_bytes(a)))
+        }
+        Some((1, rest)) if rest.len() == 16 => {
+            uuid::Uuid::from_slice(rest).map(PointId::Uuid).map_err(|e| StorageError::Corrupt(e.to_string()))
+        }
+        _ => Err(StorageError::Corrupt(format!("point id bytes {b:?}"))),
+    }
+}
+
+fn posting_key(coll: u32, field_id: u32, v: &IndexValue, id: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(&prefix(coll));
+    k.extend_from_slice(&field_id.to_be_bytes());
+    v.encode(&mut k);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn u32_at(b: &[u8]) -> Result<u32> {
+    b.try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| StorageError::Corrupt(format!("expected 4 bytes, got {b:?}")))
+}
+
+fn corrupt(e: serde_json::Error) -> StorageError {
+    StorageError::Corrupt(e.to_string())
+}
+
+/// The points row: external id then the raw vector (f32 LE).
+fn encode_point(ext: &PointId, v: &[f32]) -> Vec<u8> {
+    let mut out = encode_point_id(ext);
+    out.reserve(v.len() * 4);
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+fn decode_point(b: &[u8]) -> Result<(PointId, Vec<f32>)> {
+    let n = match b.first() {
+        Some(0) => 9,
+        Some(1) => 17,
+        _ => return Err(StorageError::Corrupt("points row without id".into())),
+    };
+    let id = decode_point_id(b.get(..n).unwrap_or_default())?;
+    let rest = b.get(n..).unwrap_or_default();
+    if rest.len() % 4 != 0 {
+        return Err(StorageError::Corrupt("points row vector length".into()));
+    }
+    let v = rest.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok((id, v))
+}
+
+/// In-memory state guarded by one lock.
+#[derive(Debug, Default)]
+struct State {
+    ids: BTreeMap<PointId, u32>,
+    ext: Vec<Option<PointId>>,
+    live: RoaringBitmap,
+    next_id: u32,
+    op_seq: u64,
+    next_field: u32,
+    fields: BTreeMap<String, FieldIndex>,
+}
+
+impl State {
+    fn ext_of(&self, id: u32) -> Option<PointId> {
+        self.ext.get(id as usize).copied().flatten()
+    }
+}
+
+/// Signals for the background indexing thread.
+#[derive(Debug, Default)]
+struct Worker {
+    stop: AtomicBool,
+    wake: Condvar,
+    lock: Mutex<()>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A collection.
+#[derive(Debug)]
+pub(crate) struct Collection {
+    pub name: String,
+    pub id: u32,
+    pub config: CollectionConfig,
+    kv: Arc<dyn KvBackend>,
+    opts: StorageOptions,
+    graph_dir: Option<PathBuf>,
+    write: Mutex<()>,
+    state: RwLock<State>,
+    index: RwLock<Arc<CollectionIndex>>,
+    worker: Arc<Worker>,
+}
+
+/// Reads a point's payload row.
+fn read_payload(kv: &dyn KvBackend, coll: u32, id: u32) -> Result<Payload> {
+    match kv.get(Cf::Payloads, &id_key(coll, id))? {
+        Some(b) => serde_json::from_slice(&b).map_err(corrupt),
+        None => Ok(Payload::new()),
+    }
+}
+
+pub(crate) fn index_config(c: &CollectionConfig, opts: &StorageOptions) -> IndexConfig {
+    let mut cfg = IndexConfig::new(c.dimension, c.metric);
+    cfg.hnsw = GraphParams { m: c.hnsw.m, ef_construction: c.hnsw.ef_construction, gamma: 1, ..cfg.hnsw };
+    cfg.acorn = (c.acorn.gamma > 1).then_some(GraphParams {
+        m: c.hnsw.m,
+        ef_construction: c.hnsw.ef_construction,
+        gamma: c.acorn.gamma,
+        m_beta: c.acorn.m_beta,
+        seed: cfg.hnsw.seed,
+    });
+    cfg.ef_search = c.ef_search;
+    cfg.build_threads = opts.build_threads.max(1);
+    cfg
+}
+
+/// Validates a collection config (beyond what serde checks).
+pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Result<()> {
+    if c.dimension == 0 || c.dimension > 65_536 {
+        return Err(StorageError::InvalidRequest(format!(
+            "dimension must be between 1 and 65536, got {}",
+            c.dimension
+        )));
+    }
+    if let Some(d) = c.matryoshka_dims.iter().find(|d| **d == 0 || **d >= c.dimension) {
+        return Err(StorageError::InvalidRequest(format!(
+            "matryoshka prefix dimension {d} must be between 1 and dimension - 1 ({})",
+            c.dimension - 1
+        )));
+    }
+    if !(c.tombstone_rebuild_ratio > 0.0 && c.tombstone_rebuild_ratio <= 1.0) {
+        return Err(StorageError::InvalidRequest(format!(
+            "tombstone_rebuild_ratio must be in (0, 1], got {}",
+            c.tombstone_rebuild_ratio
+        )));
+    }
+    IndexConfig::validate(&index_config(c, opts))?;
+    Ok(())
+}
+
+/// How a filter was compiled (the explain's filter part).
+#[derive(Debug, Default)]
+struct CompileCtx {
+    unindexed: Vec<String>,
+    scanned: u64,
+    payloads: Option<Vec<(u32, PointId, Payload)>>,
+}
+
+impl Collection {
+    /// Opens a collection: loads vectors, ids, payload indexes and graphs, starts the worker.
+    pub fn open(
+        name: String,
+        rec: CollectionRecord,
+        kv: Arc<dyn KvBackend>,
+        opts: StorageOptions,
+        graph_dir: Option<PathBuf>,
+    ) -> Result<Arc<Self>> {
+        let coll = rec.id;
+        let index = CollectionIndex::new(index_config(&rec.config, &opts))?;
+        let mut st = State::default();
+        let get_u = |k: &[u8]| -> Result<Option<Vec<u8>>> { kv.get(Cf::Meta, &key(coll, k)) };
+        if let Some(b) = get_u(META_NEXT_ID)? {
+            st.next_id = u32_at(&b)?;
+        }
+        if let Some(b) = get_u(META_OP_SEQ)? {
+            st.op_seq = b
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StorageError::Corrupt("op_seq".into()))?;
+        }
+        if let Some(b) = get_u(META_NEXT_FIELD)? {
+            st.next_field = u32_at(&b)?;
+        }
+        st.ext = vec![None; st.next_id as usize];
+        // Vectors in id order into the arena.
+        let mut err = None;
+        kv.scan(Cf::Points, &prefix(coll), &[], &mut |k, v| {
+            let r = (|| -> Result<()> {
+                let id = u32_at(&k[4..])?;
+                let (ext, vec) = decode_point(v)?;
+                index.insert(id, &vec)?;
+                st.ids.insert(ext, id);
+                if let Some(slot) = st.ext.get_mut(id as usize) {
+                    *slot = Some(ext);
+                }
+                st.live.insert(id);
+                Ok(())
+            })();
+            match r {
+                Ok(()) => Scan::Continue,
+                Err(e) => {
+                    err = Some(e);
+                    Scan::Stop
+                }
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        // Ids above the last live one but below next_id were deleted: tell the engine so its id
+        // space matches ours.
+        let n = index.len() as u32;
+        for id in n..st.next_id {
+            index.insert(id, &vec![0.0; rec.config.dimension])?;
+            index.delete(id);
+        }
+        // Field definitions and their postings.
+        let mut defs = Vec::new();
+        kv.scan(Cf::Meta, &key(coll, META_FIELD), &[], &mut |k, v| {
+            let name = String::from_utf8_lossy(&k[4 + META_FIELD.len()..]).into_owned();
+            match serde_json::from_slice::<FieldDef>(v) {
+                Ok(d) => defs.push((name, d)),
+                Err(e) => err = Some(corrupt(e)),
+            }
+            Scan::Continue
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        for (fname, def) in defs {
+            let mut fi = FieldIndex::new(def);
+            let mut p = prefix(coll).to_vec();
+            p.extend_from_slice(&def.field_id.to_be_bytes());
+            kv.scan(Cf::PayloadIndex, &p, &[], &mut |k, _| {
+                let r = (|| -> Result<()> {
+                    let id = u32_at(&k[k.len() - 4..])?;
+                    let v = IndexValue::decode(&k[8..k.len() - 4])?;
+                    fi.add(id, &v);
+                    Ok(())
+                })();
+                match r {
+                    Ok(()) => Scan::Continue,
+                    Err(e) => {
+                        err = Some(e);
+                        Scan::Stop
+                    }
+                }
+            })?;
+            if let Some(e) = err.take() {
+                return Err(e);
+            }
+            st.fields.insert(fname, fi);
+        }
+        if let Some(dir) = &graph_dir {
+            let report = index.load_graphs(dir);
+            tracing::info!(collection = %name, ?report, "graphs loaded");
+        }
+        let c = Arc::new(Collection {
+            name,
+            id: coll,
+            config: rec.config,
+            kv,
+            opts,
+            graph_dir,
+            write: Mutex::new(()),
+            state: RwLock::new(st),
+            index: RwLock::new(Arc::new(index)),
+            worker: Arc::new(Worker::default()),
+        });
+        if c.opts.background_indexing {
+            c.start_worker();
+        }
+        Ok(c)
+    }
+
+    fn engine(&self) -> Arc<CollectionIndex> {
+        Arc::clone(&self.index.read())
+    }
+
+    fn start_worker(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let worker = Arc::clone(&self.worker);
+        let h = std::thread::Builder::new().name(format!("grove-index-{}", self.id)).spawn(move || {
+            let mut dirty = false;
+            while !worker.stop.load(Ordering::Acquire) {
+                let Some(c) = weak.upgrade() else { return };
+                let engine = c.engine();
+                let pending = engine.stats().pending;
+                if pending > 0 {
+                    let left = engine.index_pending(c.opts.index_chunk);
+                    dirty = true;
+                    if left > 0 {
+                        continue;
+                    }
+                }
+                if dirty {
+                    if let Err(e) = c.save_graphs() {
+                        tracing::warn!(collection = %c.name, error = %e, "saving graphs failed");
+                    }
+                    dirty = false;
+                }
+                if let Err(e) = c.maybe_rebuild() {
+                    tracing::warn!(collection = %c.name, error = %e, "index rebuild failed");
+                }
+                drop(engine);
+                drop(c);
+                let mut g = worker.lock.lock();
+                if !worker.stop.load(Ordering::Acquire) {
+                    worker.wake.wait_for(&mut g, Duration::from_millis(200));
+                }
+            }
+        });
+        match h {
+            Ok(h) => *self.worker.handle.lock() = Some(h),
+            Err(e) => tracing::error!(error = %e, "cannot start the indexing thread; searches stay exact"),
+        }
+    }
+
+    fn wake_worker(&self) {
+        self.worker.wake.notify_all();
+    }
+
+    /// Stops the worker and waits for it.
+    pub fn stop_worker(&self) {
+        self.worker.stop.store(true, Ordering::Release);
+        self.wake_worker();
+        let h = self.worker.handle.lock().take();
+        if let Some(h) = h {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
+
+    /// Saves the graphs into the data dir (no-op in memory).
+    pub fn save_graphs(&self) -> Result<()> {
+        if let Some(dir) = &self.graph_dir {
+            self.engine().save_graphs(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the in-memory index from the live points when tombstones pass the threshold.
+    /// Builds the new graph aside while writes continue, then catches up under the write lock.
+    fn maybe_rebuild(&self) -> Result<()> {
+        let old = self.engine();
+        let total = old.len() as u64;
+        let dead = total - old.live_count();
+        if total < 1000 || (dead as f64) < self.config.tombstone_rebuild_ratio * total as f64 {
+            return Ok(());
+        }
+        let fresh = CollectionIndex::new(index_config(&self.config, &self.opts))?;
+        let copy_from = |from: u32, to: u32, fresh: &CollectionIndex| -> Result<()> {
+            for id in from..to {
+                if let Some(v) = old.vector(id) {
+                    fresh.insert(id, &v)?;
+                }
+            }
+            Ok(())
+        };
+        copy_from(0, total as u32, &fresh)?;
+        fresh.build();
+        let _w = self.write.lock();
+        let now = old.len() as u32;
+        copy_from(total as u32, now, &fresh)?;
+        // Align the id space and tombstones with the old index.
+        let dead_now = old.deleted();
+        for id in dead_now.iter() {
+            if id >= fresh.len() as u32 {
+                fresh.insert(id, &vec![0.0; self.config.dimension])?;
+            }
+            fresh.delete(id);
+        }
+        *self.index.write() = Arc::new(fresh);
+        tracing::info!(collection = %self.name, dead, total, "index rebuilt without tombstones");
+        drop(_w);
+        self.save_graphs()
+    }
+
+    fn check_payload(&self, p: &Payload, ext: &PointId) -> Result<usize> {
+        let bytes = serde_json::to_vec(p).map_err(corrupt)?.len();
+        if bytes > self.opts.max_payload_bytes {
+            return Err(StorageError::PayloadTooLarge {
+                point: ext.to_string(),
+                bytes,
+                limit: self.opts.max_payload_bytes,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Postings of a payload for every indexed field.
+    fn postings(st: &State, p: &Payload, ext: &PointId) -> Result<Vec<(String, Vec<IndexValue>)>> {
+        st.fields.iter().map(|(f, fi)| Ok((f.clone(), extract(p, f, fi.def.schema, ext)?))).collect()
+    }
+
+    fn commit(&self, batch: Batch, apply: impl FnOnce(&mut State)) -> Result<UpdateResult> {
+        let mut st = self.state.write();
+        let op = st.op_seq + 1;
+        let mut batch = batch;
+        batch.put(Cf::Meta, key(self.id, META_OP_SEQ), op.to_be_bytes().to_vec());
+        self.kv.write(batch)?;
+        st.op_seq = op;
+        apply(&mut st);
+        Ok(UpdateResult { operation_id: op, status: UpdateStatus::Completed })
+    }
+
+    /// Inserts or replaces points (one batch; later duplicates of an id win).
+    pub fn upsert(&self, points: Vec<PointStruct>) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        // Later duplicates win.
+        let mut last: HashMap<PointId, usize> = HashMap::new();
+        for (i, p) in points.iter().enumerate() {
+            last.insert(p.id, i);
+        }
+        let points: Vec<PointStruct> = points
+            .into_iter()
+            .enumerate()
+            .filter(|(i, p)| last.get(&p.id) == Some(i))
+            .map(|(_, p)| p)
+            .collect();
+        let st = self.state.read();
+        // Validate everything first.
+        let mut prepared = Vec::with_capacity(points.len());
+        for p in points {
+            let point = p.id.to_string();
+            if p.vector.len() != self.config.dimension {
+                return Err(StorageError::DimensionMismatch {
+                    point,
+                    expected: self.config.dimension,
+                    got: p.vector.len(),
+                });
+            }
+            if let Some(index) = p.vector.iter().position(|x| !x.is_finite()) {
+                return Err(StorageError::NonFiniteVector { point, index });
+            }
+            let payload = p.payload.unwrap_or_default();
+            self.check_payload(&payload, &p.id)?;
+            let posts = Self::postings(&st, &payload, &p.id)?;
+            let old = st.ids.get(&p.id).copied();
+            let old_posts = match old {
+                Some(o) => Self::postings(&st, &read_payload(&*self.kv, self.id, o)?, &p.id)?,
+                None => Vec::new(),
+            };
+            prepared.push((p.id, p.vector, payload, posts, old, old_posts));
+        }
+        let mut next_id = st.next_id;
+        let field_ids: HashMap<String, u32> =
+            st.fields.iter().map(|(f, fi)| (f.clone(), fi.def.field_id)).collect();
+        drop(st);
+        if next_id.checked_add(prepared.len() as u32).is_none() {
+            return Err(StorageError::InvalidRequest(
+                "the collection has used up its 2^32 internal ids".into(),
+            ));
+        }
+        let mut batch = Batch::new();
+        let mut applied = Vec::with_capacity(prepared.len());
+        for (ext, vector, payload, posts, old, old_posts) in prepared {
+            let new = next_id;
+            next_id += 1;
+            if let Some(o) = old {
+                batch.delete(Cf::Points, id_key(self.id, o));
+                batch.delete(Cf::Payloads, id_key(self.id, o));
+                for (f, vals) in &old_posts {
+                    for v in vals {
+                        batch.delete(Cf::PayloadIndex, posting_key(self.id, field_ids[f], v, o));
+                    }
+                }
+            }
+            batch.put(Cf::Points, id_key(self.id, new), encode_point(&ext, &vector));
+            batch.put(Cf::Payloads, id_key(self.id, new), serde_json::to_vec(&payload).map_err(corrupt)?);
+            batch.put(Cf::IdMap, key(self.id, &encode_point_id(&ext)), new.to_be_bytes().to_vec());
+            for (f, vals) in &posts {
+                for v in vals {
+                    batch.put(Cf::PayloadIndex, posting_key(self.id, field_ids[f], v, new), Vec::new());
+                }
+            }
+            applied.push((ext, vector, new, posts, old, old_posts));
+        }
+        batch.put(Cf::Meta, key(self.id, META_NEXT_ID), next_id.to_be_bytes().to_vec());
+        let engine = self.engine();
+        let mut ierr = None;
+        let r = self.commit(batch, |st| {
+            st.next_id = next_id;
+            st.ext.resize(next_id as usize, None);
+            for (ext, vector, new, posts, old, old_posts) in applied {
+                if let Err(e) = engine.insert(new, &vector) {
+                    ierr = Some(e);
+                }
+                if let Some(o) = old {
+                    engine.delete(o);
+                    st.live.remove(o);
+                    st.ext[o as usize] = None;
+                    for (f, vals) in &old_posts {
+                        if let Some(fi) = st.fields.get_mut(f) {
+                            fi.remove(o, vals);
+                        }
+                    }
+                }
+                st.ids.insert(ext, new);
+                st.ext[new as usize] = Some(ext);
+                st.live.insert(new);
+                for (f, vals) in &posts {
+                    if let Some(fi) = st.fields.get_mut(f) {
+                        for v in vals {
+                            fi.add(new, v);
+                        }
+                    }
+                }
+            }
+        })?;
+        if let Some(e) = ierr {
+            return Err(e.into());
+        }
+        self.wake_worker();
+        Ok(r)
+    }
+
+    fn select(&self, sel: &PointSelector) -> Result<Vec<u32>> {
+        match sel {
+            PointSelector::Ids { points } => {
+                let st = self.state.read();
+                let mut v: Vec<u32> = points.iter().filter_map(|p| st.ids.get(p).copied()).collect();
+                v.sort_unstable();
+                v.dedup();
+                Ok(v)
+            }
+            PointSelector::Filter { filter } => Ok(self.compile(filter)?.0.iter().collect()),
+        }
+    }
+
+    /// Deletes the selected points.
+    pub fn delete_points(&self, sel: &PointSelector) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let ids = self.select(sel)?;
+        let st = self.state.read();
+        let mut batch = Batch::new();
+        let mut gone = Vec::new();
+        for id in ids {
+            let Some(ext) = st.ext_of(id) else { continue };
+            let p = read_payload(&*self.kv, self.id, id)?;
+            let posts = Self::postings(&st, &p, &ext)?;
+            batch.delete(Cf::Points, id_key(self.id, id));
+            batch.delete(Cf::Payloads, id_key(self.id, id));
+            batch.delete(Cf::IdMap, key(self.id, &encode_point_id(&ext)));
+            for (f, vals) in &posts {
+                for v in vals {
+                    batch.delete(Cf::PayloadIndex, posting_key(self.id, st.fields[f].def.field_id, v, id));
+                }
+            }
+            gone.push((id, ext, posts));
+        }
+        drop(st);
+        let engine = self.engine();
+        let r = self.commit(batch, |st| {
+            for (id, ext, posts) in gone {
+                engine.delete(id);
+                st.live.remove(id);
+                st.ids.remove(&ext);
+                st.ext[id as usize] = None;
+                for (f, vals) in &posts {
+                    if let Some(fi) = st.fields.get_mut(f) {
+                        fi.remove(id, vals);
+                    }
+                }
+            }
+        })?;
+        self.wake_worker();
+        Ok(r)
+    }
+
+    /// Rewrites the payloads of the selected points with `f` (one batch, posting deltas only).
+    pub fn update_payloads(&self, sel: &PointSelector, f: &dyn Fn(&mut Payload)) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let ids = self.select(sel)?;
+        let st = self.state.read();
+        let mut batch = Batch::new();
+        let mut changes = Vec::new();
+        for id in ids {
+            let Some(ext) = st.ext_of(id) else { continue };
+            let old = read_payload(&*self.kv, self.id, id)?;
+            let mut new = old.clone();
+            f(&mut new);
+            self.check_payload(&new, &ext)?;
+            let old_posts = Self::postings(&st, &old, &ext)?;
+            let new_posts = Self::postings(&st, &new, &ext)?;
+            batch.put(Cf::Payloads, id_key(self.id, id), serde_json::to_vec(&new).map_err(corrupt)?);
+            for ((fname, ov), (_, nv)) in old_posts.iter().zip(&new_posts) {
+                let fid = st.fields[fname].def.field_id;
+                for v in ov.iter().filter(|v| !nv.contains(v)) {
+                    batch.delete(Cf::PayloadIndex, posting_key(self.id, fid, v, id));
+                }
+                for v in nv.iter().filter(|v| !ov.contains(v)) {
+                    batch.put(Cf::PayloadIndex, posting_key(self.id, fid, v, id), Vec::new());
+                }
+            }
+            changes.push((id, old_posts, new_posts));
+        }
+        drop(st);
+        self.commit(batch, |st| {
+            for (id, old_posts, new_posts) in changes {
+                for ((fname, ov), (_, nv)) in old_posts.iter().zip(&new_posts) {
+                    if let Some(fi) = st.fields.get_mut(fname) {
+                        fi.remove(id, ov);
+                        for v in nv {
+                            fi.add(id, v);
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Creates (and backfills) a payload index; idempotent for the same type.
+    pub fn create_field_index(&self, field: &str, schema: PayloadSchemaType) -> Result<UpdateResult> {
+        if field.is_empty() || field.len() > 256 {
+            return Err(StorageError::InvalidName {
+                name: field.to_string(),
+                reason: "a field name must be 1 to 256 bytes".into(),
+            });
+        }
+        let _w = self.write.lock();
+        let st = self.state.read();
+        if let Some(fi) = st.fields.get(field) {
+            if fi.def.schema == schema {
+                return Ok(UpdateResult { operation_id: st.op_seq, status: UpdateStatus::Completed });
+            }
+            return Err(StorageError::IndexExists {
+                field: field.to_string(),
+                existing: fi.def.schema.as_str().into(),
+                requested: schema.as_str().into(),
+            });
+        }
+        let def = FieldDef { field_id: st.next_field, schema };
+        let mut fi = FieldIndex::new(def);
+        let mut batch = Batch::new();
+        let mut err = None;
+        self.kv.scan(Cf::Payloads, &prefix(self.id), &[], &mut |k, v| {
+            let r = (|| -> Result<()> {
+                let id = u32_at(&k[4..])?;
+                let Some(ext) = st.ext_of(id) else { return Ok(()) };
+                let p: Payload = serde_json::from_slice(v).map_err(corrupt)?;
+                for iv in extract(&p, field, schema, &ext)? {
+                    batch.put(Cf::PayloadIndex, posting_key(self.id, def.field_id, &iv, id), Vec::new());
+                    fi.add(id, &iv);
+                }
+                Ok(())
+            })();
+            match r {
+                Ok(()) => Scan::Continue,
+                Err(e) => {
+                    err = Some(e);
+                    Scan::Stop
+                }
+            }
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let next_field = st.next_field + 1;
+        drop(st);
+        let mut fk = META_FIELD.to_vec();
+        fk.extend_from_slice(field.as_bytes());
+        batch.put(Cf::Meta, key(self.id, &fk), serde_json::to_vec(&def).map_err(corrupt)?);
+        batch.put(Cf::Meta, key(self.id, META_NEXT_FIELD), next_field.to_be_bytes().to_vec());
+        self.commit(batch, |st| {
+            st.next_field = next_field;
+            st.fields.insert(field.to_string(), fi);
+        })
+    }
+
+    /// Drops a payload index (no error when there is none).
+    pub fn delete_field_index(&self, field: &str) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let st = self.state.read();
+        let Some(fi) = st.fields.get(field) else {
+            return Ok(UpdateResult { operation_id: st.op_seq, status: UpdateStatus::Completed });
+        };
+        let fid = fi.def.field_id;
+        drop(st);
+        let mut batch = Batch::new();
+        let mut fk = META_FIELD.to_vec();
+        fk.extend_from_slice(field.as_bytes());
+        batch.delete(Cf::Meta, key(self.id, &fk));
+        let mut from = prefix(self.id).to_vec();
+        from.extend_from_slice(&fid.to_be_bytes());
+        let mut to = prefix(self.id).to_vec();
+        to.extend_from_slice(&(fid + 1).to_be_bytes());
+        batch.delete_range(Cf::PayloadIndex, from, to);
+        self.commit(batch, |st| {
+            st.fields.remove(field);
+        })
+    }
+
+    /// Compiles a filter into the live internal ids it matches.
+    pub fn compile(&self, filter: &Filter) -> Result<(RoaringBitmap, FilterExplain)> {
+        filter.validate()?;
+        let t = Instant::now();
+        let st = self.state.read();
+        let mut ctx = CompileCtx::default();
+        let bm = self.compile_filter(&st, filter, &mut ctx)?;
+        ctx.unindexed.sort();
+        ctx.unindexed.dedup();
+        let ex = FilterExplain {
+            cardinality: bm.len(),
+            unindexed_fields: ctx.unindexed,
+            payloads_scanned: ctx.scanned,
+            micros: t.elapsed().as_micros() as u64,
+        };
+        Ok((bm, ex))
+    }
+
+    fn compile_filter(&self, st: &State, f: &Filter, ctx: &mut CompileCtx) -> Result<RoaringBitmap> {
+        let mut acc = st.live.clone();
+        for c in &f.must {
+            if acc.is_empty() {
+                break;
+            }
+            acc &= self.compile_cond(st, c, ctx)?;
+        }
+        if !f.should.is_empty() {
+            let mut any = RoaringBitmap::new();
+            for c in &f.should {
+                any |= self.compile_cond(st, c, ctx)?;
+            }
+            acc &= any;
+        }
+        for c in &f.must_not {
+            acc -= self.compile_cond(st, c, ctx)?;
+        }
+        if let Some(ms) = &f.min_should {
+            let mut counts: HashMap<u32, usize> = HashMap::new();
+            for c in &ms.conditions {
+                for id in self.compile_cond(st, c, ctx)?.iter() {
+                    *counts.entry(id).or_default() += 1;
+                }
+            }
+            let ok: RoaringBitmap = if ms.min_count == 0 {
+                st.live.clone()
+            } else {
+                counts.into_iter().filter(|(_, n)| *n >= ms.min_count).map(|(id, _)| id).collect()
+            };
+            acc &= ok;
+        }
+        Ok(acc)
+    }
+
+    fn compile_cond(&self, st: &State, c: &Condition, ctx: &mut CompileCtx) -> Result<RoaringBitmap> {
+        let indexed: Option<RoaringBitmap> = match c {
+            Condition::Filter(f) => return self.compile_filter(st, f, ctx),
+            Condition::HasId { has_id } => {
+                return Ok(has_id.iter().filter_map(|p| st.ids.get(p).copied()).collect());
+            }
+            Condition::Field(fc) => st.fields.get(&fc.key).and_then(|fi| {
+                if let Some(m) = &fc.r#match {
+                    fi.answer_match(m)
+                } else if let Some(r) = &fc.range {
+                    r.resolve().ok().and_then(|nr| fi.answer_range(&nr))
+                } else {
+                    None
+                }
+            }),
+            Condition::IsEmpty { is_empty } => st.fields.get(&is_empty.key).map(|fi| fi.empty(&st.live)),
+            Condition::IsNull { is_null } => st.fields.get(&is_null.key).map(|fi| fi.nulls().clone()),
+        };
+        if let Some(bm) = indexed {
+            return Ok(bm & &st.live);
+        }
+        let key = match c {
+            Condition::Field(fc) => fc.key.clone(),
+            Condition::IsEmpty { is_empty: k } | Condition::IsNull { is_null: k } => k.key.clone(),
+            Condition::Filter(_) | Condition::HasId { .. } => String::new(),
+        };
+        ctx.unindexed.push(key);
+        if ctx.payloads.is_none() {
+            let mut all = Vec::with_capacity(st.live.len() as usize);
+            let mut err = None;
+            self.kv.scan(Cf::Payloads, &prefix(self.id), &[], &mut |k, v| {
+                let r = (|| -> Result<()> {
+                    let id = u32_at(&k[4..])?;
+                    if let Some(ext) = st.ext_of(id) {
+                        all.push((id, ext, serde_json::from_slice(v).map_err(corrupt)?));
+                    }
+                    Ok(())
+                })();
+                match r {
+                    Ok(()) => Scan::Continue,
+                    Err(e) => {
+                        err = Some(e);
+                        Scan::Stop
+                    }
+                }
+            })?;
+            if let Some(e) = err {
+                return Err(e);
+            }
+            ctx.scanned += all.len() as u64;
+            ctx.payloads = Some(all);
+        }
+        let all = ctx.payloads.as_deref().unwrap_or_default();
+        Ok(all
+            .iter()
+            .filter(|(_, ext, p)| c.matches(ext, p))
+            .map(|(id, _, _)| *id)
+            .collect::<RoaringBitmap>()
+            & &st.live)
+    }
+
+    /// Records by id in request order (missing ids skipped).
+    pub fn get(&self, ids: &[PointId], with_payload: &WithPayload, with_vector: bool) -> Result<Vec<Record>> {
+        let st = self.state.read();
+        let internal: Vec<(PointId, u32)> =
+            ids.iter().filter_map(|p| st.ids.get(p).map(|i| (*p, *i))).collect();
+        self.records(&internal, with_payload, with_vector)
+    }
+
+    fn records(
+        &self,
+        ids: &[(PointId, u32)],
+        with_payload: &WithPayload,
+        with_vector: bool,
+    ) -> Result<Vec<Record>> {
+        let engine = self.engine();
+        ids.iter()
+            .map(|(ext, id)| {
+                let payload = if with_payload.wants_payload() {
+                    with_payload.apply(read_payload(&*self.kv, self.id, *id)?)
+                } else {
+                    None
+                };
+                let vector = if with_vector { engine.vector(*id) } else { None };
+                Ok(Record { id: *ext, payload, vector })
+            })
+            .collect()
+    }
+
+    /// A page in id order.
+    pub fn scroll(&self, req: &ScrollRequest) -> Result<ScrollResponse> {
+        let limit = req.limit.max(1);
+        let allowed = match &req.filter {
+            Some(f) => Some(self.compile(f)?.0),
+            None => None,
+        };
+        let st = self.state.read();
+        let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit);
+        let mut next = None;
+        let iter: Box<dyn Iterator<Item = (&PointId, &u32)>> = match &req.offset {
+            Some(o) => Box::new(st.ids.range(*o..)),
+            None => Box::new(st.ids.iter()),
+        };
+        for (ext, id) in iter {
+            if allowed.as_ref().is_some_and(|a| !a.contains(*id)) {
+                continue;
+            }
+            if page.len() == limit {
+                next = Some(*ext);
+                break;
+            }
+            page.push((*ext, *id));
+        }
+        drop(st);
+        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(true));
+        Ok(ScrollResponse { points: self.records(&page, &wp, req.with_vector)?, next_page_offset: next })
+    }
+
+    /// Exact count.
+    pub fn count(&self, req: &CountRequest) -> Result<u64> {
+        match &req.filter {
+            Some(f) => Ok(self.compile(f)?.0.len()),
+            None => Ok(self.state.read().live.len()),
+        }
+    }
+
+    /// A vector search.
+    pub fn query(&self, req: &QueryRequest) -> Result<QueryResponse> {
+        if req.vector.len() != self.config.dimension {
+            return Err(StorageError::DimensionMismatch {
+                point: "query".into(),
+                expected: self.config.dimension,
+                got: req.vector.len(),
+            });
+        }
+        if let Some(index) = req.vector.iter().position(|x| !x.is_finite()) {
+            return Err(StorageError::NonFiniteVector { point: "query".into(), index });
+        }
+        if req.limit == 0 {
+            return Err(StorageError::InvalidRequest("limit must be at least 1".into()));
+        }
+        let (bitmap, fex) = match &req.filter {
+            Some(f) => {
+                let (b, e) = self.compile(f)?;
+                (Some(b), Some(e))
+            }
+            None => (None, None),
+        };
+        let metric = self.config.metric;
+        let params = SearchParams {
+            k: req.offset.saturating_add(req.limit),
+            ef: req.ef,
+            strategy: if req.exact { Strategy::Exact } else { req.strategy },
+            score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
+        };
+        let out = self.engine().search(&req.vector, bitmap.as_ref(), &params)?;
+        let st = self.state.read();
+        let hits: Vec<(PointId, u32, f32)> = out
+            .hits
+            .iter()
+            .skip(req.offset)
+            .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, metric.score(n.dist))))
+            .collect();
+        drop(st);
+        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
+        let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
+        let recs = self.records(&ids, &wp, req.with_vector)?;
+        let points = recs
+            .into_iter()
+            .zip(&hits)
+            .map(|(r, (_, _, score))| ScoredPoint {
+                id: r.id,
+                score: *score,
+                payload: r.payload,
+                vector: r.vector,
+            })
+            .collect();
+        let explain = req.explain.then_some(QueryExplain { search: out.explain, filter: fex });
+        Ok(QueryResponse { points, explain })
+    }
+
+    /// Collection info.
+    pub fn info(&self) -> CollectionInfo {
+        let stats = self.engine().stats();
+        let st = self.state.read();
+        let payload_schema = st
+            .fields
+            .iter()
+            .map(|(f, fi)| (f.clone(), PayloadIndexInfo { data_type: fi.def.schema, points: fi.points() }))
+            .collect();
+        CollectionInfo {
+            name: self.name.clone(),
+            status: if stats.pending == 0 { CollectionStatus::Green } else { CollectionStatus::Yellow },
+            config: self.config.clone(),
+            points_count: st.live.len(),
+            indexing: IndexingInfo {
+                indexed_points: stats.indexed,
+                pending_points: stats.pending,
+                tombstones: stats.points - stats.live,
+            },
+            payload_schema,
+        }
+    }
+
+    /// Blocks until nothing is pending (true) or the timeout passes (false).
+    pub fn wait_indexed(&self, timeout: Duration) -> bool {
+        let t = Instant::now();
+        loop {
+            if self.engine().stats().pending == 0 {
+                return true;
+            }
+            if !self.opts.background_indexing {
+                self.engine().index_pending(self.opts.index_chunk);
+                continue;
+            }
+            if t.elapsed() > timeout {
+                return false;
+            }
+            self.wake_worker();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Runs a closure while holding this collection's write lock (snapshots).
+    pub fn with_write_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _w = self.write.lock();
+        f()
+    }
+
+    /// The engine (snapshot graph saving).
+    pub fn engine_handle(&self) -> Arc<CollectionIndex> {
+        self.engine()
+    }
+}
+
+impl Drop for Collection {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}

@@ -1,0 +1,672 @@
+//! The typed filter AST in Qdrant's JSON shape, its validation, and its reference semantics.
+//!
+//! A [`Filter`] combines conditions with `must` (all), `should` (at least one, when non-empty),
+//! `must_not` (none) and `min_should` (at least `min_count` of a list). A [`Condition`] is a field
+//! condition (`match` / `range` / `values_count` on a key), `is_empty`, `is_null`, `has_id`, or a
+//! nested filter. Unknown fields are rejected when deserialising, and [`Filter::validate`] checks
+//! what serde cannot (datetimes parse, exactly one clause per field condition).
+//!
+//! The meaning of every condition is defined once, by [`Filter::matches`] over a payload; it is
+//! the brute-force oracle that the compiled bitmaps are tested against, and the path used for
+//! fields without an index.
+//!
+//! Value semantics (the same for indexed and scanned fields):
+//! - A key is a dotted path (`a.b.c`; a trailing `[]` on a segment is accepted and ignored).
+//!   Arrays met on the way are flattened, so the key yields a list of values.
+//! - `match {value}` holds if any value equals it exactly (strings, integers, bools; a float
+//!   payload value never equals an integer: use `range` for floats).
+//! - `match {any: [..]}` holds if any value is in the list; `match {except: [..]}` holds if the
+//!   key has at least one non-null value and none of its values is in the list.
+//! - `range` holds if any value is in range. Numbers compare as f64; RFC 3339 strings compare as
+//!   epoch seconds, in values and in bounds alike, so a datetime range may use either form.
+//! - `values_count` counts the non-null values; `is_empty` holds when there are none (missing
+//!   key, `null`, `[]`); `is_null` holds when some value is `null`.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::api::{Payload, PointId};
+use crate::error::{Result, StorageError};
+
+/// A boolean combination of conditions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// All must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must: Vec<Condition>,
+    /// At least one must hold (ignored when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub should: Vec<Condition>,
+    /// None may hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_not: Vec<Condition>,
+    /// At least `min_count` of `conditions` must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_should: Option<MinShould>,
+}
+
+/// `min_should`: at least `min_count` of the conditions hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinShould {
+    /// The conditions counted.
+    pub conditions: Vec<Condition>,
+    /// How many must hold.
+    pub min_count: usize,
+}
+
+/// One condition of a filter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Condition {
+    /// A condition on a payload key.
+    Field(FieldCondition),
+    /// `{"is_empty": {"key": ..}}`.
+    IsEmpty {
+        /// The key.
+        is_empty: KeyRef,
+    },
+    /// `{"is_null": {"key": ..}}`.
+    IsNull {
+        /// The key.
+        is_null: KeyRef,
+    },
+    /// `{"has_id": [..]}`.
+    HasId {
+        /// The ids.
+        has_id: Vec<PointId>,
+    },
+    /// A nested filter.
+    Filter(Filter),
+}
+
+/// `{"key": ..}` inside `is_empty` / `is_null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    /// The payload key (dotted path).
+    pub key: String,
+}
+
+/// A condition on one payload key: exactly one of `match`, `range`, `values_count`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldCondition {
+    /// The payload key (dotted path).
+    pub key: String,
+    /// Equality / membership.
+    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+    pub r#match: Option<Match>,
+    /// Numeric or datetime range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    /// Number of values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_count: Option<ValuesCount>,
+}
+
+/// A scalar to match: a string, an integer or a bool.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MatchValue {
+    /// Exact string (keyword).
+    Keyword(String),
+    /// Exact integer.
+    Integer(i64),
+    /// Exact bool.
+    Bool(bool),
+}
+
+impl MatchValue {
+    /// Whether a payload value equals this one.
+    pub fn eq_json(&self, v: &Value) -> bool {
+        match (self, v) {
+            (MatchValue::Keyword(s), Value::String(x)) => s == x,
+            (MatchValue::Integer(i), Value::Number(n)) => n.as_i64() == Some(*i),
+            (MatchValue::Bool(b), Value::Bool(x)) => b == x,
+            _ => false,
+        }
+    }
+}
+
+/// `match`: `{"value": v}`, `{"any": [..]}` or `{"except": [..]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Match {
+    /// Equals.
+    Value {
+        /// The value.
+        value: MatchValue,
+    },
+    /// In the list.
+    Any {
+        /// The list.
+        any: Vec<MatchValue>,
+    },
+    /// Has values, none in the list.
+    Except {
+        /// The list.
+        except: Vec<MatchValue>,
+    },
+}
+
+/// A range bound: a number, or an RFC 3339 datetime string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RangeBound {
+    /// A number (for datetimes: epoch seconds).
+    Number(f64),
+    /// An RFC 3339 datetime.
+    Datetime(String),
+}
+
+impl RangeBound {
+    /// The bound as f64 (datetimes as epoch seconds).
+    pub fn as_f64(&self) -> Result<f64> {
+        match self {
+            RangeBound::Number(x) => Ok(*x),
+            RangeBound::Datetime(s) => parse_rfc3339(s).ok_or_else(|| {
+                StorageError::InvalidFilter(format!(
+                    "range bound `{s}` is neither a number nor an RFC 3339 datetime \
+                     (e.g. 2024-05-01T00:00:00Z)"
+                ))
+            }),
+        }
+    }
+}
+
+/// `range`: any of gt / gte / lt / lte.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// Greater than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<RangeBound>,
+    /// Greater than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<RangeBound>,
+    /// Less than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<RangeBound>,
+    /// Less than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<RangeBound>,
+}
+
+/// A range with its bounds resolved to f64.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NumRange {
+    /// Greater than.
+    pub gt: Option<f64>,
+    /// Greater than or equal.
+    pub gte: Option<f64>,
+    /// Less than.
+    pub lt: Option<f64>,
+    /// Less than or equal.
+    pub lte: Option<f64>,
+}
+
+impl NumRange {
+    /// Whether `x` is in range.
+    pub fn contains(&self, x: f64) -> bool {
+        self.gt.is_none_or(|b| x > b)
+            && self.gte.is_none_or(|b| x >= b)
+            && self.lt.is_none_or(|b| x < b)
+            && self.lte.is_none_or(|b| x <= b)
+    }
+}
+
+impl Range {
+    /// Resolves the bounds (datetimes to epoch seconds); fails on unparsable datetimes.
+    pub fn resolve(&self) -> Result<NumRange> {
+        let f = |b: &Option<RangeBound>| b.as_ref().map(RangeBound::as_f64).transpose();
+        Ok(NumRange { gt: f(&self.gt)?, gte: f(&self.gte)?, lt: f(&self.lt)?, lte: f(&self.lte)? })
+    }
+}
+
+/// `values_count`: bounds on the number of non-null values of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesCount {
+    /// Greater than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<usize>,
+    /// Greater than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<usize>,
+    /// Less than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<usize>,
+    /// Less than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<usize>,
+}
+
+impl ValuesCount {
+    /// Whether `n` satisfies the bounds.
+    pub fn contains(&self, n: usize) -> bool {
+        self.gt.is_none_or(|b| n > b)
+            && self.gte.is_none_or(|b| n >= b)
+            && self.lt.is_none_or(|b| n < b)
+            && self.lte.is_none_or(|b| n <= b)
+    }
+}
+
+// Conditions and matches are told apart by their keys, so that an error names the offending
+// key instead of serde's "did not match any variant of untagged enum".
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let Value::Object(map) = &v else {
+            return Err(D::Error::custom("a filter condition must be a JSON object"));
+        };
+        fn from<T: serde::de::DeserializeOwned, E: serde::de::Error>(v: Value) -> std::result::Result<T, E> {
+            serde_json::from_value(v).map_err(E::custom)
+        }
+        if map.contains_key("key") {
+            Ok(Condition::Field(from::<_, D::Error>(v)?))
+        } else if map.contains_key("is_empty") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct W {
+                is_empty: KeyRef,
+            }
+            let w: W = from::<_, D::Error>(v)?;
+            Ok(Condition::IsEmpty { is_empty: w.is_empty })
+        } else if map.contains_key("is_null") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct W {
+                is_null: KeyRef,
+            }
+            let w: W = from::<_, D::Error>(v)?;
+            Ok(Condition::IsNull { is_null: w.is_null })
+        } else if map.contains_key("has_id") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct W {
+                has_id: Vec<PointId>,
+            }
+            let w: W = from::<_, D::Error>(v)?;
+            Ok(Condition::HasId { has_id: w.has_id })
+        } else if ["must", "should", "must_not", "min_should"].iter().any(|k| map.contains_key(*k))
+            || map.is_empty()
+        {
+            Ok(Condition::Filter(from::<_, D::Error>(v)?))
+        } else {
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            Err(D::Error::custom(format!(
+                "unknown condition with keys {keys:?}; expected one of `key` (with match, range or \
+                 values_count), `is_empty`, `is_null`, `has_id`, or a nested filter \
+                 (must/should/must_not/min_should)"
+            )))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Match {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            value: Option<MatchValue>,
+            any: Option<Vec<MatchValue>>,
+            except: Option<Vec<MatchValue>>,
+        }
+        let raw = Raw::deserialize(d)?;
+        match (raw.value, raw.any, raw.except) {
+            (Some(value), None, None) => Ok(Match::Value { value }),
+            (None, Some(any), None) => Ok(Match::Any { any }),
+            (None, None, Some(except)) => Ok(Match::Except { except }),
+            _ => Err(D::Error::custom(
+                "`match` takes exactly one of `value` (string, integer or bool), `any` (a list) \
+                 or `except` (a list)",
+            )),
+        }
+    }
+}
+
+impl Filter {
+    /// A filter requiring all of `conds`.
+    pub fn must(conds: Vec<Condition>) -> Self {
+        Filter { must: conds, ..Filter::default() }
+    }
+
+    /// Checks what deserialisation cannot: each field condition has exactly one clause, range
+    /// datetimes parse, `min_should` is satisfiable in principle.
+    pub fn validate(&self) -> Result<()> {
+        for c in self.all_conditions() {
+            c.validate()?;
+        }
+        if let Some(ms) = &self.min_should {
+            if ms.min_count > ms.conditions.len() {
+                return Err(StorageError::InvalidFilter(format!(
+                    "min_should.min_count is {} but only {} conditions are listed",
+                    ms.min_count,
+                    ms.conditions.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn all_conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.must
+            .iter()
+            .chain(&self.should)
+            .chain(&self.must_not)
+            .chain(self.min_should.iter().flat_map(|m| m.conditions.iter()))
+    }
+
+    /// The reference semantics: whether a point with this id and payload matches.
+    /// Assumes [`Filter::validate`] passed (an unparsable datetime bound matches nothing).
+    pub fn matches(&self, id: &PointId, payload: &Payload) -> bool {
+        self.must.iter().all(|c| c.matches(id, payload))
+            && (self.should.is_empty() || self.should.iter().any(|c| c.matches(id, payload)))
+            && !self.must_not.iter().any(|c| c.matches(id, payload))
+            && self.min_should.as_ref().is_none_or(|ms| {
+                ms.conditions.iter().filter(|c| c.matches(id, payload)).count() >= ms.min_count
+            })
+    }
+}
+
+impl Condition {
+    fn validate(&self) -> Result<()> {
+        match self {
+            Condition::Field(f) => {
+                let clauses = usize::from(f.r#match.is_some())
+                    + usize::from(f.range.is_some())
+                    + usize::from(f.values_count.is_some());
+                if clauses != 1 {
+                    return Err(StorageError::InvalidFilter(format!(
+                        "condition on key `{}` must have exactly one of `match`, `range`, \
+                         `values_count` (it has {clauses})",
+                        f.key
+                    )));
+                }
+                if f.key.is_empty() {
+                    return Err(StorageError::InvalidFilter("a condition has an empty key".into()));
+                }
+                if let Some(r) = &f.range {
+                    r.resolve()?;
+                }
+                Ok(())
+            }
+            Condition::IsEmpty { is_empty: k } | Condition::IsNull { is_null: k } => {
+                if k.key.is_empty() {
+                    return Err(StorageError::InvalidFilter("a condition has an empty key".into()));
+                }
+                Ok(())
+            }
+            Condition::HasId { .. } => Ok(()),
+            Condition::Filter(f) => f.validate(),
+        }
+    }
+
+    /// The reference semantics of one condition.
+    pub fn matches(&self, id: &PointId, payload: &Payload) -> bool {
+        match self {
+            Condition::Field(f) => {
+                let values = values_at(payload, &f.key);
+                if let Some(m) = &f.r#match {
+                    match m {
+                        Match::Value { value } => values.iter().any(|v| value.eq_json(v)),
+                        Match::Any { any } => values.iter().any(|v| any.iter().any(|m| m.eq_json(v))),
+                        Match::Except { except } => {
+                            values.iter().any(|v| !v.is_null())
+                                && !values.iter().any(|v| except.iter().any(|m| m.eq_json(v)))
+                        }
+                    }
+                } else if let Some(r) = &f.range {
+                    match r.resolve() {
+                        Ok(nr) => values.iter().filter_map(|v| value_as_f64(v)).any(|x| nr.contains(x)),
+                        Err(_) => false,
+                    }
+                } else if let Some(vc) = &f.values_count {
+                    vc.contains(values.iter().filter(|v| !v.is_null()).count())
+                } else {
+                    false
+                }
+            }
+            Condition::IsEmpty { is_empty } => values_at(payload, &is_empty.key).iter().all(|v| v.is_null()),
+            Condition::IsNull { is_null } => values_at(payload, &is_null.key).iter().any(|v| v.is_null()),
+            Condition::HasId { has_id } => has_id.contains(id),
+            Condition::Filter(f) => f.matches(id, payload),
+        }
+    }
+}
+
+/// The values a dotted key yields in a payload, arrays flattened (one level at the leaf, and at
+/// every intermediate step).
+pub fn values_at<'a>(payload: &'a Payload, key: &str) -> Vec<&'a Value> {
+    let mut segs = key.split('.').map(|s| s.strip_suffix("[]").unwrap_or(s));
+    let Some(first) = segs.next() else {
+        return Vec::new();
+    };
+    let mut cur: Vec<&Value> = payload.get(first).into_iter().collect();
+    for seg in segs {
+        let mut next = Vec::new();
+        for v in cur {
+            match v {
+                Value::Object(m) => next.extend(m.get(seg)),
+                Value::Array(items) => {
+                    for it in items {
+                        if let Value::Object(m) = it {
+                            next.extend(m.get(seg));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        cur = next;
+    }
+    let mut out = Vec::with_capacity(cur.len());
+    for v in cur {
+        match v {
+            Value::Array(items) => out.extend(items.iter()),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A payload value as a number for range comparisons: numbers as they are, RFC 3339 strings
+/// as epoch seconds, anything else none.
+pub fn value_as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => parse_rfc3339(s),
+        _ => None,
+    }
+}
+
+/// Parses an RFC 3339 datetime (`2024-05-01T12:30:00Z`, `2024-05-01T12:30:00.25+02:00`; a space
+/// instead of `T` and a bare date `2024-05-01` are accepted too) into epoch seconds.
+pub fn parse_rfc3339(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    if b.len() == 10 {
+        return Some(days as f64 * 86_400.0);
+    }
+    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac = 0.0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        frac = std::str::from_utf8(&b[start - 1..i]).ok()?.parse::<f64>().ok()?;
+    }
+    let offset = match b.get(i) {
+        Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    Some(secs as f64 + frac)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(v: Value) -> Payload {
+        match v {
+            Value::Object(m) => m,
+            _ => Payload::new(),
+        }
+    }
+
+    #[test]
+    fn parses_qdrant_shapes() {
+        let f: Filter = serde_json::from_value(json!({
+            "must": [
+                {"key": "city", "match": {"value": "London"}},
+                {"key": "year", "range": {"gte": 2019, "lt": 2022}},
+                {"key": "day", "range": {"gte": "2024-01-01T00:00:00Z"}},
+                {"is_empty": {"key": "tags"}},
+                {"has_id": [1, "936DA01F-9ABD-4D9D-80C7-02AF85C822A8"]},
+                {"should": [{"key": "a", "match": {"any": ["x", "y"]}}]}
+            ],
+            "must_not": [{"key": "n", "values_count": {"gt": 2}}],
+            "min_should": {"conditions": [{"is_null": {"key": "z"}}], "min_count": 1}
+        }))
+        .unwrap();
+        f.validate().unwrap();
+        assert_eq!(f.must.len(), 6);
+        assert!(matches!(f.must[4], Condition::HasId { ref has_id } if has_id.len() == 2));
+        // Round trip.
+        let again: Filter = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
+        assert_eq!(again, f);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_with_a_useful_message() {
+        let e = serde_json::from_value::<Filter>(json!({"must": [{"key": "a", "mach": {"value": 1}}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mach"), "{e}");
+        let e = serde_json::from_value::<Filter>(json!({"musts": []})).unwrap_err().to_string();
+        assert!(e.contains("musts"), "{e}");
+        let e = serde_json::from_value::<Filter>(json!({"must": [{"foo": 1}]})).unwrap_err().to_string();
+        assert!(e.contains("unknown condition"), "{e}");
+        let e = serde_json::from_value::<Filter>(
+            json!({"must": [{"key": "a", "match": {"value": 1, "any": [1]}}]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exactly one"), "{e}");
+        let f: Filter = serde_json::from_value(json!({"must": [{"key": "a"}]})).unwrap();
+        assert!(f.validate().is_err());
+        let f: Filter =
+            serde_json::from_value(json!({"must": [{"key": "a", "range": {"gt": "yesterday"}}]})).unwrap();
+        assert!(matches!(f.validate(), Err(StorageError::InvalidFilter(_))));
+    }
+
+    #[test]
+    fn rfc3339_against_known_epochs() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(951_868_800.0));
+        assert_eq!(parse_rfc3339("2024-02-29T12:00:00+02:00"), Some(1_709_200_800.0));
+        assert_eq!(parse_rfc3339("2024-02-29"), Some(1_709_164_800.0));
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(-0.5));
+        assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00"), None);
+        assert_eq!(parse_rfc3339("London"), None);
+    }
+
+    #[test]
+    fn reference_semantics() {
+        let id = PointId::Num(7);
+        let p = payload(json!({
+            "tags": ["a", "b"], "n": [1, 2, 3], "x": null, "e": [], "obj": {"k": [{"v": 5}, {"v": 6}]},
+            "day": "2024-01-02T00:00:00Z", "f": 1.5
+        }));
+        let c = |v: Value| -> Condition { serde_json::from_value(v).unwrap() };
+        assert!(c(json!({"key": "tags", "match": {"value": "b"}})).matches(&id, &p));
+        assert!(!c(json!({"key": "tags", "match": {"value": "c"}})).matches(&id, &p));
+        assert!(c(json!({"key": "tags", "match": {"except": ["c"]}})).matches(&id, &p));
+        assert!(!c(json!({"key": "tags", "match": {"except": ["a"]}})).matches(&id, &p));
+        assert!(!c(json!({"key": "missing", "match": {"except": ["a"]}})).matches(&id, &p));
+        assert!(c(json!({"key": "n", "range": {"gt": 2.5}})).matches(&id, &p));
+        assert!(c(json!({"key": "n", "values_count": {"gte": 3}})).matches(&id, &p));
+        assert!(c(json!({"key": "obj.k[].v", "match": {"value": 6}})).matches(&id, &p));
+        assert!(c(json!({"is_empty": {"key": "e"}})).matches(&id, &p));
+        assert!(c(json!({"is_empty": {"key": "x"}})).matches(&id, &p));
+        assert!(c(json!({"is_empty": {"key": "nope"}})).matches(&id, &p));
+        assert!(!c(json!({"is_empty": {"key": "tags"}})).matches(&id, &p));
+        assert!(c(json!({"is_null": {"key": "x"}})).matches(&id, &p));
+        assert!(!c(json!({"is_null": {"key": "nope"}})).matches(&id, &p));
+        assert!(c(json!({"key": "day", "range": {"gt": "2024-01-01T00:00:00Z"}})).matches(&id, &p));
+        assert!(c(json!({"key": "day", "range": {"gt": 1_704_067_200}})).matches(&id, &p));
+        assert!(!c(json!({"key": "f", "match": {"value": 1}})).matches(&id, &p));
+        assert!(c(json!({"has_id": [7]})).matches(&id, &p));
+        let f: Filter = serde_json::from_value(json!({
+            "should": [{"key": "tags", "match": {"value": "zz"}}],
+            "must_not": [{"key": "n", "match": {"value": 9}}]
+        }))
+        .unwrap();
+        assert!(!f.matches(&id, &p));
+    }
+}

@@ -1,0 +1,363 @@
+//! Payload indexes: per field, the typed values of each point as roaring bitmaps (keyword,
+//! integer, bool) or ordered maps answering ranges as bitmaps (integer, float, datetime), and
+//! their persistent form as posting keys.
+//!
+//! A posting key is `collection | field id | encoded value | internal id` with an empty value;
+//! one value of one point is one key, so a write adds or removes exactly the postings that
+//! changed and never rewrites a bitmap. Loading scans the field's prefix once and rebuilds the
+//! bitmaps (ids arrive in ascending order per value, the fast path of roaring's `push`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::{Payload, PayloadSchemaType, PointId};
+use crate::error::{Result, StorageError};
+use crate::filter::{parse_rfc3339, values_at, Match, MatchValue, NumRange};
+
+/// A field index's definition, stored in the meta column family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldDef {
+    /// Short id used in posting keys (never reused within a collection).
+    pub field_id: u32,
+    /// The index type.
+    pub schema: PayloadSchemaType,
+}
+
+/// One typed value of a point, as indexed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum IndexValue {
+    /// The key holds a JSON null (answers `is_null`).
+    Null,
+    /// A string.
+    Keyword(String),
+    /// An integer.
+    Integer(i64),
+    /// A float or a datetime (epoch seconds).
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+const TAG_NULL: u8 = 0;
+const TAG_KEYWORD: u8 = 1;
+const TAG_INTEGER: u8 = 2;
+const TAG_NUMBER: u8 = 3;
+const TAG_BOOL: u8 = 4;
+
+impl IndexValue {
+    /// Appends the value's posting-key encoding.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            IndexValue::Null => out.push(TAG_NULL),
+            IndexValue::Keyword(s) => {
+                out.push(TAG_KEYWORD);
+                out.extend_from_slice(s.as_bytes());
+            }
+            IndexValue::Integer(i) => {
+                out.push(TAG_INTEGER);
+                out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+            }
+            IndexValue::Number(x) => {
+                out.push(TAG_NUMBER);
+                out.extend_from_slice(&x.to_bits().to_be_bytes());
+            }
+            IndexValue::Bool(b) => {
+                out.push(TAG_BOOL);
+                out.push(u8::from(*b));
+            }
+        }
+    }
+
+    /// Decodes what [`IndexValue::encode`] wrote (the whole slice).
+    pub fn decode(b: &[u8]) -> Result<Self> {
+        let bad = || StorageError::Corrupt(format!("posting value {b:?} cannot be decoded"));
+        let (&tag, rest) = b.split_first().ok_or_else(bad)?;
+        let eight = || -> Result<[u8; 8]> { rest.try_into().map_err(|_| bad()) };
+        Ok(match tag {
+            TAG_NULL => IndexValue::Null,
+            TAG_KEYWORD => IndexValue::Keyword(String::from_utf8(rest.to_vec()).map_err(|_| bad())?),
+            TAG_INTEGER => IndexValue::Integer((u64::from_be_bytes(eight()?) ^ (1 << 63)) as i64),
+            TAG_NUMBER => IndexValue::Number(f64::from_bits(u64::from_be_bytes(eight()?))),
+            TAG_BOOL => IndexValue::Bool(rest.first().copied().ok_or_else(bad)? != 0),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a bool".into(),
+        Value::Number(n) if n.is_f64() => format!("the float {n}"),
+        Value::Number(n) => format!("the integer {n}"),
+        Value::String(s) if s.len() > 40 => "a string".into(),
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Array(_) => "a nested array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The indexable values of `field` in a payload, deduplicated, or a type error naming `point`.
+pub(crate) fn extract(
+    payload: &Payload,
+    field: &str,
+    schema: PayloadSchemaType,
+    point: &PointId,
+) -> Result<Vec<IndexValue>> {
+    let mut out: Vec<IndexValue> = Vec::new();
+    for v in values_at(payload, field) {
+        let iv = match (schema, v) {
+            (_, Value::Null) => Some(IndexValue::Null),
+            (PayloadSchemaType::Keyword, Value::String(s)) => Some(IndexValue::Keyword(s.clone())),
+            (PayloadSchemaType::Integer, Value::Number(n)) => n.as_i64().map(IndexValue::Integer),
+            (PayloadSchemaType::Float, Value::Number(n)) => n.as_f64().map(IndexValue::Number),
+            (PayloadSchemaType::Bool, Value::Bool(b)) => Some(IndexValue::Bool(*b)),
+            (PayloadSchemaType::Datetime, Value::Number(n)) => n.as_f64().map(IndexValue::Number),
+            (PayloadSchemaType::Datetime, Value::String(s)) => parse_rfc3339(s).map(IndexValue::Number),
+            _ => None,
+        };
+        let Some(iv) = iv else {
+            return Err(StorageError::PayloadType {
+                point: point.to_string(),
+                field: field.to_string(),
+                expected: schema.as_str().to_string(),
+                got: describe(v),
+            });
+        };
+        if !out.contains(&iv) {
+            out.push(iv);
+        }
+    }
+    Ok(out)
+}
+
+/// f64 with a total order (for BTreeMap keys); -0.0 and 0.0 are one key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF64(f64);
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+fn ordf(x: f64) -> OrdF64 {
+    OrdF64(if x == 0.0 { 0.0 } else { x })
+}
+
+/// The in-memory bitmaps of one field.
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    Keyword(HashMap<String, RoaringBitmap>),
+    Integer(BTreeMap<i64, RoaringBitmap>),
+    Number(BTreeMap<OrdF64, RoaringBitmap>),
+    Bool([RoaringBitmap; 2]),
+}
+
+/// One field's index.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldIndex {
+    pub def: FieldDef,
+    values: Values,
+    /// Points with at least one non-null value.
+    has_value: RoaringBitmap,
+    /// Points with a null value.
+    nulls: RoaringBitmap,
+}
+
+impl FieldIndex {
+    /// An empty index.
+    pub fn new(def: FieldDef) -> Self {
+        let values = match def.schema {
+            PayloadSchemaType::Keyword => Values::Keyword(HashMap::new()),
+            PayloadSchemaType::Integer => Values::Integer(BTreeMap::new()),
+            PayloadSchemaType::Float | PayloadSchemaType::Datetime => Values::Number(BTreeMap::new()),
+            PayloadSchemaType::Bool => Values::Bool([RoaringBitmap::new(), RoaringBitmap::new()]),
+        };
+        FieldIndex { def, values, has_value: RoaringBitmap::new(), nulls: RoaringBitmap::new() }
+    }
+
+    /// Live points with at least one value.
+    pub fn points(&self) -> u64 {
+        self.has_value.len()
+    }
+
+    /// Adds one value of point `id`.
+    pub fn add(&mut self, id: u32, v: &IndexValue) {
+        let bm = match (&mut self.values, v) {
+            (_, IndexValue::Null) => {
+                self.nulls.insert(id);
+                return;
+            }
+            (Values::Keyword(m), IndexValue::Keyword(s)) => m.entry(s.clone()).or_default(),
+            (Values::Integer(m), IndexValue::Integer(i)) => m.entry(*i).or_default(),
+            (Values::Number(m), IndexValue::Number(x)) => m.entry(ordf(*x)).or_default(),
+            (Values::Bool(b), IndexValue::Bool(x)) => &mut b[usize::from(*x)],
+            // extract() only yields values of the field's type.
+            _ => return,
+        };
+        bm.insert(id);
+        self.has_value.insert(id);
+    }
+
+    /// Removes every value of point `id` given its values.
+    pub fn remove(&mut self, id: u32, vals: &[IndexValue]) {
+        for v in vals {
+            match (&mut self.values, v) {
+                (_, IndexValue::Null) => {
+                    self.nulls.remove(id);
+                }
+                (Values::Keyword(m), IndexValue::Keyword(s)) => {
+                    if let Some(bm) = m.get_mut(s) {
+                        bm.remove(id);
+                        if bm.is_empty() {
+                            m.remove(s);
+                        }
+                    }
+                }
+                (Values::Integer(m), IndexValue::Integer(i)) => {
+                    if let Some(bm) = m.get_mut(i) {
+                        bm.remove(id);
+                        if bm.is_empty() {
+                            m.remove(i);
+                        }
+                    }
+                }
+                (Values::Number(m), IndexValue::Number(x)) => {
+                    if let Some(bm) = m.get_mut(&ordf(*x)) {
+                        bm.remove(id);
+                        if bm.is_empty() {
+                            m.remove(&ordf(*x));
+                        }
+                    }
+                }
+                (Values::Bool(b), IndexValue::Bool(x)) => {
+                    b[usize::from(*x)].remove(id);
+                }
+                _ => {}
+            }
+        }
+        self.has_value.remove(id);
+    }
+
+    fn lookup(&self, m: &MatchValue) -> RoaringBitmap {
+        match (&self.values, m) {
+            (Values::Keyword(map), MatchValue::Keyword(s)) => map.get(s).cloned().unwrap_or_default(),
+            (Values::Integer(map), MatchValue::Integer(i)) => map.get(i).cloned().unwrap_or_default(),
+            (Values::Bool(b), MatchValue::Bool(x)) => b[usize::from(*x)].clone(),
+            _ => RoaringBitmap::new(),
+        }
+    }
+
+    /// Answers a `match`, or `None` when this index type cannot (the caller scans payloads).
+    pub fn answer_match(&self, m: &Match) -> Option<RoaringBitmap> {
+        if matches!(self.values, Values::Number(_)) {
+            // Float/datetime indexes do not keep the JSON form that exact matching needs.
+            return None;
+        }
+        Some(match m {
+            Match::Value { value } => self.lookup(value),
+            Match::Any { any } => any.iter().map(|v| self.lookup(v)).fold(RoaringBitmap::new(), |a, b| a | b),
+            Match::Except { except } => {
+                let hit = except.iter().map(|v| self.lookup(v)).fold(RoaringBitmap::new(), |a, b| a | b);
+                &self.has_value - hit
+            }
+        })
+    }
+
+    /// Answers a range, or `None` when this index type cannot.
+    pub fn answer_range(&self, r: &NumRange) -> Option<RoaringBitmap> {
+        let lo = r.gt.into_iter().chain(r.gte).fold(f64::NEG_INFINITY, f64::max);
+        let hi = r.lt.into_iter().chain(r.lte).fold(f64::INFINITY, f64::min);
+        let mut out = RoaringBitmap::new();
+        if lo > hi || lo.is_nan() || hi.is_nan() {
+            return Some(out);
+        }
+        match &self.values {
+            Values::Keyword(_) => return None,
+            Values::Bool(_) => {}
+            Values::Integer(m) => {
+                // Candidate keys by a widened integer window, then the exact f64 test (the
+                // reference semantics compare integers as f64).
+                let a = if lo.is_finite() { (lo.floor() as i64).saturating_sub(1) } else { i64::MIN };
+                let b = if hi.is_finite() { (hi.ceil() as i64).saturating_add(1) } else { i64::MAX };
+                if a <= b {
+                    for (k, bm) in m.range(a..=b) {
+                        if r.contains(*k as f64) {
+                            out |= bm;
+                        }
+                    }
+                }
+            }
+            Values::Number(m) => {
+                for (k, bm) in m.range(ordf(lo)..=ordf(hi)) {
+                    if r.contains(k.0) {
+                        out |= bm;
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Points with no non-null value, among `live`.
+    pub fn empty(&self, live: &RoaringBitmap) -> RoaringBitmap {
+        live - &self.has_value
+    }
+
+    /// Points holding a null.
+    pub fn nulls(&self) -> &RoaringBitmap {
+        &self.nulls
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_and_orders_numbers() {
+        let vals = [
+            IndexValue::Null,
+            IndexValue::Keyword("cs.LG".into()),
+            IndexValue::Integer(-5),
+            IndexValue::Integer(i64::MAX),
+            IndexValue::Number(-1.5),
+            IndexValue::Bool(true),
+        ];
+        for v in &vals {
+            let mut b = Vec::new();
+            v.encode(&mut b);
+            assert_eq!(&IndexValue::decode(&b).unwrap(), v);
+        }
+        let enc = |i: i64| {
+            let mut b = Vec::new();
+            IndexValue::Integer(i).encode(&mut b);
+            b
+        };
+        assert!(enc(-3) < enc(2) && enc(i64::MIN) < enc(-3));
+    }
+
+    #[test]
+    fn extract_checks_types() {
+        let p: Payload =
+            serde_json::from_str(r#"{"a": ["x", "y", "x"], "n": 3.5, "d": "2024-01-01T00:00:00Z"}"#).unwrap();
+        let id = PointId::Num(1);
+        assert_eq!(extract(&p, "a", PayloadSchemaType::Keyword, &id).unwrap().len(), 2);
+        let e = extract(&p, "n", PayloadSchemaType::Integer, &id).unwrap_err();
+        assert!(e.to_string().contains("indexed as integer"), "{e}");
+        assert_eq!(
+            extract(&p, "d", PayloadSchemaType::Datetime, &id).unwrap(),
+            vec![IndexValue::Number(1_704_067_200.0)]
+        );
+        assert!(extract(&p, "a", PayloadSchemaType::Datetime, &id).is_err());
+    }
+}

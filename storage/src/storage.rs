@@ -1,0 +1,509 @@
+//! The entry point: a data dir of named collections.
+//!
+//! Data dir layout: `db/` (the RocksDB database: every collection, column families per concern),
+//! `graphs/<collection id>/` (the engine's saved graphs), `snapshots/<collection>/<name>/`
+//! (a RocksDB checkpoint under `db/`, the graphs under `graphs/`, and `snapshot.json`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+use crate::api::*;
+use crate::collection::{prefix, validate_config, Collection, CollectionRecord};
+use crate::error::{Result, StorageError};
+use crate::kv::{dir_size, Batch, Cf, KvBackend, MemKv, RocksKv, Scan};
+
+/// Limits and tunables that are not per collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageOptions {
+    /// Largest accepted serialised payload per point, bytes.
+    pub max_payload_bytes: usize,
+    /// Points the background thread moves into the graph per `index_pending` call.
+    pub index_chunk: usize,
+    /// Threads for graph building (at least 1).
+    pub build_threads: usize,
+    /// Whether a background thread per collection indexes new points into the graphs (off:
+    /// points stay pending and are searched exactly until [`Storage::wait_indexed`]).
+    pub background_indexing: bool,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            max_payload_bytes: 1 << 20,
+            index_chunk: 1024,
+            build_threads: 1,
+            background_indexing: true,
+        }
+    }
+}
+
+/// Registry keys live under collection id 0 (real collections start at 1).
+const GLOBAL: u32 = 0;
+const REG_COLL: &[u8] = b"coll/";
+const REG_NEXT: &[u8] = b"next_collection";
+
+fn reg_key(rest: &[u8]) -> Vec<u8> {
+    let mut k = prefix(GLOBAL).to_vec();
+    k.extend_from_slice(rest);
+    k
+}
+
+/// The `snapshot.json` beside a checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+struct SnapshotMeta {
+    collection: String,
+    collection_id: u32,
+    creation_time: String,
+}
+
+/// A data dir of collections. All methods take `&self` and are synchronous: call them from a
+/// blocking pool. See the crate docs for the durability and concurrency contracts.
+///
+/// Call order: [`Storage::open`] (or [`Storage::in_memory`]) once per data dir and process;
+/// [`Storage::create_collection`] before any point operation on it; drop (or
+/// [`Storage::flush`]) before exit to save graphs, so the next open loads rather than rebuilds
+/// them. Nothing is lost without the flush: acknowledged writes are already durable.
+#[derive(Debug)]
+pub struct Storage {
+    dir: Option<PathBuf>,
+    kv: Arc<dyn KvBackend>,
+    opts: StorageOptions,
+    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    /// Serialises collection creation/deletion.
+    admin: parking_lot::Mutex<()>,
+}
+
+fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidName {
+            name: name.to_string(),
+            reason: "use 1 to 128 characters from a-z, A-Z, 0-9, '_', '-', '.', not starting with '.'".into(),
+        })
+    }
+}
+
+fn rfc3339_now() -> (String, u128) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60),
+        now.as_micros(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| StorageError::io(to, e))?;
+    for e in std::fs::read_dir(from).map_err(|e| StorageError::io(from, e))? {
+        let e = e.map_err(|e| StorageError::io(from, e))?;
+        let target = to.join(e.file_name());
+        if e.file_type().map_err(|x| StorageError::io(e.path(), x))?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target).map_err(|x| StorageError::io(&target, x))?;
+        }
+    }
+    Ok(())
+}
+
+impl Storage {
+    /// Opens (or creates) the data dir and loads every collection: vectors into the engine's
+    /// arena in id order, payload bitmaps from their postings, graphs from their files (points
+    /// the files lack are indexed in the background).
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<Storage> {
+        Storage::open_with(data_dir, StorageOptions::default())
+    }
+
+    /// [`Storage::open`] with explicit options.
+    pub fn open_with(data_dir: impl AsRef<Path>, opts: StorageOptions) -> Result<Storage> {
+        let dir = data_dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        let kv: Arc<dyn KvBackend> = Arc::new(RocksKv::open(&dir.join("db"))?);
+        Storage::with_backend(Some(dir), kv, opts)
+    }
+
+    /// A storage that lives in memory only (tests): same logic, a BTreeMap backend.
+    pub fn in_memory() -> Storage {
+        Storage::in_memory_with(StorageOptions::default())
+    }
+
+    /// [`Storage::in_memory`] with explicit options.
+    pub fn in_memory_with(opts: StorageOptions) -> Storage {
+        Storage {
+            dir: None,
+            kv: Arc::new(MemKv::new()),
+            opts,
+            collections: RwLock::new(BTreeMap::new()),
+            admin: parking_lot::Mutex::new(()),
+        }
+    }
+
+    fn with_backend(dir: Option<PathBuf>, kv: Arc<dyn KvBackend>, opts: StorageOptions) -> Result<Storage> {
+        let mut recs = Vec::new();
+        let mut err = None;
+        kv.scan(Cf::Meta, &reg_key(REG_COLL), &[], &mut |k, v| {
+            let name = String::from_utf8_lossy(&k[4 + REG_COLL.len()..]).into_owned();
+            match serde_json::from_slice::<CollectionRecord>(v) {
+                Ok(r) => recs.push((name, r)),
+                Err(e) => err = Some(StorageError::Corrupt(format!("collection record {name}: {e}"))),
+            }
+            Scan::Continue
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let mut map = BTreeMap::new();
+        for (name, rec) in recs {
+            let gdir = dir.as_ref().map(|d| d.join("graphs").join(rec.id.to_string()));
+            let c = Collection::open(name.clone(), rec, Arc::clone(&kv), opts.clone(), gdir)?;
+            map.insert(name, c);
+        }
+        Ok(Storage { dir, kv, opts, collections: RwLock::new(map), admin: parking_lot::Mutex::new(()) })
+    }
+
+    fn coll(&self, name: &str) -> Result<Arc<Collection>> {
+        self.collections
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StorageError::CollectionNotFound { name: name.to_string() })
+    }
+
+    /// Creates a collection. Errors: invalid name or config (400), existing name (409).
+    pub fn create_collection(&self, name: &str, config: CollectionConfig) -> Result<()> {
+        validate_name(name)?;
+        validate_config(&config, &self.opts)?;
+        let _a = self.admin.lock();
+        if self.collections.read().contains_key(name) {
+            return Err(StorageError::CollectionExists { name: name.to_string() });
+        }
+        let next = match self.kv.get(Cf::Meta, &reg_key(REG_NEXT))? {
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StorageError::Corrupt("next collection id".into()))?,
+            None => 1,
+        };
+        let rec = CollectionRecord { id: next, config };
+        let mut b = Batch::new();
+        let mut k = REG_COLL.to_vec();
+        k.extend_from_slice(name.as_bytes());
+        b.put(
+            Cf::Meta,
+            reg_key(&k),
+            serde_json::to_vec(&rec).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        );
+        b.put(Cf::Meta, reg_key(REG_NEXT), (next + 1).to_be_bytes().to_vec());
+        self.kv.write(b)?;
+        let gdir = self.dir.as_ref().map(|d| d.join("graphs").join(next.to_string()));
+        let c = Collection::open(name.to_string(), rec, Arc::clone(&self.kv), self.opts.clone(), gdir)?;
+        self.collections.write().insert(name.to_string(), c);
+        Ok(())
+    }
+
+    /// Names of all collections, sorted.
+    pub fn list_collections(&self) -> Vec<String> {
+        self.collections.read().keys().cloned().collect()
+    }
+
+    /// Info of one collection.
+    pub fn collection_info(&self, name: &str) -> Result<CollectionInfo> {
+        Ok(self.coll(name)?.info())
+    }
+
+    /// Deletes a collection and all its data; `false` when it did not exist.
+    pub fn delete_collection(&self, name: &str) -> Result<bool> {
+        let _a = self.admin.lock();
+        let Some(c) = self.collections.write().remove(name) else { return Ok(false) };
+        c.stop_worker();
+        let mut b = Batch::new();
+        let mut k = REG_COLL.to_vec();
+        k.extend_from_slice(name.as_bytes());
+        b.delete(Cf::Meta, reg_key(&k));
+        for cf in Cf::ALL {
+            b.delete_range(cf, prefix(c.id).to_vec(), prefix(c.id + 1).to_vec());
+        }
+        c.with_write_lock(|| self.kv.write(b))?;
+        if let Some(d) = &self.dir {
+            let g = d.join("graphs").join(c.id.to_string());
+            if g.exists() {
+                std::fs::remove_dir_all(&g).map_err(|e| StorageError::io(&g, e))?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Inserts or replaces points as one atomic, durable batch. Validated before anything is
+    /// written: dimension, finite components, payload size, types of indexed fields (400).
+    /// A replaced point gets a new internal id; its old id is tombstoned in the same batch.
+    pub fn upsert(&self, name: &str, points: Vec<PointStruct>) -> Result<UpdateResult> {
+        self.coll(name)?.upsert(points)
+    }
+
+    /// Points by id, in request order (missing ids are skipped).
+    pub fn get_points(
+        &self,
+        name: &str,
+        ids: &[PointId],
+        with_payload: &WithPayload,
+        with_vector: bool,
+    ) -> Result<Vec<Record>> {
+        self.coll(name)?.get(ids, with_payload, with_vector)
+    }
+
+    /// Deletes the selected points (one batch).
+    pub fn delete_points(&self, name: &str, selector: &PointSelector) -> Result<UpdateResult> {
+        self.coll(name)?.delete_points(selector)
+    }
+
+    /// Merges `payload` into the selected points' payloads (its keys replace existing ones).
+    pub fn set_payload(
+        &self,
+        name: &str,
+        payload: Payload,
+        selector: &PointSelector,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.update_payloads(selector, &|p| {
+            for (k, v) in &payload {
+                p.insert(k.clone(), v.clone());
+            }
+        })
+    }
+
+    /// Replaces the selected points' payloads with `payload`.
+    pub fn overwrite_payload(
+        &self,
+        name: &str,
+        payload: Payload,
+        selector: &PointSelector,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.update_payloads(selector, &|p| *p = payload.clone())
+    }
+
+    /// Removes top-level keys from the selected points' payloads.
+    pub fn delete_payload(
+        &self,
+        name: &str,
+        keys: &[String],
+        selector: &PointSelector,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.update_payloads(selector, &|p| {
+            for k in keys {
+                p.remove(k);
+            }
+        })
+    }
+
+    /// Empties the selected points' payloads.
+    pub fn clear_payload(&self, name: &str, selector: &PointSelector) -> Result<UpdateResult> {
+        self.coll(name)?.update_payloads(selector, &|p| p.clear())
+    }
+
+    /// Creates a payload index on `field` (a dotted path), backfilled from existing points in
+    /// the same batch. Same type again: no-op; another type: 409; an existing value of the wrong
+    /// type: 400 naming the point.
+    pub fn create_field_index(
+        &self,
+        name: &str,
+        field: &str,
+        schema: PayloadSchemaType,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.create_field_index(field, schema)
+    }
+
+    /// Drops the payload index on `field` (no-op when there is none).
+    pub fn delete_field_index(&self, name: &str, field: &str) -> Result<UpdateResult> {
+        self.coll(name)?.delete_field_index(field)
+    }
+
+    /// A page of points in id order (numbers, then UUIDs), optionally filtered.
+    pub fn scroll(&self, name: &str, req: &ScrollRequest) -> Result<ScrollResponse> {
+        self.coll(name)?.scroll(req)
+    }
+
+    /// Exact count of matching points.
+    pub fn count(&self, name: &str, req: &CountRequest) -> Result<u64> {
+        self.coll(name)?.count(req)
+    }
+
+    /// How a filter compiles: exact cardinality and which fields had to be scanned.
+    pub fn explain_filter(&self, name: &str, filter: &crate::filter::Filter) -> Result<FilterExplain> {
+        Ok(self.coll(name)?.compile(filter)?.1)
+    }
+
+    /// Nearest neighbours among the points matching the filter.
+    pub fn query(&self, name: &str, req: &QueryRequest) -> Result<QueryResponse> {
+        self.coll(name)?.query(req)
+    }
+
+    /// Several queries; answers in request order; the first error fails the batch.
+    pub fn query_batch(&self, name: &str, reqs: &[QueryRequest]) -> Result<Vec<QueryResponse>> {
+        let c = self.coll(name)?;
+        reqs.iter().map(|r| c.query(r)).collect()
+    }
+
+    fn snapshots_dir(&self, name: &str) -> Result<PathBuf> {
+        let d = self.dir.as_ref().ok_or_else(|| {
+            StorageError::InvalidRequest("snapshots need a data dir; this storage is in memory".into())
+        })?;
+        Ok(d.join("snapshots").join(name))
+    }
+
+    /// Takes a snapshot for a collection: a RocksDB checkpoint (hard links, cheap) plus the
+    /// graphs, taken under the collection's write lock so both describe the same points.
+    pub fn create_snapshot(&self, name: &str) -> Result<SnapshotDescription> {
+        let c = self.coll(name)?;
+        let base = self.snapshots_dir(name)?;
+        std::fs::create_dir_all(&base).map_err(|e| StorageError::io(&base, e))?;
+        let (time, micros) = rfc3339_now();
+        let snap = format!("{name}-{micros}");
+        let dir = base.join(&snap);
+        let tmp = base.join(format!(".{snap}.tmp"));
+        std::fs::create_dir_all(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
+        c.with_write_lock(|| -> Result<()> {
+            self.kv.checkpoint(&tmp.join("db"))?;
+            c.engine_handle().save_graphs(&tmp.join("graphs"))?;
+            Ok(())
+        })?;
+        let meta =
+            SnapshotMeta { collection: name.to_string(), collection_id: c.id, creation_time: time.clone() };
+        let mp = tmp.join("snapshot.json");
+        std::fs::write(
+            &mp,
+            serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        )
+        .map_err(|e| StorageError::io(&mp, e))?;
+        std::fs::rename(&tmp, &dir).map_err(|e| StorageError::io(&dir, e))?;
+        Ok(SnapshotDescription {
+            name: snap,
+            collection: name.to_string(),
+            creation_time: time,
+            size: dir_size(&dir),
+        })
+    }
+
+    /// Snapshots of a collection, oldest first.
+    pub fn list_snapshots(&self, name: &str) -> Result<Vec<SnapshotDescription>> {
+        self.coll(name)?;
+        let base = self.snapshots_dir(name)?;
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(&base) else { return Ok(out) };
+        for e in rd.flatten() {
+            let fname = e.file_name().to_string_lossy().into_owned();
+            if fname.starts_with('.') {
+                continue;
+            }
+            let mp = e.path().join("snapshot.json");
+            let Ok(b) = std::fs::read(&mp) else { continue };
+            let Ok(m) = serde_json::from_slice::<SnapshotMeta>(&b) else { continue };
+            out.push(SnapshotDescription {
+                name: fname,
+                collection: m.collection,
+                creation_time: m.creation_time,
+                size: dir_size(&e.path()),
+            });
+        }
+        out.sort_by(|a, b| (&a.creation_time, &a.name).cmp(&(&b.creation_time, &b.name)));
+        Ok(out)
+    }
+
+    /// The directory holding a snapshot (to archive or pass to [`Storage::restore_snapshot`]).
+    pub fn snapshot_path(&self, name: &str, snapshot: &str) -> Result<PathBuf> {
+        let p = self.snapshots_dir(name)?.join(snapshot);
+        if snapshot.contains('/') || snapshot.starts_with('.') || !p.join("snapshot.json").exists() {
+            return Err(StorageError::SnapshotNotFound { name: snapshot.to_string() });
+        }
+        Ok(p)
+    }
+
+    /// Restores a snapshot directory into a new data dir (which must not exist or be empty),
+    /// keeping only the snapshot's collection. Open it with [`Storage::open`] afterwards.
+    pub fn restore_snapshot(snapshot_dir: &Path, new_data_dir: &Path) -> Result<()> {
+        let mp = snapshot_dir.join("snapshot.json");
+        let b = std::fs::read(&mp).map_err(|e| StorageError::io(&mp, e))?;
+        let meta: SnapshotMeta =
+            serde_json::from_slice(&b).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        if new_data_dir.exists()
+            && std::fs::read_dir(new_data_dir)
+                .map_err(|e| StorageError::io(new_data_dir, e))?
+                .next()
+                .is_some()
+        {
+            return Err(StorageError::InvalidRequest(format!(
+                "restore target {} is not empty; pick a new data dir",
+                new_data_dir.display()
+            )));
+        }
+        copy_dir(&snapshot_dir.join("db"), &new_data_dir.join("db"))?;
+        let g = snapshot_dir.join("graphs");
+        if g.exists() {
+            copy_dir(&g, &new_data_dir.join("graphs").join(meta.collection_id.to_string()))?;
+        }
+        let s = Storage::open_with(
+            new_data_dir,
+            StorageOptions { background_indexing: false, ..StorageOptions::default() },
+        )?;
+        for other in s.list_collections() {
+            if other != meta.collection {
+                s.delete_collection(&other)?;
+            }
+        }
+        s.flush()
+    }
+
+    /// Blocks until the collection's graphs cover every point or `timeout` passes; true when
+    /// caught up. With background indexing off, indexes on the calling thread.
+    pub fn wait_indexed(&self, name: &str, timeout: Duration) -> Result<bool> {
+        Ok(self.coll(name)?.wait_indexed(timeout))
+    }
+
+    /// Flushes memtables and saves every collection's graphs (also done on drop).
+    pub fn flush(&self) -> Result<()> {
+        for c in self.collections.read().values() {
+            c.save_graphs()?;
+        }
+        self.kv.flush()
+    }
+
+    /// Bytes under the data dir's `db/` and `graphs/` (0 in memory).
+    pub fn disk_bytes(&self) -> u64 {
+        match &self.dir {
+            Some(d) => dir_size(&d.join("db")) + dir_size(&d.join("graphs")),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        let colls: Vec<Arc<Collection>> = self.collections.read().values().cloned().collect();
+        for c in &colls {
+            c.stop_worker();
+        }
+        if let Err(e) = self.flush() {
+            tracing::warn!(error = %e, "flush on close failed");
+        }
+    }
+}

@@ -45,7 +45,7 @@ impl Graph {
         if layers.levels[slot].compare_exchange(ABSENT, level, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return; // another thread inserted the same id
         }
-        let ctx = Ctx { layers, vectors, metric: self.metric, query: vectors.get(id) };
+        let ctx = Ctx { layers, vectors, dist_fn: self.dist, query: vectors.get(id) };
         let mut stats = SearchStats::default();
 
         // A node that raises the top level holds the entry lock for its whole insert (as
@@ -127,7 +127,7 @@ impl Graph {
                 break;
             }
             let vc = vectors.get(c.id);
-            if out.iter().all(|s| self.metric.distance(vc, vectors.get(s.id)) >= c.dist) {
+            if out.iter().all(|s| (self.dist)(vc, vectors.get(s.id)) >= c.dist) {
                 out.push(*c);
             }
         }
@@ -191,7 +191,7 @@ impl Graph {
         for i in 0..n {
             let o = entry(block, i);
             if !cands.iter().any(|c| c.id == o) {
-                cands.push(Cand { dist: self.metric.distance(base, ctx.vectors.get(o)), id: o });
+                cands.push(Cand { dist: (self.dist)(base, ctx.vectors.get(o)), id: o });
             }
         }
         cands.sort_unstable();
@@ -221,7 +221,7 @@ impl Graph {
         let mut cands: Vec<Cand> = Vec::with_capacity(n + 1);
         for i in 0..n {
             let o = entry(block, i);
-            cands.push(Cand { dist: self.metric.distance(base, ctx.vectors.get(o)), id: o });
+            cands.push(Cand { dist: (self.dist)(base, ctx.vectors.get(o)), id: o });
         }
         cands.push(Cand { dist, id: new });
         cands.sort_unstable();

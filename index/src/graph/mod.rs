@@ -34,6 +34,7 @@
 
 mod insert;
 mod io;
+mod kernel;
 mod layers;
 mod search;
 
@@ -149,6 +150,8 @@ fn unpack(e: u64) -> (u32, u8) {
 pub struct Graph {
     params: GraphParams,
     metric: Metric,
+    /// The metric's kernel for this CPU ([`kernel::select`]).
+    dist: kernel::DistFn,
     dim: usize,
     level_mult: f64,
     ef_construction_eff: usize,
@@ -169,6 +172,7 @@ impl Graph {
         Ok(Self {
             params,
             metric,
+            dist: kernel::select(metric),
             dim,
             level_mult: 1.0 / (params.m as f64).ln(),
             ef_construction_eff: params.ef_construction.max(params.m * params.gamma),
@@ -293,7 +297,7 @@ impl Graph {
         }
         let (ep, top) = unpack(e);
         let ef = ef.max(k);
-        let ctx = Ctx { layers: &layers, vectors, metric: self.metric, query };
+        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
         with_scratch(|sc| {
             let start = Cand { dist: ctx.dist(ep, stats), id: ep };
             let cur = if top > 0 { ctx.greedy(start, usize::from(top), 1, stats) } else { start };

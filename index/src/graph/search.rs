@@ -9,9 +9,10 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::kernel::DistFn;
 use super::layers::{count, entry, Layers};
 use super::SearchStats;
-use crate::{DenseIdSet, Metric, VectorStore};
+use crate::{DenseIdSet, VectorStore};
 
 /// A node and its distance to the current query.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,21 +133,20 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-/// Hints the CPU to start loading a vector (the first two cache lines; the hardware prefetcher
-/// follows the stream from there).
+/// Hints the CPU to start loading every cache line of a vector.
 #[inline(always)]
 fn prefetch(v: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let p = v.as_ptr() as *const i8;
-        // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint: it never
-        // faults or reads memory architecturally, whatever the address.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            if v.len() > 16 {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-            }
+        let bytes = std::mem::size_of_val(v);
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint: it
+            // never faults or reads memory architecturally, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+            off += 64;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -158,7 +158,7 @@ fn prefetch(v: &[f32]) {
 pub(super) struct Ctx<'a> {
     pub layers: &'a Layers,
     pub vectors: &'a VectorStore,
-    pub metric: Metric,
+    pub dist_fn: DistFn,
     pub query: &'a [f32],
 }
 
@@ -167,7 +167,7 @@ impl Ctx<'_> {
     #[inline]
     pub fn dist(&self, id: u32, stats: &mut SearchStats) -> f32 {
         stats.distances_computed += 1;
-        self.metric.distance(self.vectors.get(id), self.query)
+        (self.dist_fn)(self.vectors.get(id), self.query)
     }
 
     /// Greedy descent (beam width 1) from `start` through layers `from..=to` (top down).
@@ -221,18 +221,11 @@ impl Ctx<'_> {
                 break;
             }
             stats.nodes_visited += 1;
-            let block = self.layers.block(c.id, level);
-            let n = count(block);
-            if n > 0 {
-                prefetch(self.vectors.get(entry(block, 0)));
-            }
-            for i in 0..n {
-                let nb = entry(block, i);
-                if i + 1 < n {
-                    prefetch(self.vectors.get(entry(block, i + 1)));
-                }
-                if !sc.visit(nb) {
-                    continue;
+            self.unvisited_neighbors(c.id, level, sc);
+            let buf = std::mem::take(&mut sc.buf);
+            for (i, &nb) in buf.iter().enumerate() {
+                if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
+                    prefetch(self.vectors.get(ahead));
                 }
                 let d = self.dist(nb, stats);
                 if sc.res.len() < ef || d < bound {
@@ -245,6 +238,26 @@ impl Ctx<'_> {
                     bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
                 }
             }
+            sc.buf = buf;
+        }
+    }
+
+    /// Gathers the not yet visited neighbours of `id` at `level` into `sc.buf` (marking them)
+    /// and starts loading the first vectors: reading the list before computing lets the
+    /// prefetches run [`PREFETCH_AHEAD`] vectors ahead of the distance loop.
+    #[inline]
+    fn unvisited_neighbors(&self, id: u32, level: usize, sc: &mut Scratch) {
+        sc.buf.clear();
+        let block = self.layers.block(id, level);
+        let n = count(block);
+        for i in 0..n {
+            let nb = entry(block, i);
+            if sc.visit(nb) {
+                sc.buf.push(nb);
+            }
+        }
+        for &nb in sc.buf.iter().take(PREFETCH_AHEAD) {
+            prefetch(self.vectors.get(nb));
         }
     }
 
@@ -471,6 +484,9 @@ impl Ctx<'_> {
         found
     }
 }
+
+/// How many vectors ahead of the distance loop the prefetches run.
+const PREFETCH_AHEAD: usize = 2;
 
 /// How many times an ACORN search may restart from scanned seeds.
 const MAX_RESEEDS: usize = 4;

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod collection;
+pub mod diagnostics;
 pub mod distance;
 pub mod error;
 pub mod explain;

@@ -506,6 +506,7 @@ impl CollectionIndex {
         let input = PlanInput {
             strategy: params.strategy,
             k: params.k,
+            ef: params.ef.unwrap_or(self.cfg.ef_search).max(params.k),
             live,
             allowed,
             filtered: filter.is_some(),
@@ -514,7 +515,7 @@ impl CollectionIndex {
             hnsw_rs: self.hnsw_rs.is_some(),
         };
         let plan = planner::plan(&self.cfg.planner, &input)?;
-        let ef = params.ef.unwrap_or(self.cfg.ef_search).max(params.k);
+        let ef = plan.ef.unwrap_or(input.ef);
         let mut explain = Explain {
             path: plan.path,
             reason: plan.reason,

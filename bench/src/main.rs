@@ -1,3 +1,440 @@
-//! grove-bench.
+//! `grove-bench`: Grove's filtered-search benchmark. See the crate docs (`src/lib.rs`) and
+//! `grove-bench --help`.
 
-fn main() {}
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use grove_bench::data::{self, Dataset};
+use grove_bench::engine::Grove;
+use grove_bench::measure::{strategy_name, Budget};
+use grove_bench::peers;
+use grove_bench::report::{self, Machine};
+use grove_bench::run::{self, Options};
+use grove_bench::workload::Kind;
+use grove_index::{Metric, Strategy};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "grove-bench",
+    about = "Grove's filtered ANN benchmark (arXiv / FANNS workloads, peers side by side)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The arXiv set (../shared/data/arxiv): build Grove, sweep paths and ef per workload.
+    Arxiv {
+        /// The data directory.
+        #[arg(long, default_value = "../shared/data/arxiv")]
+        data: PathBuf,
+        /// Vector width of the f16 files.
+        #[arg(long, default_value_t = data::arxiv::DIM)]
+        dim: usize,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// A directory in the FANNS layout (database_vectors.fvecs, ..., ground_truth_em.ivecs).
+    Fanns {
+        /// The directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Metric the vectors are compared by.
+        #[arg(long, default_value = "cosine")]
+        metric: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Any .fvecs/.npy vectors with a JSONL attribute file (line i = row i).
+    Files {
+        /// Base vectors (.fvecs or .npy).
+        #[arg(long)]
+        vectors: PathBuf,
+        /// JSONL attributes (optionally .gz).
+        #[arg(long)]
+        attrs: PathBuf,
+        /// Query vectors; without, --holdout base rows become queries.
+        #[arg(long)]
+        queries: Option<PathBuf>,
+        /// Queries held out when --queries is absent.
+        #[arg(long, default_value_t = 1000)]
+        holdout: usize,
+        /// Metric.
+        #[arg(long, default_value = "cosine")]
+        metric: String,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Writes a small synthetic dataset in the FANNS layout (with exact ground truth).
+    FannsGen {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Base points.
+        #[arg(long, default_value_t = 5000)]
+        n: usize,
+        /// Queries.
+        #[arg(long, default_value_t = 200)]
+        nq: usize,
+        /// Dimension.
+        #[arg(long, default_value_t = 64)]
+        dim: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Grove on a peerbench workdir's vectors, labels and ground truth, next to peerbench's
+    /// results.
+    Peerlabels {
+        /// The workdir peerbench printed (holds X.npy, Q.npy, labels.npy, gt_*.npy).
+        #[arg(long)]
+        workdir: PathBuf,
+        /// peerbench's --out directory (run-*.json).
+        #[arg(long, default_value = "/tmp/peerbench-results")]
+        results: PathBuf,
+        /// Measurements per point; the best QPS is kept (peerbench uses 2).
+        #[arg(long, default_value_t = 2)]
+        reps: usize,
+        /// Write the comparison into this RESULTS.md's peers section.
+        #[arg(long)]
+        write: Option<PathBuf>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Small slice, few efs, short budgets: finishes in under 2 minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Use only the first N base points.
+    #[arg(long)]
+    n: Option<usize>,
+    /// Use only the first NQ queries.
+    #[arg(long)]
+    nq: Option<usize>,
+    /// ef values swept (comma-separated).
+    #[arg(long, default_value = "16,32,64,128,256", value_delimiter = ',')]
+    efs: Vec<usize>,
+    /// Strategies measured: auto, exact, hnsw, acorn, hnsw_rs.
+    #[arg(long, default_value = "auto,exact,hnsw,acorn,hnsw_rs", value_delimiter = ',')]
+    paths: Vec<String>,
+    /// Generated workloads (see `Kind`), comma-separated, or "all".
+    #[arg(long, default_value = "all", value_delimiter = ',')]
+    workloads: Vec<String>,
+    /// Seconds of search time per measurement (after at least --min-queries).
+    #[arg(long, default_value_t = 2.0)]
+    budget: f64,
+    /// Queries measured at least (or all).
+    #[arg(long, default_value_t = 200)]
+    min_queries: usize,
+    /// HNSW M.
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// HNSW ef_construction.
+    #[arg(long, default_value_t = 100)]
+    ef_construction: usize,
+    /// Graph build threads.
+    #[arg(long, default_value_t = 2)]
+    build_threads: usize,
+    /// Also build an ACORN-gamma graph with this gamma.
+    #[arg(long)]
+    acorn_gamma: Option<usize>,
+    /// M_beta of the ACORN-gamma graph.
+    #[arg(long, default_value_t = 32)]
+    m_beta: usize,
+    /// The index's default ef (auto is judged at it).
+    #[arg(long, default_value_t = 64)]
+    default_ef: usize,
+    /// Workload seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Ground-truth cache directory.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/cache"))]
+    cache: PathBuf,
+    /// Write the report here (markdown). Full runs of `arxiv` default to bench/RESULTS.md.
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Write every measurement as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// A peerbench run-*.json whose build figures go next to Grove's.
+    #[arg(long)]
+    peer_run: Option<PathBuf>,
+}
+
+fn parse_strategy(s: &str) -> anyhow::Result<Strategy> {
+    Ok(match s {
+        "auto" => Strategy::Auto,
+        "exact" => Strategy::Exact,
+        "hnsw" => Strategy::Hnsw,
+        "acorn" => Strategy::Acorn,
+        "hnsw_rs" => Strategy::HnswRs,
+        _ => bail!("unknown path {s:?} (auto, exact, hnsw, acorn, hnsw_rs)"),
+    })
+}
+
+fn parse_metric(s: &str) -> anyhow::Result<Metric> {
+    Ok(match s {
+        "cosine" => Metric::Cosine,
+        "dot" => Metric::Dot,
+        "l2" => Metric::L2,
+        _ => bail!("unknown metric {s:?} (cosine, dot, l2)"),
+    })
+}
+
+impl RunArgs {
+    /// Applies --quick: a 10k slice, 200 queries, ef 16/64, 0.3 s budgets, no hnsw_rs (its
+    /// build alone would take most of the two minutes).
+    fn resolve(mut self) -> Self {
+        if self.quick {
+            self.n = Some(self.n.unwrap_or(10_000));
+            self.nq = Some(self.nq.unwrap_or(200));
+            self.efs = vec![16, 64];
+            self.budget = 0.3;
+            self.min_queries = 50;
+            self.paths.retain(|p| p != "hnsw_rs");
+        }
+        self
+    }
+
+    fn options(&self) -> anyhow::Result<Options> {
+        let kinds = if self.workloads.iter().any(|w| w == "all") {
+            Kind::ALL.to_vec()
+        } else {
+            self.workloads
+                .iter()
+                .filter(|w| !w.is_empty() && *w != "none_generated")
+                .map(|w| Kind::parse(w).with_context(|| format!("unknown workload {w:?}")))
+                .collect::<anyhow::Result<_>>()?
+        };
+        Ok(Options {
+            efs: self.efs.clone(),
+            strategies: self.paths.iter().map(|p| parse_strategy(p)).collect::<anyhow::Result<_>>()?,
+            k: 10,
+            budget: Budget { time: Duration::from_secs_f64(self.budget), min_queries: self.min_queries },
+            m: self.m,
+            ef_construction: self.ef_construction,
+            build_threads: self.build_threads,
+            acorn_gamma: self.acorn_gamma,
+            m_beta: self.m_beta,
+            seed: self.seed,
+            kinds,
+            cache_dir: self.cache.clone(),
+            default_ef: self.default_ef,
+        })
+    }
+}
+
+fn log(line: String) {
+    eprintln!("{line}");
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let mut v = vec!["grove-bench".to_string()];
+    v.extend(args.into_iter().skip(1));
+    v.join(" ")
+}
+
+fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> anyhow::Result<()> {
+    let a = a.resolve();
+    ds.slice(a.n.unwrap_or(usize::MAX), a.nq.unwrap_or(usize::MAX));
+    let o = a.options()?;
+    let machine_before = Machine::now();
+    log(format!(
+        "[data] {}: {} points x {} dims, {} queries",
+        ds.name,
+        ds.base.len(),
+        ds.base.dim,
+        ds.queries.len()
+    ));
+    let r = run::run(&ds, &o, &mut log)?;
+    let machine_after = Machine::now();
+    let names: Vec<&str> = o.strategies.iter().map(|s| strategy_name(*s)).collect();
+    let summary = report::summary_table(&r.cells, &names, o.default_ef, 0.95);
+    let builds = report::builds_table(&r);
+    println!("\n{builds}\n{summary}");
+    let results =
+        a.results.clone().or_else(|| (!a.quick).then(|| default_results.map(Path::to_path_buf)).flatten());
+    if let Some(path) = results {
+        let mut md = String::new();
+        md.push_str("# grove-bench results\n\n");
+        md.push_str(&format!(
+            "Command (from the workspace root, release build):\n\n```\n{}\n```\n\n",
+            command_line()
+        ));
+        md.push_str(&format!(
+            "Machine: {} logical CPUs ({}), load average {} at the start and {} at the end (the machine is shared; \
+             QPS is single-thread wall-clock time of search calls). Date: {}.\n\n",
+            machine_before.nproc, machine_before.cpu, machine_before.loadavg, machine_after.loadavg, machine_before.date
+        ));
+        md.push_str(&format!(
+            "Dataset: {} ({} points x {} dims, {} queries, metric {:?}). Index: HNSW M={}, ef_construction={}, {} build \
+             threads, ACORN {}; default ef {}. Ground truth: exact brute force, k={}, {:.1}s (0 = cached).\n\n",
+            r.dataset,
+            r.n,
+            r.dim,
+            ds.queries.len(),
+            ds.metric,
+            o.m,
+            o.ef_construction,
+            o.build_threads,
+            o.acorn_gamma.map_or("as ACORN-1 on the HNSW graph".to_string(), |g| format!("gamma={g}, M_beta={}", o.m_beta)),
+            o.default_ef,
+            run::TRUTH_K,
+            r.truth_s
+        ));
+        md.push_str("## Build\n\n");
+        md.push_str(&builds);
+        if let Some(p) = &a.peer_run {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let pr: peers::PeerRun =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+            md.push_str(&format!("\nPeers' builds on the same vectors ({}):\n\n", p.display()));
+            if let Some(b) = r.builds.first() {
+                md.push_str(&peers::builds_table(b, &pr));
+            }
+        }
+        md.push_str("\n## Workloads\n\n");
+        md.push_str(&report::workloads_table(&r));
+        md.push_str(&format!(
+            "\n## Per selectivity bucket: best single-thread QPS at recall@10 >= 0.95 (ef swept over {:?})\n\n",
+            o.efs
+        ));
+        md.push_str(&summary);
+        md.push_str("\n## Every measurement\n\n");
+        md.push_str(&report::full_table(&r.cells));
+        let peers_section = report::existing_peers(&path);
+        std::fs::write(&path, &md).with_context(|| format!("writing {}", path.display()))?;
+        if let Some(s) = peers_section {
+            report::splice_peers(&path, &s)?;
+        }
+        log(format!("[report] written {}", path.display()));
+    }
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&r)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn peerlabels(
+    workdir: &Path,
+    results: &Path,
+    reps: usize,
+    write: Option<&Path>,
+    a: RunArgs,
+) -> anyhow::Result<()> {
+    let a = a.resolve();
+    let o = a.options()?;
+    let d = peers::load(workdir)?;
+    let run = peers::latest_run(results, workdir)?;
+    log(format!(
+        "[data] {}: {} points x {} dims, {} queries, selectivities {:?}; peers from {}",
+        workdir.display(),
+        d.x.len(),
+        d.x.dim,
+        d.q.len(),
+        d.truth.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        run.path.display()
+    ));
+    let cfg = grove_index::IndexConfig {
+        dim: d.x.dim,
+        metric: Metric::Cosine,
+        hnsw: grove_index::GraphParams { m: o.m, ef_construction: o.ef_construction, ..Default::default() },
+        acorn: o.acorn_gamma.map(|gamma| grove_index::GraphParams {
+            m: o.m,
+            ef_construction: o.ef_construction,
+            gamma,
+            m_beta: o.m_beta,
+            ..Default::default()
+        }),
+        ef_search: o.default_ef,
+        planner: Default::default(),
+        build_threads: o.build_threads,
+        use_hnsw_rs: false,
+    };
+    let (g, b) = Grove::build("grove hnsw", &d.x, cfg)?;
+    log(format!(
+        "[build] {} points, insert {:.1}s + build {:.1}s, RSS {:.0} -> {:.0} MiB, peak {:.0} MiB",
+        b.points, b.insert_s, b.build_s, b.rss_before_mb, b.rss_after_mb, b.peak_rss_mb
+    ));
+    let strategies: Vec<Strategy> = o.strategies.iter().copied().filter(|s| *s != Strategy::HnswRs).collect();
+    let machine = Machine::now();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let cells =
+        pool.install(|| peers::measure_grove(&g, &d, &strategies, &o.efs, o.budget, reps, &mut log))?;
+    let cmp = peers::comparison_table(&cells, &run, 0.95);
+    let builds = peers::builds_table(&b, &run);
+    println!("\n{builds}\n{cmp}");
+    if let Some(path) = write {
+        let args = &run.args;
+        let section = format!(
+            "## Peers on the same vectors, labels and ground truth (peerbench)\n\n\
+             peerbench ({}; N={}, Q={}, k=10, M={}, efC={}, label mode {}, build threads {}, 1 search thread; results \
+             file {}), then Grove on its workdir:\n\n```\n{}\n```\n\n\
+             Machine: {} logical CPUs, load average {} when Grove's measurements started; {}. Both sides keep the best \
+             of {} timed passes per point (peerbench: --reps, interleaved; Grove: after peerbench, same machine). \
+             peerbench drives engines from Python (one call per query for hnswlib's filter callback and Qdrant), \
+             Grove is called in-process from Rust: compare orders of magnitude, not single percents.\n\n\
+             ### Build (M=16, ef_construction=100)\n\n{builds}\n\
+             ### Best single-thread QPS at recall@10 >= 0.95\n\n{cmp}",
+            args.get("data").and_then(|v| v.as_str()).unwrap_or("synthetic"),
+            d.x.len(),
+            d.q.len(),
+            args.get("m").map_or("?".into(), ToString::to_string),
+            args.get("efc").map_or("?".into(), ToString::to_string),
+            args.get("label_mode").and_then(|v| v.as_str()).unwrap_or("?"),
+            args.get("build_threads").map_or("?".into(), ToString::to_string),
+            run.path.display(),
+            command_line(),
+            machine.nproc,
+            machine.loadavg,
+            machine.date,
+            reps,
+        );
+        report::splice_peers(path, &section)?;
+        log(format!("[report] peers section written to {}", path.display()));
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let results_md = Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
+    match cli.cmd {
+        Cmd::Arxiv { data, dim, run } => {
+            let ds = data::arxiv::load(&data, dim)?;
+            bench_run(ds, run, Some(&results_md))
+        }
+        Cmd::Fanns { dir, metric, run } => {
+            let ds = data::fanns::load(&dir, parse_metric(&metric)?)?;
+            bench_run(ds, run, None)
+        }
+        Cmd::Files { vectors, attrs, queries, holdout, metric, run } => {
+            let ds = data::pair::load(
+                &vectors,
+                &attrs,
+                queries.as_deref(),
+                holdout,
+                run.seed,
+                parse_metric(&metric)?,
+            )?;
+            bench_run(ds, run, None)
+        }
+        Cmd::FannsGen { out, n, nq, dim, seed } => {
+            data::fanns::write_synthetic(&out, n, nq, dim, seed)?;
+            log(format!("[fanns-gen] wrote {n} points, {nq} queries, dim {dim} to {}", out.display()));
+            Ok(())
+        }
+        Cmd::Peerlabels { workdir, results, reps, write, run } => {
+            peerlabels(&workdir, &results, reps, write.as_deref(), run)
+        }
+    }
+}

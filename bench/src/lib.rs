@@ -1,0 +1,19 @@
+//! grove-bench: Grove's benchmark on real embeddings with real metadata, modelled on the FANNS
+//! benchmark (Iff et al. 2025): filtered queries of three kinds (EM, R, EMIS) plus Grove's
+//! harder ones, recall@10 against exact ground truth, single-thread QPS, per selectivity bucket.
+//!
+//! - [`data`]: loaders (arXiv f16 + JSONL, FANNS `.fvecs`/`.ivecs` + JSONL, `.npy`/`.fvecs` pairs).
+//! - [`payload`]: roaring bitmaps per attribute value, in the bench itself.
+//! - [`workload`]: seeded filter generation, selectivity buckets.
+//! - [`truth`]: brute-force ground truth and its disk cache.
+//! - [`measure`]: the single-thread measuring loop over a [`measure::Searcher`].
+
+pub mod data;
+pub mod engine;
+pub mod measure;
+pub mod payload;
+pub mod peers;
+pub mod report;
+pub mod run;
+pub mod truth;
+pub mod workload;

@@ -1,0 +1,206 @@
+//! Single-thread measurement: run a workload's queries one at a time through a [`Searcher`],
+//! time each, score each against the ground truth, and aggregate per selectivity bucket.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use grove_index::Strategy;
+use roaring::RoaringBitmap;
+
+use crate::data::Vectors;
+use crate::workload::{bucket, Workload, BUCKETS};
+
+/// What the bench needs from an engine.
+pub trait Searcher {
+    /// The ids of the `k` nearest allowed points, best first, and the name of the path that
+    /// answered (`SearchPath::as_str`).
+    fn search(
+        &self,
+        query: &[f32],
+        allowed: Option<&RoaringBitmap>,
+        k: usize,
+        ef: usize,
+        strategy: Strategy,
+    ) -> anyhow::Result<(Vec<u32>, &'static str)>;
+}
+
+/// Brute force through the bench's own oracle: a [`Searcher`] for tests and for checking shipped
+/// ground truth.
+#[derive(Debug)]
+pub struct BruteForce<'a> {
+    /// Base rows (prepared for the metric).
+    pub base: &'a Vectors,
+    /// The metric.
+    pub metric: grove_index::Metric,
+}
+
+impl Searcher for BruteForce<'_> {
+    fn search(
+        &self,
+        query: &[f32],
+        allowed: Option<&RoaringBitmap>,
+        k: usize,
+        _ef: usize,
+        _strategy: Strategy,
+    ) -> anyhow::Result<(Vec<u32>, &'static str)> {
+        Ok((crate::truth::exact_topk(self.base, self.metric, query, allowed, k), "exact"))
+    }
+}
+
+/// How long to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Stop after this much search time once `min_queries` are done...
+    pub time: Duration,
+    /// ...but never before this many queries (or all of them).
+    pub min_queries: usize,
+}
+
+/// recall@k of `got` against `truth` (only the first `k` of each count); the denominator is
+/// `min(k, |truth|)`. `None` when nothing matches the filter (no neighbour to find).
+pub fn recall_at(got: &[u32], truth: &[u32], k: usize) -> Option<f64> {
+    let t = &truth[..truth.len().min(k)];
+    if t.is_empty() {
+        return None;
+    }
+    let hits = got.iter().take(k).filter(|id| t.contains(id)).count();
+    Some(hits as f64 / t.len() as f64)
+}
+
+/// One query's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Index of the query.
+    pub query: usize,
+    /// recall@10 (`None` without any matching point).
+    pub recall: Option<f64>,
+    /// Search time.
+    pub latency: Duration,
+    /// Path that answered.
+    pub path: &'static str,
+}
+
+/// Runs `w`'s queries in order (after 5 untimed warm-up queries) until all are done or the
+/// budget is spent.
+#[expect(clippy::too_many_arguments, reason = "one flat call per measured point reads best")]
+pub fn run(
+    s: &dyn Searcher,
+    queries: &Vectors,
+    w: &Workload,
+    truth: &[Vec<u32>],
+    k: usize,
+    ef: usize,
+    strategy: Strategy,
+    budget: Budget,
+) -> anyhow::Result<Vec<Outcome>> {
+    let nq = w.filters.len().min(queries.len()).min(truth.len());
+    for i in 0..nq.min(5) {
+        s.search(queries.row(i), w.bitmaps[i].as_ref(), k, ef, strategy)?;
+    }
+    let mut out = Vec::with_capacity(nq);
+    let mut spent = Duration::ZERO;
+    for (i, t_i) in truth.iter().enumerate().take(nq) {
+        if spent >= budget.time && out.len() >= budget.min_queries {
+            break;
+        }
+        let t = Instant::now();
+        let (ids, path) = s.search(queries.row(i), w.bitmaps[i].as_ref(), k, ef, strategy)?;
+        let latency = t.elapsed();
+        spent += latency;
+        out.push(Outcome { query: i, recall: recall_at(&ids, t_i, k), latency, path });
+    }
+    Ok(out)
+}
+
+/// Aggregate of one (workload, bucket, strategy, ef).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cell {
+    /// Workload name.
+    pub workload: String,
+    /// Bucket label ([`BUCKETS`]).
+    pub bucket: &'static str,
+    /// Median selectivity of the bucket's queries.
+    pub selectivity: f64,
+    /// Strategy asked for.
+    pub strategy: &'static str,
+    /// ef (0 for exact).
+    pub ef: usize,
+    /// Queries measured.
+    pub nq: usize,
+    /// Mean recall@k over queries with at least one match.
+    pub recall: f64,
+    /// Queries per second of search time (single thread).
+    pub qps: f64,
+    /// Median latency, µs.
+    pub p50_us: f64,
+    /// 99th-percentile latency, µs.
+    pub p99_us: f64,
+    /// How often each path answered.
+    pub paths: BTreeMap<&'static str, usize>,
+}
+
+/// Lower-case name of a strategy.
+pub fn strategy_name(s: Strategy) -> &'static str {
+    match s {
+        Strategy::Auto => "auto",
+        Strategy::Exact => "exact",
+        Strategy::Hnsw => "hnsw",
+        Strategy::Acorn => "acorn",
+        Strategy::HnswRs => "hnsw_rs",
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+/// Groups outcomes by bucket of their query's selectivity.
+pub fn aggregate(w: &Workload, outcomes: &[Outcome], strategy: Strategy, ef: usize) -> Vec<Cell> {
+    let mut by: BTreeMap<usize, Vec<&Outcome>> = BTreeMap::new();
+    for o in outcomes {
+        by.entry(bucket(w.selectivity[o.query])).or_default().push(o);
+    }
+    by.into_iter()
+        .map(|(b, os)| {
+            let mut lat: Vec<Duration> = os.iter().map(|o| o.latency).collect();
+            lat.sort_unstable();
+            let total: f64 = lat.iter().map(Duration::as_secs_f64).sum();
+            let rs: Vec<f64> = os.iter().filter_map(|o| o.recall).collect();
+            let mut sel: Vec<f64> = os.iter().map(|o| w.selectivity[o.query]).collect();
+            sel.sort_by(f64::total_cmp);
+            let mut paths = BTreeMap::new();
+            os.iter().for_each(|o| *paths.entry(o.path).or_insert(0) += 1);
+            Cell {
+                workload: w.name.clone(),
+                bucket: BUCKETS[b],
+                selectivity: sel[sel.len() / 2],
+                strategy: strategy_name(strategy),
+                ef,
+                nq: os.len(),
+                recall: if rs.is_empty() { 1.0 } else { rs.iter().sum::<f64>() / rs.len() as f64 },
+                qps: if total > 0.0 { os.len() as f64 / total } else { 0.0 },
+                p50_us: percentile(&lat, 0.5),
+                p99_us: percentile(&lat, 0.99),
+                paths,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recall_uses_the_shorter_truth() {
+        assert_eq!(recall_at(&[1, 2, 3], &[3, 9], 10), Some(0.5));
+        assert_eq!(recall_at(&[1, 2], &[], 10), None);
+        let got: Vec<u32> = (0..20).collect();
+        let truth: Vec<u32> = (10..30).collect();
+        assert_eq!(recall_at(&got, &truth, 10), Some(0.0), "only the first k of each count");
+    }
+}

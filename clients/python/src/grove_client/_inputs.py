@@ -155,7 +155,7 @@ def points(
         raise BadRequestError("nothing to upsert: pass vectors=... or points=[...]")
     mat = matrix(vectors)
     n = mat.shape[0]
-    id_list: Sequence[Any] = range(n) if ids is None else ids
+    id_list: Any = range(n) if ids is None else ids
     if len(id_list) != n:
         raise BadRequestError(f"{len(id_list)} ids for {n} vectors")
     if payloads is not None and len(payloads) != n:

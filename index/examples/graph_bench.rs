@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p grove-index --example graph_bench -- \
 //!     [--data ../shared/data/arxiv] [--threads 2] [--m 16] [--efc 100] [--gamma 1] [--mbeta 32] \
-//!     [--queries 1000] [--filtered]
+//!     [--queries 1000] [--filtered] [--sel 0.5,0.1,0.01]
 //! ```
 //! Cosine metric (the vectors are unit length). Exact truth is computed by brute force over
 //! all rows, spread over `--threads` threads.
@@ -61,6 +61,7 @@ struct Args {
     queries: usize,
     n: usize,
     filtered: bool,
+    sel: Vec<f64>,
 }
 
 /// CPU seconds this process has used (user + system), from /proc: on a shared machine, wall
@@ -87,6 +88,7 @@ fn args() -> Res<Args> {
         queries: 1000,
         n: usize::MAX,
         filtered: false,
+        sel: vec![0.5, 0.1, 0.01],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -104,6 +106,7 @@ fn args() -> Res<Args> {
             "--mbeta" => a.params.m_beta = v.parse()?,
             "--queries" => a.queries = v.parse()?,
             "--n" => a.n = v.parse()?,
+            "--sel" => a.sel = v.split(',').map(|x| x.parse()).collect::<Result<_, _>>()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -182,7 +185,7 @@ fn main() -> Res<()> {
         println!("{:>8} {ef:>5} {r:>8.4} {qps:>10.0} {dpq:>10.0}", "none");
     }
     if a.filtered {
-        for s in [0.5, 0.1, 0.01] {
+        for &s in &a.sel {
             let sets: Vec<DenseIdSet> = (0..nq)
                 .map(|qi| {
                     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(qi as u64);

@@ -39,7 +39,7 @@ struct Data {
 fn make_data(n: usize, seed: u64) -> Data {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let centres: Vec<Vec<f32>> = (0..CLUSTERS).map(|_| (0..DIM).map(|_| gauss(&mut rng)).collect()).collect();
-    let mut point = |rng: &mut ChaCha8Rng, c: usize| {
+    let point = |rng: &mut ChaCha8Rng, c: usize| {
         let mut v: Vec<f32> = centres[c].iter().map(|x| x + 0.35 * gauss(rng)).collect();
         Metric::Cosine.prepare(&mut v);
         v
@@ -328,6 +328,12 @@ fn concurrent_inserts_while_searching() {
     }
     let r = total / QUERIES as f64;
     assert!(r >= 0.95, "recall after concurrent build {r:.3}");
+}
+
+#[test]
+fn graph_is_send_and_sync() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    shared(hnsw());
 }
 
 #[test]

@@ -84,11 +84,6 @@ impl Scratch {
         }
     }
 
-    #[inline]
-    fn is_visited(&self, id: u32) -> bool {
-        self.visited[id as usize] == self.generation
-    }
-
     /// Starts a new generation of the second mark set (ACORN compression's 2-hop set).
     pub fn reset_marks(&mut self, cap: usize) {
         if self.marks.len() < cap {
@@ -297,18 +292,11 @@ impl Ctx<'_> {
                 break;
             }
             stats.nodes_visited += 1;
-            let block = self.layers.block(c.id, 0);
-            let n = count(block);
-            if n > 0 {
-                prefetch(self.vectors.get(entry(block, 0)));
-            }
-            for i in 0..n {
-                let nb = entry(block, i);
-                if i + 1 < n {
-                    prefetch(self.vectors.get(entry(block, i + 1)));
-                }
-                if !sc.visit(nb) {
-                    continue;
+            self.unvisited_neighbors(c.id, 0, sc);
+            let buf = std::mem::take(&mut sc.buf);
+            for (i, &nb) in buf.iter().enumerate() {
+                if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
+                    prefetch(self.vectors.get(ahead));
                 }
                 let d = self.dist(nb, stats);
                 let ok = allow.contains(nb);
@@ -331,16 +319,18 @@ impl Ctx<'_> {
                     }
                 }
             }
+            sc.buf = buf;
         }
     }
 
     /// ACORN on layer 0: only nodes that pass `allow` are evaluated and expanded.
     ///
     /// The neighbour list of an expanded node is *filtered* (allowed, unvisited neighbours first,
-    /// in list order) and, when that yields fewer than `trunc`, *expanded* through the 2-hop
-    /// neighbours of the entries at positions `two_hop_from..` that fail the predicate (ACORN-1:
-    /// from 0; compressed ACORN-gamma: from `M_beta`, the part of the list compression thinned),
-    /// then truncated to `trunc`. If the predicate subgraph around the start is exhausted
+    /// in list order) and, when that yields fewer than `trunc`, *expanded* with the allowed
+    /// neighbours of the entries at positions `two_hop_from..` (ACORN-1: from 0; compressed
+    /// ACORN-gamma: from `M_beta`, the part of the list compression thinned), then truncated
+    /// to `trunc`. Each node's list is expanded this way at most once per search (its allowed
+    /// neighbours are all visited after that). If the predicate subgraph around the start is exhausted
     /// before `ef` results are found (a filter far from the query), the search reseeds from
     /// allowed nodes found by a scan of the id set, a bounded number of times.
     #[expect(clippy::too_many_arguments, reason = "one hot routine, its inputs are all distinct")]
@@ -356,6 +346,7 @@ impl Ctx<'_> {
     ) {
         sc.cand.clear();
         sc.res.clear();
+        sc.reset_marks(self.layers.cap);
         sc.visit(start.id);
         sc.cand.push(Reverse(start));
         if allow.contains(start.id) {
@@ -373,12 +364,12 @@ impl Ctx<'_> {
                 stats.nodes_visited += 1;
                 self.acorn_neighbors(c.id, allow, two_hop_from, trunc, sc);
                 let mut buf = std::mem::take(&mut sc.buf);
-                if let Some(&first) = buf.first() {
-                    prefetch(self.vectors.get(first));
+                for &nb in buf.iter().take(PREFETCH_AHEAD) {
+                    prefetch(self.vectors.get(nb));
                 }
                 for (i, &nb) in buf.iter().enumerate() {
-                    if let Some(&next) = buf.get(i + 1) {
-                        prefetch(self.vectors.get(next));
+                    if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
+                        prefetch(self.vectors.get(ahead));
                     }
                     let d = self.dist(nb, stats);
                     if sc.res.len() < ef || d < bound {
@@ -438,7 +429,7 @@ impl Ctx<'_> {
         }
         for i in two_hop_from..n {
             let hop = entry(block, i);
-            if allow.contains(hop) || sc.is_visited(hop) {
+            if sc.is_marked(hop) {
                 continue;
             }
             let inner = self.layers.block(hop, 0);
@@ -452,8 +443,9 @@ impl Ctx<'_> {
                     }
                 }
             }
-            // Fully expanded: no need to expand this bridge node again from another node.
-            sc.visit(hop);
+            // Fully expanded: its allowed neighbours are all visited now, so reaching it again
+            // from another node would add nothing.
+            sc.mark(hop);
         }
     }
 

@@ -912,7 +912,7 @@ impl Collection {
             None => None,
         };
         let st = self.state.read();
-        let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit);
+        let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit.min(4096));
         let mut next = None;
         let iter: Box<dyn Iterator<Item = (&PointId, &u32)>> = match &req.offset {
             Some(o) => Box::new(st.ids.range(*o..)),

@@ -48,13 +48,15 @@ pub(super) fn save(g: &Graph, path: &Path) -> Result<()> {
         out.extend_from_slice(&u32_of(v).to_le_bytes());
     }
     out.extend_from_slice(&p.seed.to_le_bytes());
-    // Nodes and entry are read under the read lock; a concurrent insert may still be linking,
-    // so the saved node count is the number of levels recorded, not `len`.
+    // Inserts may run while we save. The file is a consistent snapshot all the same: the entry
+    // is read before the levels (a node is in the level table before it can become the entry),
+    // and list entries naming nodes that joined after the level snapshot are left out.
+    let entry = g.entry.load(Ordering::Acquire);
     let levels: Vec<u8> = layers.levels.iter().map(|l| l.load(Ordering::Acquire)).collect();
     let nodes = levels.iter().filter(|&&l| l != ABSENT).count();
     out.extend_from_slice(&u32_of(layers.cap).to_le_bytes());
     out.extend_from_slice(&u32_of(nodes).to_le_bytes());
-    out.extend_from_slice(&g.entry.load(Ordering::Acquire).to_le_bytes());
+    out.extend_from_slice(&entry.to_le_bytes());
     out.extend_from_slice(&levels);
     let mut buf = Vec::new();
     for (id, &lv) in levels.iter().enumerate() {
@@ -63,6 +65,7 @@ pub(super) fn save(g: &Graph, path: &Path) -> Result<()> {
         }
         for level in 0..=usize::from(lv) {
             read_into(layers.block(id as u32, level), &mut buf);
+            buf.retain(|&n| levels.get(n as usize).is_some_and(|&l| l != ABSENT && usize::from(l) >= level));
             out.extend_from_slice(&u32_of(buf.len()).to_le_bytes());
             for &n in &buf {
                 out.extend_from_slice(&n.to_le_bytes());
@@ -205,9 +208,10 @@ fn parse(bytes: &[u8], metric: Metric, dim: usize) -> std::result::Result<Graph,
             return Err("graph has nodes but no entry point".into());
         }
     } else {
+        // The entry is normally the top node; a save that raced an insert raising the top level
+        // may have recorded that node's level but not yet its promotion, which is harmless.
         let (ep, lv) = unpack(entry);
-        let max = levels.iter().filter(|&&l| l != ABSENT).max().copied();
-        if levels.get(ep as usize) != Some(&lv) || max != Some(lv) {
+        if levels.get(ep as usize) != Some(&lv) {
             return Err(format!("entry point {ep} at level {lv} does not match the node table"));
         }
     }

@@ -209,7 +209,7 @@ def test_records_with_uuid_ids(client: GroveClient, collection_name: str) -> Non
     )
     r = client.query(collection_name, [1.0, 0.1, 0.0], limit=2, exact=True)
     assert r.ids.dtype == object and r.ids.tolist() == [uid, 9]
-    assert r.scores[0] == pytest.approx(0.01, abs=1e-5)  # euclid: squared distance
+    assert r.scores[0] == pytest.approx(0.1, abs=1e-5)  # euclid: the distance, as in Qdrant
     assert r.payloads[0] == {"name": "x", "nested": {"a": [1, 2.5, None]}}
     assert r.ids.tolist() == [uid, 9]
 

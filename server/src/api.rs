@@ -1,0 +1,815 @@
+//! The request and response types of the service layer, in Qdrant's JSON shapes.
+//!
+//! REST deserialises requests straight into these types and serialises responses from them;
+//! gRPC converts its proto messages into the same types (see `grpc::convert`), so both
+//! transports share one validation path. Requests are `deny_unknown_fields`: a misspelt or
+//! unsupported Qdrant option is an error that names the field, never silently ignored.
+//!
+//! Filters travel as JSON here and are parsed into storage's typed filter AST by the service
+//! (one place), so both transports get the same validation and the same error messages.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A JSON object payload.
+pub type Payload = serde_json::Map<String, serde_json::Value>;
+
+/// A point id: unsigned integer or UUID string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PointId {
+    /// Unsigned integer id.
+    Num(u64),
+    /// UUID id (any RFC 4122 form; returned hyphenated lower-case).
+    Uuid(String),
+}
+
+/// Hand-written so a bad id gets a message naming what is accepted (an untagged derive only
+/// says "did not match any variant").
+impl<'de> Deserialize<'de> for PointId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PointId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a point id: an unsigned integer or a UUID string")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PointId, E> {
+                Ok(PointId::Num(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PointId, E> {
+                u64::try_from(v).map(PointId::Num).map_err(|_| {
+                    E::custom(format!("point id {v} is negative; use an unsigned integer or a UUID string"))
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PointId, E> {
+                Ok(PointId::Uuid(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl std::fmt::Display for PointId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PointId::Num(n) => write!(f, "{n}"),
+            PointId::Uuid(u) => f.write_str(u),
+        }
+    }
+}
+
+/// Similarity measure, Qdrant spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Distance {
+    /// Cosine similarity (vectors are normalised on insert). Higher is better.
+    Cosine,
+    /// Dot product. Higher is better.
+    Dot,
+    /// Euclidean distance. Lower is better.
+    Euclid,
+}
+
+/// Vector storage parameters of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VectorParams {
+    /// Dimension of every vector.
+    pub size: u64,
+    /// Similarity measure.
+    pub distance: Distance,
+    /// Graph parameters for this vector (same as the collection's `hnsw_config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw_config: Option<HnswConfigDiff>,
+}
+
+/// Graph parameters; unset fields take the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HnswConfigDiff {
+    /// M: neighbours per node on the upper layers (2*M on layer 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<usize>,
+    /// ef_construction: beam width while inserting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ef_construct: Option<usize>,
+    /// Accepted for Qdrant compatibility; Grove's planner uses exact filter cardinalities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_scan_threshold: Option<usize>,
+    /// gamma (ACORN): neighbour-list expansion of the ACORN-gamma graph; 1 = ACORN-1 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<usize>,
+    /// M_beta (ACORN): neighbours kept uncompressed per node of the ACORN-gamma graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_beta: Option<usize>,
+}
+
+/// `PUT /collections/{name}` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCollection {
+    /// The vector parameters (a single unnamed vector per point).
+    pub vectors: VectorParams,
+    /// Graph parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw_config: Option<HnswConfigDiff>,
+}
+
+/// One entry of `GET /collections`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionDescription {
+    /// Collection name.
+    pub name: String,
+}
+
+/// `GET /collections` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionsResponse {
+    /// All collections, sorted by name.
+    pub collections: Vec<CollectionDescription>,
+}
+
+/// `GET /collections/{name}/exists` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionExistence {
+    /// Whether the collection exists.
+    pub exists: bool,
+}
+
+/// Effective graph parameters of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HnswConfig {
+    /// M.
+    pub m: usize,
+    /// ef_construction.
+    pub ef_construct: usize,
+    /// Reported for Qdrant clients; always 0 (the planner decides per query).
+    pub full_scan_threshold: usize,
+    /// gamma (ACORN).
+    pub gamma: usize,
+    /// M_beta (ACORN).
+    pub m_beta: usize,
+}
+
+/// Collection parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionParams {
+    /// Vector parameters.
+    pub vectors: VectorParams,
+}
+
+/// Qdrant's optimizer settings, reported for client compatibility (Grove indexes continuously).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OptimizersConfig {
+    /// Always 1: a collection is one segment.
+    pub default_segment_number: u64,
+    /// Always 0: writes are durable when acknowledged.
+    pub flush_interval_sec: u64,
+}
+
+/// Collection configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionConfig {
+    /// Vector parameters.
+    pub params: CollectionParams,
+    /// Graph parameters.
+    pub hnsw_config: HnswConfig,
+    /// Compatibility block.
+    pub optimizer_config: OptimizersConfig,
+}
+
+/// Payload field types that can be indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadSchemaType {
+    /// Exact-match strings (and string arrays).
+    Keyword,
+    /// 64-bit integers: match and range.
+    Integer,
+    /// Floats: range.
+    Float,
+    /// Booleans: match.
+    Bool,
+    /// RFC 3339 timestamps: range.
+    Datetime,
+}
+
+/// An indexed payload field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PayloadIndexInfo {
+    /// Index type.
+    pub data_type: PayloadSchemaType,
+    /// Points with a value in this field.
+    pub points: u64,
+}
+
+/// `GET /collections/{name}` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionInfo {
+    /// "green": every point is in the graph; "yellow": indexing is in progress.
+    pub status: String,
+    /// Always "ok" (compatibility).
+    pub optimizer_status: String,
+    /// Always 1 (compatibility).
+    pub segments_count: u64,
+    /// Live points.
+    pub points_count: u64,
+    /// Points already in the graph.
+    pub indexed_vectors_count: u64,
+    /// Configuration.
+    pub config: CollectionConfig,
+    /// Indexed payload fields.
+    pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+}
+
+/// Field schema of `PUT /collections/{name}/index`: a type name or `{"type": name, ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum FieldSchema {
+    /// Just the type.
+    Type(PayloadSchemaType),
+    /// Qdrant's parameterised form; only `type` is used.
+    Params {
+        /// The type.
+        #[serde(rename = "type")]
+        kind: PayloadSchemaType,
+    },
+}
+
+impl FieldSchema {
+    /// The index type.
+    pub fn kind(&self) -> PayloadSchemaType {
+        match self {
+            FieldSchema::Type(k) | FieldSchema::Params { kind: k } => *k,
+        }
+    }
+}
+
+/// `PUT /collections/{name}/index` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFieldIndex {
+    /// Payload field (dotted path for nested objects).
+    pub field_name: String,
+    /// Index type.
+    pub field_schema: FieldSchema,
+}
+
+/// A point to upsert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointStruct {
+    /// Id.
+    pub id: PointId,
+    /// The vector; its length must equal the collection's size.
+    pub vector: Vec<f32>,
+    /// JSON object of attributes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Payload>,
+}
+
+/// Column-oriented upsert (Qdrant's `batch`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Ids.
+    pub ids: Vec<PointId>,
+    /// Vectors, one per id.
+    pub vectors: Vec<Vec<f32>>,
+    /// Payloads, one per id (or omitted).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub payloads: Option<Vec<Option<Payload>>>,
+}
+
+/// `PUT /collections/{name}/points` body: `{"points": [...]}` or `{"batch": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertPoints {
+    /// The points, row by row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<PointStruct>>,
+    /// The points as columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+}
+
+impl UpsertPoints {
+    /// The points as rows; fails when neither or both forms are given, or the batch columns
+    /// disagree in length.
+    pub fn into_points(self) -> Result<Vec<PointStruct>, String> {
+        match (self.points, self.batch) {
+            (Some(points), None) => Ok(points),
+            (None, Some(batch)) => {
+                let n = batch.ids.len();
+                if batch.vectors.len() != n {
+                    return Err(format!("batch has {n} ids but {} vectors", batch.vectors.len()));
+                }
+                let payloads = match batch.payloads {
+                    Some(p) if p.len() != n => {
+                        return Err(format!("batch has {n} ids but {} payloads", p.len()))
+                    }
+                    Some(p) => p,
+                    None => vec![None; n],
+                };
+                Ok(batch
+                    .ids
+                    .into_iter()
+                    .zip(batch.vectors)
+                    .zip(payloads)
+                    .map(|((id, vector), payload)| PointStruct { id, vector, payload })
+                    .collect())
+            }
+            (Some(_), Some(_)) => Err("give either `points` or `batch`, not both".to_owned()),
+            (None, None) => Err("give the points as `points` (rows) or `batch` (columns)".to_owned()),
+        }
+    }
+}
+
+/// Which payload fields to return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WithPayload {
+    /// All (true) or none (false).
+    Enable(bool),
+    /// Only these fields.
+    Fields(Vec<String>),
+    /// `{"include": [...]}` or `{"exclude": [...]}`.
+    Selector(PayloadSelector),
+}
+
+/// Include or exclude fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadSelector {
+    /// Only these.
+    Include(Vec<String>),
+    /// All but these.
+    Exclude(Vec<String>),
+}
+
+impl WithPayload {
+    /// Applies the selector to a stored payload; `None` means "omit the payload".
+    pub fn apply(&self, payload: Payload) -> Option<Payload> {
+        match self {
+            WithPayload::Enable(false) => None,
+            WithPayload::Enable(true) => Some(payload),
+            WithPayload::Fields(fields) | WithPayload::Selector(PayloadSelector::Include(fields)) => {
+                Some(payload.into_iter().filter(|(k, _)| fields.iter().any(|f| f == k)).collect())
+            }
+            WithPayload::Selector(PayloadSelector::Exclude(fields)) => {
+                Some(payload.into_iter().filter(|(k, _)| !fields.iter().any(|f| f == k)).collect())
+            }
+        }
+    }
+
+    /// Whether any payload is wanted (lets the service skip reading payloads).
+    pub fn wanted(&self) -> bool {
+        !matches!(self, WithPayload::Enable(false))
+    }
+}
+
+/// `POST /collections/{name}/points` body (get by ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetPoints {
+    /// Ids to fetch; missing ids are skipped.
+    pub ids: Vec<PointId>,
+    /// Default: all payload fields.
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Default: false.
+    #[serde(default)]
+    pub with_vector: Option<bool>,
+}
+
+/// A point read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Record {
+    /// Id.
+    pub id: PointId,
+    /// Payload, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Payload>,
+    /// Vector, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// Points addressed by ids or by a filter (delete, clear payload): `{"points": [ids]}` or
+/// `{"filter": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsSelector {
+    /// The ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<PointId>>,
+    /// The filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+}
+
+impl PointsSelector {
+    /// By ids.
+    pub fn ids(points: Vec<PointId>) -> Self {
+        PointsSelector { points: Some(points), filter: None }
+    }
+
+    /// By filter.
+    pub fn filter(filter: serde_json::Value) -> Self {
+        PointsSelector { points: None, filter: Some(filter) }
+    }
+}
+
+/// `POST/PUT /collections/{name}/points/payload` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPayload {
+    /// Keys to set (POST merges them; PUT replaces the whole payload).
+    #[schema(value_type = Object)]
+    pub payload: Payload,
+    /// Target ids (or use `filter`).
+    #[serde(default)]
+    pub points: Option<Vec<PointId>>,
+    /// Target points matching this filter (or use `points`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+}
+
+/// `POST /collections/{name}/points/payload/delete` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletePayload {
+    /// Keys to remove.
+    pub keys: Vec<String>,
+    /// Target ids (or use `filter`).
+    #[serde(default)]
+    pub points: Option<Vec<PointId>>,
+    /// Target points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+}
+
+/// Result of a write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateResult {
+    /// Sequence number of the operation.
+    pub operation_id: u64,
+    /// "completed": durable and visible to searches; "acknowledged": durable.
+    pub status: UpdateStatus,
+}
+
+/// Write status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStatus {
+    /// Durable and visible.
+    Completed,
+    /// Durable; visibility may lag.
+    Acknowledged,
+}
+
+/// Query vector: a plain array or Qdrant's `{"nearest": [...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum QueryInput {
+    /// The vector.
+    Vector(Vec<f32>),
+    /// `{"nearest": vector}`.
+    Nearest {
+        /// The vector.
+        nearest: Vec<f32>,
+    },
+}
+
+impl QueryInput {
+    /// The query vector.
+    pub fn into_vector(self) -> Vec<f32> {
+        match self {
+            QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => v,
+        }
+    }
+}
+
+/// Which algorithm answers a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyParam {
+    /// The planner chooses from the filter's exact cardinality.
+    #[default]
+    Auto,
+    /// Exact scan over the allowed points.
+    Exact,
+    /// Filtered HNSW traversal.
+    Hnsw,
+    /// ACORN over the predicate subgraph.
+    Acorn,
+}
+
+/// Search parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// ef: graph search beam width.
+    #[serde(default)]
+    pub hnsw_ef: Option<usize>,
+    /// Exact scan (same as strategy "exact").
+    #[serde(default)]
+    pub exact: Option<bool>,
+    /// Accepted for Qdrant compatibility (Grove does not quantize); must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub quantization: Option<serde_json::Value>,
+    /// Accepted for Qdrant compatibility; ignored.
+    #[serde(default)]
+    pub indexed_only: Option<bool>,
+}
+
+/// `POST /collections/{name}/points/query` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// The query vector.
+    #[serde(default)]
+    pub query: Option<QueryInput>,
+    /// Only points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Search parameters.
+    #[serde(default)]
+    pub params: Option<SearchParams>,
+    /// k: hits to return (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Hits to skip.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// Drop hits worse than this score.
+    #[serde(default)]
+    pub score_threshold: Option<f32>,
+    /// Default: no payload.
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Default: false.
+    #[serde(default)]
+    pub with_vector: Option<bool>,
+    /// Grove: force a path (default "auto").
+    #[serde(default)]
+    pub strategy: Option<StrategyParam>,
+    /// Grove: return the planner's decision and the work done.
+    #[serde(default)]
+    pub explain: Option<bool>,
+}
+
+/// Qdrant's older `POST /collections/{name}/points/search` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// The query vector.
+    pub vector: Vec<f32>,
+    /// Only points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Search parameters.
+    #[serde(default)]
+    pub params: Option<SearchParams>,
+    /// k (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Hits to skip.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// Drop hits worse than this score.
+    #[serde(default)]
+    pub score_threshold: Option<f32>,
+    /// Default: no payload.
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Default: false.
+    #[serde(default)]
+    pub with_vector: Option<bool>,
+    /// Grove: force a path.
+    #[serde(default)]
+    pub strategy: Option<StrategyParam>,
+}
+
+impl From<SearchRequest> for QueryRequest {
+    fn from(s: SearchRequest) -> Self {
+        QueryRequest {
+            query: Some(QueryInput::Vector(s.vector)),
+            filter: s.filter,
+            params: s.params,
+            limit: s.limit,
+            offset: s.offset,
+            score_threshold: s.score_threshold,
+            with_payload: s.with_payload,
+            with_vector: s.with_vector,
+            strategy: s.strategy,
+            explain: None,
+        }
+    }
+}
+
+/// `POST /collections/{name}/points/query/batch` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryBatchRequest {
+    /// The queries.
+    pub searches: Vec<QueryRequest>,
+}
+
+/// A query hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScoredPoint {
+    /// Id.
+    pub id: PointId,
+    /// Always 0 (compatibility).
+    pub version: u64,
+    /// Cosine/dot: similarity (higher is better); euclid: distance (lower is better).
+    pub score: f32,
+    /// Payload, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Payload>,
+    /// Vector, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+/// What a search did and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExplainOut {
+    /// The path that answered: exact, hnsw, acorn1, acorn_gamma, hnsw_rs.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+    /// Live points.
+    pub live_points: u64,
+    /// Points the filter allows.
+    pub allowed_points: u64,
+    /// allowed / live.
+    pub selectivity: f64,
+    /// ef used by a graph path.
+    pub ef: Option<usize>,
+    /// Graph nodes expanded.
+    pub nodes_visited: u64,
+    /// Distance computations.
+    pub distances_computed: u64,
+    /// Unindexed points scanned exactly.
+    pub unindexed_scanned: u64,
+}
+
+impl From<&grove_index::Explain> for ExplainOut {
+    fn from(e: &grove_index::Explain) -> Self {
+        ExplainOut {
+            path: e.path.as_str().to_owned(),
+            reason: e.reason.clone(),
+            live_points: e.live_points,
+            allowed_points: e.allowed_points,
+            selectivity: e.selectivity,
+            ef: e.ef,
+            nodes_visited: e.nodes_visited,
+            distances_computed: e.distances_computed,
+            unindexed_scanned: e.unindexed_scanned,
+        }
+    }
+}
+
+/// Query result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueryResponse {
+    /// Hits, best first.
+    pub points: Vec<ScoredPoint>,
+    /// Present when `explain` was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<ExplainOut>,
+}
+
+/// `POST /collections/{name}/points/scroll` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScrollRequest {
+    /// Start at this id (inclusive).
+    #[serde(default)]
+    pub offset: Option<PointId>,
+    /// Page size (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Only points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Default: all payload fields.
+    #[serde(default)]
+    pub with_payload: Option<WithPayload>,
+    /// Default: false.
+    #[serde(default)]
+    pub with_vector: Option<bool>,
+}
+
+/// Scroll result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScrollResult {
+    /// Points in id order.
+    pub points: Vec<Record>,
+    /// Offset of the next page; null on the last page.
+    pub next_page_offset: Option<PointId>,
+}
+
+/// `POST /collections/{name}/points/count` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountRequest {
+    /// Only points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Accepted for compatibility; counts are always exact.
+    #[serde(default)]
+    pub exact: Option<bool>,
+}
+
+/// Count result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CountResult {
+    /// Matching points.
+    pub count: u64,
+}
+
+/// A snapshot of a collection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SnapshotDescription {
+    /// Snapshot name (a directory under the data dir's snapshot area).
+    pub name: String,
+    /// RFC 3339 creation time, when known.
+    pub creation_time: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// `GET /` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionInfo {
+    /// "grove".
+    pub title: String,
+    /// Grove's version.
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qdrant_client_bodies_parse() {
+        let q: QueryRequest = serde_json::from_str(
+            r#"{"query":{"nearest":[0.1,0.2]},"filter":{"must":[{"key":"cat","match":{"value":"a"}}]},
+                "params":{"hnsw_ef":64,"exact":false},"limit":5,"with_vector":false,"with_payload":true}"#,
+        )
+        .expect("query parses");
+        assert_eq!(q.query.map(QueryInput::into_vector), Some(vec![0.1, 0.2]));
+        let u: UpsertPoints = serde_json::from_str(
+            r#"{"batch":{"ids":[1,2],"vectors":[[1.0],[2.0]],"payloads":[{"a":1},null]}}"#,
+        )
+        .expect("batch parses");
+        let pts = u.into_points().expect("consistent");
+        assert_eq!(pts.len(), 2);
+        assert_eq!(pts[1].payload, None);
+        let s: PointsSelector =
+            serde_json::from_str(r#"{"points":[1,"5c56c793-69f3-4fbf-87e6-c4bf54c28c26"]}"#)
+                .expect("selector parses");
+        assert_eq!(s.points.map(|p| p.len()), Some(2));
+        let i: CreateFieldIndex =
+            serde_json::from_str(r#"{"field_name":"x","field_schema":{"type":"integer"}}"#)
+                .expect("index parses");
+        assert_eq!(i.field_schema.kind(), PayloadSchemaType::Integer);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_name() {
+        let err = serde_json::from_str::<QueryRequest>(r#"{"query":[1.0],"limt":3}"#).expect_err("typo");
+        assert!(err.to_string().contains("limt"), "{err}");
+        let err = serde_json::from_str::<PointStruct>(r#"{"id":-1,"vector":[1.0]}"#).expect_err("negative");
+        assert!(err.to_string().contains("negative"), "{err}");
+    }
+
+    #[test]
+    fn with_payload_selectors() {
+        let p: Payload = serde_json::from_str(r#"{"a":1,"b":2}"#).expect("json");
+        let only_a = WithPayload::Fields(vec!["a".into()]).apply(p.clone()).expect("some");
+        assert_eq!(only_a.len(), 1);
+        let not_a =
+            WithPayload::Selector(PayloadSelector::Exclude(vec!["a".into()])).apply(p.clone()).expect("some");
+        assert!(not_a.contains_key("b") && !not_a.contains_key("a"));
+        assert_eq!(WithPayload::Enable(false).apply(p), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! `/openapi.json`: schemas derived from the [`crate::api`] types (utoipa), operations from the
+//! route table, so neither can drift from the code.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, SchemaType, Type};
+use utoipa::openapi::{Content, RefOr, Required, ResponseBuilder, Schema};
+use utoipa::OpenApi;
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Grove",
+        description = "Filtered approximate-nearest-neighbour vector database. Qdrant-shaped REST: successful responses are `{\"result\": ..., \"status\": \"ok\", \"time\": seconds}`, errors `{\"status\": {\"error\": message}, \"time\": seconds}`. Send the API key (when configured) in the `api-key` header."
+    ),
+    components(schemas(
+        api::PointId,
+        api::Distance,
+        api::VectorParams,
+        api::HnswConfigDiff,
+        api::CreateCollection,
+        api::CollectionDescription,
+        api::CollectionsResponse,
+        api::CollectionExistence,
+        api::HnswConfig,
+        api::CollectionParams,
+        api::OptimizersConfig,
+        api::CollectionConfig,
+        api::PayloadSchemaType,
+        api::PayloadIndexInfo,
+        api::CollectionInfo,
+        api::FieldSchema,
+        api::CreateFieldIndex,
+        api::PointStruct,
+        api::Batch,
+        api::UpsertPoints,
+        api::WithPayload,
+        api::PayloadSelector,
+        api::GetPoints,
+        api::Record,
+        api::PointsSelector,
+        api::SetPayload,
+        api::DeletePayload,
+        api::UpdateResult,
+        api::UpdateStatus,
+        api::QueryInput,
+        api::StrategyParam,
+        api::SearchParams,
+        api::QueryRequest,
+        api::SearchRequest,
+        api::QueryBatchRequest,
+        api::ScoredPoint,
+        api::ExplainOut,
+        api::QueryResponse,
+        api::ScrollRequest,
+        api::ScrollResult,
+        api::CountRequest,
+        api::CountResult,
+        api::SnapshotDescription,
+        api::VersionInfo,
+    ))
+)]
+struct ApiDoc;
+
+fn schema_of(name: &str) -> RefOr<Schema> {
+    if let Some(inner) = name.strip_prefix("Vec<").and_then(|s| s.strip_suffix('>')) {
+        return ArrayBuilder::new().items(schema_of(inner)).build().into();
+    }
+    match name {
+        "bool" => ObjectBuilder::new().schema_type(SchemaType::new(Type::Boolean)).build().into(),
+        other => Ref::from_schema_name(other).into(),
+    }
+}
+
+/// The OpenAPI 3.1 document of every route in [`super::routes::ROUTES`].
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    for route in super::routes::ROUTES {
+        let method = match route.method {
+            "GET" => HttpMethod::Get,
+            "PUT" => HttpMethod::Put,
+            "POST" => HttpMethod::Post,
+            _ => HttpMethod::Delete,
+        };
+        let mut op = OperationBuilder::new().summary(Some(route.summary));
+        for segment in route.path.split('/') {
+            if let Some(param) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                op = op.parameter(
+                    ParameterBuilder::new()
+                        .name(param)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(ObjectBuilder::new().schema_type(SchemaType::new(Type::String)))),
+                );
+            }
+        }
+        if route.access == Some(crate::auth::Access::Write) && route.path.contains("/points") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("wait")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some("Wait until the write is visible to searches"))
+                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::new(Type::Boolean)))),
+            );
+        }
+        if let Some(req) = route.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", Content::new(Some(schema_of(req))))
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        let ok = if route.response == "text" {
+            ResponseBuilder::new().description("OK")
+        } else {
+            let envelope = ObjectBuilder::new()
+                .property("result", schema_of(route.response))
+                .property("status", ObjectBuilder::new().schema_type(SchemaType::new(Type::String)))
+                .property("time", ObjectBuilder::new().schema_type(SchemaType::new(Type::Number)))
+                .build();
+            ResponseBuilder::new().description("OK").content("application/json", Content::new(Some(envelope)))
+        };
+        op = op.response("200", ok.build());
+        op = op.response(
+            "4XX",
+            ResponseBuilder::new()
+                .description(
+                    "Bad request, unknown collection, or auth refused: `status.error` says what to fix",
+                )
+                .build(),
+        );
+        doc.paths.add_path_operation(route.path, vec![method], op.build());
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_and_referenced_schema_is_in_the_document() {
+        let doc = document();
+        let json = serde_json::to_value(&doc).expect("serialises");
+        let schemas = json["components"]["schemas"].as_object().expect("schemas").clone();
+        for route in super::super::routes::ROUTES {
+            let item = &json["paths"][route.path][route.method.to_lowercase()];
+            assert!(item.is_object(), "{} {} missing", route.method, route.path);
+            for name in [route.request.unwrap_or("bool"), route.response] {
+                let base = name.trim_start_matches("Vec<").trim_end_matches('>');
+                if base != "bool" && base != "text" {
+                    assert!(schemas.contains_key(base), "schema {base} missing");
+                }
+            }
+        }
+    }
+}

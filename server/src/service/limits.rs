@@ -1,0 +1,170 @@
+//! Per-request limits (the `limits` config section), checked before any work is queued.
+
+use crate::api::{QueryRequest, StrategyParam};
+use crate::config::LimitsConfig;
+
+use super::{ServiceError, ServiceResult};
+
+/// Default k when a query gives no `limit` (Qdrant's default).
+pub const DEFAULT_LIMIT: usize = 10;
+
+/// Counts the conditions of a JSON filter, nested filters included: every object in a
+/// must / should / must_not list counts as one, and its own lists are counted too.
+pub fn count_conditions(filter: &serde_json::Value) -> usize {
+    let Some(obj) = filter.as_object() else { return 0 };
+    let mut n = 0;
+    for key in ["must", "should", "must_not"] {
+        match obj.get(key) {
+            Some(serde_json::Value::Array(items)) => {
+                for item in items {
+                    n += 1 + count_conditions(item);
+                }
+            }
+            // Qdrant also accepts a single condition instead of a list.
+            Some(item @ serde_json::Value::Object(_)) => n += 1 + count_conditions(item),
+            _ => {}
+        }
+    }
+    if let Some(inner) = obj.get("filter") {
+        n += count_conditions(inner);
+    }
+    n
+}
+
+/// Checks a filter against `max_filter_conditions`.
+pub fn check_filter(filter: Option<&serde_json::Value>, limits: &LimitsConfig) -> ServiceResult<()> {
+    if let Some(f) = filter {
+        let n = count_conditions(f);
+        if n > limits.max_filter_conditions {
+            return Err(ServiceError::LimitExceeded(format!(
+                "filter has {n} conditions; the limit is {} (limits.max_filter_conditions)",
+                limits.max_filter_conditions
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a number of points (upsert, get, delete by ids) against `max_points_per_request`.
+pub fn check_points(n: usize, limits: &LimitsConfig) -> ServiceResult<()> {
+    if n > limits.max_points_per_request {
+        return Err(ServiceError::LimitExceeded(format!(
+            "request has {n} points; the limit is {} (limits.max_points_per_request): split it",
+            limits.max_points_per_request
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a batch size against `max_batch_size`.
+pub fn check_batch(n: usize, limits: &LimitsConfig) -> ServiceResult<()> {
+    if n > limits.max_batch_size {
+        return Err(ServiceError::LimitExceeded(format!(
+            "batch has {n} queries; the limit is {} (limits.max_batch_size)",
+            limits.max_batch_size
+        )));
+    }
+    Ok(())
+}
+
+/// A query after validation: what the storage call needs.
+#[derive(Debug, Clone)]
+pub struct CheckedQuery {
+    /// The vector.
+    pub vector: Vec<f32>,
+    /// k + offset: hits to ask the engine for.
+    pub fetch: usize,
+    /// Hits to skip.
+    pub offset: usize,
+    /// ef, when given.
+    pub ef: Option<usize>,
+    /// Path to force.
+    pub strategy: StrategyParam,
+}
+
+/// Validates a query's k, offset, ef and strategy against the limits.
+pub fn check_query(q: &QueryRequest, limits: &LimitsConfig) -> ServiceResult<CheckedQuery> {
+    let vector = match &q.query {
+        Some(input) => input.clone().into_vector(),
+        None => {
+            return Err(ServiceError::invalid(
+                "`query` is required: give the query vector as an array or {\"nearest\": [...]}",
+            ))
+        }
+    };
+    if vector.is_empty() {
+        return Err(ServiceError::invalid("query vector is empty"));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 {
+        return Err(ServiceError::invalid("`limit` must be at least 1"));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let fetch = limit.saturating_add(offset);
+    if fetch > limits.max_limit {
+        return Err(ServiceError::LimitExceeded(format!(
+            "limit + offset = {fetch}; the most is {} (limits.max_limit)",
+            limits.max_limit
+        )));
+    }
+    check_filter(q.filter.as_ref(), limits)?;
+    let params = q.params.clone().unwrap_or_default();
+    if params.quantization.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(ServiceError::invalid("`params.quantization` is not supported: Grove does not quantize"));
+    }
+    let ef = params.hnsw_ef;
+    if let Some(ef) = ef {
+        if ef == 0 || ef > limits.max_ef {
+            return Err(ServiceError::LimitExceeded(format!(
+                "params.hnsw_ef = {ef}; it must be between 1 and {} (limits.max_ef)",
+                limits.max_ef
+            )));
+        }
+    }
+    let strategy = match (params.exact, q.strategy) {
+        (Some(true), None | Some(StrategyParam::Auto) | Some(StrategyParam::Exact)) => StrategyParam::Exact,
+        (Some(true), Some(other)) => {
+            return Err(ServiceError::invalid(format!(
+                "params.exact = true contradicts strategy = {other:?}; give one or the other"
+            )))
+        }
+        (_, s) => s.unwrap_or_default(),
+    };
+    Ok(CheckedQuery { vector, fetch, offset, ef, strategy })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{QueryInput, SearchParams};
+    use serde_json::json;
+
+    #[test]
+    fn counts_nested_conditions() {
+        let f = json!({"must": [{"key": "a", "match": {"value": 1}}, {"should": [{"key": "b", "match": {"value": 2}}, {"has_id": [1]}]}],
+                       "must_not": {"is_empty": {"key": "c"}}});
+        // must: 2 (+2 nested in the second), must_not: 1.
+        assert_eq!(count_conditions(&f), 5);
+        assert_eq!(count_conditions(&json!({})), 0);
+    }
+
+    #[test]
+    fn query_limits() {
+        let limits = LimitsConfig { max_limit: 100, max_ef: 50, ..LimitsConfig::default() };
+        let mut q = QueryRequest { query: Some(QueryInput::Vector(vec![1.0])), ..QueryRequest::default() };
+        let ok = check_query(&q, &limits).expect("defaults ok");
+        assert_eq!((ok.fetch, ok.offset, ok.strategy), (DEFAULT_LIMIT, 0, StrategyParam::Auto));
+        q.limit = Some(90);
+        q.offset = Some(20);
+        assert!(matches!(check_query(&q, &limits), Err(ServiceError::LimitExceeded(_))));
+        q.offset = None;
+        q.params = Some(SearchParams { hnsw_ef: Some(51), ..SearchParams::default() });
+        assert!(matches!(check_query(&q, &limits), Err(ServiceError::LimitExceeded(_))));
+        q.params = Some(SearchParams { exact: Some(true), ..SearchParams::default() });
+        assert_eq!(check_query(&q, &limits).expect("exact").strategy, StrategyParam::Exact);
+        q.strategy = Some(StrategyParam::Hnsw);
+        assert!(matches!(check_query(&q, &limits), Err(ServiceError::InvalidArgument(_))));
+        q.query = None;
+        assert!(matches!(check_query(&q, &limits), Err(ServiceError::InvalidArgument(_))));
+    }
+}

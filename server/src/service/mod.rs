@@ -1,0 +1,214 @@
+//! The service layer: the one set of operations that REST and gRPC both call.
+//!
+//! Handlers convert their transport's request into the [`crate::api`] types, call a method of
+//! [`Service`], and convert the result back. Everything else lives here: limits, filter
+//! parsing, readiness, running storage calls off the async workers with a timeout and
+//! cancellation, and the search metrics.
+//!
+//! Storage calls are synchronous. Searches run on a dedicated rayon pool sized by
+//! `service.search_threads` (CPU-bound work never blocks the async workers); writes and other
+//! I/O run on tokio's blocking pool, tracked so shutdown can wait for them before flushing. Each
+//! call carries a [`Cancel`] flag that is raised when the request's future is dropped (client
+//! gone, timeout): work still queued is then skipped, and batch queries stop between queries.
+
+mod error;
+mod limits;
+mod ops;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio_util::task::TaskTracker;
+
+pub use error::{ServiceError, ServiceResult};
+pub use limits::count_conditions;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// The storage engine the service runs over.
+pub type Store = grove_storage::Storage;
+
+/// Shared state of the server. Cheap to clone (an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    /// Set once the storage has opened and every collection is loaded (`/readyz`).
+    storage: OnceLock<Arc<Store>>,
+    shutting_down: AtomicBool,
+    metrics: Metrics,
+    search_pool: rayon::ThreadPool,
+    /// Writes in flight; shutdown waits for them before the final flush.
+    writes: TaskTracker,
+}
+
+/// Raised when the request that started a blocking call goes away.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Whether the caller has gone away.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Raises the flag when dropped (i.e. when the awaiting future is dropped).
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0 .0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Service {
+    /// Creates the service; storage is attached later by [`Service::open_storage`].
+    pub fn new(config: Config) -> Result<Service, ServiceError> {
+        let search_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.search_threads())
+            .thread_name(|i| format!("grove-search-{i}"))
+            .build()
+            .map_err(|e| ServiceError::internal(format!("search pool: {e}")))?;
+        Ok(Service {
+            inner: Arc::new(Inner {
+                config,
+                storage: OnceLock::new(),
+                shutting_down: AtomicBool::new(false),
+                metrics: Metrics::default(),
+                search_pool,
+                writes: TaskTracker::new(),
+            }),
+        })
+    }
+
+    /// Opens the data directory (loading every collection) off the async workers; the server
+    /// reports ready afterwards.
+    pub async fn open_storage(&self) -> Result<(), ServiceError> {
+        let dir = self.inner.config.storage.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || ops::open(&dir))
+            .await
+            .map_err(|e| ServiceError::internal(format!("open task: {e}")))??;
+        let _ = self.inner.storage.set(Arc::new(store));
+        Ok(())
+    }
+
+    /// Attaches an already opened storage (e.g. `Storage::in_memory()` in router tests).
+    pub fn attach_storage(&self, store: Store) {
+        let _ = self.inner.storage.set(Arc::new(store));
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Whether every collection is loaded and the server is not shutting down.
+    pub fn is_ready(&self) -> bool {
+        self.inner.storage.get().is_some() && !self.inner.shutting_down.load(Ordering::Relaxed)
+    }
+
+    fn store(&self) -> ServiceResult<Arc<Store>> {
+        // No refusal while shutting down: the listeners have stopped accepting, and requests
+        // already received are finished (that is what draining means).
+        self.inner.storage.get().cloned().ok_or_else(|| {
+            ServiceError::Unavailable("server is starting: collections are still loading".to_owned())
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.inner.config.service.request_timeout_secs)
+    }
+
+    /// Runs a CPU-bound read on the search pool, with timeout and cancellation.
+    async fn run_search<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
+    {
+        let store = self.store()?;
+        let cancel = Cancel::default();
+        let guard = CancelOnDrop(cancel.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.search_pool.spawn(move || {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let _ = tx.send(f(&store, &cancel));
+        });
+        let out = match tokio::time::timeout(self.timeout(), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ServiceError::internal("search task ended without a result")),
+            Err(_) => Err(ServiceError::Timeout(self.inner.config.service.request_timeout_secs)),
+        };
+        drop(guard);
+        out
+    }
+
+    /// Runs a write (or other blocking I/O) on the blocking pool. Writes are not abandoned on
+    /// timeout or client disconnect: once started they finish, so an acknowledged-or-not answer
+    /// is never a torn write; shutdown waits for them.
+    async fn run_write<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> ServiceResult<T> + Send + 'static,
+    {
+        let store = self.store()?;
+        let handle = self.inner.writes.spawn_blocking(move || f(&store));
+        match tokio::time::timeout(self.timeout(), handle).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(ServiceError::internal(format!("write task failed: {e}"))),
+            Err(_) => Err(ServiceError::Timeout(self.inner.config.service.request_timeout_secs)),
+        }
+    }
+
+    /// Marks the server as shutting down: readiness drops and new storage calls are refused.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the data directory was opened.
+    pub fn is_opened(&self) -> bool {
+        self.inner.storage.get().is_some()
+    }
+
+    /// Stops taking new work, waits (up to `service.shutdown_timeout_secs`) for in-flight
+    /// writes, then flushes storage.
+    pub async fn shutdown(&self) -> Result<(), ServiceError> {
+        self.begin_shutdown();
+        self.inner.writes.close();
+        let wait = Duration::from_secs(self.inner.config.service.shutdown_timeout_secs);
+        if tokio::time::timeout(wait, self.inner.writes.wait()).await.is_err() {
+            tracing::warn!("shutdown: writes still running after {wait:?}; flushing anyway");
+        }
+        if let Some(store) = self.inner.storage.get().cloned() {
+            tokio::task::spawn_blocking(move || ops::flush(&store))
+                .await
+                .map_err(|e| ServiceError::internal(format!("flush task: {e}")))??;
+        }
+        Ok(())
+    }
+
+    /// Point-in-time gauges for `/metrics`: points and indexed points per collection.
+    pub fn gauges(&self) -> Vec<(&'static str, Vec<(&'static str, String)>, f64)> {
+        let mut out = vec![("grove_ready", Vec::new(), if self.is_ready() { 1.0 } else { 0.0 })];
+        if let Some(store) = self.inner.storage.get() {
+            for (name, points, indexed) in ops::collection_stats(store) {
+                out.push(("grove_points", vec![("collection", name.clone())], points as f64));
+                out.push(("grove_indexed_points", vec![("collection", name)], indexed as f64));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,381 @@
+//! gRPC against the real binary with the generated tonic clients: every method, streaming batch
+//! query, error codes for bad input, auth refusals.
+
+mod common;
+
+use common::Server;
+use grove_proto::v1 as pb;
+use grove_proto::v1::collections_client::CollectionsClient;
+use grove_proto::v1::health_client::HealthClient;
+use grove_proto::v1::points_client::PointsClient;
+use grove_proto::v1::snapshots_client::SnapshotsClient;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+fn id(n: u64) -> pb::PointId {
+    pb::PointId { kind: Some(pb::point_id::Kind::Num(n)) }
+}
+
+fn kw(key: &str, v: &str) -> pb::Condition {
+    pb::Condition {
+        kind: Some(pb::condition::Kind::Field(Box::new(pb::FieldCondition {
+            key: key.into(),
+            r#match: Some(pb::Match { kind: Some(pb::r#match::Kind::Keyword(v.into())) }),
+            ..Default::default()
+        }))),
+    }
+}
+
+fn str_value(s: &str) -> pb::Value {
+    pb::Value { kind: Some(pb::value::Kind::StringValue(s.into())) }
+}
+
+fn int_value(i: i64) -> pb::Value {
+    pb::Value { kind: Some(pb::value::Kind::IntegerValue(i)) }
+}
+
+fn point(n: u64) -> pb::PointStruct {
+    let x = n as f32;
+    pb::PointStruct {
+        id: Some(id(n)),
+        vector: Some(pb::Vector { data: vec![1.0, x, x * 0.5, 1.0 - x * 0.01] }),
+        payload: [
+            ("cat".to_owned(), str_value(if n % 2 == 0 { "even" } else { "odd" })),
+            ("n".to_owned(), int_value(n as i64)),
+        ]
+        .into_iter()
+        .collect(),
+    }
+}
+
+async fn channel(s: &Server) -> Channel {
+    Channel::from_shared(s.grpc_url()).expect("uri").connect().await.expect("connect")
+}
+
+fn query(name: &str, v: Vec<f32>, limit: u64) -> pb::QueryRequest {
+    pb::QueryRequest {
+        collection_name: name.into(),
+        query: Some(pb::Vector { data: v }),
+        limit,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn every_method_round_trips() {
+    let s = Server::start(&[]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts, mut snaps, mut health) = (
+        CollectionsClient::new(ch.clone()),
+        PointsClient::new(ch.clone()),
+        SnapshotsClient::new(ch.clone()),
+        HealthClient::new(ch),
+    );
+
+    let h = health.check(pb::HealthCheckRequest {}).await.expect("health").into_inner();
+    assert!(h.ready && !h.version.is_empty());
+
+    let create = pb::CreateCollectionRequest {
+        collection_name: "g".into(),
+        vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Cosine as i32 }),
+        hnsw_config: Some(pb::HnswConfig { m: Some(8), ..Default::default() }),
+    };
+    assert!(cols.create(create.clone()).await.expect("create").into_inner().result);
+    assert_eq!(cols.create(create).await.expect_err("dup").code(), Code::AlreadyExists);
+    let list = cols.list(pb::ListCollectionsRequest {}).await.expect("list").into_inner();
+    assert_eq!(list.collection_names, vec!["g".to_owned()]);
+    cols.create_field_index(pb::CreateFieldIndexRequest {
+        collection_name: "g".into(),
+        field_name: "cat".into(),
+        field_schema: pb::PayloadSchemaType::Keyword as i32,
+    })
+    .await
+    .expect("index");
+
+    let up = pts
+        .upsert(pb::UpsertPointsRequest {
+            collection_name: "g".into(),
+            points: (0..20).map(point).collect(),
+            wait: true,
+        })
+        .await
+        .expect("upsert")
+        .into_inner();
+    assert_eq!(up.result.expect("result").status, "completed");
+
+    let info =
+        cols.get(pb::GetCollectionRequest { collection_name: "g".into() }).await.expect("get").into_inner();
+    let info = info.info.expect("info");
+    assert_eq!(info.points_count, 20);
+    assert_eq!(info.hnsw_config.expect("hnsw").m, Some(8));
+    assert_eq!(info.payload_schema.len(), 1);
+
+    let got = pts
+        .get(pb::GetPointsRequest {
+            collection_name: "g".into(),
+            ids: vec![id(3), id(99)],
+            with_payload: None,
+            with_vector: true,
+        })
+        .await
+        .expect("get points")
+        .into_inner();
+    assert_eq!(got.result.len(), 1);
+    assert_eq!(got.result[0].payload["n"], int_value(3));
+    assert_eq!(got.result[0].vector.as_ref().expect("vector").data.len(), 4);
+
+    // Filtered query with explain, forced exact.
+    let mut q = query("g", vec![1.0, 3.0, 1.5, 0.97], 3);
+    q.filter = Some(pb::Filter { must: vec![kw("cat", "odd")], ..Default::default() });
+    q.explain = true;
+    q.with_payload =
+        Some(pb::WithPayloadSelector { kind: Some(pb::with_payload_selector::Kind::Enable(true)) });
+    q.params = Some(pb::SearchParams { strategy: pb::Strategy::Exact as i32, ..Default::default() });
+    let r = pts.query(q).await.expect("query").into_inner();
+    assert_eq!(r.result.len(), 3);
+    assert_eq!(r.result[0].id, Some(id(3)));
+    assert!(r.result.iter().all(|p| p.payload["cat"] == str_value("odd")));
+    let explain = r.explain.expect("explain");
+    assert_eq!((explain.path.as_str(), explain.allowed_points), ("exact", 10));
+
+    // Streaming batch: every index answered once.
+    let batch = pb::QueryBatchRequest {
+        collection_name: "g".into(),
+        queries: (0..10)
+            .map(|i| query("", vec![1.0, i as f32, i as f32 * 0.5, 1.0 - i as f32 * 0.01], 1))
+            .collect(),
+    };
+    let mut stream = pts.query_batch(batch).await.expect("batch").into_inner();
+    let mut seen = vec![false; 10];
+    while let Some(item) = stream.next().await {
+        let item = item.expect("item");
+        assert_eq!(item.result[0].id, Some(id(u64::from(item.index))), "query i is nearest to point i");
+        seen[item.index as usize] = true;
+    }
+    assert!(seen.iter().all(|s| *s));
+
+    let page = pts
+        .scroll(pb::ScrollRequest {
+            collection_name: "g".into(),
+            filter: Some(pb::Filter { must: vec![kw("cat", "even")], ..Default::default() }),
+            limit: 4,
+            ..Default::default()
+        })
+        .await
+        .expect("scroll")
+        .into_inner();
+    assert_eq!(
+        page.result.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![Some(id(0)), Some(id(2)), Some(id(4)), Some(id(6))]
+    );
+    assert_eq!(page.next_page_offset, Some(id(8)));
+    let count =
+        |f: Option<pb::Filter>| pb::CountRequest { collection_name: "g".into(), filter: f, exact: true };
+    assert_eq!(pts.count(count(None)).await.expect("count").into_inner().count, 20);
+
+    let sel = |ids: Vec<u64>| {
+        Some(pb::PointsSelector {
+            kind: Some(pb::points_selector::Kind::Points(pb::PointIdList {
+                ids: ids.into_iter().map(id).collect(),
+            })),
+        })
+    };
+    pts.set_payload(pb::SetPayloadRequest {
+        collection_name: "g".into(),
+        payload: [("x".to_owned(), int_value(1))].into_iter().collect(),
+        points: sel(vec![1]),
+        overwrite: false,
+        wait: true,
+    })
+    .await
+    .expect("set payload");
+    pts.delete_payload(pb::DeletePayloadRequest {
+        collection_name: "g".into(),
+        keys: vec!["n".into()],
+        points: sel(vec![1]),
+        wait: true,
+    })
+    .await
+    .expect("delete payload");
+    pts.clear_payload(pb::ClearPayloadRequest {
+        collection_name: "g".into(),
+        points: sel(vec![2]),
+        wait: true,
+    })
+    .await
+    .expect("clear");
+    let got = pts
+        .get(pb::GetPointsRequest {
+            collection_name: "g".into(),
+            ids: vec![id(1), id(2)],
+            ..Default::default()
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(got.result[0].payload.len(), 2, "cat and x remain on point 1");
+    assert!(got.result[0].payload.contains_key("x") && !got.result[0].payload.contains_key("n"));
+    assert!(got.result[1].payload.is_empty());
+
+    let by_filter = Some(pb::PointsSelector {
+        kind: Some(pb::points_selector::Kind::Filter(pb::Filter {
+            must: vec![kw("cat", "even")],
+            ..Default::default()
+        })),
+    });
+    pts.delete(pb::DeletePointsRequest { collection_name: "g".into(), points: by_filter, wait: true })
+        .await
+        .expect("delete");
+    pts.delete(pb::DeletePointsRequest { collection_name: "g".into(), points: sel(vec![1, 3]), wait: true })
+        .await
+        .expect("delete ids");
+    assert_eq!(pts.count(count(None)).await.expect("count").into_inner().count, 8);
+
+    let snap = snaps
+        .create(pb::CreateSnapshotRequest { collection_name: "g".into() })
+        .await
+        .expect("snapshot")
+        .into_inner();
+    let name = snap.snapshot.expect("snapshot").name;
+    let list = snaps
+        .list(pb::ListSnapshotsRequest { collection_name: "g".into() })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(list.snapshots.iter().any(|s| s.name == name));
+
+    cols.delete_field_index(pb::DeleteFieldIndexRequest {
+        collection_name: "g".into(),
+        field_name: "cat".into(),
+    })
+    .await
+    .expect("delete index");
+    assert!(
+        cols.delete(pb::DeleteCollectionRequest { collection_name: "g".into() })
+            .await
+            .expect("delete")
+            .into_inner()
+            .result
+    );
+    assert_eq!(
+        cols.get(pb::GetCollectionRequest { collection_name: "g".into() }).await.expect_err("gone").code(),
+        Code::NotFound
+    );
+
+    // The gRPC calls were counted per method.
+    let metrics = reqwest::get(s.url("/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(
+        metrics.contains("grove_grpc_requests_total{method=\"Points/Query\",code=\"Ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("grove_grpc_requests_total{method=\"Collections/Create\",code=\"AlreadyExists\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_client_error_codes() {
+    let s = Server::start(&["--limits-max-limit", "50"]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts) = (CollectionsClient::new(ch.clone()), PointsClient::new(ch));
+    cols.create(pb::CreateCollectionRequest {
+        collection_name: "b".into(),
+        vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Dot as i32 }),
+        hnsw_config: None,
+    })
+    .await
+    .expect("create");
+    let code = |r: Result<tonic::Response<pb::QueryResponse>, tonic::Status>| r.expect_err("must fail");
+
+    // Wrong dimension.
+    let e = code(pts.query(query("b", vec![1.0], 3)).await);
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("dimension"), "{}", e.message());
+    let e = pts
+        .upsert(pb::UpsertPointsRequest {
+            collection_name: "b".into(),
+            points: vec![pb::PointStruct {
+                id: Some(id(1)),
+                vector: Some(pb::Vector { data: vec![1.0] }),
+                payload: Default::default(),
+            }],
+            wait: true,
+        })
+        .await
+        .expect_err("dim");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // Unknown collection.
+    assert_eq!(code(pts.query(query("nope", vec![1.0, 0.0, 0.0, 0.0], 3)).await).code(), Code::NotFound);
+    // Missing required fields, unknown enum value, bad uuid.
+    let mut q = query("b", vec![1.0, 0.0, 0.0, 0.0], 3);
+    q.query = None;
+    assert_eq!(code(pts.query(q).await).code(), Code::InvalidArgument);
+    let mut q = query("b", vec![1.0, 0.0, 0.0, 0.0], 3);
+    q.params = Some(pb::SearchParams { strategy: 42, ..Default::default() });
+    assert_eq!(code(pts.query(q).await).code(), Code::InvalidArgument);
+    let mut q = query("b", vec![1.0, 0.0, 0.0, 0.0], 3);
+    q.filter = Some(pb::Filter { must: vec![pb::Condition { kind: None }], ..Default::default() });
+    assert_eq!(code(pts.query(q).await).code(), Code::InvalidArgument);
+    let e = pts
+        .get(pb::GetPointsRequest {
+            collection_name: "b".into(),
+            ids: vec![pb::PointId { kind: Some(pb::point_id::Kind::Uuid("zzz".into())) }],
+            ..Default::default()
+        })
+        .await
+        .expect_err("uuid");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // Limit.
+    let e = code(pts.query(query("b", vec![1.0, 0.0, 0.0, 0.0], 51)).await);
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("max_limit"), "{}", e.message());
+    // A bad query inside a batch fails the whole call before any work, naming the query.
+    let batch = pb::QueryBatchRequest {
+        collection_name: "b".into(),
+        queries: vec![query("", vec![1.0, 0.0, 0.0, 0.0], 1), query("", vec![1.0, 0.0, 0.0, 0.0], 99)],
+    };
+    let e = pts.query_batch(batch).await.expect_err("batch");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("query 1"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn api_keys_are_enforced_in_metadata() {
+    let s = Server::start(&["--security-api-key", "admin-key", "--security-read-only-api-key", "ro-key"]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts, mut health) =
+        (CollectionsClient::new(ch.clone()), PointsClient::new(ch.clone()), HealthClient::new(ch));
+    let with_key = |key: &str, msg: pb::ListCollectionsRequest| {
+        let mut r = Request::new(msg);
+        r.metadata_mut().insert("api-key", key.parse().expect("ascii"));
+        r
+    };
+    // Health is public.
+    health.check(pb::HealthCheckRequest {}).await.expect("health");
+    assert_eq!(
+        cols.list(pb::ListCollectionsRequest {}).await.expect_err("no key").code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        cols.list(with_key("bad", pb::ListCollectionsRequest {})).await.expect_err("bad").code(),
+        Code::Unauthenticated
+    );
+    cols.list(with_key("ro-key", pb::ListCollectionsRequest {})).await.expect("read with ro key");
+
+    let create = pb::CreateCollectionRequest {
+        collection_name: "a".into(),
+        vectors: Some(pb::VectorParams { size: 2, distance: pb::Distance::Cosine as i32 }),
+        hnsw_config: None,
+    };
+    let mut r = Request::new(create.clone());
+    r.metadata_mut().insert("api-key", "ro-key".parse().expect("ascii"));
+    assert_eq!(cols.create(r).await.expect_err("ro write").code(), Code::PermissionDenied);
+    let mut r = Request::new(create);
+    r.metadata_mut().insert("authorization", "Bearer admin-key".parse().expect("ascii"));
+    cols.create(r).await.expect("admin write");
+    let mut r = Request::new(query("a", vec![1.0, 0.0], 1));
+    r.metadata_mut().insert("api-key", "ro-key".parse().expect("ascii"));
+    pts.query(r).await.expect("ro query");
+}

@@ -1,0 +1,81 @@
+//! Router-level tests: the axum application driven with `tower::ServiceExt::oneshot`, over the
+//! in-memory storage (no sockets, no disk).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use grove_server::config::Config;
+use grove_server::service::Service;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn app() -> axum::Router {
+    let service = Service::new(Config::default()).expect("service");
+    service.attach_storage(grove_storage::Storage::in_memory());
+    grove_server::rest::router(service)
+}
+
+async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).expect("request")).await.expect("infallible");
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn create_upsert_query_over_the_router() {
+    let app = app();
+    let (st, body) =
+        call(&app, "PUT", "/collections/r", Some(json!({"vectors": {"size": 2, "distance": "Dot"}}))).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["result"], true);
+    let (st, body) = call(
+        &app,
+        "PUT",
+        "/collections/r/points",
+        Some(json!({"points": [{"id": 1, "vector": [1.0, 0.0]}, {"id": 2, "vector": [0.0, 1.0]}]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (st, body) =
+        call(&app, "POST", "/collections/r/points/query", Some(json!({"query": [0.1, 0.9], "limit": 1})))
+            .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["points"][0]["id"], 2);
+    assert!((body["result"]["points"][0]["score"].as_f64().expect("score") - 0.9).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn rejections_are_qdrant_shaped() {
+    let app = app();
+    let (st, body) = call(&app, "GET", "/collections/none", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(body["status"]["error"].as_str().expect("message").contains("none"));
+    let (st, body) = call(&app, "DELETE", "/", None).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body["status"]["error"].is_string());
+    let (st, body) = call(&app, "POST", "/collections/r/points/query", Some(json!({"query": "abc"}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(body["status"]["error"].as_str().expect("message").contains("JSON"), "{body}");
+}
+
+#[tokio::test]
+async fn readiness_waits_for_storage() {
+    let service = Service::new(Config::default()).expect("service");
+    let app = grove_server::rest::router(service.clone());
+    let resp =
+        app.clone().oneshot(Request::get("/readyz").body(Body::empty()).expect("req")).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (st, body) = call(&app, "GET", "/collections", None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    service.attach_storage(grove_storage::Storage::in_memory());
+    let resp = app.oneshot(Request::get("/readyz").body(Body::empty()).expect("req")).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+}

@@ -2,21 +2,46 @@
 //!
 //! Pure compute: no RocksDB, no HTTP, no async. The storage layer owns durability and hands this
 //! crate vectors (by dense internal id `u32`), filters (as roaring bitmaps of allowed ids) and
-//! tombstones (a roaring bitmap of deleted ids).
+//! deletions; it talks to one object per collection, [`CollectionIndex`].
 //!
 //! Parts:
+//! - [`collection`]: [`CollectionIndex`], vectors + tombstones + graphs + planner behind `&self`
+//!   methods, safe to search while points are inserted and indexed.
+//! - [`planner`]: picks exact / filtered HNSW / ACORN per query from the filter's exact
+//!   cardinality and says why ([`Explain`]).
+//! - [`flat`]: exact top-k over all rows or a bitmap of allowed ids (the oracle, and the
+//!   fastest path for narrow filters).
+//! - [`graph`]: Grove's HNSW graph with ACORN-1 and ACORN-gamma filtered search.
+//! - [`hnswrs`]: the hnsw_rs crate with our kernels, a selectable baseline.
 //! - [`distance`]: the metric kernels (simsimd), with an f64 scalar reference.
 //! - [`store`]: the contiguous vector arena.
 //! - [`topk`], [`idset`]: candidate ordering and dense id sets for hot loops.
 //! - [`explain`]: strategies, paths and the Explain record.
+//! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
 //!
 //! ```
-//! use grove_index::{Metric, VectorStore};
-//! let mut store = VectorStore::new(3);
-//! let mut v = [3.0, 0.0, 4.0];
-//! Metric::Cosine.prepare(&mut v);
-//! let id = store.push(&v);
-//! assert!(Metric::Cosine.distance(store.get(id), &v).abs() < 1e-6);
+//! use grove_index::{CollectionIndex, IndexConfig, Metric, SearchParams, SearchPath};
+//! use roaring::RoaringBitmap;
+//!
+//! let index = CollectionIndex::new(IndexConfig::new(2, Metric::Cosine))?;
+//! for i in 0..1000u32 {
+//!     let angle = i as f32 / 1000.0 * std::f32::consts::PI;
+//!     index.insert(i, &[angle.cos(), angle.sin()])?;
+//! }
+//! index.build(); // or index_pending(n) from a background worker
+//! index.delete(500);
+//!
+//! let query = [0.0, 1.0]; // angle pi/2: nearest ids are around 500
+//! let out = index.search(&query, None, &SearchParams { k: 3, ..Default::default() })?;
+//! assert!(out.hits.iter().all(|h| h.id != 500 && (495..=505).contains(&h.id)));
+//!
+//! // Only even ids: 500 points of 999 live.
+//! let evens: RoaringBitmap = (0..1000).step_by(2).collect();
+//! let out = index.search(&query, Some(&evens), &SearchParams { k: 3, ..Default::default() })?;
+//! assert!(out.hits.iter().all(|h| h.id % 2 == 0 && h.id != 500));
+//! assert_eq!(out.explain.allowed_points, 499);
+//! assert_eq!(out.explain.path, SearchPath::Exact); // 499 <= exact_max_points
+//! # Ok::<(), grove_index::IndexError>(())
 //! ```
 
 pub mod collection;

@@ -64,10 +64,13 @@ impl Default for PlannerConfig {
     /// Hence: filtered HNSW is as cheap as ACORN-1 down to ~30% and needs a window far past
     /// `ef` below (`hnsw_min_selectivity = 0.3`); ACORN-1 holds recall >= 0.95 from 5% with
     /// a 4x beam (`acorn1_min_selectivity = 0.05`, `acorn_ef_boost_max = 4`), ACORN-gamma
-    /// from `s · gamma` ≈ 0.24 (`acorn_gamma_min_coverage = 0.2`). `exact_max_points = 4096`:
-    /// at d = 384 one distance is ~40 ns (`cargo bench --bench kernels`), so 4096 rows scan
-    /// in ~0.2 ms, the cost of a few hundred graph-node expansions with their random
-    /// memory accesses; the benchmark on the arXiv set is where this is re-measured.
+    /// from `s · gamma` ≈ 0.24 (`acorn_gamma_min_coverage = 0.2`).
+    ///
+    /// `exact_max_points = 4096` is provisional, to be re-set from the arXiv benchmark: an
+    /// exact scan costs ~140 ns of CPU per allowed row at d = 384 when the rows are not in
+    /// cache (measured: 1,933 rows of a 200k arena at ~3,700 queries per CPU-second, machine
+    /// load ~14 on 2 cores), so 4096 rows cost ~0.6 ms, about what a filtered graph walk
+    /// of a few hundred expansions with its scattered reads costs at that size.
     fn default() -> Self {
         Self {
             exact_max_points: 4096,

@@ -17,10 +17,11 @@
 //!    walk stops early with most true neighbours unreached), and a scan is always right.
 //!
 //! On the ACORN paths (5, 6) the beam grows as the filter narrows:
-//! `ef · clamp(ceil(hnsw_min_selectivity / s), 1, acorn_ef_boost_max)`. A filter that is
-//! *anti-correlated* with the query (its points lie far from it) is what needs it: the walk
-//! must cross regions with no allowed point. The planner cannot see correlation from a
-//! cardinality, so it pays for the worst case.
+//! `ef · clamp(ceil(sqrt(1 / s)), 1, acorn_ef_boost_max)` (x2 at 50%, x4 from about 10%
+//! down). The predicate subgraph is sparser than the graph, so the same `ef` finds fewer of
+//! the true neighbours (arXiv, below); a filter *anti-correlated* with the query (its points
+//! far from it) needs the most, since the walk must cross regions with no allowed point. The
+//! planner cannot see correlation from a cardinality, so it pays for the worst case.
 //!
 //! A forced [`Strategy`] is always honoured with the `ef` asked for (the reason says so);
 //! `HnswRs` is never chosen automatically (it is a baseline).
@@ -36,7 +37,8 @@ use crate::explain::{SearchPath, Strategy};
 pub struct PlannerConfig {
     /// Scan exactly when the filter allows at most this many live points.
     pub exact_max_points: u64,
-    /// Use (filtered) HNSW when the filter's selectivity is at least this; ACORN below.
+    /// Use (filtered) HNSW when the filter's selectivity is at least this; ACORN below. An
+    /// unfiltered query (selectivity 1) always takes HNSW.
     pub hnsw_min_selectivity: f64,
     /// Lowest selectivity ACORN-1 serves; below it (and without a gamma graph) exact.
     pub acorn1_min_selectivity: f64,
@@ -47,34 +49,48 @@ pub struct PlannerConfig {
 }
 
 impl Default for PlannerConfig {
-    /// Measured on seeded clustered data (`index/tests/engine_oracle.rs`'s generator: 20k
-    /// points, d = 32, 100 Gaussian clusters; HNSW M = 12, ef_construction = 64; k = 10,
-    /// 60 queries; recall@10 against the f64 brute force; distances per query in brackets):
+    /// Measured with Grove's graph, k = 10, recall@10 against exact search, queries per
+    /// CPU-second on one thread (2-core machine under load ~14, so compare within a table).
     ///
-    /// | filter | exact | filtered HNSW ef 64 | ACORN-1 ef 64 / 128 / 256 | ACORN-gamma (γ 12) ef 64 / 128 |
-    /// |---|---|---|---|---|
-    /// | 50% | 1.0 (9966) | 1.0 (332) | 1.0 (310) | |
-    /// | 10% | 1.0 (2052) | 1.0 (1810) | 1.0 (283) / 1.0 / 1.0 | 1.0 (931) / 1.0 |
-    /// | 5% random | | | 0.940 / 0.973 / 0.973 (491) | 0.998 (844) / 1.0 |
-    /// | 5% anti-correlated | 1.0 (1000) | 0.713 (2762) | 0.835 / 0.950 / 0.983 (568) | 0.895 / 0.985 (991) |
-    /// | 3% random | | | 0.705 / 0.748 / 0.798 | |
-    /// | 2% random | | | 0.513 / 0.590 / 0.718 | 0.973 (727) / 0.995 |
-    /// | 1% random | 1.0 (231) | 0.963 (2905) | 0.458 / 0.465 / 0.465 | 0.750 / 0.878 |
+    /// arXiv set (`../shared/data/arxiv`, 49,152 x 384, cosine, 200 queries, HNSW M = 16,
+    /// ef_construction = 100, built in 42.5 s wall on 2 threads), filter = one sub-category:
     ///
-    /// Hence: filtered HNSW is as cheap as ACORN-1 down to ~30% and needs a window far past
-    /// `ef` below (`hnsw_min_selectivity = 0.3`); ACORN-1 holds recall >= 0.95 from 5% with
-    /// a 4x beam (`acorn1_min_selectivity = 0.05`, `acorn_ef_boost_max = 4`), ACORN-gamma
-    /// from `s · gamma` ≈ 0.24 (`acorn_gamma_min_coverage = 0.2`).
+    /// | filter (s) | exact | filtered HNSW ef 64 / 128 | ACORN-1 ef 64 / 128 / 256 |
+    /// |---|---|---|---|
+    /// | none (1.0) | 1.0, 103 q/s | 0.972, 4,286 q/s / 0.990 | same walk as HNSW |
+    /// | cs.CV (0.419) | 1.0, 185 | 0.768, 1,463 / 0.820 | 0.944, 1,463 / 0.968, 938 / 0.985, 571 |
+    /// | cs.CL (0.272) | 1.0, 333 | 0.745 / 0.797 | 0.922, 1,875 / 0.963, 1,132 / 0.982, 732 |
+    /// | cs.RO (0.021, 1,039 pts) | 1.0, 12,000 | 0.697 / 0.785 | 0.930, 3,158 / 0.977, 1,714 / 0.993 |
+    /// | eess.IV (0.015, 747 pts) | 1.0, 20,000 | 0.612 / 0.724 | 0.822 / 0.880 / 0.919 |
+    /// | math.QA (0.005, 257 pts) | 1.0, 60,000 | 0.093 / 0.124 | 0.995 / 0.999 / 1.0 |
     ///
-    /// `exact_max_points = 4096` is provisional, to be re-set from the arXiv benchmark: an
-    /// exact scan costs ~140 ns of CPU per allowed row at d = 384 when the rows are not in
-    /// cache (measured: 1,933 rows of a 200k arena at ~3,700 queries per CPU-second, machine
-    /// load ~14 on 2 cores), so 4096 rows cost ~0.6 ms, about what a filtered graph walk
-    /// of a few hundred expansions with its scattered reads costs at that size.
+    /// Seeded clustered data (`index/tests/engine_oracle.rs`'s generator: 20k x 32, 100
+    /// Gaussian clusters, M = 12, ef_construction = 64; distances per query in brackets):
+    ///
+    /// | filter | exact | ACORN-1 ef 64 / 128 / 256 | ACORN-gamma (γ 12) ef 64 / 128 |
+    /// |---|---|---|---|
+    /// | 10% random | 1.0 (2052) | 1.0 (283) / 1.0 / 1.0 | 1.0 (931) / 1.0 |
+    /// | 5% random | | 0.940 / 0.973 / 0.973 (491) | 0.998 (844) / 1.0 |
+    /// | 5% anti-correlated | 1.0 (1000) | 0.835 / 0.950 / 0.983 (568) | 0.895 / 0.985 (991) |
+    /// | 2% random | | 0.513 / 0.590 / 0.718 | 0.973 (727) / 0.995 |
+    /// | 1% random | 1.0 (231) | 0.458 / 0.465 / 0.465 | 0.750 / 0.878 |
+    ///
+    /// Hence:
+    /// - `hnsw_min_selectivity = 0.9`: filtered HNSW loses to ACORN-1 in recall *and* speed at
+    ///   every filtered selectivity measured on arXiv; it is kept for filters that remove
+    ///   almost nothing (tombstones, near-total filters).
+    /// - `acorn_ef_boost_max = 4` with the `ceil(sqrt(1/s))` rule: x2 gives >= 0.96 at 27-42%
+    ///   on arXiv, x4 gives >= 0.98 on the 5% anti-correlated filter.
+    /// - `acorn1_min_selectivity = 0.05`: random 2-3% filters break ACORN-1 (0.59-0.80) even
+    ///   though arXiv's correlated 2% category holds up; the planner cannot tell them apart.
+    /// - `acorn_gamma_min_coverage = 0.2`: ACORN-gamma holds from `s · gamma` ≈ 0.24.
+    /// - `exact_max_points = 4096`: exact costs ~80-220 ns of CPU per allowed row at d = 384
+    ///   (1,039 rows: 12,000 q/s; 13,375 rows: 333 q/s) and a boosted ACORN-1 walk ~0.6-0.9
+    ///   ms, so the crossover is a few thousand rows.
     fn default() -> Self {
         Self {
             exact_max_points: 4096,
-            hnsw_min_selectivity: 0.3,
+            hnsw_min_selectivity: 0.9,
             acorn1_min_selectivity: 0.05,
             acorn_gamma_min_coverage: 0.2,
             acorn_ef_boost_max: 4,
@@ -174,7 +190,7 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
     };
     // The widened beam of the ACORN paths, and how it was derived.
     let boosted = || {
-        let want = if s > 0.0 { (cfg.hnsw_min_selectivity / s).ceil() } else { f64::INFINITY };
+        let want = if s > 0.0 { (1.0 / s).sqrt().ceil() } else { f64::INFINITY };
         let factor = (want.max(1.0) as usize).min(cfg.acorn_ef_boost_max.max(1));
         (input.ef * factor, format!("ef {} x{factor} for the narrow filter", input.ef))
     };
@@ -274,8 +290,8 @@ mod tests {
         let c = cfg();
         let p = |i: PlanInput| plan(&c, &i).unwrap().path;
         assert_eq!(p(input(Strategy::Auto, 100_000, 100_000)), SearchPath::Hnsw);
-        assert_eq!(p(input(Strategy::Auto, 100_000, 30_000)), SearchPath::Hnsw);
-        assert_eq!(p(input(Strategy::Auto, 100_000, 29_999)), SearchPath::Acorn1);
+        assert_eq!(p(input(Strategy::Auto, 100_000, 90_000)), SearchPath::Hnsw);
+        assert_eq!(p(input(Strategy::Auto, 100_000, 89_999)), SearchPath::Acorn1);
         assert_eq!(p(input(Strategy::Auto, 100_000, 5_000)), SearchPath::Acorn1);
         assert_eq!(p(input(Strategy::Auto, 100_000, 4_999)), SearchPath::Exact);
         assert_eq!(p(input(Strategy::Auto, 100_000, 1000)), SearchPath::Exact);
@@ -299,9 +315,10 @@ mod tests {
         let c = cfg();
         let ef = |allowed| plan(&c, &input(Strategy::Auto, 100_000, allowed)).unwrap().ef;
         assert_eq!(ef(100_000), Some(64), "HNSW keeps the asked ef");
-        assert_eq!(ef(20_000), Some(64 * 2), "0.3 / 0.2 rounds up to 2");
-        assert_eq!(ef(10_000), Some(64 * 3));
-        assert_eq!(ef(5_000), Some(64 * 4), "capped at acorn_ef_boost_max");
+        assert_eq!(ef(50_000), Some(64 * 2), "sqrt(1 / 0.5) rounds up to 2");
+        assert_eq!(ef(20_000), Some(64 * 3), "sqrt(5) rounds up to 3");
+        assert_eq!(ef(10_000), Some(64 * 4));
+        assert_eq!(ef(5_000), Some(64 * 4), "sqrt(20) is capped at acorn_ef_boost_max");
         assert_eq!(ef(500), None, "exact has no beam");
         let no_boost = PlannerConfig { acorn_ef_boost_max: 1, ..c };
         assert_eq!(plan(&no_boost, &input(Strategy::Auto, 100_000, 5_000)).unwrap().ef, Some(64));
@@ -315,7 +332,7 @@ mod tests {
         let r = plan(&c, &input(Strategy::Auto, 100_000, 500)).unwrap().reason;
         assert!(r.contains("500") && r.contains("100000") && r.contains("exact_max_points 1000"), "{r}");
         let r = plan(&c, &input(Strategy::Auto, 100_000, 20_000)).unwrap().reason;
-        assert!(r.contains("0.2000") && r.contains("ACORN-1") && r.contains("x2"), "{r}");
+        assert!(r.contains("0.2000") && r.contains("ACORN-1") && r.contains("x3"), "{r}");
         let r = plan(&c, &input(Strategy::Auto, 100_000, 2_000)).unwrap().reason;
         assert!(r.contains("acorn1_min_selectivity 0.05"), "{r}");
     }

@@ -2,8 +2,8 @@
 //! truth, recall@10 >= 0.95 in every selectivity bucket, and the path the planner took.
 //!
 //! The planner's `exact_max_points` is lowered here to 500 (the other thresholds are the
-//! defaults), so that with 20k points every path is exercised: filtered HNSW from 30% up,
-//! ACORN-1 from 5%, exact below (or at most 500 allowed points). A second index adds an
+//! defaults), so that with 20k points every path is exercised: HNSW from 90% up, ACORN-1
+//! from 5%, exact below (or at most 500 allowed points). A second index adds an
 //! ACORN-gamma graph, which serves the 1-5% range instead of exact.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -143,7 +143,7 @@ fn selectivity_buckets(metric: Metric) {
     let all = random_subset(1.0, 2);
     bucket(&idx, &d, metric, "100% (filter)", SearchPath::Hnsw, |_| Some(all.clone()));
     let half = random_subset(0.5, 3);
-    bucket(&idx, &d, metric, "50%", SearchPath::Hnsw, |_| Some(half.clone()));
+    bucket(&idx, &d, metric, "50%", SearchPath::Acorn1, |_| Some(half.clone()));
     let tenth = random_subset(0.1, 4);
     bucket(&idx, &d, metric, "10%", SearchPath::Acorn1, |_| Some(tenth.clone()));
     let one = random_subset(0.01, 5);
@@ -186,7 +186,7 @@ fn auto_mode_with_a_gamma_graph() {
     let ten = random_subset(0.1, 9);
     bucket(&idx, &d, metric, "gamma 10%", SearchPath::AcornGamma, |_| Some(ten.clone()));
     let half = random_subset(0.5, 10);
-    bucket(&idx, &d, metric, "gamma 50%", SearchPath::Hnsw, |_| Some(half.clone()));
+    bucket(&idx, &d, metric, "gamma 50%", SearchPath::AcornGamma, |_| Some(half.clone()));
     let tiny = random_subset(0.001, 11);
     bucket(&idx, &d, metric, "gamma 0.1%", SearchPath::Exact, |_| Some(tiny.clone()));
     // `topic = t AND year < 3`: about 3%.

@@ -283,7 +283,9 @@ pub struct ProbeResult {
     pub attempts: Vec<Attempt>,
     /// Wall time.
     pub elapsed: Duration,
-    /// `(queries × d, n × d)` row-major embeddings of the best attempt, when asked for.
+    /// `(queries × d, n × d)` row-major embeddings at the *last* step of the attempt that
+    /// realised the most qrels (when asked for). On a failed probe the last step may realise
+    /// fewer qrels than `best_realised`, which counts the best step.
     pub embeddings: Option<(Vec<f32>, Vec<f32>)>,
 }
 

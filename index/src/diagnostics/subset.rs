@@ -589,9 +589,14 @@ impl Ctx<'_> {
             self.metric.prepare(&mut q);
             let top: Vec<u32> = self.scan(&q, relevant.len(), None).into_iter().map(|n| n.id).collect();
             let confirmed = top.len() == relevant.len() && top.iter().all(|id| rel.contains(id));
+            // <w, lifted(v)> without materialising the lifted point (this runs over every point).
             let score = |id: u32| -> f64 {
-                let p = self.lifted(id);
-                w.iter().zip(&p).map(|(a, b)| a * *b as f64).sum()
+                let v = self.store.get(id);
+                let base: f64 = w.iter().zip(v).map(|(a, b)| a * *b as f64).sum();
+                match self.metric {
+                    Metric::Dot | Metric::Cosine => base,
+                    Metric::L2 => base - w[dim] * scalar::dot(v, v) / 2.0,
+                }
             };
             let min_r = relevant.iter().map(|&r| score(r)).fold(f64::INFINITY, f64::min);
             let mut max_c = f64::NEG_INFINITY;

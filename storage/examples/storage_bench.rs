@@ -223,6 +223,11 @@ fn main() -> AnyResult<()> {
         );
     }
 
+    if std::env::args().any(|a| a == "--postings") {
+        let (_, payloads) = load_arxiv(&arxiv)?;
+        postings_experiment(&work, &payloads, batch)?;
+    }
+
     // 5. Synthetic N x 384: ingest (no graph) and reopen.
     if synthetic > 0 {
         let d = work.join("synthetic");
@@ -264,4 +269,110 @@ fn main() -> AnyResult<()> {
         );
     }
     Ok(())
+}
+
+/// The encoding choice for persisted payload indexes, measured on the arXiv keyword fields
+/// (authors, sub_categories, main_categories): (a) one posting key per (field, value, id), as
+/// grove-storage does; (b) a merge operator that ORs per-batch roaring deltas into one value
+/// per (field, value). Both write one synced WriteBatch per `batch` points.
+fn postings_experiment(work: &Path, payloads: &[Payload], batch: usize) -> AnyResult<()> {
+    use roaring::RoaringBitmap;
+    use std::collections::HashMap;
+    let fields = ["authors", "sub_categories", "main_categories"];
+    let values = |p: &Payload, f: &str| -> Vec<String> {
+        match p.get(f) {
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+            }
+            _ => Vec::new(),
+        }
+    };
+    let mut wo = rocksdb::WriteOptions::default();
+    wo.set_sync(true);
+    for mode in ["posting-keys", "merge-operator"] {
+        let dir = work.join(format!("postings-{mode}"));
+        fresh(&dir)?;
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        if mode == "merge-operator" {
+            opts.set_merge_operator_associative("roaring_or", |_k, existing, ops| {
+                let mut acc =
+                    existing.and_then(|b| RoaringBitmap::deserialize_from(b).ok()).unwrap_or_default();
+                for op in ops {
+                    if let Ok(d) = RoaringBitmap::deserialize_from(op) {
+                        acc |= d;
+                    }
+                }
+                let mut out = Vec::with_capacity(acc.serialized_size());
+                acc.serialize_into(&mut out).ok().map(|_| out)
+            });
+        }
+        let db = rocksdb::DB::open(&opts, &dir)?;
+        let t = Instant::now();
+        let mut entries = 0u64;
+        for (bi, chunk) in payloads.chunks(batch).enumerate() {
+            let mut wb = rocksdb::WriteBatch::default();
+            let mut deltas: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
+            for (j, p) in chunk.iter().enumerate() {
+                let id = (bi * batch + j) as u32;
+                for (fi, f) in fields.iter().enumerate() {
+                    for v in values(p, f) {
+                        let mut k = vec![fi as u8];
+                        k.extend_from_slice(v.as_bytes());
+                        entries += 1;
+                        if mode == "posting-keys" {
+                            k.push(0);
+                            k.extend_from_slice(&id.to_be_bytes());
+                            wb.put(k, []);
+                        } else {
+                            deltas.entry(k).or_default().insert(id);
+                        }
+                    }
+                }
+            }
+            for (k, bm) in deltas {
+                let mut b = Vec::new();
+                bm.serialize_into(&mut b)?;
+                wb.merge(k, b);
+            }
+            db.write_opt(wb, &wo)?;
+        }
+        let write = t.elapsed();
+        db.flush()?;
+        db.compact_range::<&[u8], &[u8]>(None, None);
+        let disk = rocksdb_dir_bytes(&dir);
+        drop(db);
+        let db = rocksdb::DB::open(&opts, &dir)?;
+        let t = Instant::now();
+        let mut maps: HashMap<Vec<u8>, RoaringBitmap> = HashMap::new();
+        for kv in db.iterator(rocksdb::IteratorMode::Start) {
+            let (k, v) = kv?;
+            if mode == "posting-keys" {
+                let (val, id) = k.split_at(k.len() - 4);
+                let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+                maps.entry(val[..val.len() - 1].to_vec()).or_default().insert(id);
+            } else {
+                maps.insert(k.to_vec(), RoaringBitmap::deserialize_from(&v[..])?);
+            }
+        }
+        let load = t.elapsed();
+        println!(
+            "postings {mode}: {entries} entries, write {:.2}s ({:.0} entries/s), disk after compaction {} bytes, load {:.3}s ({} bitmaps)",
+            write.as_secs_f64(),
+            entries as f64 / write.as_secs_f64(),
+            disk,
+            load.as_secs_f64(),
+            maps.len()
+        );
+    }
+    Ok(())
+}
+
+fn rocksdb_dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+        })
+        .unwrap_or(0)
 }

@@ -400,8 +400,10 @@ pub struct IndexingInfo {
     pub indexed_points: u64,
     /// Points not yet in the graph (searched exactly until the background thread reaches them).
     pub pending_points: u64,
-    /// Deleted points still held by the in-memory index (until a rebuild).
+    /// Deleted ids in the in-memory index's id space (ids are kept across rebuilds).
     pub tombstones: u64,
+    /// Background rebuilds since open (triggered by `tombstone_rebuild_ratio`).
+    pub rebuilds: u64,
 }
 
 /// Collection status: green when the graph covers every point.

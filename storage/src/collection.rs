@@ -168,6 +168,11 @@ pub(crate) struct Collection {
     state: RwLock<State>,
     index: RwLock<Arc<CollectionIndex>>,
     worker: Arc<Worker>,
+    /// Dead ids when the index was last rebuilt: ids are kept across a rebuild (gaps stay
+    /// tombstoned in the arena), so only tombstones since then count toward the threshold.
+    dead_at_rebuild: std::sync::atomic::AtomicU64,
+    /// Rebuilds done (info and tests).
+    pub rebuilds: std::sync::atomic::AtomicU64,
 }
 
 /// Reads a point's payload row.
@@ -336,6 +341,8 @@ impl Collection {
             state: RwLock::new(st),
             index: RwLock::new(Arc::new(index)),
             worker: Arc::new(Worker::default()),
+            dead_at_rebuild: std::sync::atomic::AtomicU64::new(0),
+            rebuilds: std::sync::atomic::AtomicU64::new(0),
         });
         if c.opts.background_indexing {
             c.start_worker();
@@ -416,7 +423,8 @@ impl Collection {
         let old = self.engine();
         let total = old.len() as u64;
         let dead = total - old.live_count();
-        if total < 1000 || (dead as f64) < self.config.tombstone_rebuild_ratio * total as f64 {
+        let new_dead = dead.saturating_sub(self.dead_at_rebuild.load(Ordering::Acquire));
+        if total < 1000 || (new_dead as f64) < self.config.tombstone_rebuild_ratio * total as f64 {
             return Ok(());
         }
         let fresh = CollectionIndex::new(index_config(&self.config, &self.opts))?;
@@ -441,6 +449,8 @@ impl Collection {
             }
             fresh.delete(id);
         }
+        self.dead_at_rebuild.store(dead_now.len(), Ordering::Release);
+        self.rebuilds.fetch_add(1, Ordering::AcqRel);
         *self.index.write() = Arc::new(fresh);
         tracing::info!(collection = %self.name, dead, total, "index rebuilt without tombstones");
         drop(_w);
@@ -1014,6 +1024,7 @@ impl Collection {
                 indexed_points: stats.indexed,
                 pending_points: stats.pending,
                 tombstones: stats.points - stats.live,
+                rebuilds: self.rebuilds.load(Ordering::Acquire),
             },
             payload_schema,
         }

@@ -164,6 +164,38 @@ fn lifecycle_on_rocksdb_and_reopen() {
     assert!(s.list_collections().is_empty());
 }
 
+#[test]
+fn tombstones_past_the_threshold_trigger_one_rebuild() {
+    let s = Storage::in_memory();
+    let mut c = cfg(4);
+    c.tombstone_rebuild_ratio = 0.3;
+    s.create_collection("c", c).unwrap();
+    let v = |i: u64| vec![(i % 37) as f32, (i % 11) as f32, (i / 100) as f32, i as f32 * 0.01];
+    let pts = (0..1200u64).map(|i| pt(i, v(i), json!({"i": i}))).collect();
+    s.upsert("c", pts).unwrap();
+    let odd: Vec<PointId> = (0..1200u64).filter(|i| i % 2 == 1).map(PointId::Num).collect();
+    s.delete_points("c", &PointSelector::Ids { points: odd }).unwrap();
+    let t = std::time::Instant::now();
+    while s.collection_info("c").unwrap().indexing.rebuilds == 0 && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(s.wait_indexed("c", std::time::Duration::from_secs(60)).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let info = s.collection_info("c").unwrap();
+    assert_eq!(info.indexing.rebuilds, 1, "exactly one rebuild for one burst of deletes");
+    assert_eq!(info.points_count, 600);
+    // The rebuilt index answers like the exact oracle and never returns a deleted point.
+    for q in (0..1200u64).step_by(97) {
+        let mut exact = QueryRequest::new(v(q), 5);
+        exact.exact = true;
+        let want: Vec<PointId> = s.query("c", &exact).unwrap().points.iter().map(|p| p.id).collect();
+        let got = s.query("c", &QueryRequest::new(v(q), 5)).unwrap().points;
+        assert!(got.iter().all(|p| matches!(p.id, PointId::Num(n) if n % 2 == 0)));
+        let hits = got.iter().filter(|p| want.contains(&p.id)).count();
+        assert!(hits >= 4, "recall@5 {hits}/5 for query {q} (tolerance: one miss)");
+    }
+}
+
 // ---- property test: compiled filters == brute force over payloads ----
 
 const KEYS: [&str; 4] = ["kw", "int", "fl", "b"];

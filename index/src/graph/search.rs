@@ -288,7 +288,11 @@ impl Ctx<'_> {
         let mut res_bound = bound_of(&sc.res, ef);
         let mut all_bound = bound_of(&sc.all, ef_all);
         while let Some(Reverse(c)) = sc.cand.pop() {
-            if c.dist > res_bound || c.dist > all_bound {
+            // With `ef` allowed results the usual HNSW stop applies; the any-node window only
+            // ends a walk that has not filled its results yet (a sparse filter), so a filter
+            // anti-correlated with the query still walks on until its results converge.
+            let full = sc.res.len() >= ef;
+            if c.dist > res_bound || (!full && c.dist > all_bound) {
                 break;
             }
             stats.nodes_visited += 1;
@@ -301,7 +305,7 @@ impl Ctx<'_> {
                 let d = self.dist(nb, stats);
                 let ok = allow.contains(nb);
                 let nc = Cand { dist: d, id: nb };
-                let in_window = d < all_bound;
+                let in_window = d < all_bound || (sc.res.len() >= ef && d < res_bound);
                 let in_results = ok && d < res_bound;
                 if in_window || in_results {
                     sc.cand.push(Reverse(nc));

@@ -39,6 +39,8 @@ pub struct BuildReport {
     pub insert_s: f64,
     /// Seconds for `build()` (graph construction).
     pub build_s: f64,
+    /// CPU seconds of the process during insert + build (all build threads).
+    pub cpu_s: f64,
     /// Points per second of insert + build.
     pub points_per_s: f64,
     /// RSS before inserting, MiB.
@@ -71,6 +73,7 @@ impl Grove {
         let index = CollectionIndex::new(cfg)?;
         let reset = reset_peak_rss();
         let (rss0, _) = rss_mb().unwrap_or_default();
+        let cpu0 = crate::measure::process_cpu_time();
         let t = Instant::now();
         for i in 0..base.len() {
             index.insert(i as u32, base.row(i))?;
@@ -79,6 +82,7 @@ impl Grove {
         let t = Instant::now();
         index.build();
         let build_s = t.elapsed().as_secs_f64();
+        let cpu_s = crate::measure::process_cpu_time().saturating_sub(cpu0).as_secs_f64();
         let (rss1, peak) = rss_mb().unwrap_or_default();
         let st = index.stats();
         let report = BuildReport {
@@ -86,6 +90,7 @@ impl Grove {
             points: base.len(),
             insert_s,
             build_s,
+            cpu_s,
             points_per_s: base.len() as f64 / (insert_s + build_s).max(1e-9),
             rss_before_mb: rss0,
             rss_after_mb: rss1,

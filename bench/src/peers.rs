@@ -155,6 +155,9 @@ pub struct PeerPoint {
     pub recall: f64,
     /// Wall-clock QPS.
     pub qps: f64,
+    /// QPS of the process's CPU time.
+    #[serde(default)]
+    pub qps_cpu: f64,
 }
 
 /// One build record of a peerbench results JSON.
@@ -215,8 +218,11 @@ pub fn latest_run(results_dir: &Path, workdir: &Path) -> anyhow::Result<PeerRun>
 }
 
 /// Side-by-side table: per selectivity, Grove auto's and Grove's best forced path's QPS at
-/// recall@10 >= `target`, each peer's, and the ratio Grove auto / best peer.
-pub fn comparison_table(grove: &[(f64, Cell)], peers: &PeerRun, target: f64) -> String {
+/// recall@10 >= `target`, each peer's, and the ratio Grove auto / best peer. `cpu` compares QPS
+/// of CPU time instead of wall-clock time (both sides measure both).
+pub fn comparison_table(grove: &[(f64, Cell)], peers: &PeerRun, target: f64, cpu: bool) -> String {
+    let gq = |c: &Cell| if cpu { c.qps_cpu } else { c.qps };
+    let pq = |p: &PeerPoint| if cpu { p.qps_cpu } else { p.qps };
     let mut engines: Vec<String> = Vec::new();
     for p in peers.points.iter().filter(|p| p.threads == 1) {
         if !engines.contains(&p.engine) {
@@ -236,10 +242,15 @@ pub fn comparison_table(grove: &[(f64, Cell)], peers: &PeerRun, target: f64) -> 
         let cells: Vec<&Cell> = grove.iter().filter(|(s, _)| *s == sel).map(|(_, c)| c).collect();
         let auto: Vec<&Cell> = cells.iter().copied().filter(|c| c.strategy == "auto").collect();
         let forced: Vec<&Cell> = cells.iter().copied().filter(|c| c.strategy != "auto").collect();
-        let (auto_q, auto_txt) = crate::report::best_at(&auto, target);
-        let best_forced = forced.iter().filter(|c| c.recall >= target).max_by(|a, b| a.qps.total_cmp(&b.qps));
-        let (forced_q, forced_txt) = match best_forced {
-            Some(c) => (Some(c.qps), format!("{:.0} ({} ef {})", c.qps, c.strategy, c.ef)),
+        fn best<'c>(cs: &[&'c Cell], target: f64, gq: impl Fn(&Cell) -> f64) -> Option<&'c Cell> {
+            cs.iter().copied().filter(|c| c.recall >= target).max_by(|a, b| gq(a).total_cmp(&gq(b)))
+        }
+        let (auto_q, auto_txt) = match best(&auto, target, gq) {
+            Some(c) => (Some(gq(c)), format!("{:.0} (ef {})", gq(c), c.ef)),
+            None => (None, format!("never ({:.3})", auto.iter().map(|c| c.recall).fold(0.0, f64::max))),
+        };
+        let (forced_q, forced_txt) = match best(&forced, target, gq) {
+            Some(c) => (Some(gq(c)), format!("{:.0} ({} ef {})", gq(c), c.strategy, c.ef)),
             None => (None, "never".to_string()),
         };
         let _ = write!(s, "| {} | {auto_txt} | {forced_txt} |", pct(sel));
@@ -253,7 +264,7 @@ pub fn comparison_table(grove: &[(f64, Cell)], peers: &PeerRun, target: f64) -> 
             let good = ok
                 .iter()
                 .filter(|p| p.recall >= target)
-                .map(|p| p.qps)
+                .map(|p| pq(p))
                 .fold(None, |a: Option<f64>, q| Some(a.map_or(q, |a| a.max(q))));
             match good {
                 Some(q) => {
@@ -291,9 +302,10 @@ pub fn builds_table(grove: &crate::engine::BuildReport, peers: &PeerRun) -> Stri
     );
     let _ = writeln!(
         s,
-        "| grove (hnsw, {} threads) | {:.1} | - | {:.0} | {:.0} | {:.0} | {:.0} |",
+        "| grove (hnsw, {} threads) | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} |",
         grove.threads,
         grove.insert_s + grove.build_s,
+        grove.cpu_s,
         grove.rss_before_mb,
         grove.rss_after_mb,
         grove.peak_rss_mb,
@@ -321,7 +333,6 @@ pub fn builds_table(grove: &crate::engine::BuildReport, peers: &PeerRun) -> Stri
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -1,6 +1,5 @@
 //! End to end on a generated FANNS-format directory: the loader reads what the writer wrote, the
 //! shipped ground truth equals the bench's brute force, and Grove's auto mode finds it.
-#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::time::Duration;
 
@@ -17,7 +16,11 @@ fn options(dir: &std::path::Path) -> Options {
         efs: vec![64],
         strategies: vec![Strategy::Auto],
         k: 10,
-        budget: Budget { time: Duration::from_secs(60), min_queries: usize::MAX },
+        budget: Budget {
+            time: Duration::from_secs(60),
+            min_queries: usize::MAX,
+            max_time: Duration::from_secs(600),
+        },
         m: 16,
         ef_construction: 100,
         build_threads: 2,
@@ -49,7 +52,11 @@ fn generated_fanns_directory_loads_and_is_consistent() {
         let w = Workload::from_filters(&p.name, "", p.filters.clone(), &index);
         assert!(p.truth.iter().all(|t| t.len() <= TRUTH_K));
         // The shipped truth is exactly what the bench's brute force finds (recall 1 at k=10).
-        let budget = Budget { time: Duration::from_secs(60), min_queries: usize::MAX };
+        let budget = Budget {
+            time: Duration::from_secs(60),
+            min_queries: usize::MAX,
+            max_time: Duration::from_secs(600),
+        };
         let outs = measure::run(&bf, &ds.queries, &w, &p.truth, 10, 0, Strategy::Exact, budget).unwrap();
         assert_eq!(outs.len(), 60);
         for o in &outs {

@@ -44,7 +44,6 @@ pub fn load(dir: &Path, dim: usize) -> Result<Dataset> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::data::{f16::write_f16, Vectors};

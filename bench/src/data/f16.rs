@@ -32,7 +32,6 @@ pub fn write_f16(path: &Path, v: &Vectors) -> Result<()> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

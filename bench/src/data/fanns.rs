@@ -225,7 +225,6 @@ pub fn write_synthetic(dir: &Path, n: usize, nq: usize, dim: usize, seed: u64) -
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

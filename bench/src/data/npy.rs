@@ -192,7 +192,6 @@ pub fn write_ints(path: &Path, shape: &[usize], values: &[i64]) -> Result<()> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -77,7 +77,6 @@ pub fn open_jsonl(path: &Path) -> Result<Box<dyn BufRead>> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -116,7 +116,6 @@ pub fn write_ivecs(path: &Path, rows: &[Vec<u32>], width: usize) -> Result<()> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -177,7 +177,6 @@ fn from_nonnegative(y: f32) -> f32 {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use crate::{flat, VectorStore};

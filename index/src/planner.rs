@@ -263,7 +263,6 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

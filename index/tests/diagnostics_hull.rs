@@ -5,7 +5,6 @@
 //! subset, solving the affine least-norm problem on it (KKT system) and keeping solutions with
 //! non-negative weights finds it exactly.
 
-#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use grove_index::diagnostics::hull::{hull_distance, HullConfig, HullVerdict};
 use grove_index::diagnostics::Budget;

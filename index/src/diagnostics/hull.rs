@@ -352,7 +352,6 @@ fn argmin(it: impl Iterator<Item = (usize, f64)>) -> (usize, f64) {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

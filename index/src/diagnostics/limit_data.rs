@@ -316,7 +316,6 @@ pub fn bag_of_attributes(ds: &LimitDataset, embedding: AttributeEmbedding, seed:
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -26,7 +26,11 @@ impl From<ServiceError> for RestError {
 
 impl From<JsonRejection> for RestError {
     fn from(r: JsonRejection) -> Self {
-        let status = r.status();
+        // Qdrant answers 400 for a body of the wrong shape; axum's default would be 422.
+        let status = match &r {
+            JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+            _ => r.status(),
+        };
         let message = match &r {
             JsonRejection::MissingJsonContentType(_) => {
                 "request body must be JSON: set the header `Content-Type: application/json`".to_owned()

@@ -1,6 +1,5 @@
 //! The free-embedding capacity probe and the LIMIT-style generator.
 
-
 use grove_index::diagnostics::capacity::{critical_n, probe, CapacityConfig, CriticalNConfig, QrelPattern};
 use grove_index::diagnostics::limit_data::{bag_of_attributes, generate, AttributeEmbedding, LimitConfig};
 use grove_index::diagnostics::subset::{diagnose, Allowed, Label, SubsetConfig, SubsetQuery};

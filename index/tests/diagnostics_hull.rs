@@ -5,7 +5,6 @@
 //! subset, solving the affine least-norm problem on it (KKT system) and keeping solutions with
 //! non-negative weights finds it exactly.
 
-
 use grove_index::diagnostics::hull::{hull_distance, HullConfig, HullVerdict};
 use grove_index::diagnostics::Budget;
 use rand::{Rng, SeedableRng};

@@ -20,9 +20,12 @@ pub struct ApiKeys {
 }
 
 impl ApiKeys {
-    /// From the `security` config section.
+    /// From the `security` config section. An empty key counts as unset: compose files pass
+    /// `GROVE__SECURITY__API_KEY=` when no key is wanted, and a key of `""` would otherwise match
+    /// a request sending an empty `api-key` header.
     pub fn new(admin: Option<String>, read_only: Option<String>) -> Self {
-        ApiKeys { admin, read_only }
+        let set = |k: Option<String>| k.filter(|k| !k.trim().is_empty());
+        ApiKeys { admin: set(admin), read_only: set(read_only) }
     }
 
     /// Whether any key is configured.
@@ -76,6 +79,7 @@ mod tests {
     #[test]
     fn keys_grant_what_they_should() {
         let open = ApiKeys::default();
+        assert!(!ApiKeys::new(Some(String::new()), Some(" ".into())).enabled());
         assert!(open.check(None, Access::Write).is_ok());
         let k = ApiKeys::new(Some("admin".into()), Some("reader".into()));
         assert!(matches!(k.check(None, Access::Read), Err(ServiceError::Unauthenticated(_))));

@@ -147,7 +147,7 @@ async fn every_method_round_trips() {
             .collect(),
     };
     let mut stream = pts.query_batch(batch).await.expect("batch").into_inner();
-    let mut seen = vec![false; 10];
+    let mut seen = [false; 10];
     while let Some(item) = stream.next().await {
         let item = item.expect("item");
         assert_eq!(item.result[0].id, Some(id(u64::from(item.index))), "query i is nearest to point i");

@@ -201,7 +201,7 @@ impl Service {
     }
 
     /// Point-in-time gauges for `/metrics`: points and indexed points per collection.
-    pub fn gauges(&self) -> Vec<(&'static str, Vec<(&'static str, String)>, f64)> {
+    pub fn gauges(&self) -> Vec<Gauge> {
         let mut out = vec![("grove_ready", Vec::new(), if self.is_ready() { 1.0 } else { 0.0 })];
         if let Some(store) = self.inner.storage.get() {
             for (name, points, indexed) in ops::collection_stats(store) {
@@ -212,3 +212,6 @@ impl Service {
         out
     }
 }
+
+/// One gauge sample for `/metrics`: metric name, labels, value.
+pub type Gauge = (&'static str, Vec<(&'static str, String)>, f64);

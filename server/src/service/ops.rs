@@ -316,7 +316,7 @@ impl Service {
     /// `GET /collections/{name}/exists`.
     pub async fn collection_exists(&self, name: String) -> ServiceResult<bool> {
         let store = self.store()?;
-        Ok(store.list_collections().iter().any(|c| *c == name))
+        Ok(store.list_collections().contains(&name))
     }
 
     /// `GET /collections`.
@@ -486,7 +486,7 @@ impl Service {
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         let store = self.store()?;
-        if !store.list_collections().iter().any(|c| *c == name) {
+        if !store.list_collections().contains(&name) {
             return Err(ServiceError::no_collection(&name));
         }
         let (tx, rx) = tokio::sync::mpsc::channel(prepared.len().max(1));

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run -p grove-storage --release --example storage_bench -- \
 //!     [--arxiv ../shared/data/arxiv] [--synthetic 1000000] [--batch 256] [--work /tmp/grove-bench]
+//!     [--no-arxiv] [--postings] [--reopen-only] [--concurrent-only]
 //! ```
 #![expect(clippy::print_stderr, reason = "a benchmark tool reports progress")]
 
@@ -102,6 +103,14 @@ fn cpu_secs() -> f64 {
     (tick(11) + tick(12)) / 100.0
 }
 
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures (the machine is shared: print them next to
+/// timings).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -115,6 +124,8 @@ fn main() -> AnyResult<()> {
     let batch: usize = arg("--batch").map(|s| s.parse()).transpose()?.unwrap_or(256);
     let work = PathBuf::from(arg("--work").unwrap_or_else(|| "/tmp/grove-storage-bench".into()));
     let skip_arxiv = std::env::args().any(|a| a == "--no-arxiv");
+    // Only the filtered-count-during-ingest measurement (4.) of the arXiv set.
+    let concurrent_only = std::env::args().any(|a| a == "--concurrent-only");
     std::fs::create_dir_all(&work)?;
     let no_graph = StorageOptions { background_indexing: false, ..StorageOptions::default() };
     let with_graph = StorageOptions { build_threads: 2, ..StorageOptions::default() };
@@ -125,59 +136,61 @@ fn main() -> AnyResult<()> {
         let n = vectors.len();
         eprintln!("arxiv: loaded {n} points in {:.1}s", t.elapsed().as_secs_f64());
 
-        // 1. Ingest without graph building.
-        let d1 = work.join("arxiv-nograph");
-        fresh(&d1)?;
-        let s = Storage::open_with(&d1, no_graph.clone())?;
-        create_arxiv(&s, "arxiv")?;
-        let el = ingest(&s, "arxiv", &vectors, &payloads, batch)?;
-        s.flush()?;
-        let bytes = s.disk_bytes();
-        println!(
-            "arxiv ingest, no graph: {n} points in {:.2}s = {:.0} points/s (batch {batch}, WAL synced per batch)",
-            el.as_secs_f64(),
-            n as f64 / el.as_secs_f64()
-        );
-        println!(
-            "arxiv disk after flush: {bytes} bytes = {:.0} bytes/point (payload incl. abstract)",
-            bytes as f64 / n as f64
-        );
-        drop(s);
+        if !concurrent_only {
+            // 1. Ingest without graph building.
+            let d1 = work.join("arxiv-nograph");
+            fresh(&d1)?;
+            let s = Storage::open_with(&d1, no_graph.clone())?;
+            create_arxiv(&s, "arxiv")?;
+            let el = ingest(&s, "arxiv", &vectors, &payloads, batch)?;
+            s.flush()?;
+            let bytes = s.disk_bytes();
+            println!(
+                "arxiv ingest, no graph: {n} points in {:.2}s = {:.0} points/s (batch {batch}, WAL synced per batch)",
+                el.as_secs_f64(),
+                n as f64 / el.as_secs_f64()
+            );
+            println!(
+                "arxiv disk after flush: {bytes} bytes = {:.0} bytes/point (payload incl. abstract)",
+                bytes as f64 / n as f64
+            );
+            drop(s);
 
-        // 2. Ingest with background graph building, until the graph covers every point.
-        let d2 = work.join("arxiv-graph");
-        fresh(&d2)?;
-        let s = Storage::open_with(&d2, with_graph.clone())?;
-        create_arxiv(&s, "arxiv")?;
-        let t = Instant::now();
-        let el_ingest = ingest(&s, "arxiv", &vectors, &payloads, batch)?;
-        let caught_up = s.wait_indexed("arxiv", Duration::from_secs(3600))?;
-        let el = t.elapsed();
-        println!(
-            "arxiv ingest + graph (M=16, ef_construction=100, 2 build threads): acknowledged in {:.2}s ({:.0} points/s), graph complete after {:.2}s = {:.0} points/s (caught up: {caught_up})",
-            el_ingest.as_secs_f64(),
-            n as f64 / el_ingest.as_secs_f64(),
-            el.as_secs_f64(),
-            n as f64 / el.as_secs_f64()
-        );
-        s.flush()?;
-        println!("arxiv disk with graphs: {:.0} bytes/point", s.disk_bytes() as f64 / n as f64);
-        drop(s);
+            // 2. Ingest with background graph building, until the graph covers every point.
+            let d2 = work.join("arxiv-graph");
+            fresh(&d2)?;
+            let s = Storage::open_with(&d2, with_graph.clone())?;
+            create_arxiv(&s, "arxiv")?;
+            let t = Instant::now();
+            let el_ingest = ingest(&s, "arxiv", &vectors, &payloads, batch)?;
+            let caught_up = s.wait_indexed("arxiv", Duration::from_secs(3600))?;
+            let el = t.elapsed();
+            println!(
+                "arxiv ingest + graph (M=16, ef_construction=100, 2 build threads): acknowledged in {:.2}s ({:.0} points/s), graph complete after {:.2}s = {:.0} points/s (caught up: {caught_up})",
+                el_ingest.as_secs_f64(),
+                n as f64 / el_ingest.as_secs_f64(),
+                el.as_secs_f64(),
+                n as f64 / el.as_secs_f64()
+            );
+            s.flush()?;
+            println!("arxiv disk with graphs: {:.0} bytes/point", s.disk_bytes() as f64 / n as f64);
+            drop(s);
 
-        // 3. Reopen with saved graphs.
-        let (t, c0) = (Instant::now(), cpu_secs());
-        let s = Storage::open_with(&d2, no_graph.clone())?;
-        let el = t.elapsed();
-        println!("arxiv reopen CPU: {:.2}s", cpu_secs() - c0);
-        let info = s.collection_info("arxiv")?;
-        println!(
-            "arxiv reopen: {:.2}s ({} points, {} in graph, {} pending)",
-            el.as_secs_f64(),
-            info.points_count,
-            info.indexing.indexed_points,
-            info.indexing.pending_points
-        );
-        drop(s);
+            // 3. Reopen with saved graphs.
+            let (t, c0) = (Instant::now(), cpu_secs());
+            let s = Storage::open_with(&d2, no_graph.clone())?;
+            let el = t.elapsed();
+            println!("arxiv reopen CPU: {:.2}s", cpu_secs() - c0);
+            let info = s.collection_info("arxiv")?;
+            println!(
+                "arxiv reopen: {:.2}s ({} points, {} in graph, {} pending)",
+                el.as_secs_f64(),
+                info.points_count,
+                info.indexing.indexed_points,
+                info.indexing.pending_points
+            );
+            drop(s);
+        }
 
         // 4. p99 of a filtered count while ingest runs.
         let d3 = work.join("arxiv-concurrent");
@@ -221,6 +234,7 @@ fn main() -> AnyResult<()> {
         }
         let el = t.elapsed();
         done.store(true, Ordering::Release);
+        println!("load average at the end of the concurrent run: {}", loadavg());
         let mut lat = reader.join().map_err(|_| "reader panicked")?;
         lat.sort_by(f64::total_cmp);
         let cnt = s.count("arxiv", &CountRequest { filter: Some(filter), exact: true })?;

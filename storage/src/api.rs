@@ -310,6 +310,9 @@ impl QueryRequest {
 pub struct FilterExplain {
     /// Live points the filter matches (exact).
     pub cardinality: u64,
+    /// Fields whose conditions a payload index answered (sorted, deduplicated).
+    #[serde(default)]
+    pub indexed_fields: Vec<String>,
     /// Fields whose conditions were answered by scanning payloads (no usable index).
     pub unindexed_fields: Vec<String>,
     /// Payloads read by those scans.
@@ -459,6 +462,17 @@ pub struct SnapshotDescription {
     pub collection: String,
     /// RFC 3339 creation time (UTC).
     pub creation_time: String,
-    /// Bytes on disk (hard-linked SST files count fully).
+    /// Size of the archive file, bytes.
     pub size: u64,
+}
+
+/// What a snapshot recovery did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverOutcome {
+    /// Live points of the recovered collection.
+    pub points: u64,
+    /// Whether an existing collection was replaced (false: created).
+    pub replaced: bool,
+    /// The collection the snapshot was taken from.
+    pub source_collection: String,
 }

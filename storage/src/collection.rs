@@ -2,9 +2,17 @@
 //! indexes, the engine's `CollectionIndex`, and the background indexing thread.
 //!
 //! Write path (every mutating method): take `write` (one writer per collection), read what the
-//! change replaces, validate everything, build ONE [`Batch`], then take `state` for writing,
-//! commit the batch (synced WAL) and apply the same deltas in memory before releasing it. Readers
-//! take `state` for reading, so they see a batch entirely or not at all, in memory and on disk.
+//! change replaces, validate everything, build ONE [`Batch`], then commit it in three steps:
+//! (1) under `state` (write, microseconds) park the old payloads of every point the batch
+//! rewrites or deletes in `State::before`; (2) with `state` released, commit the batch (synced
+//! WAL: the fsync is the slow part); (3) under `state` again, apply the same deltas in memory and
+//! clear `before`. Readers take `state` for reading and read payloads through
+//! [`Collection::payload_of`], which answers from `before` first: between (1) and (3) a reader
+//! sees the old in-memory state with the old payloads, whether or not RocksDB already holds the
+//! batch; after (3) the new state with the new rows. So a reader sees a batch entirely or not at
+//! all, and never waits for an fsync. Rows the batch adds (new internal ids) are invisible to the
+//! old state, so only rewritten or deleted payloads need parking. The commit point is still the
+//! synced WAL write: a write is acknowledged after (3), so it is durable when acknowledged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -24,6 +32,7 @@ use crate::error::{Result, StorageError};
 use crate::filter::{Condition, Filter};
 use crate::kv::{Batch, Cf, KvBackend, Scan};
 use crate::payload_index::{extract, FieldDef, FieldIndex, IndexValue};
+use crate::snapshot::{ArchiveMeta, ArchiveWriter};
 use crate::storage::StorageOptions;
 
 /// The registry entry of a collection (meta CF, global prefix).
@@ -138,6 +147,9 @@ struct State {
     op_seq: u64,
     next_field: u32,
     fields: BTreeMap<String, FieldIndex>,
+    /// Old payloads of the points the in-flight batch rewrites or deletes (empty between
+    /// batches); readers consult it before the key-value store. See the module docs.
+    before: HashMap<u32, Payload>,
 }
 
 impl State {
@@ -173,6 +185,9 @@ pub(crate) struct Collection {
     dead_at_rebuild: std::sync::atomic::AtomicU64,
     /// Rebuilds done (info and tests).
     pub rebuilds: std::sync::atomic::AtomicU64,
+    /// Set (under `write`) when the collection was deleted or replaced by a recovered snapshot:
+    /// a writer still holding this handle must not write rows under a dropped id.
+    dropped: AtomicBool,
 }
 
 /// Reads a point's payload row.
@@ -225,6 +240,7 @@ pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Re
 /// How a filter was compiled (the explain's filter part).
 #[derive(Debug, Default)]
 struct CompileCtx {
+    indexed: Vec<String>,
     unindexed: Vec<String>,
     scanned: u64,
     payloads: Option<Vec<(u32, PointId, Payload)>>,
@@ -343,6 +359,7 @@ impl Collection {
             worker: Arc::new(Worker::default()),
             dead_at_rebuild: std::sync::atomic::AtomicU64::new(0),
             rebuilds: std::sync::atomic::AtomicU64::new(0),
+            dropped: AtomicBool::new(false),
         });
         if c.opts.background_indexing {
             c.start_worker();
@@ -474,15 +491,49 @@ impl Collection {
         st.fields.iter().map(|(f, fi)| Ok((f.clone(), extract(p, f, fi.def.schema, ext)?))).collect()
     }
 
-    fn commit(&self, batch: Batch, apply: impl FnOnce(&mut State)) -> Result<UpdateResult> {
-        let mut st = self.state.write();
-        let op = st.op_seq + 1;
+    /// Commits a batch and applies it in memory (the caller holds `write`). `before`: the
+    /// current payloads of every point the batch rewrites or deletes (see the module docs).
+    fn commit(
+        &self,
+        batch: Batch,
+        before: HashMap<u32, Payload>,
+        apply: impl FnOnce(&mut State),
+    ) -> Result<UpdateResult> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(StorageError::CollectionNotFound { name: self.name.clone() });
+        }
+        // op_seq only changes under `write`, which the caller holds.
+        let op = self.state.read().op_seq + 1;
         let mut batch = batch;
         batch.put(Cf::Meta, key(self.id, META_OP_SEQ), op.to_be_bytes().to_vec());
-        self.kv.write(batch)?;
+        if !before.is_empty() {
+            self.state.write().before = before;
+        }
+        let written = self.kv.write(batch);
+        let mut st = self.state.write();
+        st.before.clear();
+        written?;
         st.op_seq = op;
         apply(&mut st);
         Ok(UpdateResult { operation_id: op, status: UpdateStatus::Completed })
+    }
+
+    /// A point's payload as of the in-memory state `st` (the caller holds `state`).
+    fn payload_of(&self, st: &State, id: u32) -> Result<Payload> {
+        match st.before.get(&id) {
+            Some(p) => Ok(p.clone()),
+            None => read_payload(&*self.kv, self.id, id),
+        }
+    }
+
+    /// Runs `f` (the batch that unregisters the collection) under the writer lock and marks the
+    /// collection dropped (deleted or replaced), so no write of this handle commits after `f`.
+    /// Nothing is marked when `f` fails.
+    pub fn drop_with(&self, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        let _w = self.write.lock();
+        f()?;
+        self.dropped.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Inserts or replaces points (one batch; later duplicates of an id win).
@@ -502,6 +553,7 @@ impl Collection {
         let st = self.state.read();
         // Validate everything first.
         let mut prepared = Vec::with_capacity(points.len());
+        let mut before = HashMap::new();
         for p in points {
             let point = p.id.to_string();
             if p.vector.len() != self.config.dimension {
@@ -519,7 +571,12 @@ impl Collection {
             let posts = Self::postings(&st, &payload, &p.id)?;
             let old = st.ids.get(&p.id).copied();
             let old_posts = match old {
-                Some(o) => Self::postings(&st, &read_payload(&*self.kv, self.id, o)?, &p.id)?,
+                Some(o) => {
+                    let op = self.payload_of(&st, o)?;
+                    let posts = Self::postings(&st, &op, &p.id)?;
+                    before.insert(o, op);
+                    posts
+                }
                 None => Vec::new(),
             };
             prepared.push((p.id, p.vector, payload, posts, old, old_posts));
@@ -560,7 +617,7 @@ impl Collection {
         batch.put(Cf::Meta, key(self.id, META_NEXT_ID), next_id.to_be_bytes().to_vec());
         let engine = self.engine();
         let mut ierr = None;
-        let r = self.commit(batch, |st| {
+        let r = self.commit(batch, before, |st| {
             st.next_id = next_id;
             st.ext.resize(next_id as usize, None);
             for (ext, vector, new, posts, old, old_posts) in applied {
@@ -616,10 +673,12 @@ impl Collection {
         let st = self.state.read();
         let mut batch = Batch::new();
         let mut gone = Vec::new();
+        let mut before = HashMap::new();
         for id in ids {
             let Some(ext) = st.ext_of(id) else { continue };
-            let p = read_payload(&*self.kv, self.id, id)?;
+            let p = self.payload_of(&st, id)?;
             let posts = Self::postings(&st, &p, &ext)?;
+            before.insert(id, p);
             batch.delete(Cf::Points, id_key(self.id, id));
             batch.delete(Cf::Payloads, id_key(self.id, id));
             batch.delete(Cf::IdMap, key(self.id, &encode_point_id(&ext)));
@@ -632,7 +691,7 @@ impl Collection {
         }
         drop(st);
         let engine = self.engine();
-        let r = self.commit(batch, |st| {
+        let r = self.commit(batch, before, |st| {
             for (id, ext, posts) in gone {
                 engine.delete(id);
                 st.live.remove(id);
@@ -656,9 +715,10 @@ impl Collection {
         let st = self.state.read();
         let mut batch = Batch::new();
         let mut changes = Vec::new();
+        let mut before = HashMap::new();
         for id in ids {
             let Some(ext) = st.ext_of(id) else { continue };
-            let old = read_payload(&*self.kv, self.id, id)?;
+            let old = self.payload_of(&st, id)?;
             let mut new = old.clone();
             f(&mut new);
             self.check_payload(&new, &ext)?;
@@ -675,9 +735,10 @@ impl Collection {
                 }
             }
             changes.push((id, old_posts, new_posts));
+            before.insert(id, old);
         }
         drop(st);
-        self.commit(batch, |st| {
+        self.commit(batch, before, |st| {
             for (id, old_posts, new_posts) in changes {
                 for ((fname, ov), (_, nv)) in old_posts.iter().zip(&new_posts) {
                     if let Some(fi) = st.fields.get_mut(fname) {
@@ -743,7 +804,7 @@ impl Collection {
         fk.extend_from_slice(field.as_bytes());
         batch.put(Cf::Meta, key(self.id, &fk), serde_json::to_vec(&def).map_err(corrupt)?);
         batch.put(Cf::Meta, key(self.id, META_NEXT_FIELD), next_field.to_be_bytes().to_vec());
-        self.commit(batch, |st| {
+        self.commit(batch, HashMap::new(), |st| {
             st.next_field = next_field;
             st.fields.insert(field.to_string(), fi);
         })
@@ -767,22 +828,31 @@ impl Collection {
         let mut to = prefix(self.id).to_vec();
         to.extend_from_slice(&(fid + 1).to_be_bytes());
         batch.delete_range(Cf::PayloadIndex, from, to);
-        self.commit(batch, |st| {
+        self.commit(batch, HashMap::new(), |st| {
             st.fields.remove(field);
         })
     }
 
     /// Compiles a filter into the live internal ids it matches.
     pub fn compile(&self, filter: &Filter) -> Result<(RoaringBitmap, FilterExplain)> {
+        let st = self.state.read();
+        self.compile_in(&st, filter)
+    }
+
+    /// [`Collection::compile`] against a state the caller holds (so the bitmap and what the
+    /// caller does with it belong to the same batch).
+    fn compile_in(&self, st: &State, filter: &Filter) -> Result<(RoaringBitmap, FilterExplain)> {
         filter.validate()?;
         let t = Instant::now();
-        let st = self.state.read();
         let mut ctx = CompileCtx::default();
-        let bm = self.compile_filter(&st, filter, &mut ctx)?;
+        let bm = self.compile_filter(st, filter, &mut ctx)?;
         ctx.unindexed.sort();
         ctx.unindexed.dedup();
+        ctx.indexed.sort();
+        ctx.indexed.dedup();
         let ex = FilterExplain {
             cardinality: bm.len(),
+            indexed_fields: ctx.indexed,
             unindexed_fields: ctx.unindexed,
             payloads_scanned: ctx.scanned,
             micros: t.elapsed().as_micros() as u64,
@@ -843,14 +913,15 @@ impl Collection {
             Condition::IsEmpty { is_empty } => st.fields.get(&is_empty.key).map(|fi| fi.empty(&st.live)),
             Condition::IsNull { is_null } => st.fields.get(&is_null.key).map(|fi| fi.nulls().clone()),
         };
-        if let Some(bm) = indexed {
-            return Ok(bm & &st.live);
-        }
         let key = match c {
             Condition::Field(fc) => fc.key.clone(),
             Condition::IsEmpty { is_empty: k } | Condition::IsNull { is_null: k } => k.key.clone(),
             Condition::Filter(_) | Condition::HasId { .. } => String::new(),
         };
+        if let Some(bm) = indexed {
+            ctx.indexed.push(key);
+            return Ok(bm & &st.live);
+        }
         ctx.unindexed.push(key);
         if ctx.payloads.is_none() {
             let mut all = Vec::with_capacity(st.live.len() as usize);
@@ -858,6 +929,10 @@ impl Collection {
             self.kv.scan(Cf::Payloads, &prefix(self.id), &[], &mut |k, v| {
                 let r = (|| -> Result<()> {
                     let id = u32_at(&k[4..])?;
+                    // Parked payloads are added below (the store may already hold the batch).
+                    if st.before.contains_key(&id) {
+                        return Ok(());
+                    }
                     if let Some(ext) = st.ext_of(id) {
                         all.push((id, ext, serde_json::from_slice(v).map_err(corrupt)?));
                     }
@@ -873,6 +948,11 @@ impl Collection {
             })?;
             if let Some(e) = err {
                 return Err(e);
+            }
+            for (id, p) in &st.before {
+                if let Some(ext) = st.ext_of(*id) {
+                    all.push((*id, ext, p.clone()));
+                }
             }
             ctx.scanned += all.len() as u64;
             ctx.payloads = Some(all);
@@ -891,11 +971,14 @@ impl Collection {
         let st = self.state.read();
         let internal: Vec<(PointId, u32)> =
             ids.iter().filter_map(|p| st.ids.get(p).map(|i| (*p, *i))).collect();
-        self.records(&internal, with_payload, with_vector)
+        self.records(&st, &internal, with_payload, with_vector)
     }
 
+    /// Records of points of the state `st` (the caller holds `state` for reading, so the
+    /// payloads read belong to the same batch as the ids).
     fn records(
         &self,
+        st: &State,
         ids: &[(PointId, u32)],
         with_payload: &WithPayload,
         with_vector: bool,
@@ -904,7 +987,7 @@ impl Collection {
         ids.iter()
             .map(|(ext, id)| {
                 let payload = if with_payload.wants_payload() {
-                    with_payload.apply(read_payload(&*self.kv, self.id, *id)?)
+                    with_payload.apply(self.payload_of(st, *id)?)
                 } else {
                     None
                 };
@@ -917,11 +1000,13 @@ impl Collection {
     /// A page in id order.
     pub fn scroll(&self, req: &ScrollRequest) -> Result<ScrollResponse> {
         let limit = req.limit.max(1);
+        // One read guard for the filter, the id walk and the payloads: a batch committing
+        // meanwhile cannot drop points from the page.
+        let st = self.state.read();
         let allowed = match &req.filter {
-            Some(f) => Some(self.compile(f)?.0),
+            Some(f) => Some(self.compile_in(&st, f)?.0),
             None => None,
         };
-        let st = self.state.read();
         let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit.min(4096));
         let mut next = None;
         let iter: Box<dyn Iterator<Item = (&PointId, &u32)>> = match &req.offset {
@@ -938,9 +1023,8 @@ impl Collection {
             }
             page.push((*ext, *id));
         }
-        drop(st);
         let wp = req.with_payload.clone().unwrap_or(WithPayload::All(true));
-        Ok(ScrollResponse { points: self.records(&page, &wp, req.with_vector)?, next_page_offset: next })
+        Ok(ScrollResponse { points: self.records(&st, &page, &wp, req.with_vector)?, next_page_offset: next })
     }
 
     /// Exact count.
@@ -966,9 +1050,14 @@ impl Collection {
         if req.limit == 0 {
             return Err(StorageError::InvalidRequest("limit must be at least 1".into()));
         }
+        // One read guard from the filter to the payloads: the bitmap, the engine's tombstones
+        // and the id map then describe the same batch, so a concurrent replace cannot make hits
+        // vanish between the search and the id mapping. A commit's in-memory apply waits for
+        // searches holding the guard (milliseconds); its fsync waits for nobody.
+        let st = self.state.read();
         let (bitmap, fex) = match &req.filter {
             Some(f) => {
-                let (b, e) = self.compile(f)?;
+                let (b, e) = self.compile_in(&st, f)?;
                 (Some(b), Some(e))
             }
             None => (None, None),
@@ -981,17 +1070,16 @@ impl Collection {
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
         };
         let out = self.engine().search(&req.vector, bitmap.as_ref(), &params)?;
-        let st = self.state.read();
         let hits: Vec<(PointId, u32, f32)> = out
             .hits
             .iter()
             .skip(req.offset)
             .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, metric.score(n.dist))))
             .collect();
-        drop(st);
         let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
         let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
-        let recs = self.records(&ids, &wp, req.with_vector)?;
+        let recs = self.records(&st, &ids, &wp, req.with_vector)?;
+        drop(st);
         let points = recs
             .into_iter()
             .zip(&hits)
@@ -1049,15 +1137,51 @@ impl Collection {
         }
     }
 
-    /// Runs a closure while holding this collection's write lock (snapshots).
-    pub fn with_write_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _w = self.write.lock();
-        f()
-    }
-
-    /// The engine (snapshot graph saving).
-    pub fn engine_handle(&self) -> Arc<CollectionIndex> {
-        self.engine()
+    /// Streams the collection into a snapshot archive. The writer lock is held only while the
+    /// point count is read, a RocksDB snapshot is taken and the graphs are saved into
+    /// `graphs_tmp`; the rows then stream out of that snapshot while writes continue. Returns
+    /// the live points at the snapshot.
+    pub fn export(
+        &self,
+        out: impl std::io::Write,
+        graphs_tmp: &std::path::Path,
+        creation_time: String,
+    ) -> Result<u64> {
+        let mut guard = Some(self.write.lock());
+        let points = self.state.read().live.len();
+        let meta = ArchiveMeta {
+            format: 1,
+            collection: self.name.clone(),
+            config: self.config.clone(),
+            creation_time,
+            points,
+        };
+        let mut w = ArchiveWriter::new(out, &meta)?;
+        let engine = self.engine();
+        self.kv.scan_consistent(
+            &prefix(self.id),
+            &mut || {
+                engine.save_graphs(graphs_tmp)?;
+                guard.take();
+                Ok(())
+            },
+            &mut |cf, k, v| w.row(cf, &k[4..], v),
+        )?;
+        drop(guard);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(graphs_tmp)
+            .map_err(|e| StorageError::io(graphs_tmp, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for f in files {
+            let bytes = std::fs::read(&f).map_err(|e| StorageError::io(&f, e))?;
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            w.graph(&name, &bytes)?;
+        }
+        w.finish()?;
+        Ok(points)
     }
 }
 

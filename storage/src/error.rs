@@ -50,6 +50,17 @@ pub enum StorageError {
         /// The name asked for.
         name: String,
     },
+    /// A snapshot archive is damaged, truncated or not an archive.
+    #[error("invalid snapshot archive: {0}")]
+    InvalidSnapshot(String),
+    /// A snapshot cannot replace the existing collection (different dimension or metric).
+    #[error("snapshot conflicts with collection `{name}`: {reason}")]
+    SnapshotConflict {
+        /// The target collection.
+        name: String,
+        /// What differs and what to do.
+        reason: String,
+    },
     /// A collection or field name is not acceptable.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {
@@ -131,13 +142,16 @@ impl StorageError {
             StorageError::CollectionNotFound { .. } | StorageError::SnapshotNotFound { .. } => {
                 ErrorKind::NotFound
             }
-            StorageError::CollectionExists { .. } | StorageError::IndexExists { .. } => ErrorKind::Conflict,
+            StorageError::CollectionExists { .. }
+            | StorageError::IndexExists { .. }
+            | StorageError::SnapshotConflict { .. } => ErrorKind::Conflict,
             StorageError::InvalidName { .. }
             | StorageError::DimensionMismatch { .. }
             | StorageError::NonFiniteVector { .. }
             | StorageError::PayloadTooLarge { .. }
             | StorageError::PayloadType { .. }
             | StorageError::InvalidFilter(_)
+            | StorageError::InvalidSnapshot(_)
             | StorageError::InvalidRequest(_) => ErrorKind::InvalidArgument,
             StorageError::Db(_) | StorageError::Io { .. } | StorageError::Corrupt(_) => ErrorKind::Internal,
             StorageError::Index(e) => match e {

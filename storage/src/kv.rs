@@ -134,6 +134,17 @@ pub trait KvBackend: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// Writes a consistent copy of the whole store into `dir` (which must not exist).
     fn checkpoint(&self, dir: &Path) -> Result<()>;
+    /// Visits every key starting with `prefix` in every column family (in [`Cf::ALL`] order,
+    /// ascending keys within one) as of ONE point in time: a RocksDB snapshot, so writes that
+    /// commit during the scan are not seen. `taken` runs once, right after that point is fixed
+    /// and before the first visit (callers release a writer lock there, so writes continue
+    /// while a large export streams out). An error from `f` stops the scan and is returned.
+    fn scan_consistent(
+        &self,
+        prefix: &[u8],
+        taken: &mut dyn FnMut() -> Result<()>,
+        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+    ) -> Result<()>;
     /// Flushes memtables (shortens the next open's WAL replay). Durability does not depend on it.
     fn flush(&self) -> Result<()>;
     /// Approximate bytes on disk (0 in memory).
@@ -222,6 +233,30 @@ impl KvBackend for RocksKv {
         Ok(())
     }
 
+    fn scan_consistent(
+        &self,
+        prefix: &[u8],
+        taken: &mut dyn FnMut() -> Result<()>,
+        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let snap = self.db.snapshot();
+        taken()?;
+        for cf in Cf::ALL {
+            let mut it = snap.raw_iterator_cf(self.cf(cf)?);
+            it.seek(prefix);
+            while it.valid() {
+                let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                f(cf, k, v)?;
+                it.next();
+            }
+            it.status()?;
+        }
+        Ok(())
+    }
+
     fn flush(&self) -> Result<()> {
         for cf in Cf::ALL {
             self.db.flush_cf(self.cf(cf)?)?;
@@ -304,6 +339,33 @@ impl KvBackend for MemKv {
         Ok(())
     }
 
+    fn scan_consistent(
+        &self,
+        prefix: &[u8],
+        taken: &mut dyn FnMut() -> Result<()>,
+        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        // A copy taken under the lock is this backend's snapshot (tests only: small data).
+        let rows: Vec<(Cf, Vec<u8>, Vec<u8>)> = {
+            let maps = self.maps.read();
+            Cf::ALL
+                .iter()
+                .flat_map(|cf| {
+                    maps[cf.index()]
+                        .range(prefix.to_vec()..)
+                        .take_while(|(k, _)| k.starts_with(prefix))
+                        .map(|(k, v)| (*cf, k.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        taken()?;
+        for (cf, k, v) in rows {
+            f(cf, &k, &v)?;
+        }
+        Ok(())
+    }
+
     fn checkpoint(&self, dir: &Path) -> Result<()> {
         Err(StorageError::InvalidRequest(format!(
             "snapshots need a data dir; this storage is in memory (asked for {})",
@@ -346,6 +408,24 @@ mod tests {
         assert_eq!(kv.get(Cf::Points, b"a1").unwrap(), None);
         assert_eq!(kv.get(Cf::Points, b"b1").unwrap(), Some(b"w".to_vec()));
         assert_eq!(kv.get(Cf::Meta, b"a1").unwrap(), None);
+        // A consistent scan does not see what commits after its point in time.
+        let mut seen = Vec::new();
+        kv.scan_consistent(
+            b"b",
+            &mut || {
+                let mut b = Batch::new();
+                b.put(Cf::Points, b"b2".to_vec(), b"late".to_vec());
+                b.put(Cf::Meta, b"b0".to_vec(), b"late".to_vec());
+                kv.write(b)
+            },
+            &mut |cf, k, v| {
+                seen.push((cf, k.to_vec(), v.to_vec()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, vec![(Cf::Points, b"b1".to_vec(), b"w".to_vec())]);
+        assert_eq!(kv.get(Cf::Points, b"b2").unwrap(), Some(b"late".to_vec()));
     }
 
     #[test]

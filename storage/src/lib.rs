@@ -37,6 +37,7 @@ pub mod error;
 pub mod filter;
 pub mod kv;
 mod payload_index;
+mod snapshot;
 mod storage;
 
 pub use api::*;

@@ -1,8 +1,8 @@
 //! The entry point: a data dir of named collections.
 //!
 //! Data dir layout: `db/` (the RocksDB database: every collection, column families per concern),
-//! `graphs/<collection id>/` (the engine's saved graphs), `snapshots/<collection>/<name>/`
-//! (a RocksDB checkpoint under `db/`, the graphs under `graphs/`, and `snapshot.json`).
+//! `graphs/<collection id>/` (the engine's saved graphs), `snapshots/<collection>/<name>.snapshot`
+//! (portable archives, see [`crate::snapshot`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 
 use crate::api::*;
 use crate::collection::{prefix, validate_config, Collection, CollectionRecord};
 use crate::error::{Result, StorageError};
 use crate::kv::{dir_size, Batch, Cf, KvBackend, MemKv, RocksKv, Scan};
+use crate::snapshot::{self, ArchiveReader, Frame};
 
 /// Limits and tunables that are not per collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,14 +51,6 @@ fn reg_key(rest: &[u8]) -> Vec<u8> {
     let mut k = prefix(GLOBAL).to_vec();
     k.extend_from_slice(rest);
     k
-}
-
-/// The `snapshot.json` beside a checkpoint.
-#[derive(Debug, Serialize, Deserialize)]
-struct SnapshotMeta {
-    collection: String,
-    collection_id: u32,
-    creation_time: String,
 }
 
 /// A data dir of collections. All methods take `&self` and are synchronous: call them from a
@@ -113,15 +105,43 @@ fn rfc3339_now() -> (String, u128) {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| StorageError::io(to, e))?;
-    for e in std::fs::read_dir(from).map_err(|e| StorageError::io(from, e))? {
-        let e = e.map_err(|e| StorageError::io(from, e))?;
-        let target = to.join(e.file_name());
-        if e.file_type().map_err(|x| StorageError::io(e.path(), x))?.is_dir() {
-            copy_dir(&e.path(), &target)?;
-        } else {
-            std::fs::copy(e.path(), &target).map_err(|x| StorageError::io(&target, x))?;
+/// Removes rows and graph dirs of collection ids no name points to: what a crash in the middle
+/// of a snapshot recovery (or of a delete's graph cleanup) leaves behind. Cheap when there are
+/// none: one seek per column family and unregistered id.
+fn remove_orphans(dir: Option<&Path>, kv: &dyn KvBackend, recs: &[(String, CollectionRecord)]) -> Result<()> {
+    let live: std::collections::HashSet<u32> = recs.iter().map(|(_, r)| r.id).collect();
+    let next = match kv.get(Cf::Meta, &reg_key(REG_NEXT))? {
+        Some(b) => b.as_slice().try_into().map(u32::from_be_bytes).unwrap_or(1),
+        None => 1,
+    };
+    let mut b = Batch::new();
+    for id in (1..next).filter(|i| !live.contains(i)) {
+        for cf in Cf::ALL {
+            let mut any = false;
+            kv.scan(cf, &prefix(id), &[], &mut |_, _| {
+                any = true;
+                Scan::Stop
+            })?;
+            if any {
+                b.delete_range(cf, prefix(id).to_vec(), prefix(id + 1).to_vec());
+            }
+        }
+    }
+    if !b.is_empty() {
+        tracing::warn!(
+            ranges = b.len(),
+            "removing rows of unregistered collection ids (interrupted recover)"
+        );
+        kv.write(b)?;
+    }
+    if let Some(d) = dir {
+        if let Ok(rd) = std::fs::read_dir(d.join("graphs")) {
+            for e in rd.flatten() {
+                let id = e.file_name().to_string_lossy().parse::<u32>().ok();
+                if id.is_some_and(|i| !live.contains(&i)) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
         }
     }
     Ok(())
@@ -173,6 +193,7 @@ impl Storage {
         if let Some(e) = err {
             return Err(e);
         }
+        remove_orphans(dir.as_deref(), &*kv, &recs)?;
         let mut map = BTreeMap::new();
         for (name, rec) in recs {
             let gdir = dir.as_ref().map(|d| d.join("graphs").join(rec.id.to_string()));
@@ -198,14 +219,7 @@ impl Storage {
         if self.collections.read().contains_key(name) {
             return Err(StorageError::CollectionExists { name: name.to_string() });
         }
-        let next = match self.kv.get(Cf::Meta, &reg_key(REG_NEXT))? {
-            Some(b) => b
-                .as_slice()
-                .try_into()
-                .map(u32::from_be_bytes)
-                .map_err(|_| StorageError::Corrupt("next collection id".into()))?,
-            None => 1,
-        };
+        let next = self.next_collection_id()?;
         let rec = CollectionRecord { id: next, config };
         let mut b = Batch::new();
         let mut k = REG_COLL.to_vec();
@@ -245,7 +259,7 @@ impl Storage {
         for cf in Cf::ALL {
             b.delete_range(cf, prefix(c.id).to_vec(), prefix(c.id + 1).to_vec());
         }
-        c.with_write_lock(|| self.kv.write(b))?;
+        c.drop_with(|| self.kv.write(b))?;
         if let Some(d) = &self.dir {
             let g = d.join("graphs").join(c.id.to_string());
             if g.exists() {
@@ -365,86 +379,285 @@ impl Storage {
     }
 
     fn snapshots_dir(&self, name: &str) -> Result<PathBuf> {
+        validate_name(name)?;
         let d = self.dir.as_ref().ok_or_else(|| {
             StorageError::InvalidRequest("snapshots need a data dir; this storage is in memory".into())
         })?;
         Ok(d.join("snapshots").join(name))
     }
 
-    /// Takes a snapshot for a collection: a RocksDB checkpoint (hard links, cheap) plus the
-    /// graphs, taken under the collection's write lock so both describe the same points.
+    /// Takes a snapshot of a collection: a portable archive file (see [`crate::snapshot`]) under
+    /// `snapshots/<collection>/`, written to a temp name, fsynced and renamed, so a listed
+    /// snapshot is always complete. Writes pause only while the RocksDB snapshot is taken and
+    /// the graphs are saved.
     pub fn create_snapshot(&self, name: &str) -> Result<SnapshotDescription> {
         let c = self.coll(name)?;
         let base = self.snapshots_dir(name)?;
         std::fs::create_dir_all(&base).map_err(|e| StorageError::io(&base, e))?;
         let (time, micros) = rfc3339_now();
-        let snap = format!("{name}-{micros}");
-        let dir = base.join(&snap);
+        let snap = format!("{name}-{micros}.{}", snapshot::EXTENSION);
+        let path = base.join(&snap);
         let tmp = base.join(format!(".{snap}.tmp"));
-        std::fs::create_dir_all(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
-        c.with_write_lock(|| -> Result<()> {
-            self.kv.checkpoint(&tmp.join("db"))?;
-            c.engine_handle().save_graphs(&tmp.join("graphs"))?;
-            Ok(())
-        })?;
-        let meta =
-            SnapshotMeta { collection: name.to_string(), collection_id: c.id, creation_time: time.clone() };
-        let mp = tmp.join("snapshot.json");
-        std::fs::write(
-            &mp,
-            serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-        )
-        .map_err(|e| StorageError::io(&mp, e))?;
-        std::fs::rename(&tmp, &dir).map_err(|e| StorageError::io(&dir, e))?;
-        Ok(SnapshotDescription {
-            name: snap,
-            collection: name.to_string(),
-            creation_time: time,
-            size: dir_size(&dir),
-        })
+        let gtmp = base.join(format!(".{snap}.graphs"));
+        let written = (|| -> Result<()> {
+            let f = std::fs::File::create(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            c.export(&mut w, &gtmp, time.clone())?;
+            let f = w.into_inner().map_err(|e| StorageError::io(&tmp, e.into_error()))?;
+            f.sync_all().map_err(|e| StorageError::io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| StorageError::io(&path, e))
+        })();
+        let _ = std::fs::remove_dir_all(&gtmp);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Ok(SnapshotDescription { name: snap, collection: name.to_string(), creation_time: time, size })
     }
 
-    /// Snapshots of a collection, oldest first.
+    /// Snapshots of a collection, oldest first. Also lists the snapshots left by a deleted
+    /// collection (so they can be recovered); 404 only when there is neither.
     pub fn list_snapshots(&self, name: &str) -> Result<Vec<SnapshotDescription>> {
-        self.coll(name)?;
         let base = self.snapshots_dir(name)?;
+        let exists = self.collections.read().contains_key(name);
+        let rd = match std::fs::read_dir(&base) {
+            Ok(rd) => rd,
+            Err(_) if exists => return Ok(Vec::new()),
+            Err(_) => return Err(StorageError::CollectionNotFound { name: name.to_string() }),
+        };
         let mut out = Vec::new();
-        let Ok(rd) = std::fs::read_dir(&base) else { return Ok(out) };
         for e in rd.flatten() {
             let fname = e.file_name().to_string_lossy().into_owned();
-            if fname.starts_with('.') {
+            if fname.starts_with('.') || !fname.ends_with(&format!(".{}", snapshot::EXTENSION)) {
                 continue;
             }
-            let mp = e.path().join("snapshot.json");
-            let Ok(b) = std::fs::read(&mp) else { continue };
-            let Ok(m) = serde_json::from_slice::<SnapshotMeta>(&b) else { continue };
-            out.push(SnapshotDescription {
-                name: fname,
-                collection: m.collection,
-                creation_time: m.creation_time,
-                size: dir_size(&e.path()),
-            });
+            let creation_time = std::fs::File::open(e.path())
+                .ok()
+                .and_then(|f| ArchiveReader::new(std::io::BufReader::new(f)).ok())
+                .map(|(_, m)| m.creation_time)
+                .unwrap_or_default();
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(SnapshotDescription { name: fname, collection: name.to_string(), creation_time, size });
         }
         out.sort_by(|a, b| (&a.creation_time, &a.name).cmp(&(&b.creation_time, &b.name)));
         Ok(out)
     }
 
-    /// The directory holding a snapshot (to archive or pass to [`Storage::restore_snapshot`]).
+    /// The archive file of a snapshot (to download or to pass to [`Storage::recover_snapshot`]).
     pub fn snapshot_path(&self, name: &str, snapshot: &str) -> Result<PathBuf> {
-        let p = self.snapshots_dir(name)?.join(snapshot);
-        if snapshot.contains('/') || snapshot.starts_with('.') || !p.join("snapshot.json").exists() {
+        let base = self.snapshots_dir(name)?;
+        let ok = validate_name(snapshot).is_ok() && snapshot.ends_with(&format!(".{}", snapshot::EXTENSION));
+        let p = base.join(snapshot);
+        if !ok || !p.is_file() {
             return Err(StorageError::SnapshotNotFound { name: snapshot.to_string() });
         }
         Ok(p)
     }
 
-    /// Restores a snapshot directory into a new data dir (which must not exist or be empty),
-    /// keeping only the snapshot's collection. Open it with [`Storage::open`] afterwards.
-    pub fn restore_snapshot(snapshot_dir: &Path, new_data_dir: &Path) -> Result<()> {
-        let mp = snapshot_dir.join("snapshot.json");
-        let b = std::fs::read(&mp).map_err(|e| StorageError::io(&mp, e))?;
-        let meta: SnapshotMeta =
-            serde_json::from_slice(&b).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    /// Deletes a snapshot's archive (404 when there is no such snapshot).
+    pub fn delete_snapshot(&self, name: &str, snapshot: &str) -> Result<()> {
+        let p = self.snapshot_path(name, snapshot)?;
+        std::fs::remove_file(&p).map_err(|e| StorageError::io(&p, e))
+    }
+
+    /// Where the server should stream an uploaded archive before recovering from it: a fresh
+    /// hidden file in the collection's snapshots dir (on the data disk, not /tmp). The caller
+    /// removes it afterwards.
+    pub fn upload_path(&self, name: &str) -> Result<PathBuf> {
+        let base = self.snapshots_dir(name)?;
+        std::fs::create_dir_all(&base).map_err(|e| StorageError::io(&base, e))?;
+        let (_, micros) = rfc3339_now();
+        Ok(base.join(format!(".upload-{micros}-{:x}.tmp", std::process::id())))
+    }
+
+    /// Recovers collection `name` from an archive file (see [`Storage::recover_from_reader`]).
+    pub fn recover_snapshot(&self, name: &str, archive: &Path) -> Result<RecoverOutcome> {
+        let f = std::fs::File::open(archive).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                StorageError::SnapshotNotFound { name: archive.display().to_string() }
+            }
+            _ => StorageError::io(archive, e),
+        })?;
+        self.recover_from_reader(name, std::io::BufReader::with_capacity(1 << 20, f))
+    }
+
+    /// Creates or replaces collection `name` from a snapshot archive, on a live storage.
+    ///
+    /// The archive's rows are imported in batches under a freshly reserved collection id that
+    /// no name points to, its graphs written to that id's graph dir, and the collection is
+    /// loaded from them; only then does ONE batch point the name at the new id and range-delete
+    /// the old id's rows, and the in-memory map swaps. Until that batch, readers and writers
+    /// keep using the existing collection; a damaged archive (bad CRC, truncated, undecodable
+    /// rows) or a dimension/metric conflict fails the call and leaves it untouched. Writes the
+    /// old collection acknowledges before the swap are replaced by the snapshot's state (that
+    /// is what recovering means); a write racing with the swap is refused with 404. After a
+    /// crash mid-import the rows of the unregistered id are removed at the next open.
+    pub fn recover_from_reader(&self, name: &str, r: impl std::io::Read) -> Result<RecoverOutcome> {
+        validate_name(name)?;
+        let (mut ar, meta) = ArchiveReader::new(r)?;
+        validate_config(&meta.config, &self.opts)
+            .map_err(|e| StorageError::InvalidSnapshot(format!("its collection config is not valid: {e}")))?;
+        self.check_replace(name, &meta.config)?;
+        let id = {
+            let _a = self.admin.lock();
+            let next = self.next_collection_id()?;
+            let mut b = Batch::new();
+            b.put(Cf::Meta, reg_key(REG_NEXT), (next + 1).to_be_bytes().to_vec());
+            self.kv.write(b)?;
+            next
+        };
+        let gdir = self.dir.as_ref().map(|d| d.join("graphs").join(id.to_string()));
+        let rec = CollectionRecord { id, config: meta.config.clone() };
+        let loaded = self.import_rows(id, &mut ar, gdir.as_deref()).and_then(|()| {
+            Collection::open(
+                name.to_string(),
+                rec.clone(),
+                Arc::clone(&self.kv),
+                self.opts.clone(),
+                gdir.clone(),
+            )
+            .map_err(|e| match e {
+                StorageError::Corrupt(m) => {
+                    StorageError::InvalidSnapshot(format!("its rows do not decode: {m}"))
+                }
+                StorageError::Index(e) => {
+                    StorageError::InvalidSnapshot(format!("its vectors do not load: {e}"))
+                }
+                e => e,
+            })
+        });
+        let c = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                self.discard_rows(id);
+                return Err(e);
+            }
+        };
+        let _a = self.admin.lock();
+        let old = self.collections.read().get(name).cloned();
+        let swapped = self.check_replace(name, &meta.config).and_then(|()| {
+            let mut b = Batch::new();
+            let mut k = REG_COLL.to_vec();
+            k.extend_from_slice(name.as_bytes());
+            b.put(
+                Cf::Meta,
+                reg_key(&k),
+                serde_json::to_vec(&rec).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            );
+            match &old {
+                Some(o) => {
+                    for cf in Cf::ALL {
+                        b.delete_range(cf, prefix(o.id).to_vec(), prefix(o.id + 1).to_vec());
+                    }
+                    o.drop_with(|| self.kv.write(b))
+                }
+                None => self.kv.write(b),
+            }
+        });
+        if let Err(e) = swapped {
+            c.stop_worker();
+            drop(c);
+            self.discard_rows(id);
+            return Err(e);
+        }
+        let points = c.info().points_count;
+        self.collections.write().insert(name.to_string(), c);
+        if let Some(o) = &old {
+            o.stop_worker();
+            if let Some(d) = &self.dir {
+                let g = d.join("graphs").join(o.id.to_string());
+                let _ = std::fs::remove_dir_all(&g);
+            }
+        }
+        tracing::info!(collection = %name, from = %meta.collection, points, replaced = old.is_some(), "snapshot recovered");
+        Ok(RecoverOutcome { points, replaced: old.is_some(), source_collection: meta.collection })
+    }
+
+    fn check_replace(&self, name: &str, config: &CollectionConfig) -> Result<()> {
+        let Some(old) = self.collections.read().get(name).cloned() else { return Ok(()) };
+        if old.config.dimension != config.dimension || old.config.metric != config.metric {
+            return Err(StorageError::SnapshotConflict {
+                name: name.to_string(),
+                reason: format!(
+                    "the snapshot holds {}-dimensional {:?} vectors, the collection {}-dimensional {:?}; \
+                     delete the collection first or recover under another name",
+                    config.dimension, config.metric, old.config.dimension, old.config.metric
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn next_collection_id(&self) -> Result<u32> {
+        Ok(match self.kv.get(Cf::Meta, &reg_key(REG_NEXT))? {
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StorageError::Corrupt("next collection id".into()))?,
+            None => 1,
+        })
+    }
+
+    /// Writes an archive's rows under collection id `id` (batches of ~8 MB) and its graph files
+    /// into `gdir`; returns after the end frame's CRC matched.
+    fn import_rows(
+        &self,
+        id: u32,
+        ar: &mut ArchiveReader<impl std::io::Read>,
+        gdir: Option<&Path>,
+    ) -> Result<()> {
+        let mut batch = Batch::new();
+        let mut bytes = 0usize;
+        loop {
+            match ar.next_frame()? {
+                Frame::Row(cf, k, v) => {
+                    let mut key = prefix(id).to_vec();
+                    key.extend_from_slice(&k);
+                    bytes += key.len() + v.len();
+                    batch.put(cf, key, v);
+                    if bytes >= 8 << 20 {
+                        self.kv.write(std::mem::take(&mut batch))?;
+                        bytes = 0;
+                    }
+                }
+                Frame::Graph(file, v) => {
+                    if let Some(g) = gdir {
+                        std::fs::create_dir_all(g).map_err(|e| StorageError::io(g, e))?;
+                        let p = g.join(file);
+                        std::fs::write(&p, v).map_err(|e| StorageError::io(&p, e))?;
+                    }
+                }
+                Frame::End => break,
+            }
+        }
+        if !batch.is_empty() {
+            self.kv.write(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the rows and graphs of an unregistered collection id (best effort: leftovers
+    /// are removed at the next open).
+    fn discard_rows(&self, id: u32) {
+        let mut b = Batch::new();
+        for cf in Cf::ALL {
+            b.delete_range(cf, prefix(id).to_vec(), prefix(id + 1).to_vec());
+        }
+        if let Err(e) = self.kv.write(b) {
+            tracing::warn!(collection_id = id, error = %e, "removing the rows of a failed recover failed");
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d.join("graphs").join(id.to_string()));
+        }
+    }
+
+    /// Restores a snapshot archive into a new data dir (which must not exist or be empty): an
+    /// offline restore. Open it with [`Storage::open`] afterwards.
+    pub fn restore_snapshot(archive: &Path, new_data_dir: &Path) -> Result<()> {
+        let f = std::fs::File::open(archive).map_err(|e| StorageError::io(archive, e))?;
+        let (_, meta) = ArchiveReader::new(std::io::BufReader::new(f))?;
         if new_data_dir.exists()
             && std::fs::read_dir(new_data_dir)
                 .map_err(|e| StorageError::io(new_data_dir, e))?
@@ -456,20 +669,11 @@ impl Storage {
                 new_data_dir.display()
             )));
         }
-        copy_dir(&snapshot_dir.join("db"), &new_data_dir.join("db"))?;
-        let g = snapshot_dir.join("graphs");
-        if g.exists() {
-            copy_dir(&g, &new_data_dir.join("graphs").join(meta.collection_id.to_string()))?;
-        }
         let s = Storage::open_with(
             new_data_dir,
             StorageOptions { background_indexing: false, ..StorageOptions::default() },
         )?;
-        for other in s.list_collections() {
-            if other != meta.collection {
-                s.delete_collection(&other)?;
-            }
-        }
+        s.recover_snapshot(&meta.collection, archive)?;
         s.flush()
     }
 

@@ -57,6 +57,7 @@ fn lifecycle(s: &Storage) {
     let ex =
         s.explain_filter("c", &f(json!({"must": [{"key": "n", "range": {"gte": 10, "lt": 20}}]}))).unwrap();
     assert_eq!((ex.cardinality, ex.unindexed_fields.len()), (10, 0));
+    assert_eq!(ex.indexed_fields, vec!["n".to_string()]);
     // Update: same id, new payload and vector.
     s.upsert("c", vec![pt(4, vec![100.0, 0.0], json!({"tag": "odd", "n": 1000}))]).unwrap();
     assert_eq!(count(s, json!({"must": [{"key": "tag", "match": {"value": "even"}}]})), 24);

@@ -5,6 +5,8 @@
                                   queries, save what was seen to STATE (JSON)
   compose_check.py verify STATE   after a restart: the same counts and the same query answers,
                                   over gRPC and REST
+  compose_check.py snapshot STATE snapshot the collection, delete the filtered points, restore
+                                  the snapshot on the running server, check the answers again
 
 Connection from GROVE_URL, GROVE_GRPC_PORT, GROVE_API_KEY. Exits 1 with a message on mismatch.
 """
@@ -89,7 +91,24 @@ def verify(state: str) -> None:
         print(f"verify ({transport}): {now['count']} points, {now['filtered']} filtered, same exact top-5 for {len(queries)} queries")
 
 
+def snapshot(state: str) -> None:
+    with open(state) as f:
+        before = json.load(f)
+    _, _, queries = data()
+    with client("grpc") as c:
+        snap = c.create_snapshot(COLLECTION)
+        c.delete(COLLECTION, filter=FILTER)
+        gone = c.count(COLLECTION, filter=FILTER)
+        c.restore_snapshot(COLLECTION, snap.name)
+        now = answers(c, queries)
+        c.delete_snapshot(COLLECTION, snap.name)
+    if gone != 0 or now != before:
+        sys.exit(f"snapshot: after delete {gone} matched (want 0); after restore {now} != {before}")
+    print(f"snapshot: {snap.name} ({snap.size} bytes); deleted the {before['filtered']} filtered points, "
+          f"restored: {now['count']} points, {now['filtered']} filtered, same exact top-5")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("ingest", "verify"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ingest", "verify", "snapshot"):
         sys.exit(__doc__)
-    {"ingest": ingest, "verify": verify}[sys.argv[1]](sys.argv[2])
+    {"ingest": ingest, "verify": verify, "snapshot": snapshot}[sys.argv[1]](sys.argv[2])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the Docker deployment: build the image, `compose up -d`, wait for the
 # healthcheck, ingest and query through the Python client, `compose down` (keeping the named
-# volume), `up` again, and check that the data and the query answers survived.
+# volume), `up` again, check that the data and the query answers survived, then snapshot the
+# collection, delete points and restore the snapshot on the running container.
 #
 # Prints "skipped: <reason>" and exits 0 when no Docker engine or compose is available.
 # Environment: GROVE_BIN (binary to package; default: cargo build, dev profile),
@@ -99,6 +100,10 @@ dc up -d
 wait_healthy
 passed=$((passed + 1))
 "$py" deploy/compose_check.py verify "$work/state.json"
+passed=$((passed + 1))
+
+# 4b. snapshot create + restore on the running container
+"$py" deploy/compose_check.py snapshot "$work/state.json"
 passed=$((passed + 1))
 
 # 5. the API key is enforced

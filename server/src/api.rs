@@ -666,6 +666,36 @@ pub struct ExplainOut {
     pub distances_computed: u64,
     /// Unindexed points scanned exactly.
     pub unindexed_scanned: u64,
+    /// How storage answered the filter (absent without a filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterExplainOut>,
+}
+
+/// How the filter was answered: storage's side of the explain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FilterExplainOut {
+    /// Live points the filter matches (exact).
+    pub cardinality: u64,
+    /// Fields whose conditions a payload index answered.
+    pub indexed_fields: Vec<String>,
+    /// Fields without a usable index: their conditions were checked against every payload.
+    pub unindexed_fields: Vec<String>,
+    /// Payloads read by those scans.
+    pub payloads_scanned: u64,
+    /// Time to compile the filter, microseconds.
+    pub micros: u64,
+}
+
+impl From<&grove_storage::FilterExplain> for FilterExplainOut {
+    fn from(f: &grove_storage::FilterExplain) -> Self {
+        FilterExplainOut {
+            cardinality: f.cardinality,
+            indexed_fields: f.indexed_fields.clone(),
+            unindexed_fields: f.unindexed_fields.clone(),
+            payloads_scanned: f.payloads_scanned,
+            micros: f.micros,
+        }
+    }
 }
 
 impl From<&grove_index::Explain> for ExplainOut {
@@ -680,6 +710,7 @@ impl From<&grove_index::Explain> for ExplainOut {
             nodes_visited: e.nodes_visited,
             distances_computed: e.distances_computed,
             unindexed_scanned: e.unindexed_scanned,
+            filter: None,
         }
     }
 }
@@ -754,6 +785,35 @@ pub struct SnapshotDescription {
     pub creation_time: Option<String>,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// `PUT /collections/{name}/snapshots/recover` body (Qdrant's shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRecover {
+    /// A snapshot name of this collection, or a `file://` URL (or absolute path) of an archive
+    /// on the server's disk. URLs of other schemes are refused: upload the archive instead.
+    pub location: String,
+    /// Accepted for Qdrant compatibility; ignored (a single node has no replicas to prefer).
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// Accepted for Qdrant compatibility; ignored (archives carry their own CRC-32).
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// Accepted for Qdrant compatibility; ignored.
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+/// What a recovery did (gRPC answer; REST answers `true` like Qdrant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecoverOutcome {
+    /// Live points of the recovered collection.
+    pub points: u64,
+    /// Whether an existing collection was replaced (false: created).
+    pub replaced: bool,
+    /// The collection the snapshot was taken from.
+    pub source_collection: String,
 }
 
 /// `GET /` result.

@@ -138,6 +138,23 @@ async fn every_method_round_trips() {
     assert!(r.result.iter().all(|p| p.payload["cat"] == str_value("odd")));
     let explain = r.explain.expect("explain");
     assert_eq!((explain.path.as_str(), explain.allowed_points), ("exact", 10));
+    let fex = explain.filter.expect("filter explain");
+    assert_eq!(
+        (fex.cardinality, fex.indexed_fields, fex.unindexed_fields),
+        (10, vec!["cat".to_owned()], vec![])
+    );
+    let mut q = query("g", vec![1.0, 3.0, 1.5, 0.97], 3);
+    q.filter = Some(pb::Filter { must: vec![kw("cat", "odd"), kw("n_text", "x")], ..Default::default() });
+    q.explain = true;
+    let fex =
+        pts.query(q).await.expect("query").into_inner().explain.expect("explain").filter.expect("filter");
+    assert_eq!(
+        (fex.cardinality, fex.unindexed_fields, fex.payloads_scanned),
+        (0, vec!["n_text".to_owned()], 20)
+    );
+    let mut q = query("g", vec![1.0, 3.0, 1.5, 0.97], 3);
+    q.explain = true;
+    assert!(pts.query(q).await.expect("query").into_inner().explain.expect("explain").filter.is_none());
 
     // Streaming batch: every index answered once.
     let batch = pb::QueryBatchRequest {
@@ -379,4 +396,126 @@ async fn api_keys_are_enforced_in_metadata() {
     let mut r = Request::new(query("a", vec![1.0, 0.0], 1));
     r.metadata_mut().insert("api-key", "ro-key".parse().expect("ascii"));
     pts.query(r).await.expect("ro query");
+}
+
+#[tokio::test]
+async fn snapshots_delete_recover_download() {
+    let s = Server::start(&[]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts, mut snaps) =
+        (CollectionsClient::new(ch.clone()), PointsClient::new(ch.clone()), SnapshotsClient::new(ch));
+    let create = |name: &str, size: u64| pb::CreateCollectionRequest {
+        collection_name: name.into(),
+        vectors: Some(pb::VectorParams { size, distance: pb::Distance::Cosine as i32 }),
+        hnsw_config: None,
+    };
+    cols.create(create("g", 4)).await.expect("create");
+    pts.upsert(pb::UpsertPointsRequest {
+        collection_name: "g".into(),
+        points: (0..20).map(point).collect(),
+        wait: true,
+    })
+    .await
+    .expect("upsert");
+    let count = |name: &str| pb::CountRequest { collection_name: name.into(), filter: None, exact: true };
+    let snap = snaps
+        .create(pb::CreateSnapshotRequest { collection_name: "g".into() })
+        .await
+        .expect("snapshot")
+        .into_inner()
+        .snapshot
+        .expect("description");
+    pts.delete(pb::DeletePointsRequest {
+        collection_name: "g".into(),
+        points: Some(pb::PointsSelector {
+            kind: Some(pb::points_selector::Kind::Filter(pb::Filter {
+                must: vec![kw("cat", "odd")],
+                ..Default::default()
+            })),
+        }),
+        wait: true,
+    })
+    .await
+    .expect("delete");
+    assert_eq!(pts.count(count("g")).await.expect("count").into_inner().count, 10);
+
+    let rec = snaps
+        .recover(pb::RecoverSnapshotRequest { collection_name: "g".into(), location: snap.name.clone() })
+        .await
+        .expect("recover")
+        .into_inner();
+    assert_eq!((rec.points, rec.replaced, rec.source_collection.as_str()), (20, true, "g"));
+    assert_eq!(pts.count(count("g")).await.expect("count").into_inner().count, 20);
+
+    // Download streams the very file the server keeps.
+    let mut stream = snaps
+        .download(pb::DownloadSnapshotRequest {
+            collection_name: "g".into(),
+            snapshot_name: snap.name.clone(),
+        })
+        .await
+        .expect("download")
+        .into_inner();
+    let mut got = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.expect("chunk").data);
+    }
+    let on_disk = std::fs::read(s.data.join("snapshots").join("g").join(&snap.name)).expect("archive");
+    assert_eq!((got.len() as u64, &got), (snap.size, &on_disk));
+
+    // Into a new collection from a file:// location; a damaged copy is INVALID_ARGUMENT.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.snapshot");
+    std::fs::write(&good, &got).expect("write");
+    let rec = snaps
+        .recover(pb::RecoverSnapshotRequest {
+            collection_name: "h".into(),
+            location: format!("file://{}", good.display()),
+        })
+        .await
+        .expect("recover into h")
+        .into_inner();
+    assert_eq!((rec.points, rec.replaced), (20, false));
+    let bad = dir.path().join("bad.snapshot");
+    let mut damaged = got.clone();
+    let at = damaged.len() - 20;
+    damaged[at] ^= 1;
+    std::fs::write(&bad, &damaged).expect("write");
+    let e = snaps
+        .recover(pb::RecoverSnapshotRequest {
+            collection_name: "h".into(),
+            location: format!("file://{}", bad.display()),
+        })
+        .await
+        .expect_err("damaged");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert_eq!(pts.count(count("h")).await.expect("count").into_inner().count, 20);
+    cols.create(create("small", 2)).await.expect("create small");
+    let e = snaps
+        .recover(pb::RecoverSnapshotRequest {
+            collection_name: "small".into(),
+            location: format!("file://{}", good.display()),
+        })
+        .await
+        .expect_err("conflict");
+    assert_eq!(e.code(), Code::AlreadyExists, "{e:?}");
+
+    // Delete, then NOT_FOUND for it everywhere.
+    snaps
+        .delete(pb::DeleteSnapshotRequest { collection_name: "g".into(), snapshot_name: snap.name.clone() })
+        .await
+        .expect("delete");
+    let e = snaps
+        .delete(pb::DeleteSnapshotRequest { collection_name: "g".into(), snapshot_name: snap.name.clone() })
+        .await
+        .expect_err("gone");
+    assert_eq!(e.code(), Code::NotFound);
+    let e = snaps
+        .download(pb::DownloadSnapshotRequest {
+            collection_name: "g".into(),
+            snapshot_name: snap.name.clone(),
+        })
+        .await
+        .expect_err("gone");
+    assert_eq!(e.code(), Code::NotFound);
 }

@@ -118,6 +118,16 @@ async fn every_endpoint_round_trips() {
     }
     assert_eq!(r["explain"]["path"], "exact");
     assert_eq!(r["explain"]["allowed_points"], 5);
+    // Storage's side of the explain: both fields answered by their indexes.
+    assert_eq!(r["explain"]["filter"]["cardinality"], 5);
+    assert_eq!(r["explain"]["filter"]["indexed_fields"], json!(["cat", "n"]));
+    assert_eq!(r["explain"]["filter"]["unindexed_fields"], json!([]));
+    let scanned = ok(c.post(format!("{col}/points/query")).json(&json!({"query": [1.0, 3.0, 1.5, 0.97], "limit": 1,
+        "filter": {"must": [{"key": "cat", "match": {"value": "odd"}}, {"key": "tags", "match": {"value": "t1"}}]}, "explain": true})))
+    .await;
+    assert_eq!(scanned["explain"]["filter"]["indexed_fields"], json!(["cat"]));
+    assert_eq!(scanned["explain"]["filter"]["unindexed_fields"], json!(["tags"]));
+    assert_eq!(scanned["explain"]["filter"]["payloads_scanned"], 22);
     let nearest = ok(c
         .post(format!("{col}/points/query"))
         .json(&json!({"query": {"nearest": [1.0, 3.0, 1.5, 0.97]}, "limit": 2, "offset": 1})))
@@ -416,4 +426,134 @@ async fn sigterm_drains_flushes_and_a_restart_finds_the_data() {
         ok(c.post(format!("{col}/points/count")).json(&json!({}))).await["count"].as_u64().expect("count");
     assert_eq!(total % 50, 0, "no torn batch");
     assert!(total as usize >= acknowledged.len() * 50);
+}
+
+/// A multipart/form-data body with one file part, as `curl -F snapshot=@file` sends it.
+fn multipart(boundary: &str, file: &[u8]) -> Vec<u8> {
+    let mut b = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"s.snapshot\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    b.extend_from_slice(file);
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    b
+}
+
+#[tokio::test]
+async fn snapshots_download_recover_upload_delete() {
+    let s = Server::start(&[]);
+    let c = client();
+    let col = s.url("/collections/docs");
+    let count = |name: &'static str| {
+        let (c, url) = (c.clone(), s.url(&format!("/collections/{name}/points/count")));
+        async move { ok(c.post(url).json(&json!({}))).await["count"].as_u64().expect("count") }
+    };
+    ok(c.put(&col).json(&json!({"vectors": {"size": 4, "distance": "Cosine"}}))).await;
+    ok(c.put(format!("{col}/index")).json(&json!({"field_name": "cat", "field_schema": "keyword"}))).await;
+    ok(c.put(format!("{col}/points?wait=true")).json(&points(30))).await;
+    let snap = ok(c.post(format!("{col}/snapshots"))).await;
+    let name = snap["name"].as_str().expect("name").to_owned();
+    let size = snap["size"].as_u64().expect("size");
+
+    // Recover by name on the running server undoes a delete.
+    ok(c.post(format!("{col}/points/delete?wait=true"))
+        .json(&json!({"filter": {"must": [{"key": "cat", "match": {"value": "odd"}}]}})))
+    .await;
+    assert_eq!(count("docs").await, 15);
+    assert_eq!(ok(c.put(format!("{col}/snapshots/recover")).json(&json!({"location": name}))).await, true);
+    assert_eq!(count("docs").await, 30);
+    let odd = ok(c
+        .post(format!("{col}/points/count"))
+        .json(&json!({"filter": {"must": [{"key": "cat", "match": {"value": "odd"}}]}})))
+    .await;
+    assert_eq!(odd["count"], 15, "the recovered payload index answers");
+
+    // Download: the archive, as a file.
+    let resp = c.get(format!("{col}/snapshots/{name}")).send().await.expect("download");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    let archive = resp.bytes().await.expect("bytes").to_vec();
+    assert_eq!(archive.len() as u64, size);
+
+    // Upload as a raw body and as multipart: new collections.
+    let raw = c.post(s.url("/collections/copy/snapshots/upload")).body(archive.clone());
+    assert_eq!(ok(raw).await, true);
+    assert_eq!(count("copy").await, 30);
+    let form = c
+        .post(s.url("/collections/copy2/snapshots/upload"))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(multipart("XyZ", &archive));
+    assert_eq!(ok(form).await, true);
+    assert_eq!(count("copy2").await, 30);
+
+    // Bad archives: 400, and the collection is untouched.
+    let mut damaged = archive.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0xff;
+    err(
+        c.post(s.url("/collections/copy/snapshots/upload")).body(damaged),
+        StatusCode::BAD_REQUEST,
+        "damaged",
+    )
+    .await;
+    err(
+        c.post(s.url("/collections/copy/snapshots/upload")).body(archive[..archive.len() / 3].to_vec()),
+        StatusCode::BAD_REQUEST,
+        "ends early",
+    )
+    .await;
+    err(
+        c.post(s.url("/collections/copy/snapshots/upload")).body("hello"),
+        StatusCode::BAD_REQUEST,
+        "not a Grove snapshot",
+    )
+    .await;
+    err(
+        c.post(s.url("/collections/copy/snapshots/upload"))
+            .header("content-type", "multipart/form-data")
+            .body("x"),
+        StatusCode::BAD_REQUEST,
+        "boundary",
+    )
+    .await;
+    assert_eq!(count("copy").await, 30);
+
+    // Dimension conflict: 409, untouched.
+    ok(c.put(s.url("/collections/small")).json(&json!({"vectors": {"size": 2, "distance": "Dot"}}))).await;
+    let path = s.data.join("snapshots").join("docs").join(&name);
+    err(
+        c.put(s.url("/collections/small/snapshots/recover"))
+            .json(&json!({"location": format!("file://{}", path.display())})),
+        StatusCode::CONFLICT,
+        "4-dimensional",
+    )
+    .await;
+    assert_eq!(ok(c.get(s.url("/collections/small"))).await["config"]["params"]["vectors"]["size"], 2);
+
+    // Unknown snapshots and unsupported locations.
+    err(
+        c.put(format!("{col}/snapshots/recover")).json(&json!({"location": "nope.snapshot"})),
+        StatusCode::NOT_FOUND,
+        "nope",
+    )
+    .await;
+    err(c.get(format!("{col}/snapshots/nope.snapshot")), StatusCode::NOT_FOUND, "nope").await;
+    err(
+        c.put(format!("{col}/snapshots/recover")).json(&json!({"location": "http://example.com/s"})),
+        StatusCode::BAD_REQUEST,
+        "upload",
+    )
+    .await;
+    err(
+        c.put(format!("{col}/snapshots/recover")).json(&json!({"where": "x"})),
+        StatusCode::BAD_REQUEST,
+        "where",
+    )
+    .await;
+
+    // Delete.
+    assert_eq!(ok(c.delete(format!("{col}/snapshots/{name}"))).await, true);
+    err(c.delete(format!("{col}/snapshots/{name}")), StatusCode::NOT_FOUND, "does not exist").await;
+    assert_eq!(ok(c.get(format!("{col}/snapshots"))).await, json!([]));
 }

@@ -118,6 +118,9 @@ pub enum Scan {
     Stop,
 }
 
+/// What [`KvBackend::scan_consistent`] calls per row: column family, key, value.
+pub type RowVisitor<'a> = dyn FnMut(Cf, &[u8], &[u8]) -> Result<()> + 'a;
+
 /// An ordered, durable key-value store with column families.
 pub trait KvBackend: Send + Sync + std::fmt::Debug {
     /// Reads one key.
@@ -143,7 +146,7 @@ pub trait KvBackend: Send + Sync + std::fmt::Debug {
         &self,
         prefix: &[u8],
         taken: &mut dyn FnMut() -> Result<()>,
-        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+        f: &mut RowVisitor<'_>,
     ) -> Result<()>;
     /// Flushes memtables (shortens the next open's WAL replay). Durability does not depend on it.
     fn flush(&self) -> Result<()>;
@@ -237,7 +240,7 @@ impl KvBackend for RocksKv {
         &self,
         prefix: &[u8],
         taken: &mut dyn FnMut() -> Result<()>,
-        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+        f: &mut RowVisitor<'_>,
     ) -> Result<()> {
         let snap = self.db.snapshot();
         taken()?;
@@ -343,7 +346,7 @@ impl KvBackend for MemKv {
         &self,
         prefix: &[u8],
         taken: &mut dyn FnMut() -> Result<()>,
-        f: &mut dyn FnMut(Cf, &[u8], &[u8]) -> Result<()>,
+        f: &mut RowVisitor<'_>,
     ) -> Result<()> {
         // A copy taken under the lock is this backend's snapshot (tests only: small data).
         let rows: Vec<(Cf, Vec<u8>, Vec<u8>)> = {

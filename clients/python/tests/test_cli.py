@@ -63,10 +63,23 @@ def test_cli_end_to_end(server: GroveServer, capsys: pytest.CaptureFixture[str],
     assert rc == 0 and out.startswith("snapshot ")
     rc, out = run(server, capsys, "--json", "snapshot", "list", "cli_b")
     assert rc == 0 and len(json.loads(out)) == 1
+    snap = json.loads(out)[0]["name"]
+    rc, _ = run(server, capsys, "delete", "cli_b", "--ids", "0,1")
+    assert rc == 0 and run(server, capsys, "count", "cli_b")[1].strip() == "8"
+    rc, out = run(server, capsys, "snapshot", "restore", "cli_b", snap)
+    assert rc == 0 and "restored cli_b" in out
+    assert run(server, capsys, "count", "cli_b")[1].strip() == "10"
+    archive = tmp_path / "b.snapshot"
+    rc, out = run(server, capsys, "snapshot", "download", "cli_b", snap, "--out", str(archive))
+    assert rc == 0 and archive.stat().st_size > 0
+    rc, out = run(server, capsys, "snapshot", "upload", "cli_c", str(archive))
+    assert rc == 0 and run(server, capsys, "count", "cli_c")[1].strip() == "10"
+    rc, out = run(server, capsys, "snapshot", "delete", "cli_b", snap)
+    assert rc == 0 and run(server, capsys, "--json", "snapshot", "list", "cli_b")[1].strip() == "[]"
     rc, _ = run(server, capsys, "delete", "cli_b", "--ids", "0,1")
     assert rc == 0 and run(server, capsys, "count", "cli_b")[1].strip() == "8"
 
-    for name in ("cli_a", "cli_b"):
+    for name in ("cli_a", "cli_b", "cli_c"):
         assert run(server, capsys, "collections", "delete", name)[0] == 0
 
 

@@ -6,6 +6,7 @@ Every search result is checked against a numpy brute-force oracle on seeded data
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,6 +166,14 @@ def test_explain(loaded: tuple[str, np.ndarray, list[dict]], client: GroveClient
     assert e.path in {"exact", "hnsw", "acorn1", "acorn_gamma", "hnsw_rs"} and e.reason
     forced = client.query(name, vectors[0], filter=LG_RECENT, strategy="exact", explain=True)
     assert forced.explain is not None and forced.explain.path == "exact"
+    # Storage's side: which fields an index answered, which were scanned.
+    assert e.filter is not None and e.filter["cardinality"] == e.allowed_points
+    assert e.filter["indexed_fields"] == ["category", "year"] and e.filter["unindexed_fields"] == []
+    mixed = client.explain(name, vectors[0], filter={"must": [{"key": "category", "match": {"value": "cs.LG"}}, {"key": "n", "range": {"lt": 100}}]})
+    assert mixed.filter is not None and mixed.filter["unindexed_fields"] == ["n"]
+    assert mixed.filter["payloads_scanned"] == N
+    assert mixed.filter["cardinality"] == sum(1 for p in payloads if p["category"] == "cs.LG" and p["n"] < 100)
+    assert client.explain(name, vectors[0]).filter is None
 
 
 def test_scroll_pages_through_everything(loaded: tuple[str, np.ndarray, list[dict]], client: GroveClient) -> None:
@@ -239,8 +248,49 @@ def test_health(client: GroveClient) -> None:
     assert h.ready and h.version
 
 
-def test_snapshots(loaded: tuple[str, np.ndarray, list[dict]], client: GroveClient) -> None:
+def test_snapshots(
+    loaded: tuple[str, np.ndarray, list[dict]], client: GroveClient, server: GroveServer, tmp_path: Path
+) -> None:
     name, _, _ = loaded
     s = client.create_snapshot(name)
     assert s.name and s.size > 0
     assert s.name in [x.name for x in client.list_snapshots(name)]
+    before = client.count(name, LG_RECENT)
+    client.delete(name, filter={"must": [{"key": "category", "match": {"value": "cs.LG"}}]})
+    assert client.count(name, LG_RECENT) == 0
+    # Recover on the running server: the deleted points are back.
+    assert client.restore_snapshot(name, s.name)
+    assert client.count(name, LG_RECENT) == before and client.count(name) == N
+    # Download, then upload into a new collection (REST streams it whatever the transport).
+    dest = tmp_path / s.name
+    assert client.download_snapshot(name, s.name, str(dest)) == s.size == dest.stat().st_size
+    copy = f"{name}_copy"
+    try:
+        assert client.upload_snapshot(copy, str(dest))
+        assert client.count(copy, LG_RECENT) == before
+        # A damaged archive is refused and leaves the collection as it was.
+        damaged = tmp_path / "damaged.snapshot"
+        raw = bytearray(dest.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        damaged.write_bytes(bytes(raw))
+        with pytest.raises(BadRequestError) as e:
+            client.upload_snapshot(copy, str(damaged))
+        assert "checksum" in e.value.message or "damaged" in e.value.message
+        assert client.count(copy) == N
+    finally:
+        client.delete_collection(copy)
+    # Dimension conflict: a 16-d snapshot cannot replace an 8-d collection.
+    other = f"{name}_8d"
+    client.create_collection(other, 8)
+    try:
+        with pytest.raises(ConflictError):
+            client.restore_snapshot(other, f"file://{server.data_dir / 'data' / 'snapshots' / name / s.name}")
+    finally:
+        client.delete_collection(other)
+    with pytest.raises(NotFoundError):
+        client.restore_snapshot(name, "no-such.snapshot")
+    assert client.delete_snapshot(name, s.name)
+    with pytest.raises(NotFoundError):
+        client.delete_snapshot(name, s.name)
+    assert s.name not in [x.name for x in client.list_snapshots(name)]
+

@@ -102,6 +102,29 @@ async fn main() -> anyhow::Result<()> {
         next.map(|n| n.to_string())
     );
 
+    // Snapshot, break the collection, recover it on the running server, download the archive.
+    let snap = client.create_snapshot(COLLECTION).await?;
+    println!("snapshot {} ({} bytes)", snap.name, snap.size);
+    client.delete_by_filter(COLLECTION, grove_client::filter_from_json(&filter)?).await?;
+    println!(
+        "after deleting the matching points: {} left",
+        client.get_collection(COLLECTION).await?.points_count
+    );
+    let rec = client.recover_snapshot(COLLECTION, &snap.name).await?;
+    println!(
+        "recovered {} points (replaced existing: {}); matching again: {}",
+        rec.points,
+        rec.replaced,
+        client.count(COLLECTION, Some(grove_client::filter_from_json(&filter)?)).await?
+    );
+    let mut archive = Vec::new();
+    let bytes = client.download_snapshot(COLLECTION, &snap.name, &mut archive).await?;
+    println!(
+        "downloaded {bytes} bytes; listed snapshots: {}",
+        client.list_snapshots(COLLECTION).await?.len()
+    );
+    client.delete_snapshot(COLLECTION, &snap.name).await?;
+
     client.delete_collection(COLLECTION).await?;
     println!("deleted {COLLECTION}");
     Ok(())

@@ -520,6 +520,54 @@ impl GroveClient {
         let req = pb::ListSnapshotsRequest { collection_name: collection.to_owned() };
         Ok(self.snapshots.clone().list(req).await?.into_inner().snapshots)
     }
+
+    /// Deletes a snapshot (`NotFound` status for an unknown one).
+    pub async fn delete_snapshot(&self, collection: &str, snapshot: &str) -> Result<()> {
+        let req = pb::DeleteSnapshotRequest {
+            collection_name: collection.to_owned(),
+            snapshot_name: snapshot.to_owned(),
+        };
+        self.snapshots.clone().delete(req).await?;
+        Ok(())
+    }
+
+    /// Creates or replaces `collection` from a snapshot on the running server. `location`: a
+    /// snapshot name of that collection, or a `file://` URL of an archive on the server's disk.
+    /// A damaged archive or a dimension conflict fails and leaves the collection as it was.
+    pub async fn recover_snapshot(
+        &self,
+        collection: &str,
+        location: &str,
+    ) -> Result<pb::RecoverSnapshotResponse> {
+        let req = pb::RecoverSnapshotRequest {
+            collection_name: collection.to_owned(),
+            location: location.to_owned(),
+        };
+        Ok(self.snapshots.clone().recover(req).await?.into_inner())
+    }
+
+    /// Downloads a snapshot archive (streamed by the server in chunks) into `out` (a file or a
+    /// `Vec<u8>`; written as chunks arrive); returns the bytes written.
+    pub async fn download_snapshot(
+        &self,
+        collection: &str,
+        snapshot: &str,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64> {
+        let req = pb::DownloadSnapshotRequest {
+            collection_name: collection.to_owned(),
+            snapshot_name: snapshot.to_owned(),
+        };
+        let mut stream = self.snapshots.clone().download(req).await?.into_inner();
+        let mut n = 0u64;
+        while let Some(chunk) = stream.message().await? {
+            out.write_all(&chunk.data)
+                .map_err(|e| ClientError::Invalid(format!("writing the download: {e}")))?;
+            n += chunk.data.len() as u64;
+        }
+        out.flush().map_err(|e| ClientError::Invalid(format!("writing the download: {e}")))?;
+        Ok(n)
+    }
 }
 
 fn update(r: pb::UpdateResponse) -> Result<pb::UpdateResult> {

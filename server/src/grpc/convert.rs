@@ -398,6 +398,13 @@ pub fn explain(e: api::ExplainOut) -> pb::Explain {
         nodes_visited: e.nodes_visited,
         distances_computed: e.distances_computed,
         unindexed_scanned: e.unindexed_scanned,
+        filter: e.filter.map(|f| pb::FilterExplain {
+            cardinality: f.cardinality,
+            indexed_fields: f.indexed_fields,
+            unindexed_fields: f.unindexed_fields,
+            payloads_scanned: f.payloads_scanned,
+            micros: f.micros,
+        }),
     }
 }
 

@@ -211,6 +211,38 @@ impl pb::snapshots_server::Snapshots for Grpc {
             snapshots: list.into_iter().map(convert::snapshot).collect(),
         }))
     }
+
+    async fn delete(&self, r: Request<pb::DeleteSnapshotRequest>) -> Res<pb::DeleteSnapshotResponse> {
+        let r = r.into_inner();
+        self.service.delete_snapshot(r.collection_name, r.snapshot_name).await?;
+        Ok(Response::new(pb::DeleteSnapshotResponse {}))
+    }
+
+    async fn recover(&self, r: Request<pb::RecoverSnapshotRequest>) -> Res<pb::RecoverSnapshotResponse> {
+        let r = r.into_inner();
+        let o = self.service.recover_snapshot(r.collection_name, r.location).await?;
+        Ok(Response::new(pb::RecoverSnapshotResponse {
+            points: o.points,
+            replaced: o.replaced,
+            source_collection: o.source_collection,
+        }))
+    }
+
+    type DownloadStream = futures_util::stream::BoxStream<'static, Result<pb::SnapshotChunk, Status>>;
+
+    async fn download(&self, r: Request<pb::DownloadSnapshotRequest>) -> Res<Self::DownloadStream> {
+        let r = r.into_inner();
+        let path = self.service.snapshot_file(r.collection_name, r.snapshot_name).await?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| Status::from(crate::service::ServiceError::internal(e)))?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(|chunk| {
+            chunk
+                .map(|b| pb::SnapshotChunk { data: b.to_vec() })
+                .map_err(|e| Status::from(crate::service::ServiceError::internal(e)))
+        });
+        Ok(Response::new(stream.boxed()))
+    }
 }
 
 #[tonic::async_trait]
@@ -230,7 +262,7 @@ pub fn access_of(path: &str) -> Option<Access> {
         ("grove.v1.Health", _) => None,
         ("grove.v1.Collections", "Get" | "List")
         | ("grove.v1.Points", "Get" | "Query" | "QueryBatch" | "Scroll" | "Count")
-        | ("grove.v1.Snapshots", "List") => Some(Access::Read),
+        | ("grove.v1.Snapshots", "List" | "Download") => Some(Access::Read),
         _ => Some(Access::Write),
     }
 }

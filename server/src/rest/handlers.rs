@@ -8,8 +8,9 @@ use crate::api::{
     CollectionExistence, CollectionInfo, CollectionsResponse, CountRequest, CountResult, CreateCollection,
     CreateFieldIndex, DeletePayload, GetPoints, PointsSelector, QueryBatchRequest, QueryRequest,
     QueryResponse, Record, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, SetPayload,
-    SnapshotDescription, UpdateResult, UpsertPoints, VersionInfo,
+    SnapshotDescription, SnapshotRecover, UpdateResult, UpsertPoints, VersionInfo,
 };
+use crate::service::ServiceError;
 
 use super::extract::{Json, Path, Query, WriteParams};
 use super::{text, AppState, Done, RestResult};
@@ -200,4 +201,132 @@ pub async fn create_snapshot(
 
 pub async fn list_snapshots(State(s): S, Path(name): Path<String>) -> RestResult<Vec<SnapshotDescription>> {
     Ok(Done(s.service.list_snapshots(name).await?))
+}
+
+pub async fn download_snapshot(
+    State(s): S,
+    Path((name, snapshot)): Path<(String, String)>,
+) -> Result<Response, super::RestError> {
+    let path = s.service.snapshot_file(name, snapshot.clone()).await?;
+    let file = tokio::fs::File::open(&path).await.map_err(ServiceError::internal)?;
+    let len = file.metadata().await.map_err(ServiceError::internal)?.len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (axum::http::header::CONTENT_LENGTH, len.to_string()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{snapshot}\"")),
+    ];
+    Ok((headers, body).into_response())
+}
+
+pub async fn delete_snapshot(
+    State(s): S,
+    Path((name, snapshot)): Path<(String, String)>,
+    Query(_w): Query<WriteParams>,
+) -> RestResult<bool> {
+    Ok(Done(s.service.delete_snapshot(name, snapshot).await?))
+}
+
+pub async fn recover_snapshot(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(_w): Query<WriteParams>,
+    Json(body): Json<SnapshotRecover>,
+) -> RestResult<bool> {
+    s.service.recover_snapshot(name, body.location).await?;
+    Ok(Done(true))
+}
+
+/// Streams the body to a file on the data disk (no body-size limit: this route needs an admin
+/// key and archives are as large as collections), then recovers from it. A multipart body's
+/// single file part is located in the saved file rather than parsed in memory.
+pub async fn upload_snapshot(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(_w): Query<WriteParams>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> RestResult<bool> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let ctype = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let boundary = multipart_boundary(ctype)?;
+    let path = s.service.snapshot_upload_path(name.clone()).await?;
+    let saved = async {
+        let mut f = tokio::fs::File::create(&path).await.map_err(ServiceError::internal)?;
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ServiceError::invalid(format!("reading the upload failed: {e}")))?;
+            total += chunk.len() as u64;
+            f.write_all(&chunk).await.map_err(ServiceError::internal)?;
+        }
+        f.flush().await.map_err(ServiceError::internal)?;
+        let (offset, len) = match &boundary {
+            Some(b) => multipart_part(&path, b, total).await?,
+            None => (0, total),
+        };
+        Ok::<_, ServiceError>((offset, len))
+    }
+    .await;
+    let (offset, len) = match saved {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e.into());
+        }
+    };
+    s.service.recover_uploaded(name, path, offset, len).await?;
+    Ok(Done(true))
+}
+
+/// `Some(boundary)` for `multipart/form-data`, `None` for any other (raw) body.
+fn multipart_boundary(ctype: &str) -> Result<Option<String>, ServiceError> {
+    if !ctype.to_ascii_lowercase().starts_with("multipart/") {
+        return Ok(None);
+    }
+    ctype
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| Some(b.trim_matches('"').to_owned()))
+        .next()
+        .ok_or_else(|| ServiceError::invalid("multipart upload without a boundary parameter"))
+}
+
+/// Offset and length of the (single) file part of a multipart body saved in `path`.
+async fn multipart_part(
+    path: &std::path::Path,
+    boundary: &str,
+    total: u64,
+) -> Result<(u64, u64), ServiceError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let bad = || {
+        ServiceError::invalid("malformed multipart upload: send one file part (e.g. curl -F snapshot=@file)")
+    };
+    let mut f = tokio::fs::File::open(path).await.map_err(ServiceError::internal)?;
+    let mut head = vec![0u8; total.min(64 * 1024) as usize];
+    f.read_exact(&mut head).await.map_err(ServiceError::internal)?;
+    let open = format!("--{boundary}");
+    let start = find(&head, open.as_bytes()).ok_or_else(bad)?;
+    let headers_end = find(&head[start..], b"\r\n\r\n").ok_or_else(bad)? + start + 4;
+    let tail_len = total.min(4096);
+    f.seek(std::io::SeekFrom::Start(total - tail_len)).await.map_err(ServiceError::internal)?;
+    let mut tail = vec![0u8; tail_len as usize];
+    f.read_exact(&mut tail).await.map_err(ServiceError::internal)?;
+    let close = format!("\r\n--{boundary}");
+    let end_in_tail = rfind(&tail, close.as_bytes()).ok_or_else(bad)?;
+    let end = total - tail_len + end_in_tail as u64;
+    if end < headers_end as u64 {
+        return Err(bad());
+    }
+    Ok((headers_end as u64, end - headers_end as u64))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }

@@ -59,6 +59,9 @@ use crate::api;
         api::CountRequest,
         api::CountResult,
         api::SnapshotDescription,
+        api::SnapshotRecover,
+        api::RecoverOutcome,
+        api::FilterExplainOut,
         api::VersionInfo,
     ))
 )]

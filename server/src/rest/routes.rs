@@ -273,4 +273,42 @@ pub const ROUTES: &[Route] = &[
         response: "Vec<SnapshotDescription>",
         handler: || get(h::list_snapshots),
     },
+    Route {
+        method: "GET",
+        path: "/collections/{name}/snapshots/{snapshot}",
+        access: R,
+        summary: "Download a snapshot archive (application/octet-stream)",
+        request: None,
+        response: "text",
+        handler: || get(h::download_snapshot),
+    },
+    Route {
+        method: "DELETE",
+        path: "/collections/{name}/snapshots/{snapshot}",
+        access: W,
+        summary: "Delete a snapshot",
+        request: None,
+        response: "bool",
+        handler: || delete(h::delete_snapshot),
+    },
+    Route {
+        method: "PUT",
+        path: "/collections/{name}/snapshots/recover",
+        access: W,
+        summary:
+            "Create or replace the collection from a snapshot (name or file:// location), live and atomically",
+        request: Some("SnapshotRecover"),
+        response: "bool",
+        handler: || put(h::recover_snapshot),
+    },
+    Route {
+        method: "POST",
+        path: "/collections/{name}/snapshots/upload",
+        access: W,
+        summary:
+            "Upload a snapshot archive (raw body or multipart/form-data) and recover the collection from it",
+        request: None,
+        response: "bool",
+        handler: || post(h::upload_snapshot),
+    },
 ];

@@ -281,7 +281,14 @@ fn query_out(
                 vector: h.vector,
             })
             .collect(),
-        explain: if p.explain { r.explain.as_ref().map(|e| api::ExplainOut::from(&e.search)) } else { None },
+        explain: if p.explain {
+            r.explain.as_ref().map(|e| api::ExplainOut {
+                filter: e.filter.as_ref().map(api::FilterExplainOut::from),
+                ..api::ExplainOut::from(&e.search)
+            })
+        } else {
+            None
+        },
     }
 }
 
@@ -552,6 +559,80 @@ impl Service {
         self.run_search(move |s, _| Ok(s.list_snapshots(&name)?.into_iter().map(snapshot_out).collect()))
             .await
     }
+
+    /// `DELETE /collections/{name}/snapshots/{snapshot}`.
+    pub async fn delete_snapshot(&self, name: String, snapshot: String) -> ServiceResult<bool> {
+        self.run_write(move |s| {
+            s.delete_snapshot(&name, &snapshot)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// The archive file of a snapshot, for downloads (404 when unknown).
+    pub async fn snapshot_file(&self, name: String, snapshot: String) -> ServiceResult<std::path::PathBuf> {
+        self.run_write(move |s| Ok(s.snapshot_path(&name, &snapshot)?)).await
+    }
+
+    /// `PUT /collections/{name}/snapshots/recover`: `location` is a snapshot name of this
+    /// collection, or a `file://` URL / absolute path of an archive on the server's disk.
+    pub async fn recover_snapshot(
+        &self,
+        name: String,
+        location: String,
+    ) -> ServiceResult<api::RecoverOutcome> {
+        let loc = location.trim().to_owned();
+        if loc.is_empty() {
+            return Err(ServiceError::invalid("location is empty: give a snapshot name or a file:// URL"));
+        }
+        if loc.starts_with("http://") || loc.starts_with("https://") {
+            return Err(ServiceError::invalid(format!(
+                "location {loc}: Grove does not fetch URLs; download the archive and POST it to \
+                 /collections/{name}/snapshots/upload"
+            )));
+        }
+        self.run_write(move |s| {
+            let path = match loc.strip_prefix("file://") {
+                Some(p) => std::path::PathBuf::from(p),
+                None if loc.starts_with('/') => std::path::PathBuf::from(&loc),
+                None => s.snapshot_path(&name, &loc)?,
+            };
+            Ok(recover_out(s.recover_snapshot(&name, &path)?))
+        })
+        .await
+    }
+
+    /// A fresh file to stream an upload into (on the data disk; the caller removes it).
+    pub async fn snapshot_upload_path(&self, name: String) -> ServiceResult<std::path::PathBuf> {
+        self.run_write(move |s| Ok(s.upload_path(&name)?)).await
+    }
+
+    /// Recovers `name` from `len` bytes at `offset` of an uploaded file (a raw archive, or the
+    /// file part of a multipart body), then removes the file.
+    pub async fn recover_uploaded(
+        &self,
+        name: String,
+        file: std::path::PathBuf,
+        offset: u64,
+        len: u64,
+    ) -> ServiceResult<api::RecoverOutcome> {
+        self.run_write(move |s| {
+            let r = (|| -> ServiceResult<api::RecoverOutcome> {
+                use std::io::{Read, Seek};
+                let mut f = std::fs::File::open(&file).map_err(ServiceError::internal)?;
+                f.seek(std::io::SeekFrom::Start(offset)).map_err(ServiceError::internal)?;
+                let reader = std::io::BufReader::with_capacity(1 << 20, f.take(len));
+                Ok(recover_out(s.recover_from_reader(&name, reader)?))
+            })();
+            let _ = std::fs::remove_file(&file);
+            r
+        })
+        .await
+    }
+}
+
+fn recover_out(r: st::RecoverOutcome) -> api::RecoverOutcome {
+    api::RecoverOutcome { points: r.points, replaced: r.replaced, source_collection: r.source_collection }
 }
 
 fn s_query(

@@ -190,4 +190,15 @@ def explain_from_pb(msg: points.Explain) -> Explain:
         nodes_visited=msg.nodes_visited,
         distances_computed=msg.distances_computed,
         unindexed_scanned=msg.unindexed_scanned,
+        filter=(
+            {
+                "cardinality": msg.filter.cardinality,
+                "indexed_fields": list(msg.filter.indexed_fields),
+                "unindexed_fields": list(msg.filter.unindexed_fields),
+                "payloads_scanned": msg.filter.payloads_scanned,
+                "micros": msg.filter.micros,
+            }
+            if msg.HasField("filter")
+            else None
+        ),
     )

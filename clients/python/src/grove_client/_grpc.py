@@ -310,10 +310,24 @@ class GrpcTransport:
         return [SnapshotInfo(name=s.name, creation_time=s.creation_time or None, size=s.size) for s in r.snapshots]
 
     def delete_snapshot(self, collection: str, name: str) -> bool:
-        raise errors.UnsupportedError("deleting a snapshot is REST-only (grove.v1 has no Snapshots.Delete)")
+        self._call(self._snapshots.Delete, spb.DeleteSnapshotRequest(collection_name=collection, snapshot_name=name))
+        return True
 
     def recover_snapshot(self, collection: str, location: str) -> bool:
-        raise errors.UnsupportedError("restoring a snapshot is REST-only (grove.v1 has no Snapshots.Recover)")
+        self._call(self._snapshots.Recover, spb.RecoverSnapshotRequest(collection_name=collection, location=location))
+        return True
+
+    def download_snapshot(self, collection: str, name: str, dest: str) -> int:
+        req = spb.DownloadSnapshotRequest(collection_name=collection, snapshot_name=name)
+        n = 0
+        try:
+            with open(dest, "wb") as f:
+                for chunk in self._snapshots.Download(req, timeout=self._timeout, metadata=self._metadata):
+                    f.write(chunk.data)
+                    n += len(chunk.data)
+        except grpc.RpcError as e:
+            raise _error(e, self._target) from None
+        return n
 
 
 def _error(e: grpc.RpcError, target: str) -> errors.GroveError:

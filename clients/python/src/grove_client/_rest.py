@@ -39,6 +39,7 @@ _EXPLAIN_FIELDS = (
     "nodes_visited",
     "distances_computed",
     "unindexed_scanned",
+    "filter",
 )
 
 
@@ -67,6 +68,7 @@ def explain_from_json(raw: Mapping[str, Any] | None) -> Explain | None:
         distances_computed=int(raw.get("distances_computed", 0)),
         unindexed_scanned=int(raw.get("unindexed_scanned", 0)),
         extra={k: v for k, v in raw.items() if k not in _EXPLAIN_FIELDS},
+        filter=dict(raw["filter"]) if isinstance(raw.get("filter"), Mapping) else None,
     )
 
 
@@ -296,6 +298,49 @@ class RestTransport:
     def recover_snapshot(self, collection: str, location: str) -> bool:
         r = self._call("PUT", f"/collections/{collection}/snapshots/recover", {"location": location}, {"wait": "true"})
         return bool(r)
+
+    def download_snapshot(self, collection: str, name: str, dest: str) -> int:
+        path = f"/collections/{collection}/snapshots/{name}"
+        try:
+            with self._http.stream("GET", path) as resp:
+                if resp.is_error:
+                    resp.read()
+                    self._raise(resp)
+                n = 0
+                with open(dest, "wb") as f:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        f.write(chunk)
+                        n += len(chunk)
+                return n
+        except httpx.TimeoutException as e:
+            raise errors.GroveTimeoutError(f"GET {path}: timed out ({e})") from e
+        except httpx.TransportError as e:
+            raise errors.UnavailableError(f"GET {path}: cannot reach {self._http.base_url} ({e})") from e
+
+    def upload_snapshot(self, collection: str, source: str) -> bool:
+        path = f"/collections/{collection}/snapshots/upload"
+        try:
+            with open(source, "rb") as f:
+                resp = self._http.post(
+                    path, content=f, headers={"content-type": "application/octet-stream"}, params={"wait": "true"}
+                )
+        except httpx.TimeoutException as e:
+            raise errors.GroveTimeoutError(f"POST {path}: timed out ({e})") from e
+        except httpx.TransportError as e:
+            raise errors.UnavailableError(f"POST {path}: cannot reach {self._http.base_url} ({e})") from e
+        if resp.is_error:
+            self._raise(resp)
+        return True
+
+    def _raise(self, resp: httpx.Response) -> None:
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        message = None
+        if isinstance(data, Mapping) and isinstance(data.get("status"), Mapping):
+            message = data["status"].get("error")
+        raise errors.from_http(resp.status_code, str(message or resp.text or resp.reason_phrase))
 
 
 def _snapshot(raw: Mapping[str, Any]) -> SnapshotInfo:

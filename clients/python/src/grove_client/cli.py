@@ -298,6 +298,19 @@ def cmd_snapshot_restore(c: GroveClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot_download(c: GroveClient, args: argparse.Namespace) -> int:
+    dest = args.out or args.name
+    n = c.download_snapshot(args.collection, args.name, dest)
+    _out(args, {"file": dest, "bytes": n}, f"saved {args.name} to {dest} ({n} bytes)")
+    return 0
+
+
+def cmd_snapshot_upload(c: GroveClient, args: argparse.Namespace) -> int:
+    c.upload_snapshot(args.collection, args.file)
+    _out(args, True, f"restored {args.collection} from uploaded {args.file}")
+    return 0
+
+
 def cmd_snapshot_delete(c: GroveClient, args: argparse.Namespace) -> int:
     c.delete_snapshot(args.collection, args.name)
     _out(args, True, f"deleted snapshot {args.name}")
@@ -416,6 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
         if needs_name:
             x.add_argument("name", help="snapshot name (from `snapshot list`)")
         x.set_defaults(fn=fn)
+    x = snap.add_parser("download", help="save a snapshot archive to a local file")
+    x.add_argument("collection")
+    x.add_argument("name", help="snapshot name (from `snapshot list`)")
+    x.add_argument("--out", help="local file (default: the snapshot name)")
+    x.set_defaults(fn=cmd_snapshot_download)
+    x = snap.add_parser("upload", help="upload a local archive and restore the collection from it")
+    x.add_argument("collection")
+    x.add_argument("file", help="archive made by `snapshot download`")
+    x.set_defaults(fn=cmd_snapshot_upload)
     return p
 
 

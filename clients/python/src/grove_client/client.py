@@ -435,16 +435,28 @@ class GroveClient:
         return self._t.list_snapshots(collection)
 
     def delete_snapshot(self, collection: str, name: str) -> bool:
-        """Delete a snapshot (REST)."""
-        return self._rest_transport().delete_snapshot(collection, name)
+        """Delete a snapshot; :class:`NotFoundError` when there is no such snapshot."""
+        return self._t.delete_snapshot(collection, name)
 
     def restore_snapshot(self, collection: str, name_or_location: str) -> bool:
-        """Restore a collection from one of its snapshots (REST), replacing its current data.
+        """Create or replace a collection from a snapshot, on the running server.
 
-        ``name_or_location`` is a snapshot name from :meth:`list_snapshots` or a location the
-        server understands (a path under its snapshot directory or a ``file://`` URL).
+        ``name_or_location`` is a snapshot name from :meth:`list_snapshots` or a ``file://`` URL
+        (or absolute path) of an archive on the server's disk. The swap is atomic: a damaged
+        archive or a dimension conflict raises and leaves the collection as it was.
         """
-        return self._rest_transport().recover_snapshot(collection, name_or_location)
+        return self._t.recover_snapshot(collection, name_or_location)
+
+    recover_snapshot = restore_snapshot
+
+    def download_snapshot(self, collection: str, name: str, dest: str) -> int:
+        """Save a snapshot archive to the local file ``dest``; returns the bytes written."""
+        return self._t.download_snapshot(collection, name, dest)
+
+    def upload_snapshot(self, collection: str, source: str) -> bool:
+        """Upload a local archive (from :meth:`download_snapshot`) and recover ``collection``
+        from it on the server (REST, streamed), creating or replacing it atomically."""
+        return self._rest_transport().upload_snapshot(collection, source)
 
 
 def _spec(

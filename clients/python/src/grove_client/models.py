@@ -37,6 +37,10 @@ class Explain:
     distances_computed: int
     unindexed_scanned: int
     extra: dict[str, Any] = field(default_factory=dict)
+    filter: dict[str, Any] | None = None
+    """How the server's storage answered the filter (None without a filter): ``cardinality``
+    (exact matching points), ``indexed_fields`` (answered by a payload index),
+    ``unindexed_fields`` (checked against every payload), ``payloads_scanned``, ``micros``."""
     """Fields the server sent that this client version does not know (REST only)."""
 
 

@@ -216,7 +216,7 @@ class QueryRequest(_message.Message):
     def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ...) -> None: ...
 
 class Explain(_message.Message):
-    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned")
+    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter")
     PATH_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     LIVE_POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +226,7 @@ class Explain(_message.Message):
     NODES_VISITED_FIELD_NUMBER: _ClassVar[int]
     DISTANCES_COMPUTED_FIELD_NUMBER: _ClassVar[int]
     UNINDEXED_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
     path: str
     reason: str
     live_points: int
@@ -235,7 +236,22 @@ class Explain(_message.Message):
     nodes_visited: int
     distances_computed: int
     unindexed_scanned: int
-    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ...) -> None: ...
+    filter: FilterExplain
+    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ..., filter: _Optional[_Union[FilterExplain, _Mapping]] = ...) -> None: ...
+
+class FilterExplain(_message.Message):
+    __slots__ = ("cardinality", "indexed_fields", "unindexed_fields", "payloads_scanned", "micros")
+    CARDINALITY_FIELD_NUMBER: _ClassVar[int]
+    INDEXED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    UNINDEXED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    PAYLOADS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    MICROS_FIELD_NUMBER: _ClassVar[int]
+    cardinality: int
+    indexed_fields: _containers.RepeatedScalarFieldContainer[str]
+    unindexed_fields: _containers.RepeatedScalarFieldContainer[str]
+    payloads_scanned: int
+    micros: int
+    def __init__(self, cardinality: _Optional[int] = ..., indexed_fields: _Optional[_Iterable[str]] = ..., unindexed_fields: _Optional[_Iterable[str]] = ..., payloads_scanned: _Optional[int] = ..., micros: _Optional[int] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
     __slots__ = ("result", "explain")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18grove/v1/snapshots.proto\x12\x08grove.v1\"H\n\x13SnapshotDescription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcreation_time\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\"0\n\x15\x43reateSnapshotRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"I\n\x16\x43reateSnapshotResponse\x12/\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1d.grove.v1.SnapshotDescription\"/\n\x14ListSnapshotsRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"I\n\x15ListSnapshotsResponse\x12\x30\n\tsnapshots\x18\x01 \x03(\x0b\x32\x1d.grove.v1.SnapshotDescription2\xa1\x01\n\tSnapshots\x12K\n\x06\x43reate\x12\x1f.grove.v1.CreateSnapshotRequest\x1a .grove.v1.CreateSnapshotResponse\x12G\n\x04List\x12\x1e.grove.v1.ListSnapshotsRequest\x1a\x1f.grove.v1.ListSnapshotsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18grove/v1/snapshots.proto\x12\x08grove.v1\"H\n\x13SnapshotDescription\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcreation_time\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\"0\n\x15\x43reateSnapshotRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"I\n\x16\x43reateSnapshotResponse\x12/\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1d.grove.v1.SnapshotDescription\"/\n\x14ListSnapshotsRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"I\n\x15ListSnapshotsResponse\x12\x30\n\tsnapshots\x18\x01 \x03(\x0b\x32\x1d.grove.v1.SnapshotDescription\"G\n\x15\x44\x65leteSnapshotRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x15\n\rsnapshot_name\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteSnapshotResponse\"C\n\x16RecoverSnapshotRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x10\n\x08location\x18\x02 \x01(\t\"V\n\x17RecoverSnapshotResponse\x12\x0e\n\x06points\x18\x01 \x01(\x04\x12\x10\n\x08replaced\x18\x02 \x01(\x08\x12\x19\n\x11source_collection\x18\x03 \x01(\t\"I\n\x17\x44ownloadSnapshotRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x15\n\rsnapshot_name\x18\x02 \x01(\t\"\x1d\n\rSnapshotChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x32\x88\x03\n\tSnapshots\x12K\n\x06\x43reate\x12\x1f.grove.v1.CreateSnapshotRequest\x1a .grove.v1.CreateSnapshotResponse\x12G\n\x04List\x12\x1e.grove.v1.ListSnapshotsRequest\x1a\x1f.grove.v1.ListSnapshotsResponse\x12K\n\x06\x44\x65lete\x12\x1f.grove.v1.DeleteSnapshotRequest\x1a .grove.v1.DeleteSnapshotResponse\x12N\n\x07Recover\x12 .grove.v1.RecoverSnapshotRequest\x1a!.grove.v1.RecoverSnapshotResponse\x12H\n\x08\x44ownload\x12!.grove.v1.DownloadSnapshotRequest\x1a\x17.grove.v1.SnapshotChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=284
   _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=286
   _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=359
-  _globals['_SNAPSHOTS']._serialized_start=362
-  _globals['_SNAPSHOTS']._serialized_end=523
+  _globals['_DELETESNAPSHOTREQUEST']._serialized_start=361
+  _globals['_DELETESNAPSHOTREQUEST']._serialized_end=432
+  _globals['_DELETESNAPSHOTRESPONSE']._serialized_start=434
+  _globals['_DELETESNAPSHOTRESPONSE']._serialized_end=458
+  _globals['_RECOVERSNAPSHOTREQUEST']._serialized_start=460
+  _globals['_RECOVERSNAPSHOTREQUEST']._serialized_end=527
+  _globals['_RECOVERSNAPSHOTRESPONSE']._serialized_start=529
+  _globals['_RECOVERSNAPSHOTRESPONSE']._serialized_end=615
+  _globals['_DOWNLOADSNAPSHOTREQUEST']._serialized_start=617
+  _globals['_DOWNLOADSNAPSHOTREQUEST']._serialized_end=690
+  _globals['_SNAPSHOTCHUNK']._serialized_start=692
+  _globals['_SNAPSHOTCHUNK']._serialized_end=721
+  _globals['_SNAPSHOTS']._serialized_start=724
+  _globals['_SNAPSHOTS']._serialized_end=1116
 # @@protoc_insertion_point(module_scope)

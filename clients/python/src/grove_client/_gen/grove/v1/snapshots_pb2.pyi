@@ -39,3 +39,47 @@ class ListSnapshotsResponse(_message.Message):
     SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     snapshots: _containers.RepeatedCompositeFieldContainer[SnapshotDescription]
     def __init__(self, snapshots: _Optional[_Iterable[_Union[SnapshotDescription, _Mapping]]] = ...) -> None: ...
+
+class DeleteSnapshotRequest(_message.Message):
+    __slots__ = ("collection_name", "snapshot_name")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_NAME_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    snapshot_name: str
+    def __init__(self, collection_name: _Optional[str] = ..., snapshot_name: _Optional[str] = ...) -> None: ...
+
+class DeleteSnapshotResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecoverSnapshotRequest(_message.Message):
+    __slots__ = ("collection_name", "location")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    location: str
+    def __init__(self, collection_name: _Optional[str] = ..., location: _Optional[str] = ...) -> None: ...
+
+class RecoverSnapshotResponse(_message.Message):
+    __slots__ = ("points", "replaced", "source_collection")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    points: int
+    replaced: bool
+    source_collection: str
+    def __init__(self, points: _Optional[int] = ..., replaced: _Optional[bool] = ..., source_collection: _Optional[str] = ...) -> None: ...
+
+class DownloadSnapshotRequest(_message.Message):
+    __slots__ = ("collection_name", "snapshot_name")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_NAME_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    snapshot_name: str
+    def __init__(self, collection_name: _Optional[str] = ..., snapshot_name: _Optional[str] = ...) -> None: ...
+
+class SnapshotChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

@@ -44,6 +44,21 @@ class SnapshotsStub:
                 request_serializer=grove_dot_v1_dot_snapshots__pb2.ListSnapshotsRequest.SerializeToString,
                 response_deserializer=grove_dot_v1_dot_snapshots__pb2.ListSnapshotsResponse.FromString,
                 _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/grove.v1.Snapshots/Delete',
+                request_serializer=grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotRequest.SerializeToString,
+                response_deserializer=grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotResponse.FromString,
+                _registered_method=True)
+        self.Recover = channel.unary_unary(
+                '/grove.v1.Snapshots/Recover',
+                request_serializer=grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotRequest.SerializeToString,
+                response_deserializer=grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotResponse.FromString,
+                _registered_method=True)
+        self.Download = channel.unary_stream(
+                '/grove.v1.Snapshots/Download',
+                request_serializer=grove_dot_v1_dot_snapshots__pb2.DownloadSnapshotRequest.SerializeToString,
+                response_deserializer=grove_dot_v1_dot_snapshots__pb2.SnapshotChunk.FromString,
+                _registered_method=True)
 
 
 class SnapshotsServicer:
@@ -61,6 +76,28 @@ class SnapshotsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Delete(self, request, context):
+        """NOT_FOUND for an unknown snapshot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Recover(self, request, context):
+        """INVALID_ARGUMENT for a damaged archive, ALREADY_EXISTS for a dimension/metric conflict
+        with the existing collection (which is then left untouched).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Download(self, request, context):
+        """The archive in chunks of up to 1 MiB.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SnapshotsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +110,21 @@ def add_SnapshotsServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=grove_dot_v1_dot_snapshots__pb2.ListSnapshotsRequest.FromString,
                     response_serializer=grove_dot_v1_dot_snapshots__pb2.ListSnapshotsResponse.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotRequest.FromString,
+                    response_serializer=grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotResponse.SerializeToString,
+            ),
+            'Recover': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recover,
+                    request_deserializer=grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotRequest.FromString,
+                    response_serializer=grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotResponse.SerializeToString,
+            ),
+            'Download': grpc.unary_stream_rpc_method_handler(
+                    servicer.Download,
+                    request_deserializer=grove_dot_v1_dot_snapshots__pb2.DownloadSnapshotRequest.FromString,
+                    response_serializer=grove_dot_v1_dot_snapshots__pb2.SnapshotChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +181,87 @@ class Snapshots:
             '/grove.v1.Snapshots/List',
             grove_dot_v1_dot_snapshots__pb2.ListSnapshotsRequest.SerializeToString,
             grove_dot_v1_dot_snapshots__pb2.ListSnapshotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grove.v1.Snapshots/Delete',
+            grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotRequest.SerializeToString,
+            grove_dot_v1_dot_snapshots__pb2.DeleteSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grove.v1.Snapshots/Recover',
+            grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotRequest.SerializeToString,
+            grove_dot_v1_dot_snapshots__pb2.RecoverSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Download(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/grove.v1.Snapshots/Download',
+            grove_dot_v1_dot_snapshots__pb2.DownloadSnapshotRequest.SerializeToString,
+            grove_dot_v1_dot_snapshots__pb2.SnapshotChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -284,7 +284,7 @@ async fn every_method_round_trips() {
     // The gRPC calls were counted per method.
     let metrics = reqwest::get(s.url("/metrics")).await.expect("metrics").text().await.expect("text");
     assert!(
-        metrics.contains("grove_grpc_requests_total{method=\"Points/Query\",code=\"Ok\"} 1"),
+        metrics.contains("grove_grpc_requests_total{method=\"Points/Query\",code=\"Ok\"} 3"),
         "{metrics}"
     );
     assert!(

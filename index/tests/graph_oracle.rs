@@ -398,3 +398,33 @@ fn partial_graph_and_wrong_dimension() {
     let bad = Graph::build(GraphParams::default(), Metric::Cosine, &d.store, &[N as u32], 1);
     assert!(matches!(bad, Err(IndexError::InvalidParameter { name: "ids", .. })));
 }
+
+/// Many exact duplicates (the storage crash test's data: 101 distinct vectors in d = 8, each
+/// stored 100 times, L2): a query equal to a stored vector must find copies of it at distance
+/// 0, however the copies' lists were filled. Before copies were thinned out of neighbour lists,
+/// a vector's copies linked only to each other and searches stayed on the entry's island.
+#[test]
+fn exact_duplicates_are_found() {
+    const COPIES: u64 = 100;
+    let vector = |id: u64| -> Vec<f32> { (0..8u64).map(|d| ((id * 31 + d * 7) % 101) as f32 - 50.0).collect() };
+    let mut store = VectorStore::new(8);
+    for id in 0..101 * COPIES {
+        store.push(&vector(id));
+    }
+    let ids: Vec<u32> = (0..store.len() as u32).collect();
+    let g = Graph::build(GraphParams::default(), Metric::L2, &store, &ids, 1).expect("build");
+    let mut stats = SearchStats::default();
+    let (mut missed_nearest, mut short_of_k) = (0, 0);
+    for v in 0..101u64 {
+        let q = vector(v);
+        let hits = g.search(&store, &q, K, 64, GraphFilter::None, &mut stats);
+        if hits.first().is_none_or(|h| h.dist != 0.0) {
+            missed_nearest += 1;
+        }
+        if hits.iter().filter(|h| h.dist == 0.0).count() < K {
+            short_of_k += 1;
+        }
+    }
+    assert_eq!(missed_nearest, 0, "queries equal to a stored vector that missed it");
+    assert_eq!(short_of_k, 0, "queries that found fewer than k of the 100 copies at distance 0");
+}

@@ -17,6 +17,9 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Exact copies of already kept neighbours may fill at most `1 / DUPLICATE_SHARE` of a list.
+const DUPLICATE_SHARE: usize = 4;
+
 impl Graph {
     /// The top layer of `id`: `floor(-ln(U) * mL)` with `mL = 1/ln(M)` (Malkov & Yashunin),
     /// `U` drawn from a hash of the seed and the id.
@@ -117,17 +120,37 @@ impl Graph {
 
     /// HNSW's neighbour heuristic (Malkov & Yashunin, Algorithm 4 without extension): a
     /// candidate is kept only if it is closer to the base than to every neighbour kept so far.
+    ///
+    /// Exact duplicates: a copy of a kept neighbour is at the same distance from the base as
+    /// that neighbour and at distance 0 from it, so the plain rule (`>=`) keeps every copy, and a
+    /// point with more than `2·M` copies fills its lists with them: the copies link only to each
+    /// other and the graph splits into islands a search cannot leave or enter (a query equal to
+    /// a stored vector then missed it). So copies of kept neighbours take at most a quarter of
+    /// a list ([`DUPLICATE_SHARE`]): enough for the copies to stay linked to each other, while
+    /// the rest of the list keeps the diverse edges that lead out of (and into) the copies.
     fn heuristic(&self, vectors: &VectorStore, cands: &[Cand], max: usize) -> Vec<Cand> {
         if cands.len() <= max {
             return cands.to_vec();
         }
+        let max_dups = (max / DUPLICATE_SHARE).max(1);
+        let mut dups = 0;
         let mut out: Vec<Cand> = Vec::with_capacity(max);
         for c in cands {
             if out.len() >= max {
                 break;
             }
             let vc = vectors.get(c.id);
-            if out.iter().all(|s| (self.dist)(vc, vectors.get(s.id)) >= c.dist) {
+            let mut copy = false;
+            let diverse = out.iter().all(|s| {
+                let vs = vectors.get(s.id);
+                let d = (self.dist)(vc, vs);
+                if d == c.dist && vc == vs {
+                    copy = true;
+                }
+                d >= c.dist
+            });
+            if diverse && (!copy || dups < max_dups) {
+                dups += usize::from(copy);
                 out.push(*c);
             }
         }

@@ -34,7 +34,7 @@ use roaring::RoaringBitmap;
 
 use crate::error::validate_vector;
 use crate::flat::{self, Allowed};
-use crate::graph::{Graph, GraphFilter, GraphParams, SearchStats};
+use crate::graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
 use crate::hnswrs::HnswRsIndex;
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
@@ -503,7 +503,7 @@ impl CollectionIndex {
         let allowed = allowed_bm.as_ref().map_or(live, |a| a.len());
         let hnsw = self.hnsw.read();
         let acorn = self.acorn.as_ref().map(|s| s.read());
-        let input = PlanInput {
+        let mut input = PlanInput {
             strategy: params.strategy,
             k: params.k,
             ef: params.ef.unwrap_or(self.cfg.ef_search).max(params.k),
@@ -513,7 +513,20 @@ impl CollectionIndex {
             hnsw_indexed: hnsw.graph.len() as u64,
             acorn_gamma: acorn.as_ref().filter(|a| !a.graph.is_empty()).map(|a| a.graph.params().gamma),
             hnsw_rs: self.hnsw_rs.is_some(),
+            local_selectivity: None,
         };
+        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref() };
+        // In the middle selectivities the planner asks how dense the filter is around the query;
+        // the probe's dense set and layer-0 entry are reused by the HNSW-graph walk.
+        let mut probe_stats = SearchStats::default();
+        let mut pre: Option<(DenseIdSet, Option<Probe>)> = None;
+        if planner::wants_probe(&self.cfg.planner, &input) {
+            if let Some(d) = ctx.dense() {
+                let p = hnsw.graph.probe(&pts.store, &q, &d, &mut probe_stats);
+                input.local_selectivity = p.map(|p| p.local_selectivity());
+                pre = Some((d, p));
+            }
+        }
         let plan = planner::plan(&self.cfg.planner, &input)?;
         let ef = plan.ef.unwrap_or(input.ef);
         let mut explain = Explain {
@@ -523,11 +536,10 @@ impl CollectionIndex {
             allowed_points: allowed,
             selectivity: input.selectivity(),
             ef: None,
-            nodes_visited: 0,
-            distances_computed: 0,
+            nodes_visited: probe_stats.nodes_visited,
+            distances_computed: probe_stats.distances_computed,
             unindexed_scanned: 0,
         };
-        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref() };
         let hits = match plan.path {
             SearchPath::Exact => {
                 let r = flat::search(&pts.store, self.cfg.metric, &q, params.k, ctx.allowed_rows(), None);
@@ -537,15 +549,19 @@ impl CollectionIndex {
             SearchPath::Hnsw | SearchPath::Acorn1 => {
                 explain.ef = Some(ef);
                 let acorn_walk = plan.path == SearchPath::Acorn1;
-                ctx.graph_search(&hnsw, self.cfg.metric, ef, acorn_walk, &mut explain)
+                ctx.graph_search(&hnsw, self.cfg.metric, ef, acorn_walk, pre, &mut explain)
             }
             SearchPath::AcornGamma => {
                 explain.ef = Some(ef);
                 match &acorn {
-                    Some(slot) => ctx.graph_search(slot, self.cfg.metric, ef, true, &mut explain),
+                    // The probe's entry belongs to the HNSW graph: only its dense set carries over.
+                    Some(slot) => {
+                        let pre = pre.map(|(d, _)| (d, None));
+                        ctx.graph_search(slot, self.cfg.metric, ef, true, pre, &mut explain)
+                    }
                     // The planner only picks AcornGamma when the graph exists; a forced
                     // Acorn without one became Acorn1 there.
-                    None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, &mut explain),
+                    None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, pre, &mut explain),
                 }
             }
             SearchPath::HnswRs => {
@@ -715,15 +731,20 @@ impl QueryCtx<'_> {
     }
 
     /// A walk of Grove's graph (filtered HNSW, or ACORN when `acorn_walk`), merged with the tail.
+    /// `pre`: the allowed set already made dense, and a probe of this graph for the query.
     fn graph_search(
         &self,
         slot: &RwLockReadGuard<'_, Slot<Graph>>,
         metric: Metric,
         ef: usize,
         acorn_walk: bool,
+        pre: Option<(DenseIdSet, Option<Probe>)>,
         explain: &mut Explain,
     ) -> Vec<Neighbor> {
-        let dense = self.dense();
+        let (dense, entry) = match pre {
+            Some((d, p)) => (Some(d), p),
+            None => (self.dense(), None),
+        };
         let all;
         let filter = match (&dense, acorn_walk) {
             (Some(d), false) => GraphFilter::Hnsw(d),
@@ -735,7 +756,7 @@ impl QueryCtx<'_> {
             }
         };
         let mut stats = SearchStats::default();
-        let found = slot.graph.search(&self.pts.store, self.q, self.k, ef, filter, &mut stats);
+        let found = slot.graph.search_from(&self.pts.store, self.q, self.k, ef, filter, entry.as_ref(), &mut stats);
         explain.nodes_visited += stats.nodes_visited;
         explain.distances_computed += stats.distances_computed;
         let tail = self.tail(&slot.pending, metric, explain);

@@ -9,8 +9,22 @@
 //! | L2      | as given           | `‖a-b‖²`          | Euclidean distance `sqrt(d)`|
 //!
 //! Cosine vectors are normalised once, on insert ([`Metric::prepare`]), so the hot loop is a dot
-//! product. The kernels are simsimd's runtime-dispatched SIMD routines; [`scalar`] holds the f64
-//! reference they are tested against. A Matryoshka prefix search simply passes `&v[..m]`.
+//! product. A Matryoshka prefix search simply passes `&v[..m]`.
+//!
+//! # Which kernel runs
+//! [`dot`] and [`l2sq`] are *the* kernels: the exact scan, Grove's graph and the hnsw_rs
+//! baseline all call them (the graph through [`Metric::kernel`], a plain function pointer).
+//! On x86_64 with AVX2 and FMA (detected at run time; the check is a cached atomic load) they
+//! run Grove's own loop with four independent 8-lane accumulators; elsewhere they call
+//! simsimd's runtime-dispatched routines ([`simsimd_dot`], [`simsimd_l2sq`]), and
+//! [`scalar`] holds the f64 reference every kernel is tested against.
+//!
+//! Why not simsimd everywhere: its f32 dot is one chain of dependent FMAs, so at d = 384 the
+//! loop waits on FMA latency (24 × 4 cycles with AVX-512) rather than on loads; four
+//! independent chains let the core overlap them. Graph search at d = 384 spent two thirds of
+//! its time in the distance. `cargo bench -p grove-index --bench kernels` compares the two on
+//! this machine (figures in the bench's doc). AVX-512 intrinsics would need Rust 1.89 (the
+//! workspace MSRV is 1.85) and the loop is bound by loads from memory in the searches anyway.
 
 use serde::{Deserialize, Serialize};
 use simsimd::SpatialSimilarity;
@@ -76,23 +90,167 @@ impl Metric {
     }
 }
 
-/// Dot product, SIMD.
+/// A distance function over two equal-length rows (smaller is closer).
+pub type DistFn = fn(&[f32], &[f32]) -> f32;
+
+impl Metric {
+    /// [`Metric::distance`] as a plain function pointer, for hot loops that pick the metric once
+    /// (graph search); it computes exactly what [`Metric::distance`] does.
+    pub fn kernel(self) -> DistFn {
+        match self {
+            Metric::Cosine => |a, b| 1.0 - dot(a, b),
+            Metric::Dot => |a, b| -dot(a, b),
+            Metric::L2 => l2sq,
+        }
+    }
+}
+
+/// Dot product: Grove's AVX2+FMA loop where the CPU has it, simsimd otherwise.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if x86::available() {
+            // SAFETY: AVX2 and FMA were detected on this CPU.
+            return unsafe { x86::dot(a, b) };
+        }
+    }
+    simsimd_dot(a, b)
+}
+
+/// Squared Euclidean distance: Grove's AVX2+FMA loop where the CPU has it, simsimd otherwise.
+#[inline]
+pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if x86::available() {
+            // SAFETY: AVX2 and FMA were detected on this CPU.
+            return unsafe { x86::l2sq(a, b) };
+        }
+    }
+    simsimd_l2sq(a, b)
+}
+
+/// simsimd's dot product (runtime-dispatched SIMD); the f64 reference if simsimd declines.
+#[inline]
+pub fn simsimd_dot(a: &[f32], b: &[f32]) -> f32 {
     match f32::dot(a, b) {
         Some(d) => d as f32,
         None => scalar::dot(a, b) as f32,
     }
 }
 
-/// Squared Euclidean distance, SIMD.
+/// simsimd's squared Euclidean distance; the f64 reference if simsimd declines.
 #[inline]
-pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
+pub fn simsimd_l2sq(a: &[f32], b: &[f32]) -> f32 {
     match f32::sqeuclidean(a, b) {
         Some(d) => d as f32,
         None => scalar::l2sq(a, b) as f32,
+    }
+}
+
+/// Whether [`dot`] and [`l2sq`] run Grove's AVX2+FMA loop on this CPU (else simsimd).
+pub fn uses_avx2_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// AVX2 and FMA are present (std caches the CPUID answer: one atomic load per call).
+    #[inline(always)]
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Dot product over `min(a.len(), b.len())` components, four independent accumulators.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA ([`available`]).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1, mut s2, mut s3) =
+            (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        // SAFETY (all loads): every load reads 8 floats at an offset `o` with `o + 8 <= n`.
+        unsafe {
+            while i + 32 <= n {
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
+                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), s1);
+                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 16)), _mm256_loadu_ps(pb.add(i + 16)), s2);
+                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 24)), _mm256_loadu_ps(pb.add(i + 24)), s3);
+                i += 32;
+            }
+            while i + 8 <= n {
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), s0);
+                i += 8;
+            }
+        }
+        // SAFETY: this function runs with AVX2+FMA enabled, as `hsum` requires.
+        let mut sum = unsafe { hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) };
+        for k in i..n {
+            sum += a[k] * b[k];
+        }
+        sum
+    }
+
+    /// Squared L2 over `min(a.len(), b.len())` components, four independent accumulators.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA ([`available`]).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn l2sq(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every load reads 8 floats at an offset `o` with `o + 8 <= n`.
+        unsafe {
+            while i + 32 <= n {
+                for (j, s) in acc.iter_mut().enumerate() {
+                    let o = i + 8 * j;
+                    let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(o)), _mm256_loadu_ps(pb.add(o)));
+                    *s = _mm256_fmadd_ps(d, d, *s);
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+                acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
+                i += 8;
+            }
+        }
+        // SAFETY: this function runs with AVX2+FMA enabled, as `hsum` requires.
+        let mut sum =
+            unsafe { hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) };
+        for k in i..n {
+            let d = a[k] - b[k];
+            sum += d * d;
+        }
+        sum
     }
 }
 
@@ -164,17 +322,33 @@ mod tests {
         })
     }
 
+    /// Every dot kernel this build has (the dispatched one, simsimd's, and the metric's function
+    /// pointer) within the bound.
     fn check_dot(a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
-        let (got, want) = (dot(a, b) as f64, scalar::dot(a, b));
+        let want = scalar::dot(a, b);
         let tol = rel(a.len(), 4) * abs_dot(a, b) + ABS;
-        prop_assert!((got - want).abs() <= tol, "dot n={} got {got} want {want} tol {tol}", a.len());
+        for (name, got) in [
+            ("dot", dot(a, b)),
+            ("simsimd_dot", simsimd_dot(a, b)),
+            ("Metric::Dot.kernel", -(Metric::Dot.kernel())(a, b)),
+        ] {
+            let got = got as f64;
+            prop_assert!((got - want).abs() <= tol, "{name} n={} got {got} want {want} tol {tol}", a.len());
+        }
         Ok(())
     }
 
     fn check_l2(a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
-        let (got, want) = (l2sq(a, b) as f64, scalar::l2sq(a, b));
+        let want = scalar::l2sq(a, b);
         let tol = rel(a.len(), 6) * want + ABS;
-        prop_assert!((got - want).abs() <= tol, "l2sq n={} got {got} want {want} tol {tol}", a.len());
+        for (name, got) in [
+            ("l2sq", l2sq(a, b)),
+            ("simsimd_l2sq", simsimd_l2sq(a, b)),
+            ("Metric::L2.kernel", (Metric::L2.kernel())(a, b)),
+        ] {
+            let got = got as f64;
+            prop_assert!((got - want).abs() <= tol, "{name} n={} got {got} want {want} tol {tol}", a.len());
+        }
         Ok(())
     }
 
@@ -222,10 +396,25 @@ mod tests {
         fn metric_distances_and_scores((a, b) in pair()) {
             prop_assert_eq!(Metric::Dot.distance(&a, &b), -dot(&a, &b));
             prop_assert_eq!(Metric::L2.distance(&a, &b), l2sq(&a, &b));
+            for m in [Metric::Cosine, Metric::Dot, Metric::L2] {
+                prop_assert_eq!(m.distance(&a, &b), (m.kernel())(&a, &b), "{:?}: kernel() is distance()", m);
+            }
             for m in [Metric::Cosine, Metric::Dot] {
                 let d = m.distance(&a, &b);
                 prop_assert!((m.distance_from_score(m.score(d)) - d).abs() <= 1e-6 * d.abs().max(1.0));
             }
+        }
+    }
+
+    /// Every length up to 70 (each tail of the 32- and 8-wide loops) and the common model widths,
+    /// deterministic on top of the proptests' random lengths.
+    #[test]
+    fn every_tail_length() {
+        for n in (0usize..=70).chain([383, 384, 385, 768, 1024, 1536]) {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 53 % 89) as f32 - 44.0) / 13.0).collect();
+            check_dot(&a, &b).unwrap_or_else(|e| panic!("{e}"));
+            check_l2(&a, &b).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 

@@ -123,29 +123,40 @@ where
             }
         }
         Allowed::Bitmap(b) => {
-            // Only the allowed rows are touched. (A software prefetch of the next rows was
-            // measured and made no difference: the hardware prefetcher follows each row.)
-            for id in b.iter() {
-                if id as usize >= n {
-                    break; // roaring iterates in ascending order
-                }
-                visit(id);
-            }
+            // Only the allowed rows are touched, each prefetched a few rows ahead. Roaring
+            // iterates in ascending order, so the ids below `n` are a prefix.
+            let ids: Vec<u32> = b.iter().take_while(|&id| (id as usize) < n).collect();
+            prefetched(store, &ids, visit);
         }
         Allowed::Dense(set) => {
-            for id in dense_iter(set, n) {
-                visit(id);
-            }
+            let ids: Vec<u32> = dense_iter(set, n).collect();
+            prefetched(store, &ids, visit);
         }
         Allowed::Ids(ids) => {
-            for &id in ids {
-                if (id as usize) < n {
-                    visit(id);
-                }
-            }
+            let ids: Vec<u32> = ids.iter().copied().filter(|&id| (id as usize) < n).collect();
+            prefetched(store, &ids, visit);
         }
     }
     (top.into_sorted_vec(), count)
+}
+
+/// Rows a scan over scattered ids prefetches ahead of the one it scores.
+const PREFETCH_ROWS: usize = 2;
+
+/// Calls `visit` on every id in order, with the row [`PREFETCH_ROWS`] ahead already loading:
+/// scattered rows (a filter's ids) each start with a memory round trip that the hardware
+/// prefetcher cannot predict; issuing it early overlaps it with the current row's arithmetic.
+#[inline(always)]
+fn prefetched(store: &VectorStore, ids: &[u32], mut visit: impl FnMut(u32)) {
+    for &id in ids.iter().take(PREFETCH_ROWS) {
+        store.prefetch(id);
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(i + PREFETCH_ROWS) {
+            store.prefetch(ahead);
+        }
+        visit(id);
+    }
 }
 
 /// Ids of `set` below `n`, ascending (a membership test per row: the dense form is for graphs).

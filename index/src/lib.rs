@@ -61,7 +61,7 @@ pub use collection::{CollectionIndex, IndexConfig, IndexStats, LoadReport, Searc
 pub use distance::Metric;
 pub use error::{IndexError, Result};
 pub use explain::{Explain, SearchPath, Strategy};
-pub use graph::{Graph, GraphFilter, GraphParams, SearchStats};
+pub use graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
 pub use idset::DenseIdSet;
 pub use planner::PlannerConfig;
 pub use store::VectorStore;

@@ -11,17 +11,29 @@
 //!    a graph walk is not cheaper.
 //! 4. `s >= hnsw_min_selectivity`: (filtered) HNSW. Most neighbours pass the filter and HNSW's
 //!    walk is the cheapest route.
-//! 5. A gamma graph is built and `s · gamma >= acorn_gamma_min_coverage`: ACORN-gamma.
-//! 6. `s >= acorn1_min_selectivity`: ACORN-1 (2-hop expansion on the HNSW graph).
-//! 7. Otherwise exact: below ACORN's reliable range the predicate subgraph falls apart (the
+//! 5. `s >= probe_min_selectivity` and the probe finds at least `hnsw_min_local_selectivity`
+//!    of the graph around the query allowed: filtered HNSW (see *Correlation* below).
+//! 6. A gamma graph is built and `s · gamma >= acorn_gamma_min_coverage`: ACORN-gamma.
+//! 7. `s >= acorn1_min_selectivity`: ACORN-1 (2-hop expansion on the HNSW graph).
+//! 8. Otherwise exact: below ACORN's reliable range the predicate subgraph falls apart (the
 //!    walk stops early with most true neighbours unreached), and a scan is always right.
 //!
-//! On the ACORN paths (5, 6) the beam grows as the filter narrows:
-//! `ef · clamp(ceil(sqrt(1 / s)), 1, acorn_ef_boost_max)` (x2 at 50%, x4 from about 10%
-//! down). The predicate subgraph is sparser than the graph, so the same `ef` finds fewer of
-//! the true neighbours (arXiv, below); a filter *anti-correlated* with the query (its points
-//! far from it) needs the most, since the walk must cross regions with no allowed point. The
-//! planner cannot see correlation from a cardinality, so it pays for the worst case.
+//! # Correlation
+//! A cardinality cannot tell a filter independent of the vectors (peerbench's random labels:
+//! filtered HNSW at 50% is about twice as fast as ACORN-1 at equal recall) from one whose
+//! points lie away from the query (an arXiv category versus a query from another field, or a
+//! topic of other clusters: filtered HNSW loses recall there, since its walk must cross a
+//! region with no allowed point). So in the middle range ([`wants_probe`]) the caller probes
+//! the HNSW graph ([`crate::graph::Probe`]): after the greedy descent it counts the allowed
+//! nodes among the layer-0 entry's neighbours and theirs (about a thousand membership tests,
+//! no distances; the entry is reused by the walk). That local share `l` decides rule 5, and
+//! the ACORN beam below follows `min(s, l)`.
+//!
+//! On the ACORN paths (6, 7) the beam grows as the filter thins near the query:
+//! `ef · clamp(ceil(sqrt(1 / min(s, l))), 1, acorn_ef_boost_max)` (`l = s` without a probe:
+//! x2 at 50%, x4 from about 10% down). The predicate subgraph is sparser than the graph, so
+//! the same `ef` finds fewer of the true neighbours (arXiv, below); a filter *anti-correlated*
+//! with the query needs the most, since the walk must cross regions with no allowed point.
 //!
 //! A forced [`Strategy`] is always honoured with the `ef` asked for (the reason says so);
 //! `HnswRs` is never chosen automatically (it is a baseline).
@@ -37,9 +49,15 @@ use crate::explain::{SearchPath, Strategy};
 pub struct PlannerConfig {
     /// Scan exactly when the filter allows at most this many live points.
     pub exact_max_points: u64,
-    /// Use (filtered) HNSW when the filter's selectivity is at least this; ACORN below. An
+    /// Use (filtered) HNSW when the filter's selectivity is at least this, without probing. An
     /// unfiltered query (selectivity 1) always takes HNSW.
     pub hnsw_min_selectivity: f64,
+    /// Between this selectivity and `hnsw_min_selectivity` the planner probes the graph around
+    /// the query ([`crate::graph::Probe`]) and takes filtered HNSW when the filter is dense
+    /// there (`hnsw_min_local_selectivity`); without a probe (or below this) it goes on to ACORN.
+    pub probe_min_selectivity: f64,
+    /// Filtered HNSW needs at least this share of allowed nodes around the query's entry.
+    pub hnsw_min_local_selectivity: f64,
     /// Lowest selectivity ACORN-1 serves; below it (and without a gamma graph) exact.
     pub acorn1_min_selectivity: f64,
     /// ACORN-gamma serves selectivities `s` with `s · gamma` at least this.
@@ -91,6 +109,8 @@ impl Default for PlannerConfig {
         Self {
             exact_max_points: 4096,
             hnsw_min_selectivity: 0.9,
+            probe_min_selectivity: 0.2,
+            hnsw_min_local_selectivity: 0.3,
             acorn1_min_selectivity: 0.05,
             acorn_gamma_min_coverage: 0.2,
             acorn_ef_boost_max: 4,
@@ -103,6 +123,8 @@ impl PlannerConfig {
     pub fn validate(&self) -> crate::Result<()> {
         for (name, v) in [
             ("hnsw_min_selectivity", self.hnsw_min_selectivity),
+            ("probe_min_selectivity", self.probe_min_selectivity),
+            ("hnsw_min_local_selectivity", self.hnsw_min_local_selectivity),
             ("acorn1_min_selectivity", self.acorn1_min_selectivity),
         ] {
             if !(0.0..=1.0).contains(&v) {
@@ -149,6 +171,9 @@ pub struct PlanInput {
     pub acorn_gamma: Option<usize>,
     /// Whether the hnsw_rs baseline is built.
     pub hnsw_rs: bool,
+    /// The share of allowed nodes around the query's graph entry ([`crate::graph::Probe`]),
+    /// when the caller probed (see [`wants_probe`]).
+    pub local_selectivity: Option<f64>,
 }
 
 impl PlanInput {
@@ -173,6 +198,22 @@ pub struct Plan {
     pub ef: Option<usize>,
 }
 
+/// Whether [`plan`] would use a probe of the HNSW graph around the query for this input: an
+/// `Auto` query whose filter leaves more than `exact_max_points` (and `k`) points, at a
+/// selectivity in `[min(probe_min_selectivity, acorn1_min_selectivity), hnsw_min_selectivity)`
+/// (filtered HNSW or ACORN-1 territory, where the probe picks between them and sizes ACORN's
+/// beam).
+pub fn wants_probe(cfg: &PlannerConfig, input: &PlanInput) -> bool {
+    let s = input.selectivity();
+    input.strategy == Strategy::Auto
+        && input.filtered
+        && input.hnsw_indexed > 0
+        && input.allowed > input.k as u64
+        && input.allowed > cfg.exact_max_points
+        && s < cfg.hnsw_min_selectivity
+        && s >= cfg.probe_min_selectivity.min(cfg.acorn1_min_selectivity)
+}
+
 /// Chooses the path for one query. Errors only for a forced path that does not exist
 /// (`HnswRs` on an index built without it).
 pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
@@ -188,11 +229,17 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
             graph(path, reason, input.ef)
         }
     };
-    // The widened beam of the ACORN paths, and how it was derived.
+    // The widened beam of the ACORN paths, and how it was derived: from the filter's density
+    // near the query when probed (an anti-correlated filter is sparser there than overall).
     let boosted = || {
-        let want = if s > 0.0 { (1.0 / s).sqrt().ceil() } else { f64::INFINITY };
+        let dens = input.local_selectivity.map_or(s, |l| l.min(s));
+        let want = if dens > 0.0 { (1.0 / dens).sqrt().ceil() } else { f64::INFINITY };
         let factor = (want.max(1.0) as usize).min(cfg.acorn_ef_boost_max.max(1));
-        (input.ef * factor, format!("ef {} x{factor} for the narrow filter", input.ef))
+        let why = match input.local_selectivity {
+            Some(l) => format!("ef {} x{factor} for the filter's density {dens:.4} near the query (probe: {l:.4})", input.ef),
+            None => format!("ef {} x{factor} for the narrow filter", input.ef),
+        };
+        (input.ef * factor, why)
     };
     Ok(match input.strategy {
         Strategy::Exact => forced(SearchPath::Exact),
@@ -225,6 +272,16 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
                 let reason = format!(
                     "selectivity {s:.4} >= hnsw_min_selectivity {}: {what}; {nums}",
                     cfg.hnsw_min_selectivity
+                );
+                graph(SearchPath::Hnsw, reason, input.ef)
+            } else if let Some(l) = input
+                .local_selectivity
+                .filter(|l| s >= cfg.probe_min_selectivity && *l >= cfg.hnsw_min_local_selectivity)
+            {
+                let reason = format!(
+                    "probe_min_selectivity {} <= selectivity {s:.4} < hnsw_min_selectivity {} and {l:.4} of the \
+                     graph around the query is allowed (>= hnsw_min_local_selectivity {}): filtered HNSW; {nums}",
+                    cfg.probe_min_selectivity, cfg.hnsw_min_selectivity, cfg.hnsw_min_local_selectivity
                 );
                 graph(SearchPath::Hnsw, reason, input.ef)
             } else if let (Some(g), Some(c)) =
@@ -277,6 +334,7 @@ mod tests {
             hnsw_indexed: live,
             acorn_gamma: None,
             hnsw_rs: false,
+            local_selectivity: None,
         }
     }
 

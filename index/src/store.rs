@@ -52,6 +52,32 @@ impl VectorStore {
         &self.data[s..s + self.dim]
     }
 
+    /// Hints the CPU to start loading every cache line of row `id` (a no-op past the end, and
+    /// on targets without a prefetch instruction). Searches call it a few rows ahead of the
+    /// distance loop: rows are 1.5 KB at d = 384 and scattered, so each one otherwise starts
+    /// with a full memory round trip.
+    #[inline(always)]
+    pub fn prefetch(&self, id: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let s = id as usize * self.dim;
+            if let Some(row) = self.data.get(s..s + self.dim) {
+                let p = row.as_ptr() as *const i8;
+                let bytes = std::mem::size_of_val(row);
+                let mut off = 0;
+                while off < bytes {
+                    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint:
+                    // it never faults or reads memory architecturally, whatever the address.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+                    off += 64;
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = id;
+    }
+
     /// Appends a row and returns its id. `v.len()` must equal `dim`.
     pub fn push(&mut self, v: &[f32]) -> u32 {
         assert_eq!(v.len(), self.dim, "vector dimension");

@@ -66,7 +66,6 @@
 
 mod insert;
 mod io;
-mod kernel;
 mod layers;
 mod search;
 
@@ -166,6 +165,31 @@ pub struct SearchStats {
     pub distances_computed: u64,
 }
 
+/// Where a search enters layer 0 and how much of the graph around that entry a filter admits.
+///
+/// A filter's global selectivity `s` says nothing about *where* its points lie. The entry that
+/// the greedy descent finds is near the query, so the share of allowed nodes among its 2-hop
+/// layer-0 neighbourhood (`local_selectivity`) estimates the filter's density near the query:
+/// about `s` for a filter independent of the vectors, above it for a correlated one, far below
+/// for an anti-correlated one (the query's region holds few allowed points, and a walk must
+/// cross it). The planner uses the two to choose the path and the beam width.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probe {
+    entry: u32,
+    entry_dist: f32,
+    /// Layer-0 slots looked at (the entry, its neighbours, theirs; repeats counted).
+    pub seen: u32,
+    /// How many of them the filter admits.
+    pub allowed: u32,
+}
+
+impl Probe {
+    /// `allowed / seen`.
+    pub fn local_selectivity(&self) -> f64 {
+        f64::from(self.allowed) / f64::from(self.seen.max(1))
+    }
+}
+
 /// Packed entry point: `level << 32 | id`; [`NO_ENTRY`] while the graph is empty.
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -182,8 +206,8 @@ fn unpack(e: u64) -> (u32, u8) {
 pub struct Graph {
     params: GraphParams,
     metric: Metric,
-    /// The metric's kernel for this CPU ([`kernel::select`]).
-    dist: kernel::DistFn,
+    /// The metric's kernel ([`Metric::kernel`]).
+    dist: crate::distance::DistFn,
     dim: usize,
     level_mult: f64,
     ef_construction_eff: usize,
@@ -204,7 +228,7 @@ impl Graph {
         Ok(Self {
             params,
             metric,
-            dist: kernel::select(metric),
+            dist: metric.kernel(),
             dim,
             level_mult: 1.0 / (params.m as f64).ln(),
             ef_construction_eff: params.ef_construction.max(params.m * params.gamma),
@@ -319,20 +343,68 @@ impl Graph {
         filter: GraphFilter<'_>,
         stats: &mut SearchStats,
     ) -> Vec<Neighbor> {
+        self.search_from(vectors, query, k, ef, filter, None, stats)
+    }
+
+    /// Greedy descent through the upper layers to the layer-0 entry of `query`, then a look at
+    /// the entry's layer-0 neighbourhood (its neighbours and theirs, about `(2·M)²` slots, no
+    /// distances): how many of those nodes `allow` admits. See [`Probe`]. `None` for an empty
+    /// graph or a query of the wrong dimension.
+    pub fn probe(
+        &self,
+        vectors: &VectorStore,
+        query: &[f32],
+        allow: &DenseIdSet,
+        stats: &mut SearchStats,
+    ) -> Option<Probe> {
+        if query.len() != self.dim || vectors.dim() != self.dim {
+            return None;
+        }
+        let layers = self.layers.read();
+        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
+        let cur = self.descend(&ctx, stats)?;
+        let (mut seen, mut allowed) = (1u32, u32::from(allow.contains(cur.id)));
+        let block = layers.block(cur.id, 0);
+        for i in 0..layers::count(block) {
+            let nb = layers::entry(block, i);
+            seen += 1;
+            allowed += u32::from(allow.contains(nb));
+            let inner = layers.block(nb, 0);
+            for j in 0..layers::count(inner) {
+                seen += 1;
+                allowed += u32::from(allow.contains(layers::entry(inner, j)));
+            }
+        }
+        Some(Probe { entry: cur.id, entry_dist: cur.dist, seen, allowed })
+    }
+
+    /// [`Graph::search`] entering layer 0 at a [`Probe`]'s entry (made on this graph with the
+    /// same query) instead of descending again.
+    #[expect(clippy::too_many_arguments, reason = "search's arguments plus the entry")]
+    pub fn search_from(
+        &self,
+        vectors: &VectorStore,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: GraphFilter<'_>,
+        entry: Option<&Probe>,
+        stats: &mut SearchStats,
+    ) -> Vec<Neighbor> {
         if k == 0 || query.len() != self.dim || vectors.dim() != self.dim {
             return Vec::new();
         }
         let layers = self.layers.read();
-        let e = self.entry.load(Ordering::Acquire);
-        if e == NO_ENTRY {
-            return Vec::new();
-        }
-        let (ep, top) = unpack(e);
-        let ef = ef.max(k);
         let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
+        let cur = match entry {
+            Some(p) if layers.level(p.entry).is_some() => Cand { dist: p.entry_dist, id: p.entry },
+            _ => match self.descend(&ctx, stats) {
+                Some(c) => c,
+                None => return Vec::new(),
+            },
+        };
+        let ef = ef.max(k);
         with_scratch(|sc| {
-            let start = Cand { dist: ctx.dist(ep, stats), id: ep };
-            let cur = if top > 0 { ctx.greedy(start, usize::from(top), 1, stats) } else { start };
             sc.reset_visited(layers.cap);
             match filter {
                 GraphFilter::None => ctx.search_layer(&[cur], ef, 0, sc, stats),
@@ -352,6 +424,17 @@ impl Graph {
             sc.drain_sorted();
             sc.sorted.iter().take(k).map(|c| Neighbor::new(c.id, c.dist)).collect()
         })
+    }
+
+    /// Greedy descent from the entry point to layer 1's local minimum (the layer-0 entry).
+    fn descend(&self, ctx: &Ctx<'_>, stats: &mut SearchStats) -> Option<Cand> {
+        let e = self.entry.load(Ordering::Acquire);
+        if e == NO_ENTRY {
+            return None;
+        }
+        let (ep, top) = unpack(e);
+        let start = Cand { dist: ctx.dist(ep, stats), id: ep };
+        Some(if top > 0 { ctx.greedy(start, usize::from(top), 1, stats) } else { start })
     }
 
     /// The any-node window of filtered HNSW: `ef · clamp(1/s, 1, 16)`.

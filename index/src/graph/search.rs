@@ -9,9 +9,9 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::kernel::DistFn;
 use super::layers::{count, entry, Layers};
 use super::SearchStats;
+use crate::distance::DistFn;
 use crate::{DenseIdSet, VectorStore};
 
 /// A node and its distance to the current query.
@@ -128,26 +128,6 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-/// Hints the CPU to start loading every cache line of a vector.
-#[inline(always)]
-fn prefetch(v: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = v.as_ptr() as *const i8;
-        let bytes = std::mem::size_of_val(v);
-        let mut off = 0;
-        while off < bytes {
-            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is only a hint: it
-            // never faults or reads memory architecturally, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
-            off += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
-}
-
 /// What one search reads: the tables, the vectors and the query.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ctx<'a> {
@@ -220,7 +200,7 @@ impl Ctx<'_> {
             let buf = std::mem::take(&mut sc.buf);
             for (i, &nb) in buf.iter().enumerate() {
                 if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                    prefetch(self.vectors.get(ahead));
+                    self.vectors.prefetch(ahead);
                 }
                 let d = self.dist(nb, stats);
                 if sc.res.len() < ef || d < bound {
@@ -252,7 +232,7 @@ impl Ctx<'_> {
             }
         }
         for &nb in sc.buf.iter().take(PREFETCH_AHEAD) {
-            prefetch(self.vectors.get(nb));
+            self.vectors.prefetch(nb);
         }
     }
 
@@ -300,7 +280,7 @@ impl Ctx<'_> {
             let buf = std::mem::take(&mut sc.buf);
             for (i, &nb) in buf.iter().enumerate() {
                 if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                    prefetch(self.vectors.get(ahead));
+                    self.vectors.prefetch(ahead);
                 }
                 let d = self.dist(nb, stats);
                 let ok = allow.contains(nb);
@@ -369,11 +349,11 @@ impl Ctx<'_> {
                 self.acorn_neighbors(c.id, allow, two_hop_from, trunc, sc);
                 let mut buf = std::mem::take(&mut sc.buf);
                 for &nb in buf.iter().take(PREFETCH_AHEAD) {
-                    prefetch(self.vectors.get(nb));
+                    self.vectors.prefetch(nb);
                 }
                 for (i, &nb) in buf.iter().enumerate() {
                     if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                        prefetch(self.vectors.get(ahead));
+                        self.vectors.prefetch(ahead);
                     }
                     let d = self.dist(nb, stats);
                     if sc.res.len() < ef || d < bound {

@@ -756,7 +756,8 @@ impl QueryCtx<'_> {
             }
         };
         let mut stats = SearchStats::default();
-        let found = slot.graph.search_from(&self.pts.store, self.q, self.k, ef, filter, entry.as_ref(), &mut stats);
+        let found =
+            slot.graph.search_from(&self.pts.store, self.q, self.k, ef, filter, entry.as_ref(), &mut stats);
         explain.nodes_visited += stats.nodes_visited;
         explain.distances_computed += stats.distances_computed;
         let tail = self.tail(&slot.pending, metric, explain);

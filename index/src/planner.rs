@@ -236,7 +236,10 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
         let want = if dens > 0.0 { (1.0 / dens).sqrt().ceil() } else { f64::INFINITY };
         let factor = (want.max(1.0) as usize).min(cfg.acorn_ef_boost_max.max(1));
         let why = match input.local_selectivity {
-            Some(l) => format!("ef {} x{factor} for the filter's density {dens:.4} near the query (probe: {l:.4})", input.ef),
+            Some(l) => format!(
+                "ef {} x{factor} for the filter's density {dens:.4} near the query (probe: {l:.4})",
+                input.ef
+            ),
             None => format!("ef {} x{factor} for the narrow filter", input.ef),
         };
         (input.ef * factor, why)
@@ -381,6 +384,38 @@ mod tests {
         assert_eq!(plan(&no_boost, &input(Strategy::Auto, 100_000, 5_000)).unwrap().ef, Some(64));
         // Forced paths keep the ef asked for.
         assert_eq!(plan(&c, &input(Strategy::Acorn, 100_000, 5_000)).unwrap().ef, Some(64));
+    }
+
+    #[test]
+    fn the_probe_picks_filtered_hnsw_or_acorn_in_the_middle_range() {
+        let c = cfg();
+        let probed = |allowed, l: Option<f64>| {
+            let i = PlanInput { local_selectivity: l, ..input(Strategy::Auto, 100_000, allowed) };
+            plan(&c, &i).unwrap()
+        };
+        // Dense around the query: filtered HNSW with the asked ef.
+        let p = probed(50_000, Some(0.5));
+        assert_eq!((p.path, p.ef), (SearchPath::Hnsw, Some(64)));
+        assert!(p.reason.contains("0.5000 of the graph around the query"), "{}", p.reason);
+        assert_eq!(probed(20_000, Some(0.3)).path, SearchPath::Hnsw, "at both thresholds");
+        // Sparse around the query (anti-correlated): ACORN-1, beam from the local density.
+        let p = probed(50_000, Some(0.02));
+        assert_eq!((p.path, p.ef), (SearchPath::Acorn1, Some(64 * 4)));
+        assert_eq!(probed(50_000, Some(0.29)).ef, Some(64 * 2), "sqrt(1 / 0.29) rounds up to 2");
+        // Below probe_min_selectivity the probe only sizes ACORN's beam.
+        assert_eq!(probed(19_999, Some(0.9)).path, SearchPath::Acorn1);
+        assert_eq!(probed(19_999, Some(0.9)).ef, Some(64 * 3), "min(s, l) = s");
+        // Without a probe: the cardinality rules alone.
+        assert_eq!(probed(50_000, None).path, SearchPath::Acorn1);
+        // Who probes: Auto, filtered, in [min(probe_min, acorn1_min), hnsw_min), above exact.
+        let wants = |i: PlanInput| wants_probe(&c, &i);
+        assert!(wants(input(Strategy::Auto, 100_000, 50_000)));
+        assert!(wants(input(Strategy::Auto, 100_000, 5_000)));
+        assert!(!wants(input(Strategy::Auto, 100_000, 4_999)), "below acorn1_min_selectivity");
+        assert!(!wants(input(Strategy::Auto, 100_000, 95_000)), "HNSW without asking");
+        assert!(!wants(input(Strategy::Acorn, 100_000, 50_000)), "forced");
+        assert!(!wants(input(Strategy::Auto, 100_000, 900)), "exact");
+        assert!(!wants(PlanInput { hnsw_indexed: 0, ..input(Strategy::Auto, 100_000, 50_000) }));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! truth, recall@10 >= 0.95 in every selectivity bucket, and the path the planner took.
 //!
 //! The planner's `exact_max_points` is lowered here to 500 (the other thresholds are the
-//! defaults), so that with 20k points every path is exercised: HNSW from 90% up, ACORN-1
-//! from 5%, exact below (or at most 500 allowed points). A second index adds an
-//! ACORN-gamma graph, which serves the 1-5% range instead of exact.
+//! defaults), so that with 20k points every path is exercised: HNSW from 90% up, filtered HNSW
+//! from 20% when the probe finds the filter dense around the query (random and correlated
+//! filters) and ACORN-1 when it does not (anti-correlated), ACORN-1 from 5%, exact below (or
+//! at most 500 allowed points). A second index adds an ACORN-gamma graph, which serves the
+//! 1-5% range instead of exact.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
@@ -109,13 +111,32 @@ fn bucket(
     path: SearchPath,
     filter: impl Fn(usize) -> Option<RoaringBitmap>,
 ) -> f64 {
+    bucket_mostly(idx, d, metric, name, (path, QUERIES), filter)
+}
+
+/// [`bucket`], asserting that at least `path.1` of the queries took `path.0`: with L2 on these
+/// well-separated clusters the probe's greedy entry lands in another cluster for about one
+/// query in twenty, and then sees that cluster's density; recall is asserted over all queries.
+fn bucket_mostly(
+    idx: &CollectionIndex,
+    d: &Data,
+    metric: Metric,
+    name: &str,
+    path: (SearchPath, usize),
+    filter: impl Fn(usize) -> Option<RoaringBitmap>,
+) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(99);
-    let (mut found, mut total) = (0usize, 0usize);
+    let (mut found, mut total, mut on_path) = (0usize, 0usize, 0usize);
+    let mut other = String::new();
     for _ in 0..QUERIES {
         let (q, c) = query(d, &mut rng);
         let f = filter(c);
         let out = idx.search(&q, f.as_ref(), &SearchParams { k: K, ..Default::default() }).unwrap();
-        assert_eq!(out.explain.path, path, "{name}: {}", out.explain.reason);
+        if out.explain.path == path.0 {
+            on_path += 1;
+        } else {
+            other = out.explain.reason.clone();
+        }
         if let Some(f) = &f {
             assert!(out.hits.iter().all(|h| f.contains(h.id)), "{name}: a hit outside the filter");
             assert_eq!(out.explain.allowed_points, f.len());
@@ -125,6 +146,7 @@ fn bucket(
         total += t.len();
         found += t.iter().filter(|id| out.hits.iter().any(|h| h.id == **id)).count();
     }
+    assert!(on_path >= path.1, "{name}: {on_path} of {QUERIES} queries took {:?}; another: {other}", path.0);
     let recall = found as f64 / total as f64;
     assert!(recall >= MIN_RECALL, "{name}: recall@10 {recall:.3} < {MIN_RECALL}");
     recall
@@ -142,8 +164,23 @@ fn selectivity_buckets(metric: Metric) {
     bucket(&idx, &d, metric, "100% (no filter)", SearchPath::Hnsw, |_| None);
     let all = random_subset(1.0, 2);
     bucket(&idx, &d, metric, "100% (filter)", SearchPath::Hnsw, |_| Some(all.clone()));
+    // 50% independent of the vectors: the probe finds about half the query's region allowed,
+    // and filtered HNSW serves it.
     let half = random_subset(0.5, 3);
-    bucket(&idx, &d, metric, "50%", SearchPath::Acorn1, |_| Some(half.clone()));
+    bucket(&idx, &d, metric, "50%", SearchPath::Hnsw, |_| Some(half.clone()));
+    // 50% as five of the ten topics: with the query's topic the region around it is all
+    // allowed (filtered HNSW); without it none is, and ACORN-1 with the widest beam walks to
+    // the other clusters.
+    let five_topics = |from: usize| -> RoaringBitmap {
+        (0..N).filter(|&i| (d.topic[i] + TOPICS - from) % TOPICS < TOPICS / 2).map(|i| i as u32).collect()
+    };
+    let most = QUERIES * 9 / 10;
+    bucket_mostly(&idx, &d, metric, "50% correlated", (SearchPath::Hnsw, most), |c| {
+        Some(five_topics(c % TOPICS))
+    });
+    bucket_mostly(&idx, &d, metric, "50% anti-correlated", (SearchPath::Acorn1, most), |c| {
+        Some(five_topics((c + TOPICS / 2) % TOPICS))
+    });
     let tenth = random_subset(0.1, 4);
     bucket(&idx, &d, metric, "10%", SearchPath::Acorn1, |_| Some(tenth.clone()));
     let one = random_subset(0.01, 5);
@@ -186,7 +223,8 @@ fn auto_mode_with_a_gamma_graph() {
     let ten = random_subset(0.1, 9);
     bucket(&idx, &d, metric, "gamma 10%", SearchPath::AcornGamma, |_| Some(ten.clone()));
     let half = random_subset(0.5, 10);
-    bucket(&idx, &d, metric, "gamma 50%", SearchPath::AcornGamma, |_| Some(half.clone()));
+    // 50% random: dense around every query, so filtered HNSW on the HNSW graph.
+    bucket(&idx, &d, metric, "gamma 50%", SearchPath::Hnsw, |_| Some(half.clone()));
     let tiny = random_subset(0.001, 11);
     bucket(&idx, &d, metric, "gamma 0.1%", SearchPath::Exact, |_| Some(tiny.clone()));
     // `topic = t AND year < 3`: about 3%.

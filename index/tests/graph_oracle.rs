@@ -406,7 +406,8 @@ fn partial_graph_and_wrong_dimension() {
 #[test]
 fn exact_duplicates_are_found() {
     const COPIES: u64 = 100;
-    let vector = |id: u64| -> Vec<f32> { (0..8u64).map(|d| ((id * 31 + d * 7) % 101) as f32 - 50.0).collect() };
+    let vector =
+        |id: u64| -> Vec<f32> { (0..8u64).map(|d| ((id * 31 + d * 7) % 101) as f32 - 50.0).collect() };
     let mut store = VectorStore::new(8);
     for id in 0..101 * COPIES {
         store.push(&vector(id));

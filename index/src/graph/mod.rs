@@ -346,8 +346,8 @@ impl Graph {
         self.search_from(vectors, query, k, ef, filter, None, stats)
     }
 
-    /// Greedy descent through the upper layers to the layer-0 entry of `query`, then a look at
-    /// the entry's layer-0 neighbourhood (its neighbours and theirs, about `(2·M)²` slots, no
+    /// Greedy descent through the upper layers and then on layer 0 to a node next to `query`,
+    /// and a look at that node's layer-0 neighbourhood (its neighbours and theirs, about `(2·M)²` slots, no
     /// distances): how many of those nodes `allow` admits. See [`Probe`]. `None` for an empty
     /// graph or a query of the wrong dimension.
     pub fn probe(
@@ -362,7 +362,9 @@ impl Graph {
         }
         let layers = self.layers.read();
         let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
-        let cur = self.descend(&ctx, stats)?;
+        // The upper layers' local minimum can sit in a neighbouring cluster; a greedy walk on
+        // layer 0 (a few hops, beam 1) brings the entry next to the query before counting.
+        let cur = ctx.greedy(self.descend(&ctx, stats)?, 0, 0, stats);
         let (mut seen, mut allowed) = (1u32, u32::from(allow.contains(cur.id)));
         let block = layers.block(cur.id, 0);
         for i in 0..layers::count(block) {

@@ -30,8 +30,9 @@
 //! the ACORN beam below follows `min(s, l)`.
 //!
 //! On the ACORN paths (6, 7) the beam grows as the filter thins near the query:
-//! `ef · clamp(ceil(sqrt(1 / min(s, l))), 1, acorn_ef_boost_max)` (`l = s` without a probe:
-//! x2 at 50%, x4 from about 10% down). The predicate subgraph is sparser than the graph, so
+//! `ef · clamp(ceil(sqrt(1 / min(s, l)) / 2), 1, acorn_ef_boost_max)` when probed (x2 at a
+//! random 10%, the cap for an anti-correlated filter), `ef · clamp(ceil(sqrt(1 / s)), ..)`
+//! without a probe (x2 at 50%, x4 from about 10% down). The predicate subgraph is sparser than the graph, so
 //! the same `ef` finds fewer of the true neighbours (arXiv, below); a filter *anti-correlated*
 //! with the query needs the most, since the walk must cross regions with no allowed point.
 //!
@@ -93,10 +94,27 @@ impl Default for PlannerConfig {
     /// | 2% random | | 0.513 / 0.590 / 0.718 | 0.973 (727) / 0.995 |
     /// | 1% random | 1.0 (231) | 0.458 / 0.465 / 0.465 | 0.750 / 0.878 |
     ///
+    /// The correlation probe (2026-11-27, `grove-bench` release build, load ~15 on 2 cores, so
+    /// compare within a line; recall@10, wall q/s):
+    ///
+    /// | arXiv filter | filtered HNSW | ACORN-1 (no boost) | auto (probe) |
+    /// |---|---|---|---|
+    /// | peerbench random 50% | ef 32: 0.954, 665 q/s | ef 32: 0.955, 412 q/s | filtered HNSW for all |
+    /// | peerbench random 10% | ef 16: 0.960, 396 q/s | ef 32: 0.960, 837 q/s | ACORN-1 (below 0.2) |
+    /// | cat50 cs.CV (41.9%) | ef 16 / 32 / 64: 0.716 / 0.785 / 0.818 | 0.787 / 0.868 / 0.928 | 0.864 / 0.922 / 0.973 |
+    ///
+    /// On cat50 the probe sends about half of the queries (125 of 258) to filtered HNSW, those
+    /// whose region is cs.CV, and the others to ACORN-1 with the widest beam. The local share the
+    /// probe reports on `index/tests/engine_oracle.rs`'s clusters: about 0.54 for a random 50%,
+    /// above 0.95 for five topics including the query's, 0.00-0.02 for five topics excluding it.
+    ///
     /// Hence:
-    /// - `hnsw_min_selectivity = 0.9`: filtered HNSW loses to ACORN-1 in recall *and* speed at
-    ///   every filtered selectivity measured on arXiv; it is kept for filters that remove
-    ///   almost nothing (tombstones, near-total filters).
+    /// - `hnsw_min_selectivity = 0.9`: above it filtered HNSW without asking (a filter that
+    ///   removes almost nothing cannot be anti-correlated enough to matter).
+    /// - `probe_min_selectivity = 0.2`: at a random 10% filtered HNSW walks ten nodes per
+    ///   admitted one and loses to ACORN-1 by 2x; at 50% it wins by 1.6x.
+    /// - `hnsw_min_local_selectivity = 0.3`: between the shares of anti-correlated filters
+    ///   (below 0.05) and those of random ones at the probed selectivities (0.2 and up).
     /// - `acorn_ef_boost_max = 4` with the `ceil(sqrt(1/s))` rule: x2 gives >= 0.96 at 27-42%
     ///   on arXiv, x4 gives >= 0.98 on the 5% anti-correlated filter.
     /// - `acorn1_min_selectivity = 0.05`: random 2-3% filters break ACORN-1 (0.59-0.80) even
@@ -232,8 +250,14 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
     // The widened beam of the ACORN paths, and how it was derived: from the filter's density
     // near the query when probed (an anti-correlated filter is sparser there than overall).
     let boosted = || {
-        let dens = input.local_selectivity.map_or(s, |l| l.min(s));
-        let want = if dens > 0.0 { (1.0 / dens).sqrt().ceil() } else { f64::INFINITY };
+        // Probed: the density near the query is known, and a filter as dense there as overall
+        // needs half the unprobed widening (peerbench's random 10% on arXiv: ACORN-1 ef 32 0.960,
+        // ef 64 0.988); an anti-correlated one (`l` near 0) still gets the cap.
+        let (dens, scale) = match input.local_selectivity {
+            Some(l) => (l.min(s), 0.5),
+            None => (s, 1.0),
+        };
+        let want = if dens > 0.0 { ((1.0 / dens).sqrt() * scale).ceil() } else { f64::INFINITY };
         let factor = (want.max(1.0) as usize).min(cfg.acorn_ef_boost_max.max(1));
         let why = match input.local_selectivity {
             Some(l) => format!(
@@ -400,11 +424,12 @@ mod tests {
         assert_eq!(probed(20_000, Some(0.3)).path, SearchPath::Hnsw, "at both thresholds");
         // Sparse around the query (anti-correlated): ACORN-1, beam from the local density.
         let p = probed(50_000, Some(0.02));
-        assert_eq!((p.path, p.ef), (SearchPath::Acorn1, Some(64 * 4)));
-        assert_eq!(probed(50_000, Some(0.29)).ef, Some(64 * 2), "sqrt(1 / 0.29) rounds up to 2");
+        assert_eq!((p.path, p.ef), (SearchPath::Acorn1, Some(64 * 4)), "sqrt(50) / 2 rounds up to 4");
+        assert_eq!(probed(50_000, Some(0.29)).ef, Some(64), "sqrt(1 / 0.29) / 2 rounds up to 1");
         // Below probe_min_selectivity the probe only sizes ACORN's beam.
-        assert_eq!(probed(19_999, Some(0.9)).path, SearchPath::Acorn1);
-        assert_eq!(probed(19_999, Some(0.9)).ef, Some(64 * 3), "min(s, l) = s");
+        assert_eq!(probed(10_000, Some(0.9)).path, SearchPath::Acorn1);
+        assert_eq!(probed(10_000, Some(0.9)).ef, Some(64 * 2), "min(s, l) = s: sqrt(10) / 2 -> 2");
+        assert_eq!(probed(10_000, Some(0.01)).ef, Some(64 * 4), "anti-correlated: the cap");
         // Without a probe: the cardinality rules alone.
         assert_eq!(probed(50_000, None).path, SearchPath::Acorn1);
         // Who probes: Auto, filtered, in [min(probe_min, acorn1_min), hnsw_min), above exact.

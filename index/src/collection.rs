@@ -36,6 +36,10 @@ use crate::error::validate_vector;
 use crate::flat::{self, Allowed};
 use crate::graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
 use crate::hnswrs::HnswRsIndex;
+use crate::matryoshka::{
+    CalibrationReport, CalibrationRequest, FunnelOutcome, Matryoshka, MatryoshkaConfig, MatryoshkaInfo,
+    MatryoshkaQuery, Rotation,
+};
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
 
@@ -245,6 +249,9 @@ pub struct CollectionIndex {
     hnsw: RwLock<Slot<Graph>>,
     acorn: Option<RwLock<Slot<Graph>>>,
     hnsw_rs: Option<RwLock<Slot<HnswRsIndex>>>,
+    /// Matryoshka prefix stores and graphs, when declared ([`Self::set_matryoshka`]). Locked
+    /// after `points`, before the graph slots.
+    mat: RwLock<Option<Matryoshka>>,
     /// Serialises index_pending / build / save / load.
     indexing: Mutex<()>,
     pool: Option<rayon::ThreadPool>,
@@ -287,6 +294,7 @@ impl CollectionIndex {
             hnsw: RwLock::new(Slot { graph: Arc::new(hnsw), pending: RoaringBitmap::new() }),
             acorn,
             hnsw_rs,
+            mat: RwLock::new(None),
             indexing: Mutex::new(()),
             pool,
             cfg,
@@ -322,6 +330,9 @@ impl CollectionIndex {
             pts.dead.insert_range(n..id);
         }
         pts.store.set(id, &prepared);
+        if let Some(m) = self.mat.write().as_mut() {
+            m.insert(id, &prepared);
+        }
         self.hnsw.write().pending.insert(id);
         if let Some(s) = &self.acorn {
             s.write().pending.insert(id);
@@ -340,6 +351,9 @@ impl CollectionIndex {
             return false;
         }
         pts.dead.insert(id);
+        if let Some(m) = self.mat.write().as_mut() {
+            m.delete(id);
+        }
         self.hnsw.write().pending.remove(id);
         if let Some(s) = &self.acorn {
             s.write().pending.remove(id);
@@ -392,7 +406,7 @@ impl CollectionIndex {
         if let Some(s) = &self.hnsw_rs {
             left = left.max(self.drain_hnsw_rs(s, max));
         }
-        left
+        left.max(self.drain_prefix_graphs(max))
     }
 
     /// Indexes every pending point, in parallel over `build_threads`; returns how many points
@@ -445,6 +459,170 @@ impl CollectionIndex {
             budget -= ids.len();
         }
         slot.read().pending.len() as usize
+    }
+
+    /// Moves up to `max` pending points into each prefix graph (same chunking as the main
+    /// graphs); returns the largest remainder.
+    fn drain_prefix_graphs(&self, max: usize) -> usize {
+        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
+        let levels = self.mat.read().as_ref().map_or(0, |m| m.levels.len());
+        let mut left = 0;
+        for li in 0..levels {
+            let mut budget = max;
+            while budget > 0 {
+                let ids: Vec<u32> = {
+                    let pts = self.points.read();
+                    let mat = self.mat.read();
+                    let Some(level) = mat.as_ref().and_then(|m| m.levels.get(li)) else { break };
+                    let Some(graph) = &level.graph else { break };
+                    let ids: Vec<u32> = level.pending.iter().take(chunk.min(budget)).collect();
+                    if ids.is_empty() {
+                        break;
+                    }
+                    if let Some(store) = level.store.as_f32() {
+                        graph.reserve(store.len());
+                        let dead = &pts.dead;
+                        self.run(|| {
+                            ids.par_iter().filter(|&&id| !dead.contains(id)).for_each(|&id| graph.insert(id, store))
+                        });
+                    }
+                    ids
+                };
+                if let Some(level) = self.mat.write().as_mut().and_then(|m| m.levels.get_mut(li)) {
+                    for &id in &ids {
+                        level.pending.remove(id);
+                    }
+                }
+                budget -= ids.len();
+            }
+            left = left.max(self.mat.read().as_ref().and_then(|m| m.levels.get(li)).map_or(0, |l| l.pending.len()));
+        }
+        left as usize
+    }
+
+    /// Declares (or with `None` removes) the Matryoshka prefixes: builds a prefix store per
+    /// declared dimension from the stored vectors, rotated by `rotation` when given (fit one
+    /// with [`Self::fit_rotation`]). Prefix graphs, when configured, start with every live point
+    /// pending: [`Self::build`] or [`Self::index_pending`] fills them.
+    pub fn set_matryoshka(&self, cfg: Option<MatryoshkaConfig>, rotation: Option<Rotation>) -> Result<()> {
+        let _serial = self.indexing.lock();
+        let pts = self.points.read();
+        let next = match cfg {
+            Some(c) => Some(Matryoshka::build(c, rotation, self.cfg.metric, &pts.store, &pts.dead)?),
+            None => None,
+        };
+        *self.mat.write() = next;
+        Ok(())
+    }
+
+    /// Fits a PCA rotation on up to `sample` live stored vectors chosen with `seed` (all of
+    /// them when fewer), in the metric's prepared form.
+    pub fn fit_rotation(&self, sample: usize, seed: u64) -> Result<Rotation> {
+        let pts = self.points.read();
+        let live: Vec<u32> = (0..pts.store.len() as u32).filter(|id| !pts.dead.contains(*id)).collect();
+        let ids = crate::matryoshka::calibrate::sample_ids(&live, sample, seed);
+        let rows: Vec<&[f32]> = ids.iter().map(|&id| pts.store.get(id)).collect();
+        Rotation::fit(&rows, self.cfg.dim)
+    }
+
+    /// The Matryoshka declaration's facts (prefixes, bytes, variance kept), when declared.
+    pub fn matryoshka_info(&self) -> Option<MatryoshkaInfo> {
+        self.mat.read().as_ref().map(Matryoshka::info)
+    }
+
+    /// The PCA rotation in use, when there is one (storage persists it).
+    pub fn matryoshka_rotation(&self) -> Option<Rotation> {
+        self.mat.read().as_ref().and_then(|m| m.rotation.clone())
+    }
+
+    /// The declared prefix dimensions (empty when none).
+    pub fn matryoshka_dims(&self) -> Vec<usize> {
+        self.mat.read().as_ref().map_or_else(Vec::new, |m| m.cfg.dims.clone())
+    }
+
+    /// A Matryoshka search ([`crate::matryoshka`]): the `k` nearest live points allowed by
+    /// `filter`, found at prefix `mq.dim` (scan or prefix graph), narrowed by the funnel and
+    /// rescored exactly at full dimension. `mq.dim` equal to the full dimension is exactly
+    /// [`Self::search`]. Errors name the bad field (`dim`, `oversample`, `funnel`).
+    pub fn search_matryoshka(
+        &self,
+        query: &[f32],
+        filter: Option<&RoaringBitmap>,
+        params: &SearchParams,
+        mq: &MatryoshkaQuery,
+    ) -> Result<SearchOutput> {
+        validate_vector(query, self.cfg.dim)?;
+        mq.validate(&self.matryoshka_dims(), self.cfg.dim, params.k)?;
+        if mq.dim == self.cfg.dim {
+            return self.search(query, filter, params);
+        }
+        if params.ef == Some(0) {
+            return Err(IndexError::InvalidParameter { name: "ef", reason: "must be at least 1".into() });
+        }
+        let mut q = query.to_vec();
+        self.cfg.metric.prepare(&mut q);
+        let pts = self.points.read();
+        let mat = self.mat.read();
+        let m = mat.as_ref().ok_or_else(|| IndexError::InvalidParameter {
+            name: "dim",
+            reason: "the collection declares no Matryoshka prefixes".into(),
+        })?;
+        let n = pts.store.len();
+        let live = pts.live();
+        let allowed_bm = filter.map(|f| {
+            let mut a = f - &pts.dead;
+            a.remove_range(n as u32..);
+            a
+        });
+        let allowed = allowed_bm.as_ref().map_or(live, |a| a.len());
+        let mut fo = FunnelOutcome::default();
+        let ef = params.ef.unwrap_or(self.cfg.ef_search);
+        let hits = m.candidates(
+            &pts.store,
+            &pts.dead,
+            &q,
+            allowed_bm.as_ref(),
+            allowed,
+            live,
+            params.k,
+            ef,
+            &self.cfg.planner,
+            mq,
+            &mut fo,
+        )?;
+        let hits = match params.score_threshold {
+            Some(b) => hits.into_iter().filter(|h| h.dist <= b).collect(),
+            None => hits,
+        };
+        let first = fo.stages.first().map_or("prefix_scan", |s| s.path.as_str());
+        let reason = format!(
+            "matryoshka: {first} at prefix {} keeping {} x {}, {} funnel stage(s), rescored at full dimension {}",
+            mq.dim,
+            mq.oversample,
+            params.k,
+            mq.funnel.len(),
+            self.cfg.dim
+        );
+        let explain = Explain {
+            path: SearchPath::Matryoshka,
+            reason,
+            live_points: live,
+            allowed_points: allowed,
+            selectivity: if live == 0 { 1.0 } else { allowed as f64 / live as f64 },
+            ef: fo.ef,
+            nodes_visited: fo.nodes_visited,
+            distances_computed: fo.stages.iter().map(|s| s.distances_computed).sum(),
+            unindexed_scanned: fo.unindexed_scanned,
+            matryoshka: fo.stages,
+        };
+        Ok(SearchOutput { hits, explain })
+    }
+
+    /// Calibration ([`crate::matryoshka::calibrate`]): recall@k against exact full-dimension
+    /// search on a seeded sample of stored vectors used as queries, per (prefix, oversample),
+    /// and the cheapest setting meeting the target.
+    pub fn calibrate_matryoshka(&self, req: &CalibrationRequest) -> Result<CalibrationReport> {
+        crate::matryoshka::calibrate::run(self, req)
     }
 
     fn drain_hnsw_rs(&self, slot: &RwLock<Slot<HnswRsIndex>>, max: usize) -> usize {
@@ -539,9 +717,12 @@ impl CollectionIndex {
             nodes_visited: probe_stats.nodes_visited,
             distances_computed: probe_stats.distances_computed,
             unindexed_scanned: 0,
+            matryoshka: Vec::new(),
         };
         let hits = match plan.path {
-            SearchPath::Exact => {
+            // The planner never picks Matryoshka (only `search_matryoshka` runs it); an exact
+            // scan is the right answer if it ever did.
+            SearchPath::Exact | SearchPath::Matryoshka => {
                 let r = flat::search(&pts.store, self.cfg.metric, &q, params.k, ctx.allowed_rows(), None);
                 explain.distances_computed = r.distances_computed;
                 r.hits
@@ -674,6 +855,9 @@ impl CollectionIndex {
         }
         if let Some(s) = &self.hnsw_rs {
             pending = pending.max(s.read().pending.len());
+        }
+        if let Some(m) = self.mat.read().as_ref() {
+            pending = pending.max(m.pending());
         }
         IndexStats {
             points: pts.store.len() as u64,

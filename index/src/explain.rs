@@ -33,6 +33,9 @@ pub enum SearchPath {
     AcornGamma,
     /// hnsw_rs.
     HnswRs,
+    /// Matryoshka: a prefix scan or prefix graph, then rescoring (the stages are in
+    /// [`Explain::matryoshka`]).
+    Matryoshka,
 }
 
 impl SearchPath {
@@ -44,6 +47,7 @@ impl SearchPath {
             SearchPath::Acorn1 => "acorn1",
             SearchPath::AcornGamma => "acorn_gamma",
             SearchPath::HnswRs => "hnsw_rs",
+            SearchPath::Matryoshka => "matryoshka",
         }
     }
 }
@@ -69,4 +73,8 @@ pub struct Explain {
     pub distances_computed: u64,
     /// Points not yet in the graph, scanned exactly and merged.
     pub unindexed_scanned: u64,
+    /// The stages of a Matryoshka search, first (shortest prefix) to last (full dimension);
+    /// empty for the other paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matryoshka: Vec<crate::matryoshka::StageExplain>,
 }

@@ -17,6 +17,8 @@
 //! - [`store`]: the contiguous vector arena.
 //! - [`topk`], [`idset`]: candidate ordering and dense id sets for hot loops.
 //! - [`explain`]: strategies, paths and the Explain record.
+//! - [`matryoshka`]: prefix stores (f32/f16/int8), prefix graphs, funnel search with
+//!   full-dimension rescoring, PCA rotation, calibration.
 //! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
 //!
 //! ```
@@ -53,6 +55,7 @@ pub mod flat;
 pub mod graph;
 pub mod hnswrs;
 pub mod idset;
+pub mod matryoshka;
 pub mod planner;
 pub mod store;
 pub mod topk;
@@ -63,6 +66,7 @@ pub use error::{IndexError, Result};
 pub use explain::{Explain, SearchPath, Strategy};
 pub use graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
 pub use idset::DenseIdSet;
+pub use matryoshka::{MatryoshkaConfig, MatryoshkaQuery};
 pub use planner::PlannerConfig;
 pub use store::VectorStore;
 pub use topk::{Neighbor, TopK};

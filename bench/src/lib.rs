@@ -6,10 +6,12 @@
 //! - [`payload`]: roaring bitmaps per attribute value, in the bench itself.
 //! - [`workload`]: seeded filter generation, selectivity buckets.
 //! - [`truth`]: brute-force ground truth and its disk cache.
+//! - [`matryoshka`]: Matryoshka prefix search against full-dimension exact scan and HNSW.
 //! - [`measure`]: the single-thread measuring loop over a [`measure::Searcher`].
 
 pub mod data;
 pub mod engine;
+pub mod matryoshka;
 pub mod measure;
 pub mod payload;
 pub mod peers;

@@ -87,6 +87,9 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Matryoshka prefix search (arXiv with and without PCA, and a synthetic Matryoshka-like
+    /// set) against full-dimension exact scan and HNSW; see bench/MATRYOSHKA.md.
+    Matryoshka(MatryoshkaArgs),
     /// Grove on a peerbench workdir's vectors, labels and ground truth, next to peerbench's
     /// results.
     Peerlabels {
@@ -105,6 +108,61 @@ enum Cmd {
         #[command(flatten)]
         run: RunArgs,
     },
+}
+
+#[derive(Args, Debug, Clone)]
+struct MatryoshkaArgs {
+    /// The arXiv data directory.
+    #[arg(long, default_value = "../shared/data/arxiv")]
+    data: PathBuf,
+    /// Use only the first N arXiv points.
+    #[arg(long)]
+    n: Option<usize>,
+    /// Queries per set.
+    #[arg(long, default_value_t = 200)]
+    nq: usize,
+    /// Prefixes declared on the arXiv set.
+    #[arg(long, default_value = "32,64,128", value_delimiter = ',')]
+    dims: Vec<usize>,
+    /// Synthetic set: points (0 skips it).
+    #[arg(long, default_value_t = 50_000)]
+    synthetic_n: usize,
+    /// Synthetic set: dimension.
+    #[arg(long, default_value_t = 768)]
+    synthetic_dim: usize,
+    /// Prefixes declared on the synthetic set.
+    #[arg(long, default_value = "64,128,256", value_delimiter = ',')]
+    synthetic_dims: Vec<usize>,
+    /// Skip the arXiv set.
+    #[arg(long)]
+    skip_arxiv: bool,
+    /// Oversampling factors swept.
+    #[arg(long, default_value = "1,2,4,8,16,32", value_delimiter = ',')]
+    oversamples: Vec<usize>,
+    /// ef swept for full-dimension HNSW / the planner.
+    #[arg(long, default_value = "16,32,64,128,256", value_delimiter = ',')]
+    efs: Vec<usize>,
+    /// Do not build prefix graphs.
+    #[arg(long)]
+    no_prefix_graph: bool,
+    /// HNSW M (full and prefix graphs).
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// HNSW ef_construction.
+    #[arg(long, default_value_t = 100)]
+    ef_construction: usize,
+    /// Graph build threads.
+    #[arg(long, default_value_t = 2)]
+    build_threads: usize,
+    /// Vectors the PCA is fitted on.
+    #[arg(long, default_value_t = 20_000)]
+    pca_sample: usize,
+    /// Seed (filters, PCA sample, synthetic data).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write the report to this markdown file.
+    #[arg(long)]
+    write: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -422,6 +480,69 @@ fn peerlabels(
     Ok(())
 }
 
+fn matryoshka(a: MatryoshkaArgs) -> anyhow::Result<()> {
+    use grove_bench::matryoshka as mb;
+    let o = mb::Options {
+        dims: a.dims.clone(),
+        oversamples: a.oversamples.clone(),
+        efs: a.efs.clone(),
+        prefix_graph: !a.no_prefix_graph,
+        m: a.m,
+        ef_construction: a.ef_construction,
+        build_threads: a.build_threads,
+        pca_sample: a.pca_sample,
+        seed: a.seed,
+        target: 0.95,
+    };
+    let mut sets = Vec::new();
+    if !a.skip_arxiv {
+        let mut ds = data::arxiv::load(&a.data, data::arxiv::DIM)?;
+        ds.slice(a.n.unwrap_or(usize::MAX), a.nq);
+        sets.push(mb::SetSpec {
+            label: format!("arxiv MiniLM {}", ds.base.dim),
+            base: ds.base,
+            queries: ds.queries,
+            pca: true,
+            dims: a.dims.clone(),
+        });
+    }
+    if a.synthetic_n > 0 {
+        let (base, queries) = mb::synthetic(a.synthetic_n, a.nq, a.synthetic_dim, a.seed);
+        sets.push(mb::SetSpec {
+            label: format!("synthetic {}", a.synthetic_dim),
+            base,
+            queries,
+            pca: false,
+            dims: a.synthetic_dims.clone(),
+        });
+    }
+    let before = Machine::now();
+    let (builds, cells) = mb::run(sets, &o, &mut log)?;
+    let after = Machine::now();
+    let md = mb::report(&builds, &cells, &o);
+    let head = format!(
+        "Command (workspace root, release build):\n\n```\n{}\n```\n\nMachine: {} logical CPUs ({}), load average {} at the \
+         start and {} at the end; {}. Single-thread search, one query at a time; QPS per CPU-second of the measuring \
+         thread (wall-clock QPS in the last table).\n\n",
+        command_line(),
+        before.nproc,
+        before.cpu,
+        before.loadavg,
+        after.loadavg,
+        before.date
+    );
+    println!("\n{head}{md}");
+    if let Some(p) = &a.write {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        let marker = "<!-- results -->";
+        let intro = text.split(marker).next().unwrap_or("").trim_end().to_string();
+        std::fs::write(p, format!("{intro}\n\n{marker}\n\n{head}{md}"))
+            .with_context(|| format!("writing {}", p.display()))?;
+        log(format!("[report] written {}", p.display()));
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let results_md = Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
@@ -450,6 +571,7 @@ fn main() -> anyhow::Result<()> {
             log(format!("[fanns-gen] wrote {n} points, {nq} queries, dim {dim} to {}", out.display()));
             Ok(())
         }
+        Cmd::Matryoshka(a) => matryoshka(a),
         Cmd::Peerlabels { workdir, results, reps, write, run } => {
             peerlabels(&workdir, &results, reps, write.as_deref(), run)
         }

@@ -358,7 +358,10 @@ pub fn run(
             let pca_s = t.elapsed().as_secs_f64();
             let prefix = declare(&idx, o, Some(rot))?;
             let pl = format!("{label} +PCA");
-            log(format!("[{pl}] PCA fit {pca_s:.1}s, prefix stores {:.2}s, graphs {:.1}s", prefix.0, prefix.1));
+            log(format!(
+                "[{pl}] PCA fit {pca_s:.1}s, prefix stores {:.2}s, graphs {:.1}s",
+                prefix.0, prefix.1
+            ));
             builds.push(build_figures(&pl, &idx, hnsw_s, pca_s, prefix));
             measure_set(&pl, &idx, &queries, &truths, o, false, &mut cells, log)?;
         }
@@ -420,7 +423,8 @@ pub fn report(builds: &[Build], cells: &[Cell], o: &Options) -> String {
     }
     for (set, filter) in &keys {
         let base_set = set.trim_end_matches(" +PCA");
-        let of = |s: &str| -> Vec<&Cell> { cells.iter().filter(|c| c.set == s && &c.filter == filter).collect() };
+        let of =
+            |s: &str| -> Vec<&Cell> { cells.iter().filter(|c| c.set == s && &c.filter == filter).collect() };
         let exact = of(base_set).into_iter().find(|c| c.method.starts_with("exact"));
         let graph = best(of(base_set).into_iter().filter(|c| c.method.starts_with("full-d")), o.target);
         let mat = best(of(set).into_iter().filter(|c| c.matryoshka), o.target);
@@ -433,7 +437,10 @@ pub fn report(builds: &[Build], cells: &[Cell], o: &Options) -> String {
             md,
             "| {set} | {filter} | {} | {} | {} | {} | {} | {} |",
             f(exact),
-            graph.map_or("none reaches the target".into(), |g| format!("{} {:.0} ({:.3})", g.method, g.qps_cpu, g.recall)),
+            graph.map_or("none reaches the target".into(), |g| format!(
+                "{} {:.0} ({:.3})",
+                g.method, g.qps_cpu, g.recall
+            )),
             mat.map_or("none reaches the target".into(), |m| format!("{} ({:.3})", m.method, m.recall)),
             f(mat),
             ratio(mat, exact),
@@ -474,7 +481,12 @@ mod tests {
             seed: 3,
             target: 0.9,
         };
-        let (builds, cells) = run(vec![SetSpec { label: "syn".into(), base, queries, pca: true, dims: vec![16, 32] }], &o, &mut |_| {}).unwrap();
+        let (builds, cells) = run(
+            vec![SetSpec { label: "syn".into(), base, queries, pca: true, dims: vec![16, 32] }],
+            &o,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(builds.len(), 2);
         assert!(builds[1].prefixes.iter().all(|p| p.3.is_some()), "PCA set reports variance kept");
         // 3 filters x (exact + 1 ef) baselines; Matryoshka: 2 dims x 2 os x (2 paths unfiltered, 1 filtered).

@@ -483,7 +483,9 @@ impl CollectionIndex {
                         graph.reserve(store.len());
                         let dead = &pts.dead;
                         self.run(|| {
-                            ids.par_iter().filter(|&&id| !dead.contains(id)).for_each(|&id| graph.insert(id, store))
+                            ids.par_iter()
+                                .filter(|&&id| !dead.contains(id))
+                                .for_each(|&id| graph.insert(id, store))
                         });
                     }
                     ids
@@ -495,7 +497,8 @@ impl CollectionIndex {
                 }
                 budget -= ids.len();
             }
-            left = left.max(self.mat.read().as_ref().and_then(|m| m.levels.get(li)).map_or(0, |l| l.pending.len()));
+            left = left
+                .max(self.mat.read().as_ref().and_then(|m| m.levels.get(li)).map_or(0, |l| l.pending.len()));
         }
         left as usize
     }

@@ -141,7 +141,8 @@ pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<Calibrat
         None => (0..n).filter(|&id| !dead.contains(id)).collect(),
     };
     let ids = sample_ids(&candidates, req.sample, req.seed);
-    let queries: Vec<(u32, Vec<f32>)> = ids.iter().filter_map(|&id| index.vector(id).map(|v| (id, v))).collect();
+    let queries: Vec<(u32, Vec<f32>)> =
+        ids.iter().filter_map(|&id| index.vector(id).map(|v| (id, v))).collect();
     if queries.is_empty() {
         return bad("sample", "no live point (allowed by the filter) to use as a query".into());
     }
@@ -179,7 +180,11 @@ pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<Calibrat
             for ((id, v), t) in queries.iter().zip(&truth) {
                 let out = index.search_matryoshka(v, filter, &params, &mq)?;
                 let got = minus_self(*id, &out.hits);
-                let r = if t.is_empty() { 1.0 } else { got.iter().filter(|g| t.contains(g)).count() as f64 / t.len() as f64 };
+                let r = if t.is_empty() {
+                    1.0
+                } else {
+                    got.iter().filter(|g| t.contains(g)).count() as f64 / t.len() as f64
+                };
                 sum += r;
                 min = min.min(r);
                 for s in &out.explain.matryoshka {
@@ -203,5 +208,12 @@ pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<Calibrat
         .filter(|r| r.recall >= req.target_recall && r.cost < exact.cost)
         .min_by(|a, b| a.cost.total_cmp(&b.cost).then(a.micros.total_cmp(&b.micros)))
         .cloned();
-    Ok(CalibrationReport { queries: queries.len(), k, target_recall: req.target_recall, exact, rows, recommended })
+    Ok(CalibrationReport {
+        queries: queries.len(),
+        k,
+        target_recall: req.target_recall,
+        exact,
+        rows,
+        recommended,
+    })
 }

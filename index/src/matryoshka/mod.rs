@@ -72,7 +72,10 @@ impl MatryoshkaConfig {
             return bad("matryoshka_dims", "declare at least one prefix dimension".into());
         }
         if let Some(m) = self.dims.iter().find(|&&m| m == 0 || m >= dim) {
-            return bad("matryoshka_dims", format!("prefix {m} must be between 1 and dimension - 1 ({})", dim - 1));
+            return bad(
+                "matryoshka_dims",
+                format!("prefix {m} must be between 1 and dimension - 1 ({})", dim - 1),
+            );
         }
         if self.dims.windows(2).any(|w| w[0] >= w[1]) {
             return bad("matryoshka_dims", format!("{:?} must be ascending without repeats", self.dims));
@@ -171,7 +174,10 @@ impl MatryoshkaQuery {
                 return bad("funnel", format!("stage {i}: prefix {} is not declared ({declared:?})", s.dim));
             }
             if s.dim <= prev_dim {
-                return bad("funnel", format!("stage {i}: prefix {} must be larger than the previous {prev_dim}", s.dim));
+                return bad(
+                    "funnel",
+                    format!("stage {i}: prefix {} must be larger than the previous {prev_dim}", s.dim),
+                );
             }
             if s.keep >= prev_keep || s.keep < k {
                 return bad(
@@ -271,7 +277,11 @@ impl Matryoshka {
                 Some(p) => Some(Arc::new(Graph::new(*p, metric, m)?)),
                 None => None,
             };
-            levels.push(Level { store: PrefixStore::new(m, cfg.dtype), graph, pending: RoaringBitmap::new() });
+            levels.push(Level {
+                store: PrefixStore::new(m, cfg.dtype),
+                graph,
+                pending: RoaringBitmap::new(),
+            });
         }
         let mut me = Self { cfg, rotation, levels, metric, full_dim: full.dim() };
         let mut buf = Vec::new();
@@ -412,7 +422,10 @@ impl Matryoshka {
                 if first.graph.as_ref().is_none_or(|g| g.is_empty()) {
                     return Err(IndexError::PathUnavailable {
                         path: "prefix_graph",
-                        reason: format!("prefix {} has no graph (declare the collection with a prefix graph)", mq.dim),
+                        reason: format!(
+                            "prefix {} has no graph (declare the collection with a prefix graph)",
+                            mq.dim
+                        ),
                     });
                 }
                 true

@@ -174,10 +174,8 @@ impl Rotation {
         }
         let eigenvalues = (0..dim).map(|i| f64::from_bits(u64_at(24 + 8 * i))).collect();
         let off = 24 + dim * 8;
-        let components = body[off..]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let components =
+            body[off..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         Ok(Self { dim, components, eigenvalues, sample })
     }
 }
@@ -192,7 +190,10 @@ fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
     }
     let total: f64 = a.iter().map(|x| x * x).sum();
     for _ in 0..MAX_SWEEPS {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j].powi(2))
+            .sum();
         if off <= total * 1e-22 || off == 0.0 {
             break;
         }

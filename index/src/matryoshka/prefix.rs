@@ -208,7 +208,13 @@ impl PrefixStore {
 
     /// The `k` best rows by prefix distance over `allowed` (already minus tombstones), and the
     /// number of distances computed.
-    pub fn scan(&self, metric: Metric, q: &PrefixQuery, k: usize, allowed: Allowed<'_>) -> (Vec<Neighbor>, u64) {
+    pub fn scan(
+        &self,
+        metric: Metric,
+        q: &PrefixQuery,
+        k: usize,
+        allowed: Allowed<'_>,
+    ) -> (Vec<Neighbor>, u64) {
         if let (Rows::F32(s), PrefixQuery::F32(qv)) = (&self.rows, q) {
             let r = flat::search(s, metric, qv, k, allowed, None);
             return (r.hits, r.distances_computed);

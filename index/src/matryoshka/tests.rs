@@ -15,13 +15,12 @@ const K: usize = 10;
 /// `1 / (1 + j / 4)`, so the leading components carry most of the energy (85% in the first 16).
 fn vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<Vec<f32>> = (0..40).map(|_| (0..D).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+    let centres: Vec<Vec<f32>> =
+        (0..40).map(|_| (0..D).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
     (0..n)
         .map(|i| {
             let c = &centres[i % centres.len()];
-            (0..D)
-                .map(|j| (c[j] + 0.6 * rng.gen_range(-1.0f32..1.0)) / (1.0 + j as f32 / 4.0))
-                .collect()
+            (0..D).map(|j| (c[j] + 0.6 * rng.gen_range(-1.0f32..1.0)) / (1.0 + j as f32 / 4.0)).collect()
         })
         .collect()
 }
@@ -131,7 +130,9 @@ fn prefix_graph_with_pending_tail() {
     assert_eq!(out.explain.unindexed_scanned, 100);
     // Auto: the graph for an unfiltered query on 3,100 points? No: below exact_max_points the
     // prefix scan is chosen.
-    let auto = idx.search_matryoshka(&extra[1], None, &SearchParams::default(), &MatryoshkaQuery::new(16, 8)).unwrap();
+    let auto = idx
+        .search_matryoshka(&extra[1], None, &SearchParams::default(), &MatryoshkaQuery::new(16, 8))
+        .unwrap();
     assert_eq!(auto.explain.matryoshka[0].path, "prefix_scan");
     let filter: RoaringBitmap = (0..3100).step_by(2).collect();
     idx.delete(4);
@@ -149,8 +150,12 @@ fn funnel_stages_are_explained() {
         path: PrefixPath::Scan,
     };
     let out = idx.search_matryoshka(&data[3], None, &SearchParams::default(), &mq).unwrap();
-    let shape: Vec<(usize, u64, u64, u64)> =
-        out.explain.matryoshka.iter().map(|s| (s.dim, s.candidates_in, s.kept, s.distances_computed)).collect();
+    let shape: Vec<(usize, u64, u64, u64)> = out
+        .explain
+        .matryoshka
+        .iter()
+        .map(|s| (s.dim, s.candidates_in, s.kept, s.distances_computed))
+        .collect();
     assert_eq!(shape, vec![(8, 2000, 200, 2000), (16, 200, 80, 200), (32, 80, 30, 80), (64, 30, 10, 30)]);
     assert_eq!(out.explain.distances_computed, 2000 + 200 + 80 + 30);
     let r = recall(&idx, None, &mq, 40);
@@ -175,7 +180,10 @@ fn bad_queries_name_the_field() {
     assert!(err(f(vec![(16, 5)])).contains("funnel"), "keep below k");
     assert!(err(f(vec![(32, 50)])).contains("funnel"), "undeclared");
     let graph = MatryoshkaQuery { path: PrefixPath::Graph, ..MatryoshkaQuery::new(8, 4) };
-    assert!(matches!(idx.search_matryoshka(&data[0], None, &p, &graph), Err(IndexError::PathUnavailable { .. })));
+    assert!(matches!(
+        idx.search_matryoshka(&data[0], None, &p, &graph),
+        Err(IndexError::PathUnavailable { .. })
+    ));
     // Declarations.
     assert!(cfg(&[64]).validate(D, Metric::Cosine).unwrap_err().to_string().contains("matryoshka_dims"));
     assert!(cfg(&[16, 8]).validate(D, Metric::Cosine).is_err());
@@ -219,7 +227,9 @@ fn other_metrics_without_renormalising() {
         let qs = vectors(30, 8);
         for q in &qs {
             let truth: Vec<u32> = idx.search(q, None, &exact).unwrap().hits.iter().map(|h| h.id).collect();
-            let got = idx.search_matryoshka(q, None, &SearchParams::default(), &MatryoshkaQuery::new(32, 8)).unwrap();
+            let got = idx
+                .search_matryoshka(q, None, &SearchParams::default(), &MatryoshkaQuery::new(32, 8))
+                .unwrap();
             sum += got.hits.iter().filter(|h| truth.contains(&h.id)).count() as f64 / K as f64;
         }
         assert!(sum / 30.0 >= 0.9, "{metric:?} recall {}", sum / 30.0);
@@ -231,7 +241,14 @@ fn inserts_after_declaration_are_found_and_gaps_are_not() {
     let (idx, data) = index(500, Some(cfg(&[8])));
     let extra = vectors(600, 5);
     idx.insert(550, &extra[550]).unwrap(); // leaves a gap 500..550
-    let out = idx.search_matryoshka(&extra[550], None, &SearchParams { k: 600, ..Default::default() }, &MatryoshkaQuery::new(8, 1)).unwrap();
+    let out = idx
+        .search_matryoshka(
+            &extra[550],
+            None,
+            &SearchParams { k: 600, ..Default::default() },
+            &MatryoshkaQuery::new(8, 1),
+        )
+        .unwrap();
     assert_eq!(out.hits[0].id, 550);
     assert_eq!(out.hits.len(), 501);
     assert!(out.hits.iter().all(|h| h.id < 500 || h.id == 550));
@@ -257,7 +274,9 @@ fn pca_rotation_concentrates_variance_and_keeps_full_distances() {
         let mut sum = 0.0;
         for q in &queries {
             let truth = idx.search(q, None, &exact).unwrap().hits;
-            let got = idx.search_matryoshka(q, None, &SearchParams::default(), &MatryoshkaQuery::new(16, 4)).unwrap();
+            let got = idx
+                .search_matryoshka(q, None, &SearchParams::default(), &MatryoshkaQuery::new(16, 4))
+                .unwrap();
             sum += got.hits.iter().filter(|h| truth.iter().any(|t| t.id == h.id)).count() as f64 / K as f64;
             // Distances returned are the unrotated full-dimension ones.
             for h in &got.hits {

@@ -521,9 +521,14 @@ fn matryoshka(a: MatryoshkaArgs) -> anyhow::Result<()> {
     let after = Machine::now();
     let md = mb::report(&builds, &cells, &o);
     let head = format!(
-        "Command (workspace root, release build):\n\n```\n{}\n```\n\nMachine: {} logical CPUs ({}), load average {} at the \
+        "Command (workspace root; {}):\n\n```\n{}\n```\n\nMachine: {} logical CPUs ({}), load average {} at the \
          start and {} at the end; {}. Single-thread search, one query at a time; QPS per CPU-second of the measuring \
          thread (wall-clock QPS in the last table).\n\n",
+        if cfg!(debug_assertions) {
+            "dev-profile binary, debug assertions on (see the build note above)"
+        } else {
+            "release build"
+        },
         command_line(),
         before.nproc,
         before.cpu,

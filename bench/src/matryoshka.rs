@@ -8,8 +8,8 @@
 //! points (seeded). Truth: exact full-dimension top-10 over the allowed points.
 //!
 //! Per setting: recall@10 and single-thread QPS (per CPU-second of the measuring thread, and
-//! wall clock), every query of the set run once after 5 warm-up queries. Best QPS at recall@10
-//! >= 0.95 is compared with the full-dimension exact scan and with Grove's full-dimension
+//! wall clock), every query of the set run once after 5 warm-up queries. The best QPS at
+//! recall@10 of at least 0.95 is compared with the full-dimension exact scan and with Grove's full-dimension
 //! graph path (HNSW unfiltered; the planner's choice — ACORN-1 or exact — when filtered), ef
 //! swept.
 
@@ -121,11 +121,17 @@ pub fn synthetic(n: usize, nq: usize, dim: usize, seed: u64) -> (Vectors, Vector
     (base, queries)
 }
 
+/// One search: the ids found and the distances computed.
+type SearchFn<'a> = &'a dyn Fn(&[f32]) -> anyhow::Result<(Vec<u32>, u64)>;
+
+/// A filter's label, its bitmap (`None`: unfiltered) and the exact top-10 of every query.
+pub type Truth = (String, Option<RoaringBitmap>, Vec<Vec<u32>>);
+
 /// Runs `f` on every query once (after 5 warm-ups) and scores it against `truth`.
 fn measure(
     queries: &Vectors,
     truth: &[Vec<u32>],
-    f: &dyn Fn(&[f32]) -> anyhow::Result<(Vec<u32>, u64)>,
+    f: SearchFn<'_>,
 ) -> anyhow::Result<(f64, f64, f64, f64)> {
     for i in 0..queries.len().min(5) {
         f(queries.row(i))?;
@@ -188,7 +194,7 @@ pub fn measure_set(
     set: &str,
     idx: &CollectionIndex,
     queries: &Vectors,
-    truths: &[(String, Option<RoaringBitmap>, Vec<Vec<u32>>)],
+    truths: &[Truth],
     o: &Options,
     baselines: bool,
     cells: &mut Vec<Cell>,
@@ -264,7 +270,7 @@ pub fn truths(
     queries: &Vectors,
     n: usize,
     seed: u64,
-) -> anyhow::Result<Vec<(String, Option<RoaringBitmap>, Vec<Vec<u32>>)>> {
+) -> anyhow::Result<Vec<Truth>> {
     let filters = [
         ("none".to_string(), None),
         ("10%".to_string(), Some(random_filter(n, 0.10, seed))),

@@ -128,11 +128,7 @@ type SearchFn<'a> = &'a dyn Fn(&[f32]) -> anyhow::Result<(Vec<u32>, u64)>;
 pub type Truth = (String, Option<RoaringBitmap>, Vec<Vec<u32>>);
 
 /// Runs `f` on every query once (after 5 warm-ups) and scores it against `truth`.
-fn measure(
-    queries: &Vectors,
-    truth: &[Vec<u32>],
-    f: SearchFn<'_>,
-) -> anyhow::Result<(f64, f64, f64, f64)> {
+fn measure(queries: &Vectors, truth: &[Vec<u32>], f: SearchFn<'_>) -> anyhow::Result<(f64, f64, f64, f64)> {
     for i in 0..queries.len().min(5) {
         f(queries.row(i))?;
     }
@@ -265,12 +261,7 @@ pub fn measure_set(
 }
 
 /// Exact truth per filter, in parallel.
-pub fn truths(
-    idx: &CollectionIndex,
-    queries: &Vectors,
-    n: usize,
-    seed: u64,
-) -> anyhow::Result<Vec<Truth>> {
+pub fn truths(idx: &CollectionIndex, queries: &Vectors, n: usize, seed: u64) -> anyhow::Result<Vec<Truth>> {
     let filters = [
         ("none".to_string(), None),
         ("10%".to_string(), Some(random_filter(n, 0.10, seed))),

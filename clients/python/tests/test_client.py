@@ -255,19 +255,19 @@ def test_snapshots(
     s = client.create_snapshot(name)
     assert s.name and s.size > 0
     assert s.name in [x.name for x in client.list_snapshots(name)]
-    before = client.count(name, LG_RECENT)
+    before = client.count(name, filter=LG_RECENT)
     client.delete(name, filter={"must": [{"key": "category", "match": {"value": "cs.LG"}}]})
-    assert client.count(name, LG_RECENT) == 0
+    assert client.count(name, filter=LG_RECENT) == 0
     # Recover on the running server: the deleted points are back.
     assert client.restore_snapshot(name, s.name)
-    assert client.count(name, LG_RECENT) == before and client.count(name) == N
+    assert client.count(name, filter=LG_RECENT) == before and client.count(name) == N
     # Download, then upload into a new collection (REST streams it whatever the transport).
     dest = tmp_path / s.name
     assert client.download_snapshot(name, s.name, str(dest)) == s.size == dest.stat().st_size
     copy = f"{name}_copy"
     try:
         assert client.upload_snapshot(copy, str(dest))
-        assert client.count(copy, LG_RECENT) == before
+        assert client.count(copy, filter=LG_RECENT) == before
         # A damaged archive is refused and leaves the collection as it was.
         damaged = tmp_path / "damaged.snapshot"
         raw = bytearray(dest.read_bytes())

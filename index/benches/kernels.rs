@@ -4,6 +4,12 @@
 //!
 //! Run: `cargo bench -p grove-index --bench kernels`. Inputs are seeded. Both rows stay in L1,
 //! so this measures the arithmetic, not the memory traffic that dominates a search.
+//!
+//! Measured 2026-11-27 (AMD EPYC, AVX-512 capable, 2 cores shared, load 11-13; `-- --warm-up-time
+//! 1 --measurement-time 2`), median ns per call, grove / simsimd: dot 64: 18.7 / 35.4, 128:
+//! 25.7 / 45.3, 256: 59.9 / 72.1, 384: 61.7 / 67.0, 768: 122 / 190, 1024: 180 / 239; l2sq 384:
+//! 69.0 / 93.5, 1024: 192 / 239; f64 scalar dot 384: 1,006. simsimd wins nowhere on this CPU,
+//! so it is only the fallback for CPUs without AVX2+FMA.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use grove_index::distance::{dot, l2sq, scalar, simsimd_dot, simsimd_l2sq, uses_avx2_kernel};

@@ -8,6 +8,8 @@
 //! - [`truth`]: brute-force ground truth and its disk cache.
 //! - [`matryoshka`]: Matryoshka prefix search against full-dimension exact scan and HNSW.
 //! - [`measure`]: the single-thread measuring loop over a [`measure::Searcher`].
+//! - [`pyrun`]: the peers (hnswlib, faiss, usearch, qdrant-edge) run from Python on the same
+//!   workloads; [`report`] and [`plots`]: tables, CSV/JSON and PNG figures.
 
 pub mod data;
 pub mod engine;
@@ -15,6 +17,8 @@ pub mod matryoshka;
 pub mod measure;
 pub mod payload;
 pub mod peers;
+pub mod plots;
+pub mod pyrun;
 pub mod report;
 pub mod run;
 pub mod truth;

@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use grove_bench::data::{self, Dataset};
 use grove_bench::engine::Grove;
 use grove_bench::measure::{strategy_name, Budget};
-use grove_bench::peers;
 use grove_bench::report::{self, Machine};
 use grove_bench::run::{self, Options};
 use grove_bench::workload::Kind;
+use grove_bench::{peers, plots, pyrun};
 use grove_index::{Metric, Strategy};
 
 #[derive(Parser, Debug)]
@@ -227,6 +227,26 @@ struct RunArgs {
     /// A peerbench run-*.json whose build figures go next to Grove's.
     #[arg(long)]
     peer_run: Option<PathBuf>,
+    /// Peers measured on the same workloads (all, none, or a comma-separated list of
+    /// faiss-hnsw, faiss-flat, hnswlib, usearch, qdrant-edge, qdrant-edge+acorn; "faiss" and
+    /// "qdrant" name both of theirs). Needs the venv of bench/peers/setup.sh.
+    #[arg(long, default_value = "none", value_delimiter = ',')]
+    peers: Vec<String>,
+    /// The peers' Python (bench/peers/setup.sh VENV makes VENV/bin/python).
+    #[arg(long, env = "GROVE_PEER_PYTHON", default_value = "/tmp/venv-grove-peers/bin/python")]
+    peer_python: PathBuf,
+    /// Scratch directory for the data handed to the peers.
+    #[arg(long, default_value = "/tmp/grove-bench-peers")]
+    peer_workdir: PathBuf,
+    /// Also sweep with k=100 and report recall@100.
+    #[arg(long)]
+    recall100: bool,
+    /// Write PNG figures into this directory. Full runs of `arxiv` default to bench/plots.
+    #[arg(long)]
+    plots: Option<PathBuf>,
+    /// Write every measurement as CSV here. Full runs of `arxiv` default to bench/plots/results.csv.
+    #[arg(long)]
+    csv: Option<PathBuf>,
 }
 
 fn parse_strategy(s: &str) -> anyhow::Result<Strategy> {
@@ -278,7 +298,7 @@ impl RunArgs {
         Ok(Options {
             efs: self.efs.clone(),
             strategies: self.paths.iter().map(|p| parse_strategy(p)).collect::<anyhow::Result<_>>()?,
-            k: 10,
+            ks: if self.recall100 { vec![10, 100] } else { vec![10] },
             budget: Budget {
                 time: Duration::from_secs_f64(self.budget),
                 min_queries: self.min_queries,
@@ -320,13 +340,64 @@ fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> any
         ds.base.dim,
         ds.queries.len()
     ));
-    let r = run::run(&ds, &o, &mut log)?;
+    let (wls, truth_s) = run::workloads(&ds, &o, &mut log);
+    let mut r = run::run_on(&ds, &o, &wls, truth_s, &mut log)?;
+    let peer_systems = pyrun::parse_systems(&a.peers)?;
+    if !peer_systems.is_empty() {
+        let p = pyrun::PeerOptions {
+            python: a.peer_python.clone(),
+            script: Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/run_peer.py"),
+            workdir: a.peer_workdir.clone(),
+            systems: peer_systems,
+        };
+        let pr = pyrun::run(&ds, &wls, &o, &o.ks, &p, &mut log)?;
+        r.cells.extend(pr.cells);
+        r.peers = pr.info;
+        r.peers_failed = pr.failed;
+    }
     let machine_after = Machine::now();
     let names: Vec<&str> = o.strategies.iter().map(|s| strategy_name(*s)).collect();
     let summary = report::summary_table(&r.cells, &names, o.default_ef, 0.95, false);
     let summary_cpu = report::summary_table(&r.cells, &names, o.default_ef, 0.95, true);
     let builds = report::builds_table(&r);
+    let peers_run = !r.peers.is_empty() || !r.peers_failed.is_empty();
+    let targets = [0.90, 0.95, 0.99];
+    // Headline figures use QPS of CPU time: on this shared machine the load moves between the
+    // systems' measurements, and wall-clock QPS with it (both are in the JSON/CSV).
+    let bucket_tab = report::bucket_table(&r.cells, &targets, true);
+    let bucket_wall = report::bucket_table(&r.cells, &targets, false);
+    let cmp95 = report::comparison_table(&r.cells, 0.95, false, true);
     println!("\n{builds}\n{summary}");
+    if peers_run {
+        let pb = report::peer_builds_table(&r);
+        println!("\nBuilds, Grove and peers:\n{pb}");
+        println!("Per bucket, every workload's queries pooled: best QPS of CPU time at recall@10 >= target\n{bucket_tab}");
+        println!("Per workload and bucket: best QPS of CPU time at recall@10 >= 0.95\n{cmp95}");
+    }
+    let full = !a.quick && default_results.is_some();
+    let plots_dir =
+        a.plots.clone().or_else(|| full.then(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("plots")));
+    let csv_path =
+        a.csv.clone().or_else(|| plots_dir.as_ref().filter(|_| full).map(|d| d.join("results.csv")));
+    let mut figures = Vec::new();
+    if let Some(dir) = &plots_dir {
+        match plots::draw(&r.cells, dir, &format!("{} ({} points)", r.dataset, r.n), true) {
+            Ok(f) => {
+                for p in &f {
+                    log(format!("[plot] {}", p.display()));
+                }
+                figures = f;
+            }
+            Err(e) => log(format!("[plot] {e:#}")),
+        }
+    }
+    if let Some(p) = &csv_path {
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        std::fs::write(p, report::csv(&r.cells)).with_context(|| format!("writing {}", p.display()))?;
+        log(format!("[csv] {}", p.display()));
+    }
     let results =
         a.results.clone().or_else(|| (!a.quick).then(|| default_results.map(Path::to_path_buf)).flatten());
     if let Some(path) = results {
@@ -359,6 +430,13 @@ fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> any
         ));
         md.push_str("## Build\n\n");
         md.push_str(&builds);
+        if peers_run {
+            md.push_str(
+                "\nGrove and the peers (each peer family built in its own Python process; peak RSS is that \
+                 process's VmHWM after its build, so it includes the Python interpreter and the data it loaded):\n\n",
+            );
+            md.push_str(&report::peer_builds_table(&r));
+        }
         if let Some(p) = &a.peer_run {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             let pr: peers::PeerRun =
@@ -380,9 +458,13 @@ fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> any
              jobs lower wall-clock QPS, not this):\n\n",
         );
         md.push_str(&summary_cpu);
+        if peers_run {
+            md.push_str(&peers_markdown(&r, &bucket_tab, &bucket_wall, &figures, o.ks.contains(&100)));
+        }
         md.push_str("\n## Every measurement\n\n");
         md.push_str(&report::full_table(&r.cells));
-        let peers_section = report::existing_peers(&path);
+        // A peerbench section from an older run is kept only when this run measured no peers.
+        let peers_section = if peers_run { None } else { report::existing_peers(&path) };
         std::fs::write(&path, &md).with_context(|| format!("writing {}", path.display()))?;
         if let Some(s) = peers_section {
             report::splice_peers(&path, &s)?;
@@ -394,6 +476,49 @@ fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> any
             .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(())
+}
+
+/// The RESULTS.md part on the peers: the per-bucket table, Grove / best peer per workload and
+/// bucket at each recall target, recall@100 when swept, and the figures.
+fn peers_markdown(
+    r: &run::Report,
+    bucket_tab: &str,
+    bucket_wall: &str,
+    figures: &[PathBuf],
+    at100: bool,
+) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut md = String::from(
+        "\n## Grove and the peers, per selectivity bucket\n\n\
+         Same queries, same per-query allowed sets, same ground truth; recall is scored by grove-bench for every \
+         system. Grove is called in-process from Rust; the peers through their Python bindings, one call per \
+         query, one thread (the binding's per-call overhead is part of their figures). Best single-thread QPS \
+         at recall@10 >= 0.90 / 0.95 / 0.99, ef swept; the queries of every workload that fall in a bucket are \
+         pooled (QPS = queries / total search time). QPS of CPU time (the measuring process's CPU seconds, so \
+         the machine's other jobs do not move it); wall-clock QPS below and in the CSV/JSON:\n\n",
+    );
+    md.push_str(bucket_tab);
+    md.push_str("\nThe same in wall-clock QPS:\n\n");
+    md.push_str(bucket_wall);
+    for t in [0.95, 0.90, 0.99] {
+        md.push_str(&format!(
+            "\n### Per workload and bucket, recall@10 >= {t}\n\nQPS of CPU time (ef); `never (x)` = the highest \
+             recall reached was x.\n\n"
+        ));
+        md.push_str(&report::comparison_table(&r.cells, t, false, true));
+    }
+    if at100 {
+        md.push_str("\n### recall@100 (k=100 sweep), recall@100 >= 0.95\n\n");
+        md.push_str(&report::comparison_table(&r.cells, 0.95, true, true));
+    }
+    if !figures.is_empty() {
+        md.push_str("\n### Figures\n\n");
+        for f in figures {
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            md.push_str(&format!("- [{}]({})\n", rel.display(), rel.display()));
+        }
+    }
+    md
 }
 
 fn peerlabels(

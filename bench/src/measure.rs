@@ -99,12 +99,37 @@ pub struct Outcome {
     pub query: usize,
     /// recall@10 (`None` without any matching point).
     pub recall: Option<f64>,
+    /// recall@100 when at least 100 neighbours were asked for.
+    pub recall100: Option<f64>,
     /// Search time (wall clock).
     pub latency: Duration,
     /// Search time (this thread's CPU time).
     pub cpu: Duration,
     /// Path that answered.
     pub path: &'static str,
+}
+
+impl Outcome {
+    /// Scores `ids` (the answer to query `query`, best first, `k` asked for) against `truth`:
+    /// recall@10 from the first 10, recall@100 from the first 100 when `k >= 100`.
+    pub fn scored(
+        query: usize,
+        ids: &[u32],
+        truth: &[u32],
+        k: usize,
+        latency: Duration,
+        cpu: Duration,
+        path: &'static str,
+    ) -> Self {
+        Outcome {
+            query,
+            recall: recall_at(ids, truth, k.min(10)),
+            recall100: if k >= 100 { recall_at(ids, truth, 100) } else { None },
+            latency,
+            cpu,
+            path,
+        }
+    }
 }
 
 /// Runs `w`'s queries in order (after 5 untimed warm-up queries) until all are done or the
@@ -136,7 +161,7 @@ pub fn run(
         let latency = t.elapsed();
         let cpu = thread_cpu_time().saturating_sub(c);
         spent += latency;
-        out.push(Outcome { query: i, recall: recall_at(&ids, t_i, k), latency, cpu, path });
+        out.push(Outcome::scored(i, &ids, t_i, k, latency, cpu, path));
     }
     Ok(out)
 }
@@ -150,14 +175,18 @@ pub struct Cell {
     pub bucket: &'static str,
     /// Median selectivity of the bucket's queries.
     pub selectivity: f64,
-    /// Strategy asked for.
+    /// System measured: a Grove strategy (`auto`, `hnsw`, ...) or a peer (`faiss-hnsw`, ...).
     pub strategy: &'static str,
     /// ef (0 for exact).
     pub ef: usize,
+    /// Neighbours asked for.
+    pub k: usize,
     /// Queries measured.
     pub nq: usize,
-    /// Mean recall@k over queries with at least one match.
+    /// Mean recall@10 over queries with at least one match.
     pub recall: f64,
+    /// Mean recall@100 (only when k >= 100).
+    pub recall100: Option<f64>,
     /// Queries per second of wall-clock search time (single thread).
     pub qps: f64,
     /// Queries per second of the thread's CPU time (insensitive to other jobs on the machine).
@@ -189,8 +218,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e6
 }
 
-/// Groups outcomes by bucket of their query's selectivity.
-pub fn aggregate(w: &Workload, outcomes: &[Outcome], strategy: Strategy, ef: usize) -> Vec<Cell> {
+/// Groups outcomes by bucket of their query's selectivity; `system` names what answered (see
+/// [`strategy_name`] for Grove), `k` how many neighbours were asked for.
+pub fn aggregate(w: &Workload, outcomes: &[Outcome], system: &'static str, ef: usize, k: usize) -> Vec<Cell> {
     let mut by: BTreeMap<usize, Vec<&Outcome>> = BTreeMap::new();
     for o in outcomes {
         by.entry(bucket(w.selectivity[o.query])).or_default().push(o);
@@ -202,6 +232,7 @@ pub fn aggregate(w: &Workload, outcomes: &[Outcome], strategy: Strategy, ef: usi
             let total: f64 = lat.iter().map(Duration::as_secs_f64).sum();
             let cpu: f64 = os.iter().map(|o| o.cpu.as_secs_f64()).sum();
             let rs: Vec<f64> = os.iter().filter_map(|o| o.recall).collect();
+            let rs100: Vec<f64> = os.iter().filter_map(|o| o.recall100).collect();
             let mut sel: Vec<f64> = os.iter().map(|o| w.selectivity[o.query]).collect();
             sel.sort_by(f64::total_cmp);
             let mut paths = BTreeMap::new();
@@ -210,10 +241,18 @@ pub fn aggregate(w: &Workload, outcomes: &[Outcome], strategy: Strategy, ef: usi
                 workload: w.name.clone(),
                 bucket: BUCKETS[b],
                 selectivity: sel[sel.len() / 2],
-                strategy: strategy_name(strategy),
+                strategy: system,
                 ef,
+                k,
                 nq: os.len(),
                 recall: if rs.is_empty() { 1.0 } else { rs.iter().sum::<f64>() / rs.len() as f64 },
+                recall100: (k >= 100).then(|| {
+                    if rs100.is_empty() {
+                        1.0
+                    } else {
+                        rs100.iter().sum::<f64>() / rs100.len() as f64
+                    }
+                }),
                 qps: if total > 0.0 { os.len() as f64 / total } else { 0.0 },
                 qps_cpu: if cpu > 0.0 { os.len() as f64 / cpu } else { 0.0 },
                 p50_us: percentile(&lat, 0.5),

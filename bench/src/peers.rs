@@ -115,7 +115,7 @@ pub fn measure_grove(
                 for _ in 0..reps.max(1) {
                     let outs = measure::run(g, &d.q, &w, gt, 10, ef, s, budget)?;
                     // One selectivity per workload: exactly one bucket.
-                    for c in measure::aggregate(&w, &outs, s, ef) {
+                    for c in measure::aggregate(&w, &outs, measure::strategy_name(s), ef, 10) {
                         if best.as_ref().is_none_or(|b| c.qps > b.qps) {
                             best = Some(c);
                         }

@@ -75,21 +75,23 @@ fn pct(s: f64) -> String {
 /// Every measured cell.
 pub fn full_table(cells: &[Cell]) -> String {
     let mut s = String::from(
-        "| workload | bucket | median sel | strategy | ef | nq | recall@10 | QPS (wall) | QPS (CPU) | p50 µs | p99 µs | paths that ran |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| workload | bucket | median sel | system | ef | k | nq | recall@10 | recall@100 | QPS (wall) | QPS (CPU) | p50 µs | p99 µs | paths that ran |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in cells {
         let paths: Vec<String> = c.paths.iter().map(|(p, n)| format!("{p}:{n}")).collect();
         let ef = if c.ef == 0 { "-".to_string() } else { c.ef.to_string() };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {:.4} | {:.0} | {:.0} | {:.0} | {:.0} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.4} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {} |",
             c.workload,
             c.bucket,
             pct(c.selectivity),
             c.strategy,
             ef,
+            c.k,
             c.nq,
             c.recall,
+            c.recall100.map_or("-".to_string(), |r| format!("{r:.4}")),
             c.qps,
             c.qps_cpu,
             c.p50_us,
@@ -128,12 +130,13 @@ pub fn summary_table(
 ) -> String {
     let mut groups: BTreeMap<(usize, usize), Vec<&Cell>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
-    for c in cells {
+    let cells: Vec<&Cell> = cells.iter().filter(|c| c.k == 10 && is_grove(c.strategy)).collect();
+    for c in &cells {
         if !order.contains(&c.workload) {
             order.push(c.workload.clone());
         }
     }
-    for c in cells {
+    for &c in &cells {
         let w = order.iter().position(|x| *x == c.workload).unwrap_or(0);
         let b = BUCKETS.iter().position(|x| *x == c.bucket).unwrap_or(0);
         groups.entry((w, b)).or_default().push(c);
@@ -240,6 +243,317 @@ pub fn existing_peers(path: &Path) -> Option<String> {
     let a = old.find(PEERS_BEGIN)? + PEERS_BEGIN.len();
     let b = old.find(PEERS_END)?;
     (b > a).then(|| old[a..b].trim().to_string())
+}
+
+/// Grove's system names (strategies); everything else in a report's cells is a peer.
+pub const GROVE: [&str; 5] = ["auto", "exact", "hnsw", "acorn", "hnsw_rs"];
+
+/// Whether a cell's system is one of Grove's paths.
+pub fn is_grove(system: &str) -> bool {
+    GROVE.contains(&system)
+}
+
+/// Cells grouped by (workload in first-seen order, bucket), only those measured at `k`.
+fn groups(cells: &[Cell], k: usize) -> (Vec<String>, BTreeMap<(usize, usize), Vec<&Cell>>) {
+    let mut order: Vec<String> = Vec::new();
+    let mut g: BTreeMap<(usize, usize), Vec<&Cell>> = BTreeMap::new();
+    for c in cells.iter().filter(|c| c.k == k) {
+        let w = match order.iter().position(|x| *x == c.workload) {
+            Some(w) => w,
+            None => {
+                order.push(c.workload.clone());
+                order.len() - 1
+            }
+        };
+        let b = BUCKETS.iter().position(|x| *x == c.bucket).unwrap_or(0);
+        g.entry((w, b)).or_default().push(c);
+    }
+    (order, g)
+}
+
+/// Peer systems present in `cells`, in first-seen order.
+pub fn peer_systems(cells: &[Cell]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in cells {
+        if !is_grove(c.strategy) && !out.contains(&c.strategy) {
+            out.push(c.strategy);
+        }
+    }
+    out
+}
+
+/// Best QPS at recall >= `target` (recall@10, or recall@100 with `at100`) among `cells`.
+fn qps_of(c: &Cell, cpu: bool) -> f64 {
+    if cpu {
+        c.qps_cpu
+    } else {
+        c.qps
+    }
+}
+
+fn best_cell<'c>(cells: &[&'c Cell], target: f64, at100: bool, cpu: bool) -> Option<&'c Cell> {
+    let r = |c: &Cell| if at100 { c.recall100.unwrap_or(0.0) } else { c.recall };
+    cells.iter().copied().filter(|c| r(c) >= target).max_by(|a, b| qps_of(a, cpu).total_cmp(&qps_of(b, cpu)))
+}
+
+fn cell_text(
+    cells: &[&Cell],
+    target: f64,
+    at100: bool,
+    cpu: bool,
+    with_system: bool,
+) -> (Option<f64>, String) {
+    let r = |c: &Cell| if at100 { c.recall100.unwrap_or(0.0) } else { c.recall };
+    match best_cell(cells, target, at100, cpu) {
+        Some(c) => {
+            let what = match (with_system, c.ef) {
+                (true, 0) => format!(" ({})", c.strategy),
+                (true, ef) => format!(" ({} ef {ef})", c.strategy),
+                (false, 0) => String::new(),
+                (false, ef) => format!(" (ef {ef})"),
+            };
+            (Some(qps_of(c, cpu)), format!("{:.0}{what}", qps_of(c, cpu)))
+        }
+        None if cells.is_empty() => (None, "-".into()),
+        None => (None, format!("never ({:.3})", cells.iter().map(|c| r(c)).fold(0.0, f64::max))),
+    }
+}
+
+/// Grove next to every peer, per (workload, bucket): best single-thread QPS (of CPU time with
+/// `cpu`, else wall clock) at recall >= `target` (recall@10 of the k=10 sweep, or recall@100 of
+/// the k=100 sweep with `at100`), and the ratio of Grove auto, and of Grove's best path, to the
+/// best peer.
+pub fn comparison_table(cells: &[Cell], target: f64, at100: bool, cpu: bool) -> String {
+    let k = if at100 { 100 } else { 10 };
+    let (order, g) = groups(cells, k);
+    let peers = peer_systems(cells);
+    let mut s = format!("| workload | bucket | median sel | nq | grove auto | grove best path |");
+    for p in &peers {
+        let _ = write!(s, " {p} |");
+    }
+    s.push_str(" best peer | auto / best peer | grove best / best peer |\n|---|---|---|---|---|---|");
+    s.push_str(&"---|".repeat(peers.len() + 3));
+    s.push('\n');
+    for ((w, b), cs) in g {
+        let auto: Vec<&Cell> = cs.iter().copied().filter(|c| c.strategy == "auto").collect();
+        let grove: Vec<&Cell> = cs.iter().copied().filter(|c| is_grove(c.strategy)).collect();
+        let sel = cs.iter().find(|c| c.strategy == "auto").map_or(cs[0].selectivity, |c| c.selectivity);
+        let nq = cs.iter().map(|c| c.nq).max().unwrap_or(0);
+        let (aq, at) = cell_text(&auto, target, at100, cpu, false);
+        let (gq, gt) = cell_text(&grove, target, at100, cpu, true);
+        let _ = write!(s, "| {} | {} | {} | {} | {at} | {gt} |", order[w], BUCKETS[b], pct(sel), nq);
+        let mut best: Option<(f64, &str)> = None;
+        for p in &peers {
+            let pc: Vec<&Cell> = cs.iter().copied().filter(|c| c.strategy == *p).collect();
+            let (q, t) = cell_text(&pc, target, at100, cpu, false);
+            let _ = write!(s, " {t} |");
+            if let Some(q) = q {
+                if best.is_none_or(|(b, _)| q > b) {
+                    best = Some((q, p));
+                }
+            }
+        }
+        let ratio = |g: Option<f64>| match (g, best) {
+            (Some(g), Some((b, _))) => format!("{:.2}", g / b),
+            (Some(_), None) if !peers.is_empty() => "peers never".into(),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            s,
+            " {} | {} | {} |",
+            best.map_or("-".to_string(), |(q, p)| format!("{p} {q:.0}")),
+            ratio(aq),
+            ratio(gq)
+        );
+    }
+    s
+}
+
+/// One line per pooled (bucket, system, ef) point: the bucket's queries of every workload taken
+/// together (recall weighted by queries, QPS = queries / search time). The figures use these.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pooled {
+    /// Bucket label.
+    pub bucket: &'static str,
+    /// Median of the cells' median selectivities.
+    pub selectivity: f64,
+    /// System.
+    pub system: &'static str,
+    /// ef.
+    pub ef: usize,
+    /// Queries.
+    pub nq: usize,
+    /// recall@10.
+    pub recall: f64,
+    /// QPS (wall).
+    pub qps: f64,
+    /// QPS of CPU time.
+    pub qps_cpu: f64,
+}
+
+/// Pools the k=10 cells per (bucket, system, ef).
+pub fn pooled(cells: &[Cell]) -> Vec<Pooled> {
+    let mut g: BTreeMap<(usize, &'static str, usize), Vec<&Cell>> = BTreeMap::new();
+    for c in cells.iter().filter(|c| c.k == 10 && c.nq > 0) {
+        let b = BUCKETS.iter().position(|x| *x == c.bucket).unwrap_or(0);
+        g.entry((b, c.strategy, c.ef)).or_default().push(c);
+    }
+    g.into_iter()
+        .map(|((b, system, ef), cs)| {
+            let nq: usize = cs.iter().map(|c| c.nq).sum();
+            let time: f64 = cs.iter().map(|c| if c.qps > 0.0 { c.nq as f64 / c.qps } else { 0.0 }).sum();
+            let cpu: f64 =
+                cs.iter().map(|c| if c.qps_cpu > 0.0 { c.nq as f64 / c.qps_cpu } else { 0.0 }).sum();
+            let recall = cs.iter().map(|c| c.recall * c.nq as f64).sum::<f64>() / nq.max(1) as f64;
+            let mut sels: Vec<f64> = cs.iter().map(|c| c.selectivity).collect();
+            sels.sort_by(f64::total_cmp);
+            Pooled {
+                bucket: BUCKETS[b],
+                selectivity: sels[sels.len() / 2],
+                system,
+                ef,
+                nq,
+                recall,
+                qps: if time > 0.0 { nq as f64 / time } else { 0.0 },
+                qps_cpu: if cpu > 0.0 { nq as f64 / cpu } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
+/// Per bucket (every workload's queries of that bucket pooled): each system's best QPS (of CPU
+/// time with `cpu`, else wall clock) at recall@10 >= each of `targets`, and Grove auto / best
+/// peer.
+pub fn bucket_table(cells: &[Cell], targets: &[f64], cpu: bool) -> String {
+    let p = pooled(cells);
+    let mut systems: Vec<&'static str> = Vec::new();
+    for x in &p {
+        if !systems.contains(&x.system) {
+            systems.push(x.system);
+        }
+    }
+    systems.sort_by_key(|s| (!is_grove(s), GROVE.iter().position(|g| g == s).unwrap_or(99)));
+    let mut s = String::from("| bucket | recall@10 >= |");
+    for sy in &systems {
+        let _ = write!(s, " {} |", if is_grove(sy) { format!("grove {sy}") } else { sy.to_string() });
+    }
+    s.push_str(" best peer | grove auto / best peer |\n|---|---|");
+    s.push_str(&"---|".repeat(systems.len() + 2));
+    s.push('\n');
+    for b in BUCKETS {
+        let in_b: Vec<&Pooled> = p.iter().filter(|x| x.bucket == b).collect();
+        if in_b.is_empty() {
+            continue;
+        }
+        for &t in targets {
+            let _ = write!(s, "| {b} | {t} |");
+            let mut auto = None;
+            let mut best: Option<(f64, &str)> = None;
+            for sy in &systems {
+                let pts: Vec<&&Pooled> = in_b.iter().filter(|x| x.system == *sy).collect();
+                let hit = pts
+                    .iter()
+                    .filter(|x| x.recall >= t)
+                    .map(|x| if cpu { x.qps_cpu } else { x.qps })
+                    .fold(None, |a: Option<f64>, q| Some(a.map_or(q, |a| a.max(q))));
+                match hit {
+                    Some(q) => {
+                        let _ = write!(s, " {q:.0} |");
+                        if *sy == "auto" {
+                            auto = Some(q);
+                        }
+                        if !is_grove(sy) && best.is_none_or(|(b, _)| q > b) {
+                            best = Some((q, sy));
+                        }
+                    }
+                    None if pts.is_empty() => s.push_str(" - |"),
+                    None => {
+                        let _ =
+                            write!(s, " never ({:.3}) |", pts.iter().map(|x| x.recall).fold(0.0, f64::max));
+                    }
+                }
+            }
+            let ratio = match (auto, best) {
+                (Some(a), Some((b, _))) => format!("{:.2}", a / b),
+                (Some(_), None) => "peers never".into(),
+                _ => "-".into(),
+            };
+            let _ =
+                writeln!(s, " {} | {ratio} |", best.map_or("-".to_string(), |(q, p)| format!("{p} {q:.0}")));
+        }
+    }
+    s
+}
+
+/// Every cell as CSV (one header line).
+pub fn csv(cells: &[Cell]) -> String {
+    let mut s = String::from(
+        "workload,bucket,median_selectivity,system,ef,k,nq,recall10,recall100,qps,qps_cpu,p50_us,p99_us,paths\n",
+    );
+    for c in cells {
+        let paths: Vec<String> = c.paths.iter().map(|(p, n)| format!("{p}:{n}")).collect();
+        let _ = writeln!(
+            s,
+            "{},{},{:.6},{},{},{},{},{:.4},{},{:.1},{:.1},{:.1},{:.1},{}",
+            c.workload,
+            c.bucket,
+            c.selectivity,
+            c.strategy,
+            c.ef,
+            c.k,
+            c.nq,
+            c.recall,
+            c.recall100.map_or(String::new(), |r| format!("{r:.4}")),
+            c.qps,
+            c.qps_cpu,
+            c.p50_us,
+            c.p99_us,
+            paths.join(" ")
+        );
+    }
+    s
+}
+
+/// The peers' builds next to Grove's.
+pub fn peer_builds_table(r: &Report) -> String {
+    let mut s = String::from(
+        "| system | version | build wall s | build CPU s | RSS before MiB | RSS after MiB | peak RSS MiB | how it filters |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for b in &r.builds {
+        let _ = writeln!(
+            s,
+            "| grove: {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | roaring bitmap handed to the planner |",
+            b.label,
+            env!("CARGO_PKG_VERSION"),
+            b.insert_s + b.build_s,
+            b.cpu_s,
+            b.rss_before_mb,
+            b.rss_after_mb,
+            b.peak_rss_mb
+        );
+    }
+    for p in &r.peers {
+        for b in &p.builds {
+            let how = p.systems.get(&b.label).cloned().unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {} {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {} |",
+                b.label,
+                p.engine,
+                p.version,
+                b.build_s,
+                b.build_cpu_s,
+                b.rss_before_mb,
+                b.rss_after_mb,
+                b.peak_rss_mb,
+                how
+            );
+        }
+    }
+    for (f, e) in &r.peers_failed {
+        let _ = writeln!(s, "| {f} | - | failed: {e} | | | | | |");
+    }
+    s
 }
 
 #[cfg(test)]

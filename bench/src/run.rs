@@ -22,8 +22,9 @@ pub struct Options {
     pub efs: Vec<usize>,
     /// Strategies measured.
     pub strategies: Vec<Strategy>,
-    /// Neighbours asked for (recall@k).
-    pub k: usize,
+    /// Neighbours asked for: each value is a sweep of its own (10 gives recall@10; 100 gives
+    /// recall@100, and recall@10 from its first 10 answers).
+    pub ks: Vec<usize>,
     /// Time budget per measurement.
     pub budget: Budget,
     /// HNSW `M`.
@@ -78,6 +79,10 @@ pub struct Report {
     pub cells: Vec<Cell>,
     /// Seconds spent on ground truth (0 when cached).
     pub truth_s: f64,
+    /// The peers' builds and how each filters (their cells are in `cells`).
+    pub peers: Vec<crate::pyrun::PeerInfo>,
+    /// Peer engine families that failed, with the error.
+    pub peers_failed: Vec<(String, String)>,
 }
 
 /// The index configuration of a run.
@@ -147,6 +152,17 @@ pub fn workloads(ds: &Dataset, o: &Options, log: &mut (dyn FnMut(String) + Send)
 /// Builds Grove and measures every (workload, strategy, ef), single-threaded.
 pub fn run(ds: &Dataset, o: &Options, log: &mut (dyn FnMut(String) + Send)) -> anyhow::Result<Report> {
     let (wls, truth_s) = workloads(ds, o, log);
+    run_on(ds, o, &wls, truth_s, log)
+}
+
+/// [`run`] on workloads already made (so that peers can be measured on the very same ones).
+pub fn run_on(
+    ds: &Dataset,
+    o: &Options,
+    wls: &[WithTruth],
+    truth_s: f64,
+    log: &mut (dyn FnMut(String) + Send),
+) -> anyhow::Result<Report> {
     let dim = ds.base.dim;
     let mut builds = Vec::new();
     let (grove, b) = Grove::build("grove hnsw", &ds.base, index_config(dim, ds, o, false))?;
@@ -168,23 +184,25 @@ pub fn run(ds: &Dataset, o: &Options, log: &mut (dyn FnMut(String) + Send)) -> a
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let mut cells = Vec::new();
     pool.install(|| -> anyhow::Result<()> {
-        for (w, gt, _) in &wls {
+        for (w, gt, _) in wls {
             for &s in &o.strategies {
                 let searcher: &dyn Searcher = match (s, &baseline) {
                     (Strategy::HnswRs, Some(g)) => g,
                     _ => &grove,
                 };
                 let efs: &[usize] = if s == Strategy::Exact { &[0] } else { &o.efs };
-                for &ef in efs {
-                    let outs = measure::run(searcher, &ds.queries, w, gt, o.k, ef, s, o.budget)?;
-                    let got = measure::aggregate(w, &outs, s, ef);
-                    for c in &got {
-                        log(format!(
-                            "[{}] {:<12} {:>6} ef={:<4} nq={:<5} recall={:.4} qps={:.0} p50={:.0}us p99={:.0}us {:?}",
-                            c.strategy, c.workload, c.bucket, c.ef, c.nq, c.recall, c.qps, c.p50_us, c.p99_us, c.paths
-                        ));
+                for &k in &o.ks {
+                    for &ef in efs {
+                        let outs = measure::run(searcher, &ds.queries, w, gt, k, ef, s, o.budget)?;
+                        let got = measure::aggregate(w, &outs, measure::strategy_name(s), ef, k);
+                        for c in &got {
+                            log(format!(
+                                "[{}] {:<12} {:>6} k={} ef={:<4} nq={:<5} recall={:.4} qps={:.0} p50={:.0}us p99={:.0}us {:?}",
+                                c.strategy, c.workload, c.bucket, k, c.ef, c.nq, c.recall, c.qps, c.p50_us, c.p99_us, c.paths
+                            ));
+                        }
+                        cells.extend(got);
                     }
-                    cells.extend(got);
                 }
             }
         }
@@ -207,5 +225,7 @@ pub fn run(ds: &Dataset, o: &Options, log: &mut (dyn FnMut(String) + Send)) -> a
             .collect(),
         cells,
         truth_s,
+        peers: Vec::new(),
+        peers_failed: Vec::new(),
     })
 }

@@ -15,7 +15,7 @@ fn options(dir: &std::path::Path) -> Options {
     Options {
         efs: vec![64],
         strategies: vec![Strategy::Auto],
-        k: 10,
+        ks: vec![10],
         budget: Budget {
             time: Duration::from_secs(60),
             min_queries: usize::MAX,

@@ -253,10 +253,13 @@ pub fn is_grove(system: &str) -> bool {
     GROVE.contains(&system)
 }
 
+/// Cells by (index into the workload order, index into [`BUCKETS`]).
+type Groups<'c> = BTreeMap<(usize, usize), Vec<&'c Cell>>;
+
 /// Cells grouped by (workload in first-seen order, bucket), only those measured at `k`.
-fn groups(cells: &[Cell], k: usize) -> (Vec<String>, BTreeMap<(usize, usize), Vec<&Cell>>) {
+fn groups(cells: &[Cell], k: usize) -> (Vec<String>, Groups<'_>) {
     let mut order: Vec<String> = Vec::new();
-    let mut g: BTreeMap<(usize, usize), Vec<&Cell>> = BTreeMap::new();
+    let mut g: Groups<'_> = BTreeMap::new();
     for c in cells.iter().filter(|c| c.k == k) {
         let w = match order.iter().position(|x| *x == c.workload) {
             Some(w) => w,
@@ -327,7 +330,7 @@ pub fn comparison_table(cells: &[Cell], target: f64, at100: bool, cpu: bool) -> 
     let k = if at100 { 100 } else { 10 };
     let (order, g) = groups(cells, k);
     let peers = peer_systems(cells);
-    let mut s = format!("| workload | bucket | median sel | nq | grove auto | grove best path |");
+    let mut s = String::from("| workload | bucket | median sel | nq | grove auto | grove best path |");
     for p in &peers {
         let _ = write!(s, " {p} |");
     }

@@ -6,6 +6,9 @@
 //! - with the peers' venv present (bench/peers/setup.sh), the peers run on the same workloads and
 //!   faiss' exact flat scan scores recall 1 (the data handed over is the data Grove searched).
 
+// Test helpers outside #[test] functions panic on bad output too: that is the failure.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -10,16 +10,21 @@
 //! - [`measure`]: the single-thread measuring loop over a [`measure::Searcher`].
 //! - [`pyrun`]: the peers (hnswlib, faiss, usearch, qdrant-edge) run from Python on the same
 //!   workloads; [`report`] and [`plots`]: tables, CSV/JSON and PNG figures.
+//! - [`server_mode`], [`load`], [`remote`]: the same workloads through a running `grove serve`
+//!   (gRPC and REST), a multi-client load generator and its comparison with in-process search.
 
 pub mod data;
 pub mod engine;
 pub mod matryoshka;
+pub mod load;
 pub mod measure;
 pub mod payload;
 pub mod peers;
 pub mod plots;
 pub mod pyrun;
+pub mod remote;
 pub mod report;
 pub mod run;
+pub mod server_mode;
 pub mod truth;
 pub mod workload;

@@ -90,6 +90,12 @@ enum Cmd {
     /// Matryoshka prefix search (arXiv with and without PCA, and a synthetic Matryoshka-like
     /// set) against full-dimension exact scan and HNSW; see bench/MATRYOSHKA.md.
     Matryoshka(MatryoshkaArgs),
+    /// The workloads through a running `grove serve` over gRPC and/or REST: ingest with a
+    /// progress bar, wait for the graph, recall@10, single-client QPS, p50/p99.
+    Server(grove_bench::remote::ServerArgs),
+    /// Load generator against a running `grove serve`: closed-loop clients at several
+    /// concurrencies over REST and gRPC, gRPC QueryBatch vs in-process, readers under upserts.
+    Load(grove_bench::remote::LoadArgs),
     /// Grove on a peerbench workdir's vectors, labels and ground truth, next to peerbench's
     /// results.
     Peerlabels {
@@ -702,6 +708,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Matryoshka(a) => matryoshka(a),
+        Cmd::Server(a) => grove_bench::remote::server(a),
+        Cmd::Load(a) => grove_bench::remote::load(a),
         Cmd::Peerlabels { workdir, results, reps, write, run } => {
             peerlabels(&workdir, &results, reps, write.as_deref(), run)
         }

@@ -353,6 +353,22 @@ pub struct BatchRound {
     pub grpc_recall: f64,
     /// Mean recall@k of the in-process answers.
     pub in_process_recall: f64,
+    /// CPU seconds the server process spent on the gRPC round (when its pid was given).
+    pub grpc_server_cpu_s: Option<f64>,
+    /// CPU seconds this process spent on the in-process round.
+    pub in_process_cpu_s: f64,
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+pub fn proc_cpu_s(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is 0, utime 11, stime 12.
+    let rest = s.get(s.rfind(')')? + 1..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| ticks / hz as f64)
 }
 
 fn mean_recall(answers: &[Vec<u32>], items: &[Item]) -> f64 {
@@ -424,6 +440,7 @@ pub fn in_process_round(
 }
 
 /// Alternating rounds of [`grpc_batch_round`] and [`in_process_round`].
+#[expect(clippy::too_many_arguments, reason = "one flat call per phase reads best")]
 pub fn batch_vs_in_process(
     rt: &tokio::runtime::Runtime,
     t: &Target,
@@ -433,6 +450,7 @@ pub fn batch_vs_in_process(
     batch_size: usize,
     rounds: usize,
     threads: usize,
+    server_pid: Option<u32>,
     log: &mut (dyn FnMut(String) + Send),
 ) -> anyhow::Result<Vec<BatchRound>> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
@@ -442,21 +460,30 @@ pub fn batch_vs_in_process(
     in_process_round(s, collection, warm, &pool)?;
     let mut out = Vec::new();
     for r in 0..rounds {
+        let c0 = server_pid.and_then(proc_cpu_s);
         let (gd, ga) = rt.block_on(grpc_batch_round(t, collection, items, batch_size))?;
+        let grpc_server_cpu_s = c0.and_then(|c0| Some(server_pid.and_then(proc_cpu_s)? - c0));
+        let p0 = crate::measure::process_cpu_time();
         let (pd, pa) = in_process_round(s, collection, items, &pool)?;
+        let in_process_cpu_s = crate::measure::process_cpu_time().saturating_sub(p0).as_secs_f64();
         let round = BatchRound {
             grpc_qps: items.len() as f64 / gd.as_secs_f64().max(1e-9),
             in_process_qps: items.len() as f64 / pd.as_secs_f64().max(1e-9),
             grpc_recall: mean_recall(&ga, items),
             in_process_recall: mean_recall(&pa, items),
+            grpc_server_cpu_s,
+            in_process_cpu_s,
         };
         log(format!(
-            "[batch] round {}: gRPC QueryBatch {:.1} QPS (recall {:.3}), in-process {:.1} QPS (recall {:.3}), ratio {:.3}",
+            "[batch] round {}: gRPC QueryBatch {:.1} QPS (recall {:.3}, server CPU {}), in-process {:.1} QPS (recall \
+             {:.3}, CPU {:.2}s), ratio {:.3}",
             r + 1,
             round.grpc_qps,
             round.grpc_recall,
+            grpc_server_cpu_s.map_or("unknown".to_string(), |c| format!("{c:.2}s")),
             round.in_process_qps,
             round.in_process_recall,
+            in_process_cpu_s,
             round.grpc_qps / round.in_process_qps.max(1e-9)
         ));
         out.push(round);
@@ -488,21 +515,39 @@ pub fn load_table(cells: &[LoadCell]) -> String {
 /// Markdown table of the batch rounds and their overall ratio.
 pub fn batch_table(rounds: &[BatchRound], threads: usize) -> String {
     let mut s = format!(
-        "| round | gRPC QueryBatch QPS | in-process QPS ({threads} threads) | ratio | recall@10 gRPC / in-process |\n\
-         |---|---|---|---|---|\n"
+        "| round | gRPC QueryBatch QPS | in-process QPS ({threads} threads) | ratio | server CPU s (gRPC) | in-process CPU s | recall@10 gRPC / in-process |\n\
+         |---|---|---|---|---|---|---|\n"
     );
     for (i, r) in rounds.iter().enumerate() {
         s.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.3} | {:.3} / {:.3} |\n",
+            "| {} | {:.1} | {:.1} | {:.3} | {} | {:.2} | {:.3} / {:.3} |\n",
             i + 1,
             r.grpc_qps,
             r.in_process_qps,
             r.grpc_qps / r.in_process_qps.max(1e-9),
+            r.grpc_server_cpu_s.map_or("-".to_string(), |c| format!("{c:.2}")),
+            r.in_process_cpu_s,
             r.grpc_recall,
             r.in_process_recall
         ));
     }
-    s.push_str(&format!("| all | | | **{:.3}** | |\n", overall_ratio(rounds)));
+    let g: Option<f64> = rounds.iter().map(|r| r.grpc_server_cpu_s).sum();
+    let p: f64 = rounds.iter().map(|r| r.in_process_cpu_s).sum();
+    s.push_str(&format!(
+        "| all | | | **{:.3}** | {} | {:.2} | |\n",
+        overall_ratio(rounds),
+        g.map_or("-".to_string(), |g| format!("{g:.2}")),
+        p
+    ));
+    if let Some(g) = g {
+        s.push_str(&format!(
+            "\nIn CPU time (what the machine's other jobs do not change): the server spent {:.2} CPU-s on the gRPC \
+             rounds, this process {p:.2} CPU-s on the in-process rounds; CPU-time ratio (in-process CPU / server \
+             CPU, same queries) {:.3}.\n",
+            g,
+            p / g.max(1e-9)
+        ));
+    }
     s
 }
 

@@ -173,6 +173,9 @@ pub struct LoadArgs {
     /// `service.search_threads`; 0 there means one per core, which is the default here).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// The server's pid: its CPU time is then read from /proc around each gRPC batch round.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// Readers per transport during the upsert phase (0: skip it).
     #[arg(long, default_value_t = 8)]
     pub upsert_readers: usize,
@@ -193,11 +196,12 @@ fn command_line() -> String {
 
 fn header(what: &str, m0: &Machine, m1: &Machine, ds: &Dataset, ing: &IngestReport, a: &RemoteArgs) -> String {
     format!(
-        "## {what}\n\nCommand (release build, server started separately as `grove serve` on free ports with its own \
+        "## {what}\n\nCommand ({} build, server started separately as `grove serve` on free ports with its own \
          data dir):\n\n```\n{}\n```\n\nMachine: {} logical CPUs ({}), shared with other jobs; load average {} at the \
          start, {} at the end. Date: {}.\n\nDataset: {} ({} points x {} dims, {} queries, metric {:?}), collection \
          `{}` (HNSW M={}, ef_construction={}, payload indexes on number_of_sub_categories and date (integer), \
          main_categories, sub_categories and authors (keyword)). Ingest over {}: {}.\n\n",
+        if cfg!(debug_assertions) { "dev-profile (debug assertions on)" } else { "release" },
         command_line(),
         m0.nproc,
         m0.cpu,
@@ -308,7 +312,7 @@ pub fn load(a: LoadArgs) -> anyhow::Result<()> {
         let t0 = std::time::Instant::now();
         let s = load::build_in_process(&ds, &a.remote.collection, a.remote.m, a.remote.ef_construction, a.remote.ingest_batch)?;
         log(format!("[in-process] built in {:.1}s", t0.elapsed().as_secs_f64()));
-        rounds = load::batch_vs_in_process(&rt, &t, &s, &a.remote.collection, &items, a.batch_size, a.rounds, threads, &mut lg)?;
+        rounds = load::batch_vs_in_process(&rt, &t, &s, &a.remote.collection, &items, a.batch_size, a.rounds, threads, a.server_pid, &mut lg)?;
     }
 
     let upserts = if a.upsert_readers > 0 {

@@ -23,7 +23,7 @@ const COLL: &str = "bench_test";
 fn dataset(n: usize, nq: usize, dim: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let centres: Vec<Vec<f32>> = (0..16).map(|_| (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
-    let mut row = |rng: &mut ChaCha8Rng| -> Vec<f32> {
+    let row = |rng: &mut ChaCha8Rng| -> Vec<f32> {
         let c = &centres[rng.gen_range(0..centres.len())];
         c.iter().map(|x| x + rng.gen_range(-0.3..0.3)).collect()
     };
@@ -33,7 +33,7 @@ fn dataset(n: usize, nq: usize, dim: usize, seed: u64) -> Dataset {
     queries.prepare(Metric::Cosine);
     let mains = ["cs", "math", "physics", "astro-ph", "q-bio"];
     let records = (0..n)
-        .map(|i| {
+        .map(|_| {
             let nsub = 1 + (rng.gen_range(0..100u32).pow(2) / 2000) as i64;
             Record {
                 number_of_sub_categories: nsub,
@@ -108,7 +108,7 @@ fn server_mode_and_load_generator_against_the_real_binary() {
         assert!(c.ok > 0 && c.recall >= 0.9, "{tr:?}: {c:?}");
     }
     let storage = load::build_in_process(&ds, COLL, 16, 100, 300).expect("in-process twin");
-    let rounds = load::batch_vs_in_process(&rt, &target, &storage, COLL, &items, 64, 1, 2, &mut log).expect("batch");
+    let rounds = load::batch_vs_in_process(&rt, &target, &storage, COLL, &items, 64, 1, 2, None, &mut log).expect("batch");
     assert_eq!(rounds.len(), 1);
     assert!(rounds[0].grpc_qps > 0.0 && rounds[0].in_process_qps > 0.0);
     assert!(rounds[0].grpc_recall >= 0.9 && rounds[0].in_process_recall >= 0.9, "{rounds:?}");

@@ -318,9 +318,8 @@ pub fn build_in_process(
             grove_client::pb::PayloadSchemaType::Float => PayloadSchemaType::Float,
             grove_client::pb::PayloadSchemaType::Bool => PayloadSchemaType::Bool,
             grove_client::pb::PayloadSchemaType::Datetime => PayloadSchemaType::Datetime,
-            grove_client::pb::PayloadSchemaType::Keyword | grove_client::pb::PayloadSchemaType::Unspecified => {
-                PayloadSchemaType::Keyword
-            }
+            grove_client::pb::PayloadSchemaType::Keyword
+            | grove_client::pb::PayloadSchemaType::Unspecified => PayloadSchemaType::Keyword,
         };
         s.create_field_index(collection, field_name(f), schema)?;
     }

@@ -194,7 +194,14 @@ fn command_line() -> String {
     v.join(" ")
 }
 
-fn header(what: &str, m0: &Machine, m1: &Machine, ds: &Dataset, ing: &IngestReport, a: &RemoteArgs) -> String {
+fn header(
+    what: &str,
+    m0: &Machine,
+    m1: &Machine,
+    ds: &Dataset,
+    ing: &IngestReport,
+    a: &RemoteArgs,
+) -> String {
     format!(
         "## {what}\n\nCommand ({} build, server started separately as `grove serve` on free ports with its own \
          data dir):\n\n```\n{}\n```\n\nMachine: {} logical CPUs ({}), shared with other jobs; load average {} at the \
@@ -237,7 +244,13 @@ fn header(what: &str, m0: &Machine, m1: &Machine, ds: &Dataset, ing: &IngestRepo
 pub fn server(a: ServerArgs) -> anyhow::Result<()> {
     let m0 = Machine::now();
     let ds = a.remote.dataset()?;
-    log(format!("[data] {}: {} points x {} dims, {} queries", ds.name, ds.base.len(), ds.base.dim, ds.queries.len()));
+    log(format!(
+        "[data] {}: {} points x {} dims, {} queries",
+        ds.name,
+        ds.base.len(),
+        ds.base.dim,
+        ds.queries.len()
+    ));
     let t = a.remote.target();
     let mut lg = log;
     let wls = server_mode::workloads(&ds, &a.remote.kinds(false)?, a.remote.seed, &a.remote.cache, &mut lg);
@@ -257,7 +270,8 @@ pub fn server(a: ServerArgs) -> anyhow::Result<()> {
     let table = server_mode::cells_table(&cells, mo.k);
     println!("\nload average {} -> {}\n\n{table}", m0.loadavg, m1.loadavg);
     if let Some(path) = &a.remote.write {
-        let mut md = header("Server mode: the workloads through `grove serve`", &m0, &m1, &ds, &ing, &a.remote);
+        let mut md =
+            header("Server mode: the workloads through `grove serve`", &m0, &m1, &ds, &ing, &a.remote);
         md.push_str(
             "One client, one query at a time, each timed from sending to the decoded answer (no payload returned); \
              recall@10 against the cached exact ground truth (the same as `grove-bench arxiv`). Per workload and \
@@ -274,7 +288,13 @@ pub fn server(a: ServerArgs) -> anyhow::Result<()> {
 pub fn load(a: LoadArgs) -> anyhow::Result<()> {
     let m0 = Machine::now();
     let ds = Arc::new(a.remote.dataset()?);
-    log(format!("[data] {}: {} points x {} dims, {} queries", ds.name, ds.base.len(), ds.base.dim, ds.queries.len()));
+    log(format!(
+        "[data] {}: {} points x {} dims, {} queries",
+        ds.name,
+        ds.base.len(),
+        ds.base.dim,
+        ds.queries.len()
+    ));
     let t = a.remote.target();
     let mut lg = log;
     let wls = server_mode::workloads(&ds, &a.remote.kinds(true)?, a.remote.seed, &a.remote.cache, &mut lg);
@@ -288,7 +308,8 @@ pub fn load(a: LoadArgs) -> anyhow::Result<()> {
     let mut cells = Vec::new();
     for tr in Transport::parse_list(&a.transport)? {
         for &c in &a.concurrency {
-            let cell = rt.block_on(load::closed_loop(&t, tr, c, &a.remote.collection, &items, warmup, window))?;
+            let cell =
+                rt.block_on(load::closed_loop(&t, tr, c, &a.remote.collection, &items, warmup, window))?;
             log(format!(
                 "[load] {} x{:<3} {:>8.1} QPS, p50 {:.2} ms, p99 {:.2} ms, {} ok, {} errors, recall {:.3}{}",
                 cell.label,
@@ -310,9 +331,26 @@ pub fn load(a: LoadArgs) -> anyhow::Result<()> {
     if a.rounds > 0 {
         log(format!("[in-process] building the same collection in this process ({} points)", ds.base.len()));
         let t0 = std::time::Instant::now();
-        let s = load::build_in_process(&ds, &a.remote.collection, a.remote.m, a.remote.ef_construction, a.remote.ingest_batch)?;
+        let s = load::build_in_process(
+            &ds,
+            &a.remote.collection,
+            a.remote.m,
+            a.remote.ef_construction,
+            a.remote.ingest_batch,
+        )?;
         log(format!("[in-process] built in {:.1}s", t0.elapsed().as_secs_f64()));
-        rounds = load::batch_vs_in_process(&rt, &t, &s, &a.remote.collection, &items, a.batch_size, a.rounds, threads, a.server_pid, &mut lg)?;
+        rounds = load::batch_vs_in_process(
+            &rt,
+            &t,
+            &s,
+            &a.remote.collection,
+            &items,
+            a.batch_size,
+            a.rounds,
+            threads,
+            a.server_pid,
+            &mut lg,
+        )?;
     }
 
     let upserts = if a.upsert_readers > 0 {

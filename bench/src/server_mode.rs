@@ -239,7 +239,11 @@ impl Rest {
     /// Sends a prepared query body; the hit ids, best first.
     pub async fn query(&self, collection: &str, body: &[u8]) -> anyhow::Result<Vec<u32>> {
         let out: QueryOut = self
-            .send(reqwest::Method::POST, &format!("/collections/{collection}/points/query"), Some(body.to_vec()))
+            .send(
+                reqwest::Method::POST,
+                &format!("/collections/{collection}/points/query"),
+                Some(body.to_vec()),
+            )
             .await?;
         out.points.iter().map(|h| json_id(&h.id)).collect()
     }
@@ -262,7 +266,9 @@ fn json_id(v: &Json) -> anyhow::Result<u32> {
 
 fn grpc_id(id: &PointId) -> anyhow::Result<u32> {
     match id {
-        PointId::Num(n) => u32::try_from(*n).with_context(|| format!("hit id {n} is out of the bench's range")),
+        PointId::Num(n) => {
+            u32::try_from(*n).with_context(|| format!("hit id {n} is out of the bench's range"))
+        }
         PointId::Uuid(u) => bail!("hit id {u} is a UUID; the bench stores integer ids"),
     }
 }
@@ -305,7 +311,9 @@ impl Conn {
             Conn::Grpc(c) => {
                 let pts: Vec<Point> = ids
                     .iter()
-                    .map(|&i| Point::new(i as u64, ds.base.row(i).to_vec()).with_payload(payload(&ds.records[i])))
+                    .map(|&i| {
+                        Point::new(i as u64, ds.base.row(i).to_vec()).with_payload(payload(&ds.records[i]))
+                    })
                     .collect();
                 c.upsert(collection, &pts, true).await?;
                 Ok(())
@@ -338,14 +346,21 @@ impl Conn {
                 if resp.status() == reqwest::StatusCode::NOT_FOUND {
                     return Ok(None);
                 }
-                let i: InfoOut = r.send(reqwest::Method::GET, &format!("/collections/{collection}"), None).await?;
+                let i: InfoOut =
+                    r.send(reqwest::Method::GET, &format!("/collections/{collection}"), None).await?;
                 Ok(Some((i.status, i.points_count, i.indexed_vectors_count)))
             }
         }
     }
 
     /// Deletes (if present) and creates the collection with the payload indexes.
-    pub async fn create(&self, collection: &str, ds: &Dataset, m: usize, ef_construction: usize) -> anyhow::Result<()> {
+    pub async fn create(
+        &self,
+        collection: &str,
+        ds: &Dataset,
+        m: usize,
+        ef_construction: usize,
+    ) -> anyhow::Result<()> {
         let dim = ds.base.dim;
         match self {
             Conn::Grpc(c) => {
@@ -375,7 +390,11 @@ impl Conn {
                     "hnsw_config": {"m": m, "ef_construct": ef_construction},
                 });
                 let _: Json = r
-                    .send(reqwest::Method::PUT, &format!("/collections/{collection}"), Some(serde_json::to_vec(&body)?))
+                    .send(
+                        reqwest::Method::PUT,
+                        &format!("/collections/{collection}"),
+                        Some(serde_json::to_vec(&body)?),
+                    )
                     .await?;
                 for (f, s) in INDEXED_FIELDS {
                     let body = json!({"field_name": field_name(f), "field_schema": schema_name(s)});
@@ -480,12 +499,16 @@ pub async fn ingest(
     }
     let t0 = Instant::now();
     let bar = if o.progress { ProgressBar::new(n) } else { ProgressBar::hidden() };
-    if let Ok(style) = ProgressStyle::with_template("[index] {bar:40.green/blue} {pos}/{len} points in the graph") {
+    if let Ok(style) =
+        ProgressStyle::with_template("[index] {bar:40.green/blue} {pos}/{len} points in the graph")
+    {
         bar.set_style(style);
     }
     loop {
-        let (status, points, indexed) =
-            conn.info(&o.collection).await?.with_context(|| format!("collection {:?} vanished", o.collection))?;
+        let (status, points, indexed) = conn
+            .info(&o.collection)
+            .await?
+            .with_context(|| format!("collection {:?} vanished", o.collection))?;
         bar.set_position(indexed);
         if points != n {
             bail!("collection {:?} holds {points} points, expected {n}", o.collection);
@@ -571,7 +594,13 @@ pub async fn measure(
                 let nq = w.filters.len().min(ds.queries.len()).min(gt.len()).min(o.max_queries);
                 let prepared: Vec<Prepared> = (0..nq)
                     .map(|i| {
-                        prepare(&o.collection, ds.queries.row(i), filter_json(&w.filters[i]), o.k, (ef > 0).then_some(ef))
+                        prepare(
+                            &o.collection,
+                            ds.queries.row(i),
+                            filter_json(&w.filters[i]),
+                            o.k,
+                            (ef > 0).then_some(ef),
+                        )
                     })
                     .collect::<anyhow::Result<_>>()?;
                 for p in prepared.iter().take(5) {
@@ -697,7 +726,11 @@ mod tests {
             for r in &recs {
                 let p = payload(r);
                 let want = f.matches(r);
-                assert_eq!(parsed.matches(&grove_storage::PointId::Num(0), p.as_object().unwrap()), want, "{j} on {p}");
+                assert_eq!(
+                    parsed.matches(&grove_storage::PointId::Num(0), p.as_object().unwrap()),
+                    want,
+                    "{j} on {p}"
+                );
                 hits += usize::from(want);
             }
             assert!(hits > 0 && hits < recs.len(), "{f:?} should split the records");

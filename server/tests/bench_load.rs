@@ -22,7 +22,8 @@ const COLL: &str = "bench_test";
 /// workload kind something to select.
 fn dataset(n: usize, nq: usize, dim: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let centres: Vec<Vec<f32>> = (0..16).map(|_| (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+    let centres: Vec<Vec<f32>> =
+        (0..16).map(|_| (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
     let row = |rng: &mut ChaCha8Rng| -> Vec<f32> {
         let c = &centres[rng.gen_range(0..centres.len())];
         c.iter().map(|x| x + rng.gen_range(-0.3..0.3)).collect()
@@ -39,8 +40,12 @@ fn dataset(n: usize, nq: usize, dim: usize, seed: u64) -> Dataset {
                 number_of_sub_categories: nsub,
                 date: 20_000 + rng.gen_range(0..500),
                 main_categories: vec![mains[(rng.gen_range(0..100u32).pow(2) / 2100) as usize].to_string()],
-                sub_categories: (0..nsub).map(|_| format!("cs.{}", rng.gen_range(0..150u32).pow(2) / 150)).collect(),
-                authors: (0..rng.gen_range(1..4)).map(|_| format!("author{}", rng.gen_range(0..300))).collect(),
+                sub_categories: (0..nsub)
+                    .map(|_| format!("cs.{}", rng.gen_range(0..150u32).pow(2) / 150))
+                    .collect(),
+                authors: (0..rng.gen_range(1..4))
+                    .map(|_| format!("author{}", rng.gen_range(0..300)))
+                    .collect(),
             }
         })
         .collect();
@@ -73,7 +78,12 @@ fn server_mode_and_load_generator_against_the_real_binary() {
     assert_eq!((rep.points, rep.reused), (2000, false));
     // A second ingest with reuse finds the complete collection and uploads nothing.
     let again = rt
-        .block_on(server_mode::ingest(&target, &ds, &IngestOptions { reuse: true, via: Transport::Grpc, ..ing }, &mut log))
+        .block_on(server_mode::ingest(
+            &target,
+            &ds,
+            &IngestOptions { reuse: true, via: Transport::Grpc, ..ing },
+            &mut log,
+        ))
         .expect("reuse");
     assert!(again.reused);
 
@@ -103,18 +113,21 @@ fn server_mode_and_load_generator_against_the_real_binary() {
     assert_eq!(items.len(), 20 * filtered.len());
     let (warm, window) = (Duration::from_millis(200), Duration::from_millis(1200));
     for tr in [Transport::Grpc, Transport::Rest] {
-        let c = rt.block_on(load::closed_loop(&target, tr, 4, COLL, &items, warm, window)).expect("closed loop");
+        let c =
+            rt.block_on(load::closed_loop(&target, tr, 4, COLL, &items, warm, window)).expect("closed loop");
         assert_eq!(c.errors, 0, "{tr:?}: {:?}", c.first_error);
         assert!(c.ok > 0 && c.recall >= 0.9, "{tr:?}: {c:?}");
     }
     let storage = load::build_in_process(&ds, COLL, 16, 100, 300).expect("in-process twin");
-    let rounds = load::batch_vs_in_process(&rt, &target, &storage, COLL, &items, 64, 1, 2, None, &mut log).expect("batch");
+    let rounds = load::batch_vs_in_process(&rt, &target, &storage, COLL, &items, 64, 1, 2, None, &mut log)
+        .expect("batch");
     assert_eq!(rounds.len(), 1);
     assert!(rounds[0].grpc_qps > 0.0 && rounds[0].in_process_qps > 0.0);
     assert!(rounds[0].grpc_recall >= 0.9 && rounds[0].in_process_recall >= 0.9, "{rounds:?}");
     assert!(load::overall_ratio(&rounds) > 0.0);
 
-    let up = rt.block_on(load::under_upserts(&target, &ds, 2, 50, COLL, &items, warm, window)).expect("upserts");
+    let up =
+        rt.block_on(load::under_upserts(&target, &ds, 2, 50, COLL, &items, warm, window)).expect("upserts");
     for c in up.readers.iter().chain(&up.writers) {
         assert_eq!(c.errors, 0, "{}: {:?}", c.label, c.first_error);
         assert!(c.ok > 0, "{}: nothing done", c.label);

@@ -276,8 +276,8 @@ fn grpc_id(id: &PointId) -> anyhow::Result<u32> {
 /// One client connection over one transport.
 #[derive(Debug, Clone)]
 pub enum Conn {
-    /// gRPC (its own HTTP/2 connection).
-    Grpc(GroveClient),
+    /// gRPC (its own HTTP/2 connection; boxed: the client is ~800 bytes).
+    Grpc(Box<GroveClient>),
     /// REST.
     Rest(Rest),
 }
@@ -291,7 +291,9 @@ impl Conn {
                 if let Some(k) = &t.api_key {
                     c = c.api_key(k.clone());
                 }
-                Conn::Grpc(GroveClient::connect_with(c).await.with_context(|| format!("gRPC {}", t.grpc))?)
+                Conn::Grpc(Box::new(
+                    GroveClient::connect_with(c).await.with_context(|| format!("gRPC {}", t.grpc))?,
+                ))
             }
             Transport::Rest => Conn::Rest(Rest::new(&t.rest, t.api_key.as_deref())?),
         })

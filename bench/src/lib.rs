@@ -15,8 +15,8 @@
 
 pub mod data;
 pub mod engine;
-pub mod matryoshka;
 pub mod load;
+pub mod matryoshka;
 pub mod measure;
 pub mod payload;
 pub mod peers;

@@ -624,12 +624,13 @@ pub async fn measure(
                     outs.push(Outcome {
                         query: i,
                         recall: measure::recall_at(&ids, &gt[i], o.k),
+                        recall100: None,
                         latency,
                         cpu: Duration::ZERO,
                         path: tr.name(),
                     });
                 }
-                let mut cs = measure::aggregate(w, &outs, grove_index::Strategy::Auto, ef);
+                let mut cs = measure::aggregate(w, &outs, tr.name(), ef, o.k);
                 for c in &mut cs {
                     c.strategy = tr.name();
                     log(format!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from("proto");
-    let files = ["common", "collections", "points", "snapshots", "health"]
+    let files = ["common", "collections", "points", "snapshots", "health", "diagnostics"]
         .map(|name| root.join("grove/v1").join(format!("{name}.proto")));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

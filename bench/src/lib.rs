@@ -15,6 +15,7 @@
 
 pub mod data;
 pub mod engine;
+pub mod limit;
 pub mod load;
 pub mod matryoshka;
 pub mod measure;

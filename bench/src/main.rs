@@ -114,6 +114,12 @@ enum Cmd {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// LIMIT free-embedding capacity: critical-n per d next to the paper's fit and the 2k+1 bound.
+    LimitCapacity(grove_bench::limit::CapacityArgs),
+    /// Writes a LIMIT-style dataset: text JSONL to embed, and bag-of-attributes vector sets.
+    LimitData(grove_bench::limit::DataArgs),
+    /// The top-k subset diagnostic (hit / index miss / encoder gap / geometry gap) on a dataset.
+    LimitDiagnose(grove_bench::limit::DiagnoseArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -683,6 +689,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let results_md = Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
     match cli.cmd {
+        Cmd::LimitCapacity(a) => return grove_bench::limit::capacity(&a),
+        Cmd::LimitData(a) => return grove_bench::limit::limit_data(&a),
+        Cmd::LimitDiagnose(a) => return grove_bench::limit::limit_diagnose(&a),
         Cmd::Arxiv { data, dim, run } => {
             let ds = data::arxiv::load(&data, dim)?;
             bench_run(ds, run, Some(&results_md))

@@ -1183,6 +1183,13 @@ impl Collection {
         w.finish()?;
         Ok(points)
     }
+
+    /// Internal ids of external ids (`None`: not stored) and the live ids, under one read of the
+    /// state (the subset diagnostic).
+    pub(crate) fn resolve_ids(&self, ids: &[PointId]) -> (Vec<Option<u32>>, RoaringBitmap) {
+        let st = self.state.read();
+        (ids.iter().map(|e| st.ids.get(e).copied()).collect(), st.live.clone())
+    }
 }
 
 impl Drop for Collection {

@@ -33,6 +33,7 @@
 
 pub mod api;
 mod collection;
+pub mod diagnostics;
 pub mod error;
 pub mod filter;
 pub mod kv;

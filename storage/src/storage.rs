@@ -372,6 +372,17 @@ impl Storage {
         self.coll(name)?.query(req)
     }
 
+    /// The top-k subset diagnostic (LIMIT): per query recall exact vs through the index and a
+    /// hit / index miss / encoder gap / geometry gap label. See [`crate::diagnostics`].
+    pub fn diagnose_subsets(
+        &self,
+        name: &str,
+        req: &crate::diagnostics::SubsetRequest,
+    ) -> Result<crate::diagnostics::SubsetOutcome> {
+        let c = self.coll(name)?;
+        crate::diagnostics::diagnose_subsets(&c, req)
+    }
+
     /// Several queries; answers in request order; the first error fails the batch.
     pub fn query_batch(&self, name: &str, reqs: &[QueryRequest]) -> Result<Vec<QueryResponse>> {
         let c = self.coll(name)?;

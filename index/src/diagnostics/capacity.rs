@@ -181,6 +181,8 @@ pub struct CapacityConfig {
     pub progress_every: usize,
     /// Return the embeddings of the best attempt.
     pub keep_embeddings: bool,
+    /// Raised by the caller to stop early (treated like the budget running out).
+    pub cancel: Option<super::CancelFlag>,
 }
 
 impl CapacityConfig {
@@ -198,6 +200,7 @@ impl CapacityConfig {
             time_budget: None,
             progress_every: 100,
             keep_embeddings: false,
+            cancel: None,
         }
     }
 
@@ -297,7 +300,7 @@ pub fn probe(
     progress: &mut dyn FnMut(&CapacityProgress),
 ) -> Result<ProbeResult> {
     let qrels = pattern.qrels(n, cfg.k, cfg.seed)?;
-    probe_qrels(n, &qrels, cfg, &Budget::new(cfg.time_budget), progress)
+    probe_qrels(n, &qrels, cfg, &Budget::new(cfg.time_budget).with_cancel(cfg.cancel.clone()), progress)
 }
 
 /// Probes caller-given qrels over `n` documents (each set's ids must be `< n`; sets may differ in
@@ -594,7 +597,7 @@ pub fn critical_n(
         });
     }
     let started = Instant::now();
-    let budget = Budget::new(cfg.probe.time_budget);
+    let budget = Budget::new(cfg.probe.time_budget).with_cancel(cfg.probe.cancel.clone());
     let mut probes = Vec::new();
     // n = k is always realised (one query, all documents relevant).
     let mut lo: usize = k;

@@ -116,6 +116,8 @@ pub struct SubsetConfig {
     pub quantization: Quantization,
     /// Hull solver stopping rules.
     pub hull: HullConfig,
+    /// Raised by the caller to stop early: queries not finished become `undetermined`.
+    pub cancel: Option<super::CancelFlag>,
 }
 
 impl Default for SubsetConfig {
@@ -129,6 +131,7 @@ impl Default for SubsetConfig {
             time_budget: None,
             quantization: Quantization::F32,
             hull: HullConfig::default(),
+            cancel: None,
         }
     }
 }
@@ -317,7 +320,7 @@ pub fn diagnose(
         metric,
         ids: &ids,
         cfg,
-        budget: Budget::new(cfg.time_budget),
+        budget: Budget::new(cfg.time_budget).with_cancel(cfg.cancel.clone()),
         quant_bound: 2.0
             * ids
                 .iter()

@@ -5,6 +5,7 @@
 //! `authorization: Bearer`), and records count and latency per method.
 
 pub mod convert;
+mod diagnostics;
 pub mod error;
 
 use std::future::Future;
@@ -49,6 +50,11 @@ pub fn routes(service: Service) -> tonic::service::Routes {
             .max_encoding_message_size(max),
     )
     .add_service(pb::snapshots_server::SnapshotsServer::new(g.clone()))
+    .add_service(
+        pb::diagnostics_server::DiagnosticsServer::new(g.clone())
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max),
+    )
     .add_service(pb::health_server::HealthServer::new(g))
 }
 
@@ -262,7 +268,8 @@ pub fn access_of(path: &str) -> Option<Access> {
         ("grove.v1.Health", _) => None,
         ("grove.v1.Collections", "Get" | "List")
         | ("grove.v1.Points", "Get" | "Query" | "QueryBatch" | "Scroll" | "Count")
-        | ("grove.v1.Snapshots", "List" | "Download") => Some(Access::Read),
+        | ("grove.v1.Snapshots", "List" | "Download")
+        | ("grove.v1.Diagnostics", "DiagnoseSubsets" | "GetJob") => Some(Access::Read),
         _ => Some(Access::Write),
     }
 }

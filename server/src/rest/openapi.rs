@@ -63,6 +63,16 @@ use crate::api;
         api::RecoverOutcome,
         api::FilterExplainOut,
         api::VersionInfo,
+        crate::diagnostics::SubsetQueryIn,
+        crate::diagnostics::SubsetDiagnosticRequest,
+        crate::diagnostics::SubsetQueryOut,
+        crate::diagnostics::SubsetDiagnosticResult,
+        crate::diagnostics::CapacityJobRequest,
+        crate::diagnostics::JobProgress,
+        crate::diagnostics::ProbeOut,
+        crate::diagnostics::Reference,
+        crate::diagnostics::CapacityResult,
+        crate::diagnostics::JobInfo,
     ))
 )]
 struct ApiDoc;

@@ -2,6 +2,7 @@
 
 use axum::routing::{delete, get, post, put, MethodRouter};
 
+use super::diagnostics as dg;
 use super::handlers as h;
 use super::AppState;
 use crate::auth::Access;
@@ -310,5 +311,41 @@ pub const ROUTES: &[Route] = &[
         request: None,
         response: "bool",
         handler: || post(h::upload_snapshot),
+    },
+    Route {
+        method: "POST",
+        path: "/collections/{name}/diagnostics/subsets",
+        access: R,
+        summary: "LIMIT subset diagnostic: recall exact vs index, hit / encoder gap / geometry gap per query",
+        request: Some("SubsetDiagnosticRequest"),
+        response: "SubsetDiagnosticResult",
+        handler: || post(dg::subsets),
+    },
+    Route {
+        method: "POST",
+        path: "/diagnostics/capacity",
+        access: W,
+        summary: "Start a free-embedding capacity job (critical-n search or one probe)",
+        request: Some("CapacityJobRequest"),
+        response: "JobInfo",
+        handler: || post(dg::start_capacity),
+    },
+    Route {
+        method: "GET",
+        path: "/diagnostics/jobs/{id}",
+        access: R,
+        summary: "A diagnostics job: status, progress, result",
+        request: None,
+        response: "JobInfo",
+        handler: || get(dg::get_job),
+    },
+    Route {
+        method: "DELETE",
+        path: "/diagnostics/jobs/{id}",
+        access: W,
+        summary: "Cancel a diagnostics job (it keeps what it finished)",
+        request: None,
+        response: "JobInfo",
+        handler: || delete(dg::cancel_job),
     },
 ];

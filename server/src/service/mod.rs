@@ -11,6 +11,7 @@
 //! call carries a [`Cancel`] flag that is raised when the request's future is dropped (client
 //! gone, timeout): work still queued is then skipped, and batch queries stop between queries.
 
+mod diagnostics;
 mod error;
 mod limits;
 mod ops;
@@ -46,6 +47,8 @@ struct Inner {
     search_pool: rayon::ThreadPool,
     /// Writes in flight; shutdown waits for them before the final flush.
     writes: TaskTracker,
+    /// Diagnostics jobs (capacity probes), in memory.
+    jobs: crate::diagnostics::jobs::Jobs,
 }
 
 /// Raised when the request that started a blocking call goes away.
@@ -84,6 +87,7 @@ impl Service {
                 metrics: Metrics::default(),
                 search_pool,
                 writes: TaskTracker::new(),
+                jobs: Default::default(),
             }),
         })
     }
@@ -176,6 +180,7 @@ impl Service {
     /// Marks the server as shutting down: readiness drops and new storage calls are refused.
     pub fn begin_shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Relaxed);
+        self.inner.jobs.cancel_all();
     }
 
     /// Whether the data directory was opened.

@@ -52,13 +52,16 @@ fn id_out(id: st::PointId) -> api::PointId {
     }
 }
 
-fn ids_in(ids: Vec<api::PointId>) -> ServiceResult<Vec<st::PointId>> {
+pub(super) fn ids_in(ids: Vec<api::PointId>) -> ServiceResult<Vec<st::PointId>> {
     ids.into_iter().map(id_in).collect()
 }
 
 /// Parses a JSON filter into storage's typed AST and validates it: the one place filters are
 /// checked, for both transports.
-fn filter_in(f: Option<serde_json::Value>, limits: &LimitsConfig) -> ServiceResult<Option<st::Filter>> {
+pub(super) fn filter_in(
+    f: Option<serde_json::Value>,
+    limits: &LimitsConfig,
+) -> ServiceResult<Option<st::Filter>> {
     let Some(json) = f else { return Ok(None) };
     if json.is_null() {
         return Ok(None);

@@ -1184,6 +1184,11 @@ impl Collection {
         Ok(points)
     }
 
+    /// The engine, for the subset diagnostic.
+    pub(crate) fn engine_for_diagnostics(&self) -> Arc<CollectionIndex> {
+        self.engine()
+    }
+
     /// Internal ids of external ids (`None`: not stored) and the live ids, under one read of the
     /// state (the subset diagnostic).
     pub(crate) fn resolve_ids(&self, ids: &[PointId]) -> (Vec<Option<u32>>, RoaringBitmap) {

@@ -95,7 +95,7 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
         None => live,
     };
     // Copy the live vectors (see module docs); an id deleted meanwhile drops out of `allowed`.
-    let engine = c.engine_handle();
+    let engine = c.engine_for_diagnostics();
     let n = engine.len();
     let mut store = VectorStore::with_capacity(dim, n);
     let zeros = vec![0.0f32; dim];

@@ -689,9 +689,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let results_md = Path::new(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md");
     match cli.cmd {
-        Cmd::LimitCapacity(a) => return grove_bench::limit::capacity(&a),
-        Cmd::LimitData(a) => return grove_bench::limit::limit_data(&a),
-        Cmd::LimitDiagnose(a) => return grove_bench::limit::limit_diagnose(&a),
+        Cmd::LimitCapacity(a) => grove_bench::limit::capacity(&a),
+        Cmd::LimitData(a) => grove_bench::limit::limit_data(&a),
+        Cmd::LimitDiagnose(a) => grove_bench::limit::limit_diagnose(&a),
         Cmd::Arxiv { data, dim, run } => {
             let ds = data::arxiv::load(&data, dim)?;
             bench_run(ds, run, Some(&results_md))

@@ -115,6 +115,174 @@ pub struct CreateCollection {
     /// Graph parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hnsw_config: Option<HnswConfigDiff>,
+    /// Grove: Matryoshka prefixes to keep (search at a prefix, rescore at full dimension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matryoshka: Option<MatryoshkaConfig>,
+}
+
+/// Matryoshka prefixes of a collection: a contiguous store per prefix dimension, optionally a
+/// graph over it and a PCA rotation. Unset fields take the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatryoshkaConfig {
+    /// Prefix dimensions, each between 1 and the vector size - 1 (e.g. [64, 128, 256]).
+    pub dims: Vec<usize>,
+    /// Re-normalise each prefix (default: yes for Cosine, and only allowed for Cosine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renormalise: Option<bool>,
+    /// Element type of the prefix stores: "f32" (default), "f16" or "i8".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<String>,
+    /// Build an HNSW graph over each prefix (f32 only; default false: prefixes are scanned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<bool>,
+    /// Rotate by a PCA fitted on the collection (for models not trained Matryoshka-style).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca: Option<bool>,
+    /// Stored vectors the PCA is fitted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca_sample: Option<usize>,
+    /// Points needed before the PCA is fitted (by the background thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca_min_points: Option<u64>,
+}
+
+/// One funnel stage: rescore at prefix `dim`, keep `keep` candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelStage {
+    /// A declared prefix larger than the previous stage's.
+    pub dim: usize,
+    /// Candidates kept: fewer than the previous stage, at least `limit + offset`.
+    pub keep: usize,
+}
+
+/// `params.matryoshka` of a query: search at prefix `dim`, keep `oversample * k`, optionally
+/// narrow through `funnel`, rescore at full dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatryoshkaParams {
+    /// A declared prefix dimension, or the vector size (a plain search).
+    pub dim: usize,
+    /// Candidates kept by the first stage = oversample * k (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oversample: Option<usize>,
+    /// Further stages at larger prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub funnel: Vec<FunnelStage>,
+    /// First stage: "auto" (default), "scan" or "graph".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// One stage of a Matryoshka search in the explain record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatryoshkaStageOut {
+    /// Dimension compared at.
+    pub dim: usize,
+    /// prefix_scan, prefix_graph or rescore.
+    pub path: String,
+    /// Candidates in (allowed points for the first stage).
+    pub candidates_in: u64,
+    /// Candidates kept.
+    pub kept: u64,
+    /// Distances computed.
+    pub distances_computed: u64,
+}
+
+/// One declared prefix in collection info.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatryoshkaPrefixOut {
+    /// Prefix dimension.
+    pub dim: usize,
+    /// Bytes per vector of its store.
+    pub bytes_per_vector: usize,
+    /// Points in its graph (absent without a graph).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_indexed: Option<u64>,
+    /// Share of the variance the prefix keeps under the PCA (absent without PCA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variance_kept: Option<f64>,
+}
+
+/// Collection info's Matryoshka part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatryoshkaInfo {
+    /// The prefixes.
+    pub prefixes: Vec<MatryoshkaPrefixOut>,
+    /// Whether prefixes are re-normalised.
+    pub renormalise: bool,
+    /// f32, f16 or i8.
+    pub dtype: String,
+    /// Whether the PCA rotation is applied (false until it is fitted).
+    pub pca: bool,
+    /// Vectors the PCA was fitted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca_sample: Option<u64>,
+    /// Bytes held by the prefix stores and graphs.
+    pub memory_bytes: u64,
+}
+
+/// `POST /collections/{name}/matryoshka/calibrate` body; unset fields take the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrateRequest {
+    /// Stored points used as queries (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
+    /// Seed of the sample (default 42).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Mean recall@10 to reach (default 0.95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_recall: Option<f64>,
+    /// Prefixes to try (default: all declared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dims: Vec<usize>,
+    /// Oversampling factors to try (default 1, 2, 4, 8, 16, 32).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oversamples: Vec<usize>,
+    /// Restrict queries and answers to points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+}
+
+/// One calibrated setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalibrationRow {
+    /// First-stage prefix (the vector size for the exact baseline).
+    pub dim: usize,
+    /// Oversampling factor.
+    pub oversample: usize,
+    /// Mean recall@10 against exact full-dimension search.
+    pub recall: f64,
+    /// Lowest recall@10 of any sampled query.
+    pub min_recall: f64,
+    /// Mean distances computed per query.
+    pub distances: f64,
+    /// Mean components compared per query (the cost minimised).
+    pub cost: f64,
+    /// Mean wall-clock microseconds per query.
+    pub micros: f64,
+}
+
+/// Calibration result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalibrationReport {
+    /// Queries measured.
+    pub queries: usize,
+    /// k of recall@k (10).
+    pub k: usize,
+    /// The target.
+    pub target_recall: f64,
+    /// Exact full-dimension scan: the cost to beat.
+    pub exact: CalibrationRow,
+    /// Every setting.
+    pub rows: Vec<CalibrationRow>,
+    /// The cheapest setting reaching the target (absent when none does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended: Option<CalibrationRow>,
 }
 
 /// One entry of `GET /collections`.
@@ -178,6 +346,9 @@ pub struct CollectionConfig {
     pub hnsw_config: HnswConfig,
     /// Compatibility block.
     pub optimizer_config: OptimizersConfig,
+    /// Grove: the Matryoshka declaration, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matryoshka: Option<MatryoshkaConfig>,
 }
 
 /// Payload field types that can be indexed.
@@ -222,6 +393,9 @@ pub struct CollectionInfo {
     pub config: CollectionConfig,
     /// Indexed payload fields.
     pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+    /// Grove: Matryoshka prefixes (bytes per vector, variance kept under PCA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matryoshka: Option<MatryoshkaInfo>,
 }
 
 /// Field schema of `PUT /collections/{name}/index`: a type name or `{"type": name, ...}`.
@@ -530,6 +704,9 @@ pub struct SearchParams {
     /// Accepted for Qdrant compatibility; ignored.
     #[serde(default)]
     pub indexed_only: Option<bool>,
+    /// Grove: search at a Matryoshka prefix, rescore at full dimension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matryoshka: Option<MatryoshkaParams>,
 }
 
 /// `POST /collections/{name}/points/query` body.
@@ -669,6 +846,9 @@ pub struct ExplainOut {
     /// How storage answered the filter (absent without a filter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterExplainOut>,
+    /// Matryoshka stages, shortest prefix first (absent for other paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matryoshka: Vec<MatryoshkaStageOut>,
 }
 
 /// How the filter was answered: storage's side of the explain.
@@ -711,6 +891,17 @@ impl From<&grove_index::Explain> for ExplainOut {
             distances_computed: e.distances_computed,
             unindexed_scanned: e.unindexed_scanned,
             filter: None,
+            matryoshka: e
+                .matryoshka
+                .iter()
+                .map(|s| MatryoshkaStageOut {
+                    dim: s.dim,
+                    path: s.path.clone(),
+                    candidates_in: s.candidates_in,
+                    kept: s.kept,
+                    distances_computed: s.distances_computed,
+                })
+                .collect(),
         }
     }
 }

@@ -80,6 +80,7 @@ async fn every_method_round_trips() {
         collection_name: "g".into(),
         vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Cosine as i32 }),
         hnsw_config: Some(pb::HnswConfig { m: Some(8), ..Default::default() }),
+        matryoshka: None,
     };
     assert!(cols.create(create.clone()).await.expect("create").into_inner().result);
     assert_eq!(cols.create(create).await.expect_err("dup").code(), Code::AlreadyExists);
@@ -302,6 +303,7 @@ async fn bad_input_gets_client_error_codes() {
         collection_name: "b".into(),
         vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Dot as i32 }),
         hnsw_config: None,
+        matryoshka: None,
     })
     .await
     .expect("create");
@@ -386,6 +388,7 @@ async fn api_keys_are_enforced_in_metadata() {
         collection_name: "a".into(),
         vectors: Some(pb::VectorParams { size: 2, distance: pb::Distance::Cosine as i32 }),
         hnsw_config: None,
+        matryoshka: None,
     };
     let mut r = Request::new(create.clone());
     r.metadata_mut().insert("api-key", "ro-key".parse().expect("ascii"));
@@ -408,6 +411,7 @@ async fn snapshots_delete_recover_download() {
         collection_name: name.into(),
         vectors: Some(pb::VectorParams { size, distance: pb::Distance::Cosine as i32 }),
         hnsw_config: None,
+        matryoshka: None,
     };
     cols.create(create("g", 4)).await.expect("create");
     pts.upsert(pb::UpsertPointsRequest {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use grove_index::matryoshka::{MatryoshkaInfo, MatryoshkaQuery, PrefixDtype};
 use grove_index::{Explain, Metric, Strategy};
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +98,9 @@ pub struct CollectionConfig {
     /// validated; the engine decides whether it serves them.
     #[serde(default)]
     pub matryoshka_dims: Vec<usize>,
+    /// How the Matryoshka prefixes are kept (ignored without `matryoshka_dims`).
+    #[serde(default)]
+    pub matryoshka: MatryoshkaSettings,
     /// Default beam width of graph searches when a query gives none.
     #[serde(default = "default_ef_search")]
     pub ef_search: usize,
@@ -123,8 +127,76 @@ impl CollectionConfig {
             hnsw: HnswConfig::default(),
             acorn: AcornConfig::default(),
             matryoshka_dims: Vec::new(),
+            matryoshka: MatryoshkaSettings::default(),
             ef_search: default_ef_search(),
             tombstone_rebuild_ratio: default_tombstone_ratio(),
+        }
+    }
+}
+
+/// How a collection keeps its Matryoshka prefixes. Every field has a default, so configs
+/// written before these settings existed still load.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatryoshkaSettings {
+    /// Re-normalise prefixes to unit length; `None` means yes for cosine, no otherwise.
+    pub renormalise: Option<bool>,
+    /// Element type of the prefix stores: f32, f16 or i8.
+    pub dtype: PrefixDtype,
+    /// Build an HNSW graph (the collection's M and ef_construction) over each prefix.
+    pub graph: bool,
+    /// Rotate prefixes by a PCA fitted on the collection (for models not trained
+    /// Matryoshka-style). Fitted by the background thread once `pca_min_points` points exist,
+    /// persisted, and reused after a restart.
+    pub pca: bool,
+    /// Stored vectors the PCA is fitted on (a seeded sample).
+    pub pca_sample: usize,
+    /// Points the collection needs before the PCA is fitted.
+    pub pca_min_points: u64,
+}
+
+impl Default for MatryoshkaSettings {
+    fn default() -> Self {
+        Self {
+            renormalise: None,
+            dtype: PrefixDtype::F32,
+            graph: false,
+            pca: false,
+            pca_sample: 20_000,
+            pca_min_points: 1_000,
+        }
+    }
+}
+
+/// `POST /collections/{c}/matryoshka/calibrate`: measure recall against exact full-dimension
+/// search on stored vectors used as queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalibrateRequest {
+    /// Stored points used as queries.
+    pub sample: usize,
+    /// Seed of the sample.
+    pub seed: u64,
+    /// Mean recall@10 to reach.
+    pub target_recall: f64,
+    /// Prefixes to try (empty: all declared).
+    pub dims: Vec<usize>,
+    /// Oversampling factors to try.
+    pub oversamples: Vec<usize>,
+    /// Queries and results restricted to points matching this filter.
+    pub filter: Option<Filter>,
+}
+
+impl Default for CalibrateRequest {
+    fn default() -> Self {
+        let d = grove_index::matryoshka::CalibrationRequest::default();
+        Self {
+            sample: d.sample,
+            seed: d.seed,
+            target_recall: d.target_recall,
+            dims: Vec::new(),
+            oversamples: d.oversamples,
+            filter: None,
         }
     }
 }
@@ -280,6 +352,9 @@ pub struct QueryRequest {
     /// Return the explain record.
     #[serde(default)]
     pub explain: bool,
+    /// Search at a Matryoshka prefix and rescore at full dimension.
+    #[serde(default)]
+    pub matryoshka: Option<MatryoshkaQuery>,
 }
 
 fn default_limit() -> usize {
@@ -301,6 +376,7 @@ impl QueryRequest {
             exact: false,
             strategy: Strategy::Auto,
             explain: false,
+            matryoshka: None,
         }
     }
 }
@@ -434,6 +510,9 @@ pub struct CollectionInfo {
     pub indexing: IndexingInfo,
     /// Payload indexes by field.
     pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+    /// Matryoshka prefixes (bytes per vector, variance kept under PCA), when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matryoshka: Option<MatryoshkaInfo>,
 }
 
 /// Outcome of a write.

@@ -22,6 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
+use grove_index::matryoshka::{CalibrationReport, CalibrationRequest, MatryoshkaConfig, Rotation};
 use grove_index::{GraphParams, Strategy};
 use parking_lot::{Condvar, Mutex, RwLock};
 use roaring::RoaringBitmap;
@@ -47,6 +48,29 @@ const META_NEXT_ID: &[u8] = b"next_id";
 const META_OP_SEQ: &[u8] = b"op_seq";
 const META_NEXT_FIELD: &[u8] = b"next_field";
 const META_FIELD: &[u8] = b"field/";
+/// The Matryoshka PCA rotation ([`grove_index::matryoshka::Rotation::to_bytes`]).
+const META_PCA: &[u8] = b"matryoshka_pca";
+
+/// The engine's Matryoshka declaration for a collection config (`None` without prefixes).
+pub(crate) fn matryoshka_config(c: &CollectionConfig) -> Option<MatryoshkaConfig> {
+    if c.matryoshka_dims.is_empty() {
+        return None;
+    }
+    let mut dims = c.matryoshka_dims.clone();
+    dims.sort_unstable();
+    dims.dedup();
+    let s = &c.matryoshka;
+    Some(MatryoshkaConfig {
+        dims,
+        renormalise: s.renormalise.unwrap_or(c.metric == grove_index::Metric::Cosine),
+        dtype: s.dtype,
+        graph: s.graph.then_some(GraphParams {
+            m: c.hnsw.m,
+            ef_construction: c.hnsw.ef_construction,
+            ..GraphParams::default()
+        }),
+    })
+}
 
 pub(crate) fn prefix(coll: u32) -> [u8; 4] {
     coll.to_be_bytes()
@@ -233,6 +257,12 @@ pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Re
             c.tombstone_rebuild_ratio
         )));
     }
+    if let Some(m) = matryoshka_config(c) {
+        m.validate(c.dimension, c.metric)?;
+    }
+    if c.matryoshka.pca && c.matryoshka.pca_sample == 0 {
+        return Err(StorageError::InvalidRequest("matryoshka.pca_sample must be at least 1".into()));
+    }
     IndexConfig::validate(&index_config(c, opts))?;
     Ok(())
 }
@@ -342,6 +372,16 @@ impl Collection {
             }
             st.fields.insert(fname, fi);
         }
+        if let Some(mc) = matryoshka_config(&rec.config) {
+            let rotation = match get_u(META_PCA)? {
+                Some(b) => Some(
+                    Rotation::from_bytes(&b)
+                        .map_err(|e| StorageError::Corrupt(format!("matryoshka PCA: {e}")))?,
+                ),
+                None => None,
+            };
+            index.set_matryoshka(Some(mc), rotation)?;
+        }
         if let Some(dir) = &graph_dir {
             let report = index.load_graphs(dir);
             tracing::info!(collection = %name, ?report, "graphs loaded");
@@ -378,6 +418,9 @@ impl Collection {
             let mut dirty = false;
             while !worker.stop.load(Ordering::Acquire) {
                 let Some(c) = weak.upgrade() else { return };
+                if let Err(e) = c.maybe_fit_pca() {
+                    tracing::warn!(collection = %c.name, error = %e, "fitting the Matryoshka PCA failed");
+                }
                 let engine = c.engine();
                 let pending = engine.stats().pending;
                 if pending > 0 {
@@ -434,6 +477,51 @@ impl Collection {
         Ok(())
     }
 
+    /// Fits, persists and applies the Matryoshka PCA rotation once the collection holds
+    /// `pca_min_points` live points (only when configured and not fitted yet). Runs on the
+    /// background thread (or from `wait_indexed` without one): CPU-heavy.
+    pub fn maybe_fit_pca(&self) -> Result<bool> {
+        let s = &self.config.matryoshka;
+        let Some(mc) = matryoshka_config(&self.config) else { return Ok(false) };
+        let engine = self.engine();
+        if !s.pca || engine.matryoshka_rotation().is_some() || engine.live_count() < s.pca_min_points.max(1) {
+            return Ok(false);
+        }
+        let rot = engine.fit_rotation(s.pca_sample, 42)?;
+        let _w = self.write.lock();
+        let mut b = Batch::new();
+        b.put(Cf::Meta, key(self.id, META_PCA), rot.to_bytes());
+        self.kv.write(b)?;
+        self.engine().set_matryoshka(Some(mc), Some(rot))?;
+        tracing::info!(collection = %self.name, "Matryoshka PCA fitted");
+        Ok(true)
+    }
+
+    /// Calibrates the Matryoshka prefixes ([`grove_index::matryoshka::calibrate`]). CPU-heavy:
+    /// call it off async workers.
+    pub fn calibrate_matryoshka(&self, req: &CalibrateRequest) -> Result<CalibrationReport> {
+        if self.config.matryoshka_dims.is_empty() {
+            return Err(StorageError::InvalidRequest(
+                "the collection declares no matryoshka_dims: nothing to calibrate".into(),
+            ));
+        }
+        let filter = match &req.filter {
+            Some(f) => Some(self.compile(f)?.0),
+            None => None,
+        };
+        let r = CalibrationRequest {
+            sample: req.sample,
+            seed: req.seed,
+            k: 10,
+            target_recall: req.target_recall,
+            dims: req.dims.clone(),
+            oversamples: req.oversamples.clone(),
+            filter,
+            path: Default::default(),
+        };
+        Ok(self.engine().calibrate_matryoshka(&r)?)
+    }
+
     /// Rebuilds the in-memory index from the live points when tombstones pass the threshold.
     /// Builds the new graph aside while writes continue, then catches up under the write lock.
     fn maybe_rebuild(&self) -> Result<()> {
@@ -454,6 +542,9 @@ impl Collection {
             Ok(())
         };
         copy_from(0, total as u32, &fresh)?;
+        if let Some(mc) = matryoshka_config(&self.config) {
+            fresh.set_matryoshka(Some(mc), old.matryoshka_rotation())?;
+        }
         fresh.build();
         let _w = self.write.lock();
         let now = old.len() as u32;
@@ -1069,7 +1160,10 @@ impl Collection {
             strategy: if req.exact { Strategy::Exact } else { req.strategy },
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
         };
-        let out = self.engine().search(&req.vector, bitmap.as_ref(), &params)?;
+        let out = match &req.matryoshka {
+            Some(mq) => self.engine().search_matryoshka(&req.vector, bitmap.as_ref(), &params, mq)?,
+            None => self.engine().search(&req.vector, bitmap.as_ref(), &params)?,
+        };
         let hits: Vec<(PointId, u32, f32)> = out
             .hits
             .iter()
@@ -1096,7 +1190,9 @@ impl Collection {
 
     /// Collection info.
     pub fn info(&self) -> CollectionInfo {
-        let stats = self.engine().stats();
+        let engine = self.engine();
+        let stats = engine.stats();
+        let matryoshka = engine.matryoshka_info();
         let st = self.state.read();
         let payload_schema = st
             .fields
@@ -1115,6 +1211,7 @@ impl Collection {
                 rebuilds: self.rebuilds.load(Ordering::Acquire),
             },
             payload_schema,
+            matryoshka,
         }
     }
 
@@ -1126,6 +1223,9 @@ impl Collection {
                 return true;
             }
             if !self.opts.background_indexing {
+                if let Err(e) = self.maybe_fit_pca() {
+                    tracing::warn!(collection = %self.name, error = %e, "fitting the Matryoshka PCA failed");
+                }
                 self.engine().index_pending(self.opts.index_chunk);
                 continue;
             }

@@ -383,6 +383,15 @@ impl Storage {
         crate::diagnostics::diagnose_subsets(&c, req)
     }
 
+    /// Matryoshka calibration on a collection (CPU-heavy: run it off async workers).
+    pub fn calibrate_matryoshka(
+        &self,
+        name: &str,
+        req: &CalibrateRequest,
+    ) -> Result<grove_index::matryoshka::CalibrationReport> {
+        self.coll(name)?.calibrate_matryoshka(req)
+    }
+
     /// Several queries; answers in request order; the first error fails the batch.
     pub fn query_batch(&self, name: &str, reqs: &[QueryRequest]) -> Result<Vec<QueryResponse>> {
         let c = self.coll(name)?;

@@ -332,6 +332,7 @@ impl GroveClient {
             collection_name: name.to_owned(),
             vectors: Some(pb::VectorParams { size: dim, distance: distance as i32 }),
             hnsw_config: hnsw,
+            matryoshka: None,
         };
         Ok(self.collections.clone().create(req).await?.into_inner().result)
     }

@@ -226,6 +226,7 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
             exact: Some(params.exact),
             quantization: None,
             indexed_only: None,
+            matryoshka: params.matryoshka.map(matryoshka_params),
         }),
         limit: (q.limit != 0).then(|| usize::try_from(q.limit).unwrap_or(usize::MAX)),
         offset: (q.offset != 0).then(|| usize::try_from(q.offset).unwrap_or(usize::MAX)),
@@ -235,6 +236,103 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
         strategy: Some(strategy),
         explain: Some(q.explain),
     })
+}
+
+fn matryoshka_params(m: pb::MatryoshkaParams) -> api::MatryoshkaParams {
+    api::MatryoshkaParams {
+        dim: usize::try_from(m.dim).unwrap_or(usize::MAX),
+        oversample: to_usize(m.oversample),
+        funnel: m
+            .funnel
+            .into_iter()
+            .map(|s| api::FunnelStage {
+                dim: usize::try_from(s.dim).unwrap_or(usize::MAX),
+                keep: usize::try_from(s.keep).unwrap_or(usize::MAX),
+            })
+            .collect(),
+        path: (!m.path.is_empty()).then_some(m.path),
+    }
+}
+
+fn matryoshka_config(m: pb::MatryoshkaConfig) -> api::MatryoshkaConfig {
+    api::MatryoshkaConfig {
+        dims: m.dims.into_iter().map(|d| usize::try_from(d).unwrap_or(usize::MAX)).collect(),
+        renormalise: m.renormalise,
+        dtype: (!m.dtype.is_empty()).then_some(m.dtype),
+        graph: Some(m.graph),
+        pca: Some(m.pca),
+        pca_sample: to_usize(m.pca_sample),
+        pca_min_points: m.pca_min_points,
+    }
+}
+
+fn matryoshka_config_out(m: api::MatryoshkaConfig) -> pb::MatryoshkaConfig {
+    pb::MatryoshkaConfig {
+        dims: m.dims.into_iter().map(|d| d as u64).collect(),
+        renormalise: m.renormalise,
+        dtype: m.dtype.unwrap_or_default(),
+        graph: m.graph.unwrap_or(false),
+        pca: m.pca.unwrap_or(false),
+        pca_sample: m.pca_sample.map(|x| x as u64),
+        pca_min_points: m.pca_min_points,
+    }
+}
+
+fn matryoshka_info_out(i: api::MatryoshkaInfo) -> pb::MatryoshkaInfo {
+    pb::MatryoshkaInfo {
+        prefixes: i
+            .prefixes
+            .into_iter()
+            .map(|p| pb::MatryoshkaPrefix {
+                dim: p.dim as u64,
+                bytes_per_vector: p.bytes_per_vector as u64,
+                graph_indexed: p.graph_indexed,
+                variance_kept: p.variance_kept,
+            })
+            .collect(),
+        renormalise: i.renormalise,
+        dtype: i.dtype,
+        pca: i.pca,
+        pca_sample: i.pca_sample,
+        memory_bytes: i.memory_bytes,
+    }
+}
+
+/// Matryoshka calibration request.
+pub fn calibrate(r: pb::CalibrateMatryoshkaRequest) -> ServiceResult<api::CalibrateRequest> {
+    let us = |v: Vec<u64>| v.into_iter().map(|x| usize::try_from(x).unwrap_or(usize::MAX)).collect();
+    Ok(api::CalibrateRequest {
+        sample: to_usize(r.sample),
+        seed: r.seed,
+        target_recall: r.target_recall,
+        dims: us(r.dims),
+        oversamples: us(r.oversamples),
+        filter: opt_filter(r.filter)?,
+    })
+}
+
+fn calibration_row(r: api::CalibrationRow) -> pb::CalibrationRow {
+    pb::CalibrationRow {
+        dim: r.dim as u64,
+        oversample: r.oversample as u64,
+        recall: r.recall,
+        min_recall: r.min_recall,
+        distances: r.distances,
+        cost: r.cost,
+        micros: r.micros,
+    }
+}
+
+/// Matryoshka calibration result.
+pub fn calibration(r: api::CalibrationReport) -> pb::CalibrateMatryoshkaResponse {
+    pb::CalibrateMatryoshkaResponse {
+        queries: r.queries as u64,
+        k: r.k as u64,
+        target_recall: r.target_recall,
+        exact: Some(calibration_row(r.exact)),
+        rows: r.rows.into_iter().map(calibration_row).collect(),
+        recommended: r.recommended.map(calibration_row),
+    }
 }
 
 /// Scroll.
@@ -297,6 +395,7 @@ pub fn create_collection(r: pb::CreateCollectionRequest) -> ServiceResult<api::C
             gamma: to_usize(h.gamma),
             m_beta: to_usize(h.m_beta),
         }),
+        matryoshka: r.matryoshka.map(matryoshka_config),
     })
 }
 
@@ -353,6 +452,8 @@ pub fn collection_info(name: String, i: api::CollectionInfo) -> pb::CollectionIn
             })
             .collect(),
         status: i.status,
+        matryoshka: i.config.matryoshka.map(matryoshka_config_out),
+        matryoshka_info: i.matryoshka.map(matryoshka_info_out),
     }
 }
 
@@ -405,6 +506,17 @@ pub fn explain(e: api::ExplainOut) -> pb::Explain {
             payloads_scanned: f.payloads_scanned,
             micros: f.micros,
         }),
+        matryoshka: e
+            .matryoshka
+            .into_iter()
+            .map(|s| pb::MatryoshkaStage {
+                dim: s.dim as u64,
+                path: s.path,
+                candidates_in: s.candidates_in,
+                kept: s.kept,
+                distances_computed: s.distances_computed,
+            })
+            .collect(),
     }
 }
 

@@ -202,6 +202,16 @@ impl pb::points_server::Points for Grpc {
         let out = self.service.count(name, convert::count(r)?).await?;
         Ok(Response::new(pb::CountResponse { count: out.count }))
     }
+
+    async fn calibrate_matryoshka(
+        &self,
+        r: Request<pb::CalibrateMatryoshkaRequest>,
+    ) -> Res<pb::CalibrateMatryoshkaResponse> {
+        let r = r.into_inner();
+        let name = r.collection_name.clone();
+        let out = self.service.calibrate_matryoshka(name, convert::calibrate(r)?).await?;
+        Ok(Response::new(convert::calibration(out)))
+    }
 }
 
 #[tonic::async_trait]

@@ -159,6 +159,14 @@ pub async fn query(
     Ok(Done(s.service.query(name, body).await?))
 }
 
+pub async fn calibrate_matryoshka(
+    State(s): S,
+    Path(name): Path<String>,
+    Json(body): Json<crate::api::CalibrateRequest>,
+) -> RestResult<crate::api::CalibrationReport> {
+    Ok(Done(s.service.calibrate_matryoshka(name, body).await?))
+}
+
 pub async fn query_batch(
     State(s): S,
     Path(name): Path<String>,

@@ -222,6 +222,15 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/collections/{name}/matryoshka/calibrate",
+        access: R,
+        summary: "Matryoshka calibration: recall@10 per (prefix, oversample) on stored vectors, and the cheapest setting meeting a target",
+        request: Some("CalibrateRequest"),
+        response: "CalibrationReport",
+        handler: || post(h::calibrate_matryoshka),
+    },
+    Route {
+        method: "POST",
         path: "/collections/{name}/points/query/batch",
         access: R,
         summary: "Several queries in one request",

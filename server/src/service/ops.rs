@@ -163,6 +163,115 @@ fn metric_out(m: Metric) -> api::Distance {
     }
 }
 
+fn dtype_in(d: Option<&str>) -> ServiceResult<grove_index::matryoshka::PrefixDtype> {
+    use grove_index::matryoshka::PrefixDtype;
+    Ok(match d {
+        None | Some("f32") => PrefixDtype::F32,
+        Some("f16") => PrefixDtype::F16,
+        Some("i8") => PrefixDtype::I8,
+        Some(other) => {
+            return Err(ServiceError::invalid(format!(
+                "matryoshka.dtype {other:?} is not one of \"f32\", \"f16\", \"i8\""
+            )))
+        }
+    })
+}
+
+fn matryoshka_in(m: api::MatryoshkaConfig, config: &mut st::CollectionConfig) -> ServiceResult<()> {
+    let d = st::MatryoshkaSettings::default();
+    config.matryoshka_dims = m.dims;
+    config.matryoshka = st::MatryoshkaSettings {
+        renormalise: m.renormalise,
+        dtype: dtype_in(m.dtype.as_deref())?,
+        graph: m.graph.unwrap_or(d.graph),
+        pca: m.pca.unwrap_or(d.pca),
+        pca_sample: m.pca_sample.unwrap_or(d.pca_sample),
+        pca_min_points: m.pca_min_points.unwrap_or(d.pca_min_points),
+    };
+    Ok(())
+}
+
+fn matryoshka_config_out(c: &st::CollectionConfig) -> Option<api::MatryoshkaConfig> {
+    if c.matryoshka_dims.is_empty() {
+        return None;
+    }
+    let m = &c.matryoshka;
+    Some(api::MatryoshkaConfig {
+        dims: c.matryoshka_dims.clone(),
+        renormalise: m.renormalise,
+        dtype: Some(m.dtype.as_str().to_owned()),
+        graph: Some(m.graph),
+        pca: Some(m.pca),
+        pca_sample: Some(m.pca_sample),
+        pca_min_points: Some(m.pca_min_points),
+    })
+}
+
+fn matryoshka_info_out(i: grove_index::matryoshka::MatryoshkaInfo) -> api::MatryoshkaInfo {
+    api::MatryoshkaInfo {
+        prefixes: i
+            .prefixes
+            .into_iter()
+            .map(|p| api::MatryoshkaPrefixOut {
+                dim: p.dim,
+                bytes_per_vector: p.bytes_per_vector,
+                graph_indexed: p.graph_indexed,
+                variance_kept: p.variance_kept,
+            })
+            .collect(),
+        renormalise: i.renormalise,
+        dtype: i.dtype.as_str().to_owned(),
+        pca: i.pca,
+        pca_sample: i.pca_sample,
+        memory_bytes: i.memory_bytes,
+    }
+}
+
+/// `params.matryoshka` into the engine's query; shape errors name the field (the engine
+/// checks the dimensions against the declaration).
+fn matryoshka_query_in(m: api::MatryoshkaParams) -> ServiceResult<grove_index::MatryoshkaQuery> {
+    use grove_index::matryoshka::{FunnelStage, PrefixPath};
+    let path = match m.path.as_deref() {
+        None | Some("auto") => PrefixPath::Auto,
+        Some("scan") => PrefixPath::Scan,
+        Some("graph") => PrefixPath::Graph,
+        Some(other) => {
+            return Err(ServiceError::invalid(format!(
+                "params.matryoshka.path {other:?} is not one of \"auto\", \"scan\", \"graph\""
+            )))
+        }
+    };
+    Ok(grove_index::MatryoshkaQuery {
+        dim: m.dim,
+        oversample: m.oversample.unwrap_or(4),
+        funnel: m.funnel.into_iter().map(|s| FunnelStage { dim: s.dim, keep: s.keep }).collect(),
+        path,
+    })
+}
+
+fn calibration_row_out(r: grove_index::matryoshka::CalibrationRow) -> api::CalibrationRow {
+    api::CalibrationRow {
+        dim: r.dim,
+        oversample: r.oversample,
+        recall: r.recall,
+        min_recall: r.min_recall,
+        distances: r.distances,
+        cost: r.cost,
+        micros: r.micros,
+    }
+}
+
+fn calibration_out(r: grove_index::matryoshka::CalibrationReport) -> api::CalibrationReport {
+    api::CalibrationReport {
+        queries: r.queries,
+        k: r.k,
+        target_recall: r.target_recall,
+        exact: calibration_row_out(r.exact),
+        rows: r.rows.into_iter().map(calibration_row_out).collect(),
+        recommended: r.recommended.map(calibration_row_out),
+    }
+}
+
 fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::CollectionConfig> {
     let dim =
         usize::try_from(req.vectors.size).map_err(|_| ServiceError::invalid("vectors.size is too large"))?;
@@ -170,6 +279,9 @@ fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::Collect
         return Err(ServiceError::invalid("vectors.size must be at least 1"));
     }
     let mut config = st::CollectionConfig::new(dim, metric_in(req.vectors.distance));
+    if let Some(m) = req.matryoshka {
+        matryoshka_in(m, &mut config)?;
+    }
     // Collection-level settings first, then the vector-level ones (more specific) on top.
     for diff in [req.hnsw_config, req.vectors.hnsw_config].into_iter().flatten() {
         if let Some(m) = diff.m {
@@ -216,7 +328,9 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
                 m_beta: c.acorn.m_beta,
             },
             optimizer_config: api::OptimizersConfig { default_segment_number: 1, flush_interval_sec: 0 },
+            matryoshka: matryoshka_config_out(c),
         },
+        matryoshka: i.matryoshka.map(matryoshka_info_out),
         payload_schema: i
             .payload_schema
             .into_iter()
@@ -260,6 +374,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         // Always asked for: the path feeds the per-path search counter; dropped from the
         // response unless the client asked.
         explain: true,
+        matryoshka: q.params.and_then(|p| p.matryoshka).map(matryoshka_query_in).transpose()?,
     };
     Ok(PreparedQuery { request, with_payload, explain })
 }
@@ -321,6 +436,27 @@ impl Service {
     /// `GET /collections/{name}`.
     pub async fn get_collection(&self, name: String) -> ServiceResult<api::CollectionInfo> {
         self.run_search(move |s, _| Ok(collection_info_out(s.collection_info(&name)?))).await
+    }
+
+    /// `POST /collections/{name}/matryoshka/calibrate`.
+    pub async fn calibrate_matryoshka(
+        &self,
+        name: String,
+        req: api::CalibrateRequest,
+    ) -> ServiceResult<api::CalibrationReport> {
+        let d = st::CalibrateRequest::default();
+        let r = st::CalibrateRequest {
+            sample: req.sample.unwrap_or(d.sample),
+            seed: req.seed.unwrap_or(d.seed),
+            target_recall: req.target_recall.unwrap_or(d.target_recall),
+            dims: req.dims,
+            oversamples: if req.oversamples.is_empty() { d.oversamples } else { req.oversamples },
+            filter: filter_in(req.filter, self.limits())?,
+        };
+        if r.sample > 10_000 {
+            return Err(ServiceError::invalid(format!("sample = {}; the most is 10000", r.sample)));
+        }
+        self.run_search(move |s, _| Ok(calibration_out(s.calibrate_matryoshka(&name, &r)?))).await
     }
 
     /// `GET /collections/{name}/exists`.
@@ -680,6 +816,7 @@ mod tests {
                 hnsw_config: Some(api::HnswConfigDiff { m: Some(32), ..Default::default() }),
             },
             hnsw_config: Some(api::HnswConfigDiff { m: Some(8), gamma: Some(4), ..Default::default() }),
+            matryoshka: None,
         };
         let c = collection_config_in(req).expect("valid");
         assert_eq!((c.dimension, c.metric, c.hnsw.m, c.acorn.gamma), (8, Metric::L2, 32, 4));

@@ -24,47 +24,53 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agrove/v1/collections.proto\x12\x08grove.v1\"\x92\x01\n\nHnswConfig\x12\x0e\n\x01m\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x1c\n\x0f\x65\x66_construction\x18\x02 \x01(\x04H\x01\x88\x01\x01\x12\x12\n\x05gamma\x18\x03 \x01(\x04H\x02\x88\x01\x01\x12\x13\n\x06m_beta\x18\x04 \x01(\x04H\x03\x88\x01\x01\x42\x04\n\x02_mB\x12\n\x10_ef_constructionB\x08\n\x06_gammaB\t\n\x07_m_beta\"B\n\x0cVectorParams\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12$\n\x08\x64istance\x18\x02 \x01(\x0e\x32\x12.grove.v1.Distance\"\x86\x01\n\x17\x43reateCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\'\n\x07vectors\x18\x02 \x01(\x0b\x32\x16.grove.v1.VectorParams\x12)\n\x0bhnsw_config\x18\x03 \x01(\x0b\x32\x14.grove.v1.HnswConfig\"*\n\x18\x43reateCollectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"/\n\x14GetCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"c\n\x10PayloadFieldInfo\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12+\n\x06schema\x18\x02 \x01(\x0e\x32\x1b.grove.v1.PayloadSchemaType\x12\x0e\n\x06points\x18\x03 \x01(\x04\"\xeb\x01\n\x0e\x43ollectionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x07vectors\x18\x02 \x01(\x0b\x32\x16.grove.v1.VectorParams\x12)\n\x0bhnsw_config\x18\x03 \x01(\x0b\x32\x14.grove.v1.HnswConfig\x12\x14\n\x0cpoints_count\x18\x04 \x01(\x04\x12\x1d\n\x15indexed_vectors_count\x18\x05 \x01(\x04\x12\x32\n\x0epayload_schema\x18\x06 \x03(\x0b\x32\x1a.grove.v1.PayloadFieldInfo\x12\x0e\n\x06status\x18\x07 \x01(\t\"?\n\x15GetCollectionResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.grove.v1.CollectionInfo\"\x18\n\x16ListCollectionsRequest\"3\n\x17ListCollectionsResponse\x12\x18\n\x10\x63ollection_names\x18\x01 \x03(\t\"2\n\x17\x44\x65leteCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"*\n\x18\x44\x65leteCollectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"y\n\x17\x43reateFieldIndexRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t\x12\x31\n\x0c\x66ield_schema\x18\x03 \x01(\x0e\x32\x1b.grove.v1.PayloadSchemaType\"F\n\x17\x44\x65leteFieldIndexRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t\"$\n\x12\x46ieldIndexResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08*`\n\x08\x44istance\x12\x18\n\x14\x44ISTANCE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44ISTANCE_COSINE\x10\x01\x12\x10\n\x0c\x44ISTANCE_DOT\x10\x02\x12\x13\n\x0f\x44ISTANCE_EUCLID\x10\x03*\xd9\x01\n\x11PayloadSchemaType\x12#\n\x1fPAYLOAD_SCHEMA_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPAYLOAD_SCHEMA_TYPE_KEYWORD\x10\x01\x12\x1f\n\x1bPAYLOAD_SCHEMA_TYPE_INTEGER\x10\x02\x12\x1d\n\x19PAYLOAD_SCHEMA_TYPE_FLOAT\x10\x03\x12\x1c\n\x18PAYLOAD_SCHEMA_TYPE_BOOL\x10\x04\x12 \n\x1cPAYLOAD_SCHEMA_TYPE_DATETIME\x10\x05\x32\xee\x03\n\x0b\x43ollections\x12O\n\x06\x43reate\x12!.grove.v1.CreateCollectionRequest\x1a\".grove.v1.CreateCollectionResponse\x12\x46\n\x03Get\x12\x1e.grove.v1.GetCollectionRequest\x1a\x1f.grove.v1.GetCollectionResponse\x12K\n\x04List\x12 .grove.v1.ListCollectionsRequest\x1a!.grove.v1.ListCollectionsResponse\x12O\n\x06\x44\x65lete\x12!.grove.v1.DeleteCollectionRequest\x1a\".grove.v1.DeleteCollectionResponse\x12S\n\x10\x43reateFieldIndex\x12!.grove.v1.CreateFieldIndexRequest\x1a\x1c.grove.v1.FieldIndexResponse\x12S\n\x10\x44\x65leteFieldIndex\x12!.grove.v1.DeleteFieldIndexRequest\x1a\x1c.grove.v1.FieldIndexResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agrove/v1/collections.proto\x12\x08grove.v1\"\x92\x01\n\nHnswConfig\x12\x0e\n\x01m\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x1c\n\x0f\x65\x66_construction\x18\x02 \x01(\x04H\x01\x88\x01\x01\x12\x12\n\x05gamma\x18\x03 \x01(\x04H\x02\x88\x01\x01\x12\x13\n\x06m_beta\x18\x04 \x01(\x04H\x03\x88\x01\x01\x42\x04\n\x02_mB\x12\n\x10_ef_constructionB\x08\n\x06_gammaB\t\n\x07_m_beta\"B\n\x0cVectorParams\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12$\n\x08\x64istance\x18\x02 \x01(\x0e\x32\x12.grove.v1.Distance\"\xcd\x01\n\x10MatryoshkaConfig\x12\x0c\n\x04\x64ims\x18\x01 \x03(\x04\x12\x18\n\x0brenormalise\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12\r\n\x05graph\x18\x04 \x01(\x08\x12\x0b\n\x03pca\x18\x05 \x01(\x08\x12\x17\n\npca_sample\x18\x06 \x01(\x04H\x01\x88\x01\x01\x12\x1b\n\x0epca_min_points\x18\x07 \x01(\x04H\x02\x88\x01\x01\x42\x0e\n\x0c_renormaliseB\r\n\x0b_pca_sampleB\x11\n\x0f_pca_min_points\"\x95\x01\n\x10MatryoshkaPrefix\x12\x0b\n\x03\x64im\x18\x01 \x01(\x04\x12\x18\n\x10\x62ytes_per_vector\x18\x02 \x01(\x04\x12\x1a\n\rgraph_indexed\x18\x03 \x01(\x04H\x00\x88\x01\x01\x12\x1a\n\rvariance_kept\x18\x04 \x01(\x01H\x01\x88\x01\x01\x42\x10\n\x0e_graph_indexedB\x10\n\x0e_variance_kept\"\xad\x01\n\x0eMatryoshkaInfo\x12,\n\x08prefixes\x18\x01 \x03(\x0b\x32\x1a.grove.v1.MatryoshkaPrefix\x12\x13\n\x0brenormalise\x18\x02 \x01(\x08\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12\x0b\n\x03pca\x18\x04 \x01(\x08\x12\x17\n\npca_sample\x18\x05 \x01(\x04H\x00\x88\x01\x01\x12\x14\n\x0cmemory_bytes\x18\x06 \x01(\x04\x42\r\n\x0b_pca_sample\"\xb6\x01\n\x17\x43reateCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\'\n\x07vectors\x18\x02 \x01(\x0b\x32\x16.grove.v1.VectorParams\x12)\n\x0bhnsw_config\x18\x03 \x01(\x0b\x32\x14.grove.v1.HnswConfig\x12.\n\nmatryoshka\x18\x0f \x01(\x0b\x32\x1a.grove.v1.MatryoshkaConfig\"*\n\x18\x43reateCollectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"/\n\x14GetCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"c\n\x10PayloadFieldInfo\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12+\n\x06schema\x18\x02 \x01(\x0e\x32\x1b.grove.v1.PayloadSchemaType\x12\x0e\n\x06points\x18\x03 \x01(\x04\"\xce\x02\n\x0e\x43ollectionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x07vectors\x18\x02 \x01(\x0b\x32\x16.grove.v1.VectorParams\x12)\n\x0bhnsw_config\x18\x03 \x01(\x0b\x32\x14.grove.v1.HnswConfig\x12\x14\n\x0cpoints_count\x18\x04 \x01(\x04\x12\x1d\n\x15indexed_vectors_count\x18\x05 \x01(\x04\x12\x32\n\x0epayload_schema\x18\x06 \x03(\x0b\x32\x1a.grove.v1.PayloadFieldInfo\x12\x0e\n\x06status\x18\x07 \x01(\t\x12.\n\nmatryoshka\x18\x0f \x01(\x0b\x32\x1a.grove.v1.MatryoshkaConfig\x12\x31\n\x0fmatryoshka_info\x18\x10 \x01(\x0b\x32\x18.grove.v1.MatryoshkaInfo\"?\n\x15GetCollectionResponse\x12&\n\x04info\x18\x01 \x01(\x0b\x32\x18.grove.v1.CollectionInfo\"\x18\n\x16ListCollectionsRequest\"3\n\x17ListCollectionsResponse\x12\x18\n\x10\x63ollection_names\x18\x01 \x03(\t\"2\n\x17\x44\x65leteCollectionRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\"*\n\x18\x44\x65leteCollectionResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08\"y\n\x17\x43reateFieldIndexRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t\x12\x31\n\x0c\x66ield_schema\x18\x03 \x01(\x0e\x32\x1b.grove.v1.PayloadSchemaType\"F\n\x17\x44\x65leteFieldIndexRequest\x12\x17\n\x0f\x63ollection_name\x18\x01 \x01(\t\x12\x12\n\nfield_name\x18\x02 \x01(\t\"$\n\x12\x46ieldIndexResponse\x12\x0e\n\x06result\x18\x01 \x01(\x08*`\n\x08\x44istance\x12\x18\n\x14\x44ISTANCE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44ISTANCE_COSINE\x10\x01\x12\x10\n\x0c\x44ISTANCE_DOT\x10\x02\x12\x13\n\x0f\x44ISTANCE_EUCLID\x10\x03*\xd9\x01\n\x11PayloadSchemaType\x12#\n\x1fPAYLOAD_SCHEMA_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPAYLOAD_SCHEMA_TYPE_KEYWORD\x10\x01\x12\x1f\n\x1bPAYLOAD_SCHEMA_TYPE_INTEGER\x10\x02\x12\x1d\n\x19PAYLOAD_SCHEMA_TYPE_FLOAT\x10\x03\x12\x1c\n\x18PAYLOAD_SCHEMA_TYPE_BOOL\x10\x04\x12 \n\x1cPAYLOAD_SCHEMA_TYPE_DATETIME\x10\x05\x32\xee\x03\n\x0b\x43ollections\x12O\n\x06\x43reate\x12!.grove.v1.CreateCollectionRequest\x1a\".grove.v1.CreateCollectionResponse\x12\x46\n\x03Get\x12\x1e.grove.v1.GetCollectionRequest\x1a\x1f.grove.v1.GetCollectionResponse\x12K\n\x04List\x12 .grove.v1.ListCollectionsRequest\x1a!.grove.v1.ListCollectionsResponse\x12O\n\x06\x44\x65lete\x12!.grove.v1.DeleteCollectionRequest\x1a\".grove.v1.DeleteCollectionResponse\x12S\n\x10\x43reateFieldIndex\x12!.grove.v1.CreateFieldIndexRequest\x1a\x1c.grove.v1.FieldIndexResponse\x12S\n\x10\x44\x65leteFieldIndex\x12!.grove.v1.DeleteFieldIndexRequest\x1a\x1c.grove.v1.FieldIndexResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'grove.v1.collections_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DISTANCE']._serialized_start=1299
-  _globals['_DISTANCE']._serialized_end=1395
-  _globals['_PAYLOADSCHEMATYPE']._serialized_start=1398
-  _globals['_PAYLOADSCHEMATYPE']._serialized_end=1615
+  _globals['_DISTANCE']._serialized_start=1982
+  _globals['_DISTANCE']._serialized_end=2078
+  _globals['_PAYLOADSCHEMATYPE']._serialized_start=2081
+  _globals['_PAYLOADSCHEMATYPE']._serialized_end=2298
   _globals['_HNSWCONFIG']._serialized_start=41
   _globals['_HNSWCONFIG']._serialized_end=187
   _globals['_VECTORPARAMS']._serialized_start=189
   _globals['_VECTORPARAMS']._serialized_end=255
-  _globals['_CREATECOLLECTIONREQUEST']._serialized_start=258
-  _globals['_CREATECOLLECTIONREQUEST']._serialized_end=392
-  _globals['_CREATECOLLECTIONRESPONSE']._serialized_start=394
-  _globals['_CREATECOLLECTIONRESPONSE']._serialized_end=436
-  _globals['_GETCOLLECTIONREQUEST']._serialized_start=438
-  _globals['_GETCOLLECTIONREQUEST']._serialized_end=485
-  _globals['_PAYLOADFIELDINFO']._serialized_start=487
-  _globals['_PAYLOADFIELDINFO']._serialized_end=586
-  _globals['_COLLECTIONINFO']._serialized_start=589
-  _globals['_COLLECTIONINFO']._serialized_end=824
-  _globals['_GETCOLLECTIONRESPONSE']._serialized_start=826
-  _globals['_GETCOLLECTIONRESPONSE']._serialized_end=889
-  _globals['_LISTCOLLECTIONSREQUEST']._serialized_start=891
-  _globals['_LISTCOLLECTIONSREQUEST']._serialized_end=915
-  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_start=917
-  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_end=968
-  _globals['_DELETECOLLECTIONREQUEST']._serialized_start=970
-  _globals['_DELETECOLLECTIONREQUEST']._serialized_end=1020
-  _globals['_DELETECOLLECTIONRESPONSE']._serialized_start=1022
-  _globals['_DELETECOLLECTIONRESPONSE']._serialized_end=1064
-  _globals['_CREATEFIELDINDEXREQUEST']._serialized_start=1066
-  _globals['_CREATEFIELDINDEXREQUEST']._serialized_end=1187
-  _globals['_DELETEFIELDINDEXREQUEST']._serialized_start=1189
-  _globals['_DELETEFIELDINDEXREQUEST']._serialized_end=1259
-  _globals['_FIELDINDEXRESPONSE']._serialized_start=1261
-  _globals['_FIELDINDEXRESPONSE']._serialized_end=1297
-  _globals['_COLLECTIONS']._serialized_start=1618
-  _globals['_COLLECTIONS']._serialized_end=2112
+  _globals['_MATRYOSHKACONFIG']._serialized_start=258
+  _globals['_MATRYOSHKACONFIG']._serialized_end=463
+  _globals['_MATRYOSHKAPREFIX']._serialized_start=466
+  _globals['_MATRYOSHKAPREFIX']._serialized_end=615
+  _globals['_MATRYOSHKAINFO']._serialized_start=618
+  _globals['_MATRYOSHKAINFO']._serialized_end=791
+  _globals['_CREATECOLLECTIONREQUEST']._serialized_start=794
+  _globals['_CREATECOLLECTIONREQUEST']._serialized_end=976
+  _globals['_CREATECOLLECTIONRESPONSE']._serialized_start=978
+  _globals['_CREATECOLLECTIONRESPONSE']._serialized_end=1020
+  _globals['_GETCOLLECTIONREQUEST']._serialized_start=1022
+  _globals['_GETCOLLECTIONREQUEST']._serialized_end=1069
+  _globals['_PAYLOADFIELDINFO']._serialized_start=1071
+  _globals['_PAYLOADFIELDINFO']._serialized_end=1170
+  _globals['_COLLECTIONINFO']._serialized_start=1173
+  _globals['_COLLECTIONINFO']._serialized_end=1507
+  _globals['_GETCOLLECTIONRESPONSE']._serialized_start=1509
+  _globals['_GETCOLLECTIONRESPONSE']._serialized_end=1572
+  _globals['_LISTCOLLECTIONSREQUEST']._serialized_start=1574
+  _globals['_LISTCOLLECTIONSREQUEST']._serialized_end=1598
+  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_start=1600
+  _globals['_LISTCOLLECTIONSRESPONSE']._serialized_end=1651
+  _globals['_DELETECOLLECTIONREQUEST']._serialized_start=1653
+  _globals['_DELETECOLLECTIONREQUEST']._serialized_end=1703
+  _globals['_DELETECOLLECTIONRESPONSE']._serialized_start=1705
+  _globals['_DELETECOLLECTIONRESPONSE']._serialized_end=1747
+  _globals['_CREATEFIELDINDEXREQUEST']._serialized_start=1749
+  _globals['_CREATEFIELDINDEXREQUEST']._serialized_end=1870
+  _globals['_DELETEFIELDINDEXREQUEST']._serialized_start=1872
+  _globals['_DELETEFIELDINDEXREQUEST']._serialized_end=1942
+  _globals['_FIELDINDEXRESPONSE']._serialized_start=1944
+  _globals['_FIELDINDEXRESPONSE']._serialized_end=1980
+  _globals['_COLLECTIONS']._serialized_start=2301
+  _globals['_COLLECTIONS']._serialized_end=2795
 # @@protoc_insertion_point(module_scope)

@@ -53,15 +53,63 @@ class VectorParams(_message.Message):
     distance: Distance
     def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ...) -> None: ...
 
+class MatryoshkaConfig(_message.Message):
+    __slots__ = ("dims", "renormalise", "dtype", "graph", "pca", "pca_sample", "pca_min_points")
+    DIMS_FIELD_NUMBER: _ClassVar[int]
+    RENORMALISE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
+    PCA_FIELD_NUMBER: _ClassVar[int]
+    PCA_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    PCA_MIN_POINTS_FIELD_NUMBER: _ClassVar[int]
+    dims: _containers.RepeatedScalarFieldContainer[int]
+    renormalise: bool
+    dtype: str
+    graph: bool
+    pca: bool
+    pca_sample: int
+    pca_min_points: int
+    def __init__(self, dims: _Optional[_Iterable[int]] = ..., renormalise: _Optional[bool] = ..., dtype: _Optional[str] = ..., graph: _Optional[bool] = ..., pca: _Optional[bool] = ..., pca_sample: _Optional[int] = ..., pca_min_points: _Optional[int] = ...) -> None: ...
+
+class MatryoshkaPrefix(_message.Message):
+    __slots__ = ("dim", "bytes_per_vector", "graph_indexed", "variance_kept")
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    BYTES_PER_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_INDEXED_FIELD_NUMBER: _ClassVar[int]
+    VARIANCE_KEPT_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    bytes_per_vector: int
+    graph_indexed: int
+    variance_kept: float
+    def __init__(self, dim: _Optional[int] = ..., bytes_per_vector: _Optional[int] = ..., graph_indexed: _Optional[int] = ..., variance_kept: _Optional[float] = ...) -> None: ...
+
+class MatryoshkaInfo(_message.Message):
+    __slots__ = ("prefixes", "renormalise", "dtype", "pca", "pca_sample", "memory_bytes")
+    PREFIXES_FIELD_NUMBER: _ClassVar[int]
+    RENORMALISE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    PCA_FIELD_NUMBER: _ClassVar[int]
+    PCA_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    prefixes: _containers.RepeatedCompositeFieldContainer[MatryoshkaPrefix]
+    renormalise: bool
+    dtype: str
+    pca: bool
+    pca_sample: int
+    memory_bytes: int
+    def __init__(self, prefixes: _Optional[_Iterable[_Union[MatryoshkaPrefix, _Mapping]]] = ..., renormalise: _Optional[bool] = ..., dtype: _Optional[str] = ..., pca: _Optional[bool] = ..., pca_sample: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("collection_name", "vectors", "hnsw_config")
+    __slots__ = ("collection_name", "vectors", "hnsw_config", "matryoshka")
     COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     collection_name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
-    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ...) -> None: ...
+    matryoshka: MatryoshkaConfig
+    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ...) -> None: ...
 
 class CreateCollectionResponse(_message.Message):
     __slots__ = ("result",)
@@ -86,7 +134,7 @@ class PayloadFieldInfo(_message.Message):
     def __init__(self, field_name: _Optional[str] = ..., schema: _Optional[_Union[PayloadSchemaType, str]] = ..., points: _Optional[int] = ...) -> None: ...
 
 class CollectionInfo(_message.Message):
-    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status")
+    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status", "matryoshka", "matryoshka_info")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +142,8 @@ class CollectionInfo(_message.Message):
     INDEXED_VECTORS_COUNT_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
+    MATRYOSHKA_INFO_FIELD_NUMBER: _ClassVar[int]
     name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
@@ -101,7 +151,9 @@ class CollectionInfo(_message.Message):
     indexed_vectors_count: int
     payload_schema: _containers.RepeatedCompositeFieldContainer[PayloadFieldInfo]
     status: str
-    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ...) -> None: ...
+    matryoshka: MatryoshkaConfig
+    matryoshka_info: MatryoshkaInfo
+    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., matryoshka_info: _Optional[_Union[MatryoshkaInfo, _Mapping]] = ...) -> None: ...
 
 class GetCollectionResponse(_message.Message):
     __slots__ = ("info",)

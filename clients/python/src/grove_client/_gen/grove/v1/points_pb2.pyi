@@ -182,14 +182,102 @@ class UpdateResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[UpdateResult, _Mapping]] = ...) -> None: ...
 
 class SearchParams(_message.Message):
-    __slots__ = ("hnsw_ef", "exact", "strategy")
+    __slots__ = ("hnsw_ef", "exact", "strategy", "matryoshka")
     HNSW_EF_FIELD_NUMBER: _ClassVar[int]
     EXACT_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     hnsw_ef: int
     exact: bool
     strategy: Strategy
-    def __init__(self, hnsw_ef: _Optional[int] = ..., exact: _Optional[bool] = ..., strategy: _Optional[_Union[Strategy, str]] = ...) -> None: ...
+    matryoshka: MatryoshkaParams
+    def __init__(self, hnsw_ef: _Optional[int] = ..., exact: _Optional[bool] = ..., strategy: _Optional[_Union[Strategy, str]] = ..., matryoshka: _Optional[_Union[MatryoshkaParams, _Mapping]] = ...) -> None: ...
+
+class FunnelStage(_message.Message):
+    __slots__ = ("dim", "keep")
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    KEEP_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    keep: int
+    def __init__(self, dim: _Optional[int] = ..., keep: _Optional[int] = ...) -> None: ...
+
+class MatryoshkaParams(_message.Message):
+    __slots__ = ("dim", "oversample", "funnel", "path")
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    OVERSAMPLE_FIELD_NUMBER: _ClassVar[int]
+    FUNNEL_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    oversample: int
+    funnel: _containers.RepeatedCompositeFieldContainer[FunnelStage]
+    path: str
+    def __init__(self, dim: _Optional[int] = ..., oversample: _Optional[int] = ..., funnel: _Optional[_Iterable[_Union[FunnelStage, _Mapping]]] = ..., path: _Optional[str] = ...) -> None: ...
+
+class MatryoshkaStage(_message.Message):
+    __slots__ = ("dim", "path", "candidates_in", "kept", "distances_computed")
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_IN_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    DISTANCES_COMPUTED_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    path: str
+    candidates_in: int
+    kept: int
+    distances_computed: int
+    def __init__(self, dim: _Optional[int] = ..., path: _Optional[str] = ..., candidates_in: _Optional[int] = ..., kept: _Optional[int] = ..., distances_computed: _Optional[int] = ...) -> None: ...
+
+class CalibrateMatryoshkaRequest(_message.Message):
+    __slots__ = ("collection_name", "sample", "seed", "target_recall", "dims", "oversamples", "filter")
+    COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TARGET_RECALL_FIELD_NUMBER: _ClassVar[int]
+    DIMS_FIELD_NUMBER: _ClassVar[int]
+    OVERSAMPLES_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    collection_name: str
+    sample: int
+    seed: int
+    target_recall: float
+    dims: _containers.RepeatedScalarFieldContainer[int]
+    oversamples: _containers.RepeatedScalarFieldContainer[int]
+    filter: _common_pb2.Filter
+    def __init__(self, collection_name: _Optional[str] = ..., sample: _Optional[int] = ..., seed: _Optional[int] = ..., target_recall: _Optional[float] = ..., dims: _Optional[_Iterable[int]] = ..., oversamples: _Optional[_Iterable[int]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ...) -> None: ...
+
+class CalibrationRow(_message.Message):
+    __slots__ = ("dim", "oversample", "recall", "min_recall", "distances", "cost", "micros")
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    OVERSAMPLE_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    MIN_RECALL_FIELD_NUMBER: _ClassVar[int]
+    DISTANCES_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    MICROS_FIELD_NUMBER: _ClassVar[int]
+    dim: int
+    oversample: int
+    recall: float
+    min_recall: float
+    distances: float
+    cost: float
+    micros: float
+    def __init__(self, dim: _Optional[int] = ..., oversample: _Optional[int] = ..., recall: _Optional[float] = ..., min_recall: _Optional[float] = ..., distances: _Optional[float] = ..., cost: _Optional[float] = ..., micros: _Optional[float] = ...) -> None: ...
+
+class CalibrateMatryoshkaResponse(_message.Message):
+    __slots__ = ("queries", "k", "target_recall", "exact", "rows", "recommended")
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    TARGET_RECALL_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_FIELD_NUMBER: _ClassVar[int]
+    queries: int
+    k: int
+    target_recall: float
+    exact: CalibrationRow
+    rows: _containers.RepeatedCompositeFieldContainer[CalibrationRow]
+    recommended: CalibrationRow
+    def __init__(self, queries: _Optional[int] = ..., k: _Optional[int] = ..., target_recall: _Optional[float] = ..., exact: _Optional[_Union[CalibrationRow, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[CalibrationRow, _Mapping]]] = ..., recommended: _Optional[_Union[CalibrationRow, _Mapping]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain")
@@ -216,7 +304,7 @@ class QueryRequest(_message.Message):
     def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ...) -> None: ...
 
 class Explain(_message.Message):
-    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter")
+    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter", "matryoshka")
     PATH_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     LIVE_POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -227,6 +315,7 @@ class Explain(_message.Message):
     DISTANCES_COMPUTED_FIELD_NUMBER: _ClassVar[int]
     UNINDEXED_SCANNED_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     path: str
     reason: str
     live_points: int
@@ -237,7 +326,8 @@ class Explain(_message.Message):
     distances_computed: int
     unindexed_scanned: int
     filter: FilterExplain
-    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ..., filter: _Optional[_Union[FilterExplain, _Mapping]] = ...) -> None: ...
+    matryoshka: _containers.RepeatedCompositeFieldContainer[MatryoshkaStage]
+    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ..., filter: _Optional[_Union[FilterExplain, _Mapping]] = ..., matryoshka: _Optional[_Iterable[_Union[MatryoshkaStage, _Mapping]]] = ...) -> None: ...
 
 class FilterExplain(_message.Message):
     __slots__ = ("cardinality", "indexed_fields", "unindexed_fields", "payloads_scanned", "micros")

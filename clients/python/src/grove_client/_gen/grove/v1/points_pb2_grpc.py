@@ -84,6 +84,11 @@ class PointsStub:
                 request_serializer=grove_dot_v1_dot_points__pb2.CountRequest.SerializeToString,
                 response_deserializer=grove_dot_v1_dot_points__pb2.CountResponse.FromString,
                 _registered_method=True)
+        self.CalibrateMatryoshka = channel.unary_unary(
+                '/grove.v1.Points/CalibrateMatryoshka',
+                request_serializer=grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaRequest.SerializeToString,
+                response_deserializer=grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaResponse.FromString,
+                _registered_method=True)
 
 
 class PointsServicer:
@@ -150,6 +155,12 @@ class PointsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CalibrateMatryoshka(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PointsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -202,6 +213,11 @@ def add_PointsServicer_to_server(servicer, server):
                     servicer.Count,
                     request_deserializer=grove_dot_v1_dot_points__pb2.CountRequest.FromString,
                     response_serializer=grove_dot_v1_dot_points__pb2.CountResponse.SerializeToString,
+            ),
+            'CalibrateMatryoshka': grpc.unary_unary_rpc_method_handler(
+                    servicer.CalibrateMatryoshka,
+                    request_deserializer=grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaRequest.FromString,
+                    response_serializer=grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -474,6 +490,33 @@ class Points:
             '/grove.v1.Points/Count',
             grove_dot_v1_dot_points__pb2.CountRequest.SerializeToString,
             grove_dot_v1_dot_points__pb2.CountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CalibrateMatryoshka(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grove.v1.Points/CalibrateMatryoshka',
+            grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaRequest.SerializeToString,
+            grove_dot_v1_dot_points__pb2.CalibrateMatryoshkaResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -19,6 +19,13 @@ from .errors import (
     UnsupportedError,
 )
 from .models import (
+    CapacityProbe,
+    CapacityReference,
+    CapacityResult,
+    DiagnosticsJob,
+    JobProgress,
+    SubsetDiagnosis,
+    SubsetQueryDiagnosis,
     BatchQueryResult,
     CollectionInfo,
     Explain,
@@ -36,6 +43,13 @@ from .models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CapacityProbe",
+    "CapacityReference",
+    "CapacityResult",
+    "DiagnosticsJob",
+    "JobProgress",
+    "SubsetDiagnosis",
+    "SubsetQueryDiagnosis",
     "BadRequestError",
     "BatchQueryResult",
     "CollectionInfo",

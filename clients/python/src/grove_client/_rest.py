@@ -15,7 +15,11 @@ import numpy as np
 from . import errors
 from ._inputs import PointInput, QuerySpec
 from .models import (
+    CapacityProbe,
+    CapacityReference,
+    CapacityResult,
     CollectionInfo,
+    DiagnosticsJob,
     Explain,
     HealthInfo,
     PayloadField,
@@ -25,8 +29,11 @@ from .models import (
     ScoredPoint,
     ScrollPage,
     SnapshotInfo,
+    SubsetDiagnosis,
+    SubsetQueryDiagnosis,
     UpdateResult,
 )
+from .models import JobProgress as _JobProgress
 
 _DISTANCE_OUT = {"cosine": "Cosine", "dot": "Dot", "euclid": "Euclid"}
 _EXPLAIN_FIELDS = (
@@ -332,6 +339,20 @@ class RestTransport:
             self._raise(resp)
         return True
 
+    # -- LIMIT diagnostics (REST only) ---------------------------------------------------------
+
+    def diagnose_subsets(self, collection: str, body: Mapping[str, Any]) -> SubsetDiagnosis:
+        return subset_diagnosis_from_json(self._call("POST", f"/collections/{collection}/diagnostics/subsets", body))
+
+    def start_capacity_job(self, body: Mapping[str, Any]) -> DiagnosticsJob:
+        return job_from_json(self._call("POST", "/diagnostics/capacity", body))
+
+    def get_job(self, job_id: int) -> DiagnosticsJob:
+        return job_from_json(self._call("GET", f"/diagnostics/jobs/{job_id}"))
+
+    def cancel_job(self, job_id: int) -> DiagnosticsJob:
+        return job_from_json(self._call("DELETE", f"/diagnostics/jobs/{job_id}"))
+
     def _raise(self, resp: httpx.Response) -> None:
         try:
             data = resp.json()
@@ -341,6 +362,108 @@ class RestTransport:
         if isinstance(data, Mapping) and isinstance(data.get("status"), Mapping):
             message = data["status"].get("error")
         raise errors.from_http(resp.status_code, str(message or resp.text or resp.reason_phrase))
+
+
+def _floats(raw: Any) -> list[float] | None:
+    return None if raw is None else [float(x) for x in raw]
+
+
+def _opt(raw: Any, kind: type) -> Any:
+    return None if raw is None else kind(raw)
+
+
+def subset_diagnosis_from_json(raw: Mapping[str, Any]) -> SubsetDiagnosis:
+    """A SubsetDiagnosis from the server's JSON result."""
+    queries = [
+        SubsetQueryDiagnosis(
+            query=int(q["query"]),
+            relevant=int(q["relevant"]),
+            label=str(q["label"]),
+            recall_exact=_floats(q.get("recall_exact")),
+            recall_index=_floats(q.get("recall_index")),
+            exact_top_is_relevant=_opt(q.get("exact_top_is_relevant"), bool),
+            index_top_is_relevant=_opt(q.get("index_top_is_relevant"), bool),
+            margin=_opt(q.get("margin"), float),
+            margin_upper=_opt(q.get("margin_upper"), float),
+            reason=_opt(q.get("reason"), str),
+        )
+        for q in raw.get("queries", [])
+    ]
+    return SubsetDiagnosis(
+        k=[int(k) for k in raw.get("k", [])],
+        total_queries=int(raw.get("total_queries", 0)),
+        diagnosed=int(raw.get("diagnosed", 0)),
+        allowed_points=int(raw.get("allowed_points", 0)),
+        mean_recall_exact=_floats(raw.get("mean_recall_exact")) or [],
+        mean_recall_index=_floats(raw.get("mean_recall_index")),
+        index_loss=_floats(raw.get("index_loss")),
+        exact_top_is_relevant=int(raw.get("exact_top_is_relevant", 0)),
+        labels={str(k): int(v) for k, v in (raw.get("labels") or {}).items()},
+        fragile_margin=float(raw.get("fragile_margin", 0.0)),
+        budget_exhausted=bool(raw.get("budget_exhausted", False)),
+        elapsed_secs=float(raw.get("elapsed_secs", 0.0)),
+        queries=queries,
+    )
+
+
+def _reference(raw: Mapping[str, Any] | None) -> CapacityReference | None:
+    if raw is None:
+        return None
+    return CapacityReference(value=float(raw["value"]), kind=str(raw["kind"]), note=str(raw.get("note", "")))
+
+
+def _probe(raw: Mapping[str, Any]) -> CapacityProbe:
+    return CapacityProbe(
+        n=int(raw["n"]),
+        qrels=int(raw["qrels"]),
+        all_realised=bool(raw["all_realised"]),
+        best_realised=int(raw.get("best_realised", 0)),
+        budget_exhausted=bool(raw.get("budget_exhausted", False)),
+        steps=int(raw.get("steps", 0)),
+        seconds=float(raw.get("seconds", 0.0)),
+    )
+
+
+def job_from_json(raw: Mapping[str, Any]) -> DiagnosticsJob:
+    """A DiagnosticsJob from the server's JSON job object."""
+    p = raw.get("progress")
+    progress = (
+        None
+        if p is None
+        else _JobProgress(
+            n=int(p["n"]),
+            attempt=int(p["attempt"]),
+            step=int(p["step"]),
+            loss=float(p["loss"]),
+            realised=int(p["realised"]),
+            queries=int(p["queries"]),
+        )
+    )
+    r = raw.get("result")
+    result = None
+    if r is not None:
+        bound = _reference(r.get("exact_bound_dim"))
+        result = CapacityResult(
+            mode=str(r["mode"]),
+            d=int(r["d"]),
+            k=int(r["k"]),
+            critical_n=_opt(r.get("critical_n"), int),
+            first_failure=_opt(r.get("first_failure"), int),
+            complete=bool(r.get("complete", False)),
+            probes=[_probe(x) for x in r.get("probes", [])],
+            paper_fit=_reference(r.get("paper_fit")),
+            exact_bound_dim=bound if bound is not None else CapacityReference(float("nan"), "", ""),
+        )
+    return DiagnosticsJob(
+        id=int(raw["id"]),
+        kind=str(raw.get("kind", "")),
+        status=str(raw["status"]),
+        elapsed_secs=float(raw.get("elapsed_secs", 0.0)),
+        progress=progress,
+        probes_done=int(raw.get("probes_done", 0)),
+        result=result,
+        error=_opt(raw.get("error"), str),
+    )
 
 
 def _snapshot(raw: Mapping[str, Any]) -> SnapshotInfo:

@@ -16,6 +16,7 @@ from ._rest import RestTransport
 from .models import (
     BatchQueryResult,
     CollectionInfo,
+    DiagnosticsJob,
     Explain,
     HealthInfo,
     PointId,
@@ -23,6 +24,7 @@ from .models import (
     Record,
     ScrollPage,
     SnapshotInfo,
+    SubsetDiagnosis,
     UpdateResult,
     UpsertSummary,
 )
@@ -458,6 +460,172 @@ class GroveClient:
         from it on the server (REST, streamed), creating or replacing it atomically."""
         return self._rest_transport().upload_snapshot(collection, source)
 
+    # -- LIMIT diagnostics (REST whatever the transport) ----------------------------------------
+
+    def diagnose_subsets(
+        self,
+        collection: str,
+        queries: Any,
+        relevant: Sequence[Sequence[Any]],
+        *,
+        k: int | Sequence[int] | None = None,
+        filter: Filter | None = None,
+        sample: int | None = None,
+        seed: int = 0,
+        time_budget_secs: float | None = None,
+        competitors: int | None = None,
+        ef: int | None = None,
+    ) -> SubsetDiagnosis:
+        """Diagnose why relevant sets are (not) returned: the LIMIT subset diagnostic.
+
+        For each query vector and its relevant ids R, the server measures recall@k by exact
+        scan and through the index, and labels the query: ``hit``, ``index_miss`` (the index
+        loses what exact search finds), ``encoder_gap`` (some other query vector would return R
+        on top: the encoder is at fault), ``geometry_gap`` (no query vector whatever can return R
+        as the top-|R| among these points: a limit of the embedding, not of the index),
+        ``fragile`` or ``undetermined`` (budget ran out). Runs over REST whatever the transport
+        (the diagnostics are not in this client's gRPC stubs yet).
+
+        Args:
+            collection: the collection whose points compete.
+            queries: ``(n_queries, dim)`` array or list of query vectors (one 1-D vector is one query).
+            relevant: one list of relevant point ids per query.
+            k: recall cut-offs (server default: 2, 10, 100).
+            filter: only points matching it compete; every relevant point must match it.
+            sample: diagnose a seeded random sample of this many queries.
+            seed: seed of the sample.
+            time_budget_secs: wall-clock budget (server default and maximum: its request timeout
+                minus one second); queries not reached are ``undetermined``.
+            competitors: nearest competitors of the first hull check (server default 300).
+            ef: ef of the searches through the index (default: the collection's).
+
+        Returns:
+            A :class:`SubsetDiagnosis`; ``queries[i].label`` is query i's label (request order).
+
+        Raises:
+            BadRequestError: invalid input, e.g. a relevant id that does not exist or does not
+                match the filter (the message names the field, like ``queries[0].relevant``).
+            NotFoundError: no such collection.
+        """
+        mat = inp.matrix(queries)
+        sets = _relevant_sets(relevant)
+        if len(sets) != mat.shape[0]:
+            raise errors.BadRequestError(f"{len(sets)} relevant sets for {mat.shape[0]} queries")
+        body: dict[str, Any] = {
+            "queries": [{"vector": mat[i].tolist(), "relevant": rel} for i, rel in enumerate(sets)]
+        }
+        if k is not None:
+            body["k"] = [int(k)] if isinstance(k, (int, np.integer)) else [int(x) for x in k]
+        if filter is not None:
+            if not isinstance(filter, Mapping):
+                raise errors.BadRequestError(f"filter must be a dict, got {type(filter).__name__}")
+            body["filter"] = dict(filter)
+        for key, value in (
+            ("sample", sample),
+            ("time_budget_secs", time_budget_secs),
+            ("competitors", competitors),
+            ("ef", ef),
+        ):
+            if value is not None:
+                body[key] = value
+        if seed:
+            body["seed"] = int(seed)
+        return self._rest_transport().diagnose_subsets(collection, body)
+
+    def start_capacity_job(
+        self,
+        d: int,
+        *,
+        k: int | None = None,
+        pattern: str | None = None,
+        queries: int | None = None,
+        n: int | None = None,
+        qrels: Sequence[Sequence[int]] | None = None,
+        seed: int = 0,
+        budget_secs: float | None = None,
+        threads: int | None = None,
+        max_n: int | None = None,
+        restarts: int | None = None,
+        max_steps: int | None = None,
+        patience: int | None = None,
+    ) -> DiagnosticsJob:
+        """Start a free-embedding capacity job (Weller et al. 2025) and return it at once.
+
+        Query and document vectors of dimension ``d`` are optimised directly on the qrels: the
+        best any encoder could do. Without ``n`` the job searches critical-n (the largest number
+        of documents whose every ``k``-subset is realised as some query's top-k); with ``n`` it
+        probes that n once with ``pattern`` or with your ``qrels`` (sets of document numbers in
+        ``0..n``). Follow it with :meth:`get_job` / :meth:`wait_job`; stop it with
+        :meth:`cancel_job`. Over REST whatever the transport.
+
+        Args:
+            d: embedding dimension.
+            k: relevant documents per query (server default 2).
+            pattern: ``all_subsets`` (default), ``random``, ``cycle``, ``disjoint`` or ``dense``.
+            queries: queries of the random and dense patterns (server default 1000).
+            n: documents of a single probe (absent: search critical-n).
+            qrels: your own relevant sets (needs ``n``; replaces the pattern).
+            seed: seed of the optimiser and patterns.
+            budget_secs: wall-clock budget of the job (server default 60, at most 3600).
+            threads: optimiser threads (default 1, at most the server's cores).
+            max_n, restarts, max_steps, patience: search and optimiser limits (server defaults
+                4096, 3, 5000, 500).
+
+        Raises:
+            BadRequestError: an invalid parameter; the message starts with its name (``d: ...``).
+        """
+        body: dict[str, Any] = {"d": int(d)}
+        if qrels is not None:
+            body["qrels"] = [[int(x) for x in q] for q in qrels]
+        for key, value in (
+            ("k", k),
+            ("pattern", pattern),
+            ("queries", queries),
+            ("n", n),
+            ("budget_secs", budget_secs),
+            ("threads", threads),
+            ("max_n", max_n),
+            ("restarts", restarts),
+            ("max_steps", max_steps),
+            ("patience", patience),
+        ):
+            if value is not None:
+                body[key] = value
+        if seed:
+            body["seed"] = int(seed)
+        return self._rest_transport().start_capacity_job(body)
+
+    def get_job(self, job_id: int) -> DiagnosticsJob:
+        """A diagnostics job's status, progress and (once done or cancelled) result.
+
+        Raises NotFoundError for an unknown id."""
+        return self._rest_transport().get_job(int(job_id))
+
+    def wait_job(self, job_id: int, timeout: float = 300.0, *, interval: float = 0.25) -> DiagnosticsJob:
+        """Poll :meth:`get_job` until the job is done, cancelled or failed, and return it.
+
+        A failed job is returned, not raised: its ``error`` says why. Raises GroveTimeoutError
+        when it is still running after ``timeout`` seconds (the job keeps running; cancel it
+        with :meth:`cancel_job` if it is no longer wanted).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_job(job_id)
+            if job.finished:
+                return job
+            if time.monotonic() >= deadline:
+                raise errors.GroveTimeoutError(
+                    f"diagnostics job {job_id} still {job.status} after {timeout}s ({job.probes_done} probes done)"
+                )
+            time.sleep(interval)
+
+    def cancel_job(self, job_id: int) -> DiagnosticsJob:
+        """Ask a diagnostics job to stop; it keeps the probes it finished as its result.
+
+        Returns the job as it is right after the request (``cancelling``, or already ended);
+        :meth:`wait_job` then returns it ``cancelled``. Raises NotFoundError for an unknown id."""
+        return self._rest_transport().cancel_job(int(job_id))
+
 
 def _spec(
     vector: Any,
@@ -489,6 +657,18 @@ def _spec(
         strategy=inp.check_choice(strategy, inp.STRATEGIES, "strategy"),
         explain=explain,
     )
+
+
+def _relevant_sets(relevant: Any) -> list[list[PointId]]:
+    """One validated id list per query; a bare string or number is a mistake, not a set."""
+    if isinstance(relevant, (str, bytes, Mapping)) or not isinstance(relevant, (Sequence, np.ndarray)):
+        raise errors.BadRequestError("relevant must be a list with one list of point ids per query")
+    out: list[list[PointId]] = []
+    for i, rel in enumerate(relevant):
+        if isinstance(rel, (str, bytes, Mapping)) or not isinstance(rel, (Sequence, np.ndarray, set, frozenset)):
+            raise errors.BadRequestError(f"relevant[{i}] must be a list of point ids, got {type(rel).__name__}")
+        out.append([inp.point_id(x) for x in rel])
+    return out
 
 
 def _selection(ids: Any, filter: Filter | None) -> tuple[list[PointId] | None, Filter | None]:

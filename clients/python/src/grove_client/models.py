@@ -233,3 +233,146 @@ class HealthInfo:
 
     version: str
     ready: bool
+
+
+# -- LIMIT diagnostics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubsetQueryDiagnosis:
+    """The diagnosis of one query of :meth:`GroveClient.diagnose_subsets`.
+
+    ``label`` says why the relevant set R is (not) returned: ``hit`` (the index returns it),
+    ``index_miss`` (exact search would, the index does not), ``encoder_gap`` (some query returns
+    R, this one does not: the encoder's fault), ``geometry_gap`` (no query at all can return R
+    as the top-|R| in this geometry), ``fragile`` (returnable only with a margin below the
+    storage rounding) or ``undetermined`` (the time budget ran out; see ``reason``).
+    """
+
+    query: int
+    """Position of the query in the request."""
+    relevant: int
+    """|R|: distinct relevant points."""
+    label: str
+    recall_exact: list[float] | None = None
+    """recall@k by exact scan, one per k of the result (None when the budget ran out)."""
+    recall_index: list[float] | None = None
+    """recall@k through the collection's index."""
+    exact_top_is_relevant: bool | None = None
+    index_top_is_relevant: bool | None = None
+    margin: float | None = None
+    """Largest proved separation margin of R (> 0 proves some query returns R)."""
+    margin_upper: float | None = None
+    """Upper bound on any query's margin for R (about 0 for a geometry gap)."""
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SubsetDiagnosis:
+    """The result of :meth:`GroveClient.diagnose_subsets`."""
+
+    k: list[int]
+    """The k of every recall list."""
+    total_queries: int
+    diagnosed: int
+    """Queries diagnosed (the sample, when ``sample`` was given)."""
+    allowed_points: int
+    """Points that competed (live and matching the filter)."""
+    mean_recall_exact: list[float]
+    mean_recall_index: list[float] | None
+    index_loss: list[float] | None
+    """Exact minus index recall per k: what the index loses."""
+    exact_top_is_relevant: int
+    labels: dict[str, int]
+    """Queries per label."""
+    fragile_margin: float
+    budget_exhausted: bool
+    elapsed_secs: float
+    queries: list[SubsetQueryDiagnosis]
+    """Per diagnosed query, in request order."""
+
+    @property
+    def query_labels(self) -> list[str]:
+        """The label of every diagnosed query, in request order."""
+        return [q.label for q in self.queries]
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """Where a running capacity job is."""
+
+    n: int
+    attempt: int
+    step: int
+    loss: float
+    realised: int
+    queries: int
+
+
+@dataclass(frozen=True)
+class CapacityProbe:
+    """One probe (one document count n) of a capacity job."""
+
+    n: int
+    qrels: int
+    all_realised: bool
+    """Every qrel realised (proved by the embeddings found)."""
+    best_realised: int
+    budget_exhausted: bool
+    """The budget or a cancel cut the probe: then a failure proves nothing."""
+    steps: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CapacityReference:
+    """A published reference value, labelled for what it is (``empirical_fit`` or ``exact_bound``)."""
+
+    value: float
+    kind: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CapacityResult:
+    """The result of a capacity job (complete, or what was finished when cancelled)."""
+
+    mode: str
+    """``critical_n`` (search) or ``probe`` (one n)."""
+    d: int
+    k: int
+    critical_n: int | None
+    """Largest n whose every k-subset was realised (search mode)."""
+    first_failure: int | None
+    """Smallest n that failed every restart (search mode; not a proof of impossibility)."""
+    complete: bool
+    probes: list[CapacityProbe]
+    paper_fit: CapacityReference | None
+    exact_bound_dim: CapacityReference
+
+
+JOB_FINISHED = ("done", "cancelled", "failed")
+"""Job statuses after which nothing changes any more."""
+
+
+@dataclass(frozen=True)
+class DiagnosticsJob:
+    """A diagnostics job as the server reports it."""
+
+    id: int
+    kind: str
+    """``capacity``."""
+    status: str
+    """``running``, ``cancelling``, ``done``, ``cancelled`` or ``failed``."""
+    elapsed_secs: float
+    progress: JobProgress | None
+    probes_done: int
+    result: CapacityResult | None
+    """Set when done or cancelled (then: what was finished)."""
+    error: str | None
+    """Why the job failed."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has ended (done, cancelled or failed)."""
+        return self.status in JOB_FINISHED

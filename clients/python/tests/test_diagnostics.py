@@ -10,6 +10,7 @@ six documents) so they finish in seconds even on a debug build.
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -128,7 +129,7 @@ def test_subset_validation_errors(client: GroveClient, circle_collection: str) -
 
 
 @pytest.fixture
-def rest(server: GroveServer) -> GroveClient:
+def rest(server: GroveServer) -> Iterator[GroveClient]:
     c = server.client("rest")
     yield c
     c.close()

@@ -45,6 +45,8 @@ class QuerySpec:
     exact: bool = False
     strategy: str = "auto"
     explain: bool = False
+    matryoshka: Mapping[str, Any] | None = None
+    """``params.matryoshka`` as the server takes it (already validated), or None."""
 
 
 def check_choice(value: str, allowed: Sequence[str], what: str) -> str:

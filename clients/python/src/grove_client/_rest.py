@@ -15,6 +15,8 @@ import numpy as np
 from . import errors
 from ._inputs import PointInput, QuerySpec
 from .models import (
+    CalibrationReport,
+    CalibrationRow,
     CapacityProbe,
     CapacityReference,
     CapacityResult,
@@ -22,6 +24,9 @@ from .models import (
     DiagnosticsJob,
     Explain,
     HealthInfo,
+    MatryoshkaInfo,
+    MatryoshkaPrefix,
+    MatryoshkaStage,
     PayloadField,
     PointId,
     QueryResult,
@@ -47,6 +52,7 @@ _EXPLAIN_FIELDS = (
     "distances_computed",
     "unindexed_scanned",
     "filter",
+    "matryoshka",
 )
 
 
@@ -76,6 +82,7 @@ def explain_from_json(raw: Mapping[str, Any] | None) -> Explain | None:
         unindexed_scanned=int(raw.get("unindexed_scanned", 0)),
         extra={k: v for k, v in raw.items() if k not in _EXPLAIN_FIELDS},
         filter=dict(raw["filter"]) if isinstance(raw.get("filter"), Mapping) else None,
+        matryoshka=[_matryoshka_stage(x) for x in raw.get("matryoshka") or []],
     )
 
 
@@ -102,6 +109,8 @@ def query_body(spec: QuerySpec) -> dict[str, Any]:
         params["hnsw_ef"] = spec.hnsw_ef
     if spec.exact:
         params["exact"] = True
+    if spec.matryoshka is not None:
+        params["matryoshka"] = dict(spec.matryoshka)
     if params:
         body["params"] = params
     if spec.strategy != "auto":
@@ -353,6 +362,51 @@ class RestTransport:
     def cancel_job(self, job_id: int) -> DiagnosticsJob:
         return job_from_json(self._call("DELETE", f"/diagnostics/jobs/{job_id}"))
 
+    # -- Matryoshka (REST only: GroveClient sends these calls here whatever its transport) -----
+
+    def create_collection_matryoshka(
+        self, name: str, dim: int, distance: str, hnsw: Mapping[str, int] | None, matryoshka: Mapping[str, Any]
+    ) -> bool:
+        body: dict[str, Any] = {"vectors": {"size": dim, "distance": _DISTANCE_OUT[distance]}, "matryoshka": dict(matryoshka)}
+        if hnsw:
+            body["hnsw_config"] = {("ef_construct" if k == "ef_construction" else k): v for k, v in hnsw.items()}
+        return bool(self._call("PUT", f"/collections/{name}", body))
+
+    def matryoshka_info(self, name: str) -> MatryoshkaInfo | None:
+        r = self._call("GET", f"/collections/{name}")
+        m = r.get("matryoshka")
+        if not isinstance(m, Mapping):
+            return None
+        return MatryoshkaInfo(
+            prefixes=[
+                MatryoshkaPrefix(
+                    dim=int(p["dim"]),
+                    bytes_per_vector=int(p.get("bytes_per_vector") or 0),
+                    graph_indexed=None if p.get("graph_indexed") is None else int(p["graph_indexed"]),
+                    variance_kept=None if p.get("variance_kept") is None else float(p["variance_kept"]),
+                )
+                for p in m.get("prefixes") or []
+            ],
+            renormalise=bool(m.get("renormalise")),
+            dtype=str(m.get("dtype", "")),
+            pca=bool(m.get("pca")),
+            pca_sample=None if m.get("pca_sample") is None else int(m["pca_sample"]),
+            memory_bytes=int(m.get("memory_bytes") or 0),
+            config=dict((r.get("config") or {}).get("matryoshka") or {}),
+        )
+
+    def calibrate_matryoshka(self, collection: str, body: Mapping[str, Any]) -> CalibrationReport:
+        r = self._call("POST", f"/collections/{collection}/matryoshka/calibrate", dict(body))
+        rec = r.get("recommended")
+        return CalibrationReport(
+            queries=int(r["queries"]),
+            k=int(r["k"]),
+            target_recall=float(r["target_recall"]),
+            exact=_calibration_row(r["exact"]),
+            rows=[_calibration_row(x) for x in r.get("rows") or []],
+            recommended=None if rec is None else _calibration_row(rec),
+        )
+
     def _raise(self, resp: httpx.Response) -> None:
         try:
             data = resp.json()
@@ -468,3 +522,25 @@ def job_from_json(raw: Mapping[str, Any]) -> DiagnosticsJob:
 
 def _snapshot(raw: Mapping[str, Any]) -> SnapshotInfo:
     return SnapshotInfo(name=str(raw["name"]), creation_time=raw.get("creation_time"), size=int(raw.get("size") or 0))
+
+
+def _matryoshka_stage(raw: Mapping[str, Any]) -> MatryoshkaStage:
+    return MatryoshkaStage(
+        dim=int(raw["dim"]),
+        path=str(raw.get("path", "")),
+        candidates_in=int(raw.get("candidates_in") or 0),
+        kept=int(raw.get("kept") or 0),
+        distances_computed=int(raw.get("distances_computed") or 0),
+    )
+
+
+def _calibration_row(raw: Mapping[str, Any]) -> CalibrationRow:
+    return CalibrationRow(
+        dim=int(raw["dim"]),
+        oversample=int(raw["oversample"]),
+        recall=float(raw["recall"]),
+        min_recall=float(raw["min_recall"]),
+        distances=float(raw["distances"]),
+        cost=float(raw["cost"]),
+        micros=float(raw["micros"]),
+    )

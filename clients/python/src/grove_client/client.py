@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -15,10 +16,12 @@ from ._grpc import GrpcTransport
 from ._rest import RestTransport
 from .models import (
     BatchQueryResult,
+    CalibrationReport,
     CollectionInfo,
     DiagnosticsJob,
     Explain,
     HealthInfo,
+    MatryoshkaInfo,
     PointId,
     QueryResult,
     Record,
@@ -150,6 +153,7 @@ class GroveClient:
         ef_construction: int | None = None,
         gamma: int | None = None,
         m_beta: int | None = None,
+        matryoshka: Mapping[str, Any] | None = None,
     ) -> bool:
         """Create a collection of ``dim``-dimensional vectors.
 
@@ -157,6 +161,10 @@ class GroveClient:
             distance: ``cosine`` (vectors normalised on insert), ``dot`` or ``euclid``.
             m, ef_construction: HNSW graph parameters (M, ef_construction); None: server default.
             gamma, m_beta: ACORN-gamma parameters; None: server default.
+            matryoshka: Matryoshka prefixes to keep, as the server names them: ``dims`` (required,
+                each between 1 and ``dim - 1``), ``renormalise``, ``dtype`` (``f32``, ``f16``,
+                ``i8``), ``graph``, ``pca``, ``pca_sample``, ``pca_min_points``. Sent over REST
+                whatever the transport.
 
         Raises:
             ConflictError: a collection of that name exists.
@@ -168,6 +176,11 @@ class GroveClient:
             for k, v in (("m", m), ("ef_construction", ef_construction), ("gamma", gamma), ("m_beta", m_beta))
             if v is not None
         }
+        if matryoshka is not None:
+            return self._rest_transport().create_collection_matryoshka(
+                name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw,
+                _matryoshka_config(matryoshka, int(dim)),
+            )
         return self._t.create_collection(name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw)
 
     def get_collection(self, name: str) -> CollectionInfo:
@@ -312,6 +325,7 @@ class GroveClient:
         exact: bool = False,
         strategy: str = "auto",
         explain: bool = False,
+        matryoshka: Mapping[str, Any] | None = None,
     ) -> QueryResult:
         """The ``limit`` nearest points to ``vector`` among those matching ``filter``.
 
@@ -324,11 +338,16 @@ class GroveClient:
             exact: exact scan (ground truth).
             strategy: ``auto`` (the planner chooses), ``exact``, ``hnsw`` or ``acorn``.
             explain: attach the planner's :class:`Explain` record to the result.
+            matryoshka: search at a declared prefix and rescore at full dimension:
+                ``{"dim": 64, "oversample": 4, "funnel": [{"dim": 128, "keep": 20}], "path": "auto"}``
+                (only ``dim`` required). Sent over REST whatever the transport.
 
         Returns:
             A :class:`QueryResult`: ``ids`` (uint64 array), ``scores`` (float32), ``payloads``.
         """
         spec = _spec(vector, limit, filter, offset, score_threshold, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
+        if matryoshka is not None:
+            return self._rest_transport().query(collection, replace(spec, matryoshka=_matryoshka_params(matryoshka)))
         return self._t.query(collection, spec)
 
     def query_batch(
@@ -345,12 +364,14 @@ class GroveClient:
         strategy: str = "auto",
         explain: bool = False,
         batch_size: int = 256,
+        matryoshka: Mapping[str, Any] | None = None,
     ) -> BatchQueryResult:
         """Many queries at once; rows of ``vectors`` are queries.
 
         ``filter`` is one filter for every query or a list with one per query. Requests are
         split into batches of ``batch_size``. The result keeps request order; its ``ids`` and
-        ``scores`` properties are ``(n_queries, limit)`` matrices.
+        ``scores`` properties are ``(n_queries, limit)`` matrices. ``matryoshka`` applies to
+        every query (see :meth:`query`).
         """
         mat = inp.matrix(vectors)
         n = mat.shape[0]
@@ -364,9 +385,14 @@ class GroveClient:
             _spec(mat[i], limit, filters[i], 0, None, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
             for i in range(n)
         ]
+        transport: GrpcTransport | RestTransport = self._t
+        if matryoshka is not None:
+            params = _matryoshka_params(matryoshka)
+            specs = [replace(s, matryoshka=params) for s in specs]
+            transport = self._rest_transport()
         results: list[QueryResult] = []
         for start in range(0, n, max(1, batch_size)):
-            results.extend(self._t.query_batch(collection, specs[start : start + batch_size]))
+            results.extend(transport.query_batch(collection, specs[start : start + batch_size]))
         return BatchQueryResult(results)
 
     def explain(
@@ -625,6 +651,95 @@ class GroveClient:
         Returns the job as it is right after the request (``cancelling``, or already ended);
         :meth:`wait_job` then returns it ``cancelled``. Raises NotFoundError for an unknown id."""
         return self._rest_transport().cancel_job(int(job_id))
+
+    # -- Matryoshka -----------------------------------------------------------------------------
+    # REST only: the calls below go over REST whatever the client's transport.
+
+    def matryoshka_info(self, collection: str) -> MatryoshkaInfo | None:
+        """A collection's Matryoshka prefixes (bytes per vector, graph size, variance kept under
+        the PCA) and declaration; None when the collection declares none."""
+        return self._rest_transport().matryoshka_info(collection)
+
+    def calibrate_matryoshka(
+        self,
+        collection: str,
+        *,
+        sample: int | None = None,
+        seed: int | None = None,
+        target_recall: float | None = None,
+        dims: Sequence[int] | None = None,
+        oversamples: Sequence[int] | None = None,
+        filter: Filter | None = None,
+    ) -> CalibrationReport:
+        """Measure recall@10 and cost of prefix/oversample settings on stored points used as
+        queries, and recommend the cheapest one reaching ``target_recall``.
+
+        None takes the server's default (sample 200, seed 42, target 0.95, every declared
+        prefix, oversamples 1..32). ``report.query_params()`` is the recommendation in the shape
+        :meth:`query` takes.
+        """
+        body: dict[str, Any] = {}
+        for key, value in (("sample", sample), ("seed", seed), ("target_recall", target_recall)):
+            if value is not None:
+                body[key] = value
+        if dims is not None:
+            body["dims"] = [int(d) for d in dims]
+        if oversamples is not None:
+            body["oversamples"] = [int(o) for o in oversamples]
+        if filter is not None:
+            if not isinstance(filter, Mapping):
+                raise errors.BadRequestError(f"filter must be a dict, got {type(filter).__name__}")
+            body["filter"] = dict(filter)
+        return self._rest_transport().calibrate_matryoshka(collection, body)
+
+
+_MATRYOSHKA_CONFIG_KEYS = ("dims", "renormalise", "dtype", "graph", "pca", "pca_sample", "pca_min_points")
+_MATRYOSHKA_PARAM_KEYS = ("dim", "oversample", "funnel", "path")
+
+
+def _matryoshka_config(cfg: Mapping[str, Any], dim: int) -> dict[str, Any]:
+    """The create-collection ``matryoshka`` block; unknown keys are refused here so a typo does
+    not silently become a server default. Range checks stay with the server."""
+    if not isinstance(cfg, Mapping):
+        raise errors.BadRequestError(f"matryoshka must be a dict, got {type(cfg).__name__}")
+    unknown = sorted(set(cfg) - set(_MATRYOSHKA_CONFIG_KEYS))
+    if unknown:
+        raise errors.BadRequestError(
+            f"unknown matryoshka key(s) {', '.join(unknown)}; expected {', '.join(_MATRYOSHKA_CONFIG_KEYS)}"
+        )
+    if "dims" not in cfg:
+        raise errors.BadRequestError(f"matryoshka needs dims: prefix sizes between 1 and {dim - 1}")
+    out = {k: v for k, v in cfg.items() if v is not None}
+    out["dims"] = [int(d) for d in cfg["dims"]]
+    return out
+
+
+def _matryoshka_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params.matryoshka`` of a query; funnel stages may be dicts or ``(dim, keep)`` pairs."""
+    if not isinstance(params, Mapping):
+        raise errors.BadRequestError(f"matryoshka must be a dict, got {type(params).__name__}")
+    unknown = sorted(set(params) - set(_MATRYOSHKA_PARAM_KEYS))
+    if unknown:
+        raise errors.BadRequestError(
+            f"unknown matryoshka key(s) {', '.join(unknown)}; expected {', '.join(_MATRYOSHKA_PARAM_KEYS)}"
+        )
+    if "dim" not in params:
+        raise errors.BadRequestError("matryoshka needs dim: a declared prefix dimension")
+    out: dict[str, Any] = {"dim": int(params["dim"])}
+    if params.get("oversample") is not None:
+        out["oversample"] = int(params["oversample"])
+    if params.get("path") is not None:
+        out["path"] = str(params["path"])
+    funnel = []
+    for stage in params.get("funnel") or []:
+        if isinstance(stage, Mapping):
+            funnel.append({"dim": int(stage["dim"]), "keep": int(stage["keep"])})
+        else:
+            d, k = stage
+            funnel.append({"dim": int(d), "keep": int(k)})
+    if funnel:
+        out["funnel"] = funnel
+    return out
 
 
 def _spec(

@@ -42,6 +42,8 @@ class Explain:
     (exact matching points), ``indexed_fields`` (answered by a payload index),
     ``unindexed_fields`` (checked against every payload), ``payloads_scanned``, ``micros``."""
     """Fields the server sent that this client version does not know (REST only)."""
+    matryoshka: list["MatryoshkaStage"] = field(default_factory=list)
+    """Stages of a Matryoshka search, shortest prefix first (empty for other paths)."""
 
 
 @dataclass(frozen=True)
@@ -376,3 +378,84 @@ class DiagnosticsJob:
     def finished(self) -> bool:
         """Whether the job has ended (done, cancelled or failed)."""
         return self.status in JOB_FINISHED
+
+
+# -- Matryoshka ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatryoshkaStage:
+    """One stage of a Matryoshka search (explain): compared at ``dim`` by ``path``
+    (``prefix_scan``, ``prefix_graph`` or ``rescore``)."""
+
+    dim: int
+    path: str
+    candidates_in: int
+    kept: int
+    distances_computed: int
+
+
+@dataclass(frozen=True)
+class MatryoshkaPrefix:
+    """One declared prefix of a collection."""
+
+    dim: int
+    bytes_per_vector: int
+    graph_indexed: int | None = None
+    """Points in the prefix's graph (None without a graph)."""
+    variance_kept: float | None = None
+    """Share of the variance the prefix keeps under the PCA (None without PCA or before it is fitted)."""
+
+
+@dataclass(frozen=True)
+class MatryoshkaInfo:
+    """A collection's Matryoshka prefixes and their state."""
+
+    prefixes: list[MatryoshkaPrefix]
+    renormalise: bool
+    dtype: str
+    pca: bool
+    """Whether the PCA rotation is applied (False until it is fitted)."""
+    pca_sample: int | None
+    memory_bytes: int
+    config: dict[str, Any] = field(default_factory=dict)
+    """The declaration as the server stores it (``dims``, ``graph``, ``pca``, ...)."""
+
+    @property
+    def dims(self) -> list[int]:
+        return [p.dim for p in self.prefixes]
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """One calibrated setting: first-stage prefix ``dim`` with ``oversample``, its mean and lowest
+    recall@k against exact full-dimension search, and its mean cost per query."""
+
+    dim: int
+    oversample: int
+    recall: float
+    min_recall: float
+    distances: float
+    cost: float
+    """Mean vector components compared per query (what the recommendation minimises)."""
+    micros: float
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """The result of :meth:`GroveClient.calibrate_matryoshka`."""
+
+    queries: int
+    k: int
+    target_recall: float
+    exact: CalibrationRow
+    """The exact full-dimension scan: the cost to beat."""
+    rows: list[CalibrationRow]
+    recommended: CalibrationRow | None
+    """The cheapest setting reaching ``target_recall`` (None when none does)."""
+
+    def query_params(self) -> dict[str, int] | None:
+        """The recommendation as ``query(..., matryoshka=...)`` takes it (None without one)."""
+        if self.recommended is None:
+            return None
+        return {"dim": self.recommended.dim, "oversample": self.recommended.oversample}

@@ -72,7 +72,14 @@ impl Graph {
         if level < max_level {
             cur = ctx.greedy(cur, usize::from(max_level), usize::from(level) + 1, &mut stats);
         }
+        // Own lists are written top-down as the descent goes, but the back-links that make the
+        // node reachable are published bottom-up once every own list exists. A search (or
+        // another insert) can only reach the node at level L through a back-link at L, and by
+        // then the node's lists at L and below are complete: publishing links top-down let a
+        // concurrent search descend onto a half-inserted node whose level-0 list was still
+        // empty, and its layer-0 beam died there.
         let top = usize::from(level.min(max_level));
+        let mut links: Vec<(usize, Vec<Cand>)> = Vec::with_capacity(top + 1);
         for lc in (0..=top).rev() {
             sc.reset_visited(layers.cap);
             sc.visit(id);
@@ -83,11 +90,14 @@ impl Graph {
                 cur = best;
                 let selected = self.select(&ctx, &cands, lc, self.own_degree(lc), sc);
                 self.set_own(&ctx, id, &selected, lc, sc);
-                for s in &selected {
-                    self.link(&ctx, s.id, id, s.dist, lc, sc);
-                }
+                links.push((lc, selected));
             }
             sc.sorted = cands;
+        }
+        for (lc, selected) in links.iter().rev() {
+            for s in selected {
+                self.link(&ctx, s.id, id, s.dist, *lc, sc);
+            }
         }
         if raise_guard.is_some() {
             self.entry.store(pack(id, level), Ordering::Release);

@@ -519,7 +519,10 @@ pub async fn ingest(
             break;
         }
         if t0.elapsed() > o.index_timeout {
-            bail!("the graph covers {indexed} of {points} points after {:?}", o.index_timeout);
+            bail!(
+                "the graph covers {indexed} of {points} points after {:?} (status {status})",
+                o.index_timeout
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

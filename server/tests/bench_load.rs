@@ -74,7 +74,10 @@ fn server_mode_and_load_generator_against_the_real_binary() {
         progress: false,
         index_timeout: Duration::from_secs(120),
     };
-    let rep = rt.block_on(server_mode::ingest(&target, &ds, &ing, &mut log)).expect("ingest");
+    let rep = match rt.block_on(server_mode::ingest(&target, &ds, &ing, &mut log)) {
+        Ok(r) => r,
+        Err(e) => panic!("ingest: {e:#}\nserver log:\n{}", server.log_text()),
+    };
     assert_eq!((rep.points, rep.reused), (2000, false));
     // A second ingest with reuse finds the complete collection and uploads nothing.
     let again = rt

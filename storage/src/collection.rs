@@ -416,6 +416,7 @@ impl Collection {
         let worker = Arc::clone(&self.worker);
         let h = std::thread::Builder::new().name(format!("grove-index-{}", self.id)).spawn(move || {
             let mut dirty = false;
+            let mut last_save: Option<Instant> = None;
             while !worker.stop.load(Ordering::Acquire) {
                 let Some(c) = weak.upgrade() else { return };
                 if let Err(e) = c.maybe_fit_pca() {
@@ -430,11 +431,12 @@ impl Collection {
                         continue;
                     }
                 }
-                if dirty {
+                if dirty && last_save.is_none_or(|t| t.elapsed() >= c.opts.graph_save_interval) {
                     if let Err(e) = c.save_graphs() {
                         tracing::warn!(collection = %c.name, error = %e, "saving graphs failed");
                     }
                     dirty = false;
+                    last_save = Some(Instant::now());
                 }
                 if let Err(e) = c.maybe_rebuild() {
                     tracing::warn!(collection = %c.name, error = %e, "index rebuild failed");

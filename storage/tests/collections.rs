@@ -318,3 +318,46 @@ proptest! {
         }
     }
 }
+
+/// The background worker saves graphs at most once per `graph_save_interval` (the first time
+/// at once), and always on close: a reopen then loads every point from the files.
+#[test]
+fn graph_saves_are_throttled_and_done_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StorageOptions {
+        graph_save_interval: std::time::Duration::from_secs(3600),
+        ..StorageOptions::default()
+    };
+    let hnsw_file = |s: &Storage| -> Option<Vec<u8>> {
+        s.collection_info("c").ok()?;
+        let graphs = dir.path().join("graphs");
+        let sub = std::fs::read_dir(&graphs).ok()?.flatten().next()?.path();
+        std::fs::read(sub.join(grove_index::collection::HNSW_FILE)).ok()
+    };
+    let vecs = |from: u64, n: u64| -> Vec<PointStruct> {
+        (from..from + n).map(|i| pt(i, vec![(i % 17) as f32, (i / 17) as f32, 1.0], json!({}))).collect()
+    };
+    {
+        let s = Storage::open_with(dir.path(), opts.clone()).unwrap();
+        s.create_collection("c", cfg(3)).unwrap();
+        s.upsert("c", vecs(0, 100)).unwrap();
+        assert!(s.wait_indexed("c", std::time::Duration::from_secs(60)).unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let first = loop {
+            if let Some(b) = hnsw_file(&s) {
+                break b;
+            }
+            assert!(std::time::Instant::now() < deadline, "the first graph save never happened");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        s.upsert("c", vecs(100, 100)).unwrap();
+        assert!(s.wait_indexed("c", std::time::Duration::from_secs(60)).unwrap());
+        // Several worker rounds (200 ms apart) pass; none may rewrite the file.
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        assert_eq!(hnsw_file(&s).as_ref(), Some(&first), "the worker saved again within the interval");
+    }
+    let s = Storage::open_with(dir.path(), StorageOptions { background_indexing: false, ..opts }).unwrap();
+    let info = s.collection_info("c").unwrap();
+    assert_eq!(info.points_count, 200);
+    assert_eq!((info.indexing.indexed_points, info.indexing.pending_points), (200, 0));
+}

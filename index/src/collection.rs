@@ -50,6 +50,9 @@ pub const INDEX_CHUNK_PER_THREAD: usize = 64;
 pub const HNSW_FILE: &str = "hnsw.graph";
 /// File name of the ACORN-gamma graph.
 pub const ACORN_FILE: &str = "acorn.graph";
+/// Prefix graphs are saved as `matryoshka-<m>-<fingerprint>.graph`: the fingerprint covers the
+/// declaration and the PCA rotation, so a graph built over other prefixes never loads.
+pub const MATRYOSHKA_FILE_PREFIX: &str = "matryoshka-";
 
 /// How a collection is indexed and searched.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +204,8 @@ pub struct LoadReport {
     pub acorn: Option<GraphLoad>,
     /// Points the hnsw_rs baseline must (re)index, when configured (it is never saved).
     pub hnsw_rs_pending: Option<u64>,
+    /// Each Matryoshka prefix graph, by prefix dimension, when prefix graphs are configured.
+    pub matryoshka: Vec<(usize, GraphLoad)>,
 }
 
 /// Vectors and tombstones.
@@ -788,6 +793,25 @@ impl CollectionIndex {
             let g = Arc::clone(&s.read().graph);
             g.save(&dir.join(ACORN_FILE))?;
         }
+        let prefix: Vec<(String, Arc<Graph>)> = self.mat.read().as_ref().map_or_else(Vec::new, |m| {
+            m.levels
+                .iter()
+                .filter_map(|l| Some((m.graph_file(l.store.dim()), Arc::clone(l.graph.as_ref()?))))
+                .collect()
+        });
+        for (name, g) in &prefix {
+            g.save(&dir.join(name))?;
+        }
+        // Files of an earlier declaration or rotation can never load again: remove them.
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ours = prefix.iter().any(|(n, _)| *n == name);
+                if !ours && name.starts_with(MATRYOSHKA_FILE_PREFIX) && name.ends_with(".graph") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -803,31 +827,79 @@ impl CollectionIndex {
             _ => None,
         };
         let hnsw_rs_pending = self.hnsw_rs.as_ref().map(|s| s.read().pending.len());
-        LoadReport { hnsw, acorn, hnsw_rs_pending }
+        let matryoshka = self.load_prefix_graphs(dir);
+        LoadReport { hnsw, acorn, hnsw_rs_pending, matryoshka }
     }
 
     fn load_one(&self, slot: &RwLock<Slot<Graph>>, path: &Path, params: &GraphParams) -> GraphLoad {
         if !path.exists() {
             return GraphLoad::Missing { pending: slot.read().pending.len() };
         }
-        let invalid = |reason: String| GraphLoad::Invalid { reason, pending: slot.read().pending.len() };
-        let graph = match Graph::load(path, self.cfg.metric, self.cfg.dim) {
-            Ok(g) => g,
-            Err(e) => return invalid(e.to_string()),
-        };
+        let pts = self.points.read();
+        match Self::read_graph(&pts, path, self.cfg.metric, self.cfg.dim, params) {
+            Ok((graph, pending)) => {
+                let nodes = graph.len() as u64;
+                let left = pending.len();
+                *slot.write() = Slot { graph: Arc::new(graph), pending };
+                GraphLoad::Loaded { nodes, pending: left }
+            }
+            Err(reason) => GraphLoad::Invalid { reason, pending: slot.read().pending.len() },
+        }
+    }
+
+    /// Loads each prefix graph saved under this declaration and rotation
+    /// ([`Matryoshka::graph_file`]); the others keep their (pending) graphs.
+    fn load_prefix_graphs(&self, dir: &Path) -> Vec<(usize, GraphLoad)> {
+        let pts = self.points.read();
+        let mut mat = self.mat.write();
+        let Some(m) = mat.as_mut() else { return Vec::new() };
+        let Some(params) = m.cfg.graph else { return Vec::new() };
+        let (metric, names): (Metric, Vec<String>) =
+            (self.cfg.metric, m.levels.iter().map(|l| m.graph_file(l.store.dim())).collect());
+        let mut out = Vec::with_capacity(names.len());
+        for (level, name) in m.levels.iter_mut().zip(names) {
+            let dim = level.store.dim();
+            let path = dir.join(name);
+            let outcome = if !path.exists() {
+                GraphLoad::Missing { pending: level.pending.len() }
+            } else {
+                match Self::read_graph(&pts, &path, metric, dim, &params) {
+                    Ok((graph, pending)) => {
+                        let outcome = GraphLoad::Loaded { nodes: graph.len() as u64, pending: pending.len() };
+                        level.graph = Some(Arc::new(graph));
+                        level.pending = pending;
+                        outcome
+                    }
+                    Err(reason) => GraphLoad::Invalid { reason, pending: level.pending.len() },
+                }
+            };
+            out.push((dim, outcome));
+        }
+        out
+    }
+
+    /// A saved graph checked against the collection (parameters, ids in range), with the live
+    /// points it lacks (to index); `Err` says why it cannot be used.
+    fn read_graph(
+        pts: &Points,
+        path: &Path,
+        metric: Metric,
+        dim: usize,
+        params: &GraphParams,
+    ) -> std::result::Result<(Graph, RoaringBitmap), String> {
+        let graph = Graph::load(path, metric, dim).map_err(|e| e.to_string())?;
         if graph.params() != params {
-            return invalid(format!(
+            return Err(format!(
                 "built with {:?}, the collection is configured with {:?}",
                 graph.params(),
                 params
             ));
         }
-        let pts = self.points.read();
         let n = pts.store.len() as u32;
         // Every node must be a row we hold, or a search would read past the arena.
         let in_range = (0..n).filter(|&id| graph.contains(id)).count();
         if in_range != graph.len() {
-            return invalid(format!(
+            return Err(format!(
                 "{} of its {} nodes are ids this collection does not have (it holds ids below {n})",
                 graph.len() - in_range,
                 graph.len()
@@ -839,10 +911,7 @@ impl CollectionIndex {
                 pending.insert(id);
             }
         }
-        let nodes = graph.len() as u64;
-        let left = pending.len();
-        *slot.write() = Slot { graph: Arc::new(graph), pending };
-        GraphLoad::Loaded { nodes, pending: left }
+        Ok((graph, pending))
     }
 
     /// Counts and memory.

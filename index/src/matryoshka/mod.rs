@@ -299,6 +299,18 @@ impl Matryoshka {
         Ok(me)
     }
 
+    /// The file name of prefix `m`'s saved graph: a CRC-32 of the declaration, the metric and
+    /// the rotation is part of the name, so a file built over other prefix vectors (another
+    /// rotation, dtype or normalisation) is never mistaken for this one.
+    pub(crate) fn graph_file(&self, m: usize) -> String {
+        let mut h = crc32fast::Hasher::new();
+        h.update(format!("{:?}|{:?}|{}|{m}", self.cfg, self.metric, self.full_dim).as_bytes());
+        if let Some(r) = &self.rotation {
+            h.update(&r.to_bytes());
+        }
+        format!("{}{m}-{:08x}.graph", crate::collection::MATRYOSHKA_FILE_PREFIX, h.finalize())
+    }
+
     fn max_dim(&self) -> usize {
         self.cfg.dims.last().copied().unwrap_or(0)
     }

@@ -337,3 +337,84 @@ fn calibration_recommends_the_cheapest_setting_meeting_the_target() {
     assert!(idx.calibrate_matryoshka(&CalibrationRequest { oversamples: vec![0], ..req.clone() }).is_err());
     assert!(idx.calibrate_matryoshka(&CalibrationRequest { dims: vec![12], ..req }).is_err());
 }
+
+/// Prefix graphs are saved with the main graphs and load back under the same declaration and
+/// rotation (answers identical, nothing to re-index); another rotation finds no file and
+/// indexes from scratch, and its save removes the stale files; a corrupt file is refused.
+#[test]
+fn prefix_graphs_persist_across_reopen() {
+    let mut c = cfg(&[16, 32]);
+    c.graph = Some(crate::GraphParams { m: 12, ef_construction: 64, ..Default::default() });
+    let (a, data) = index(2000, Some(c.clone()));
+    a.build();
+    let dir = tempfile::tempdir().unwrap();
+    a.save_graphs(dir.path()).unwrap();
+    let prefix_files = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(crate::collection::MATRYOSHKA_FILE_PREFIX))
+            .collect();
+        v.sort();
+        v
+    };
+    let saved = prefix_files();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+
+    // Reopen: same vectors, same declaration; the graphs load with nothing pending.
+    let (b, _) = index(2000, Some(c.clone()));
+    let report = b.load_graphs(dir.path());
+    for (m, load) in &report.matryoshka {
+        assert_eq!(*load, crate::collection::GraphLoad::Loaded { nodes: 2000, pending: 0 }, "prefix {m}");
+    }
+    assert_eq!(b.matryoshka_info().unwrap().prefixes[0].graph_indexed, Some(2000));
+    let mq = MatryoshkaQuery { dim: 16, oversample: 8, funnel: Vec::new(), path: PrefixPath::Graph };
+    for q in vectors(20, 31) {
+        let p = SearchParams { k: K, ..Default::default() };
+        let ra = a.search_matryoshka(&q, None, &p, &mq).unwrap();
+        let rb = b.search_matryoshka(&q, None, &p, &mq).unwrap();
+        assert_eq!(ra.hits, rb.hits);
+        assert_eq!(rb.explain.unindexed_scanned, 0);
+    }
+    assert!(recall(&b, None, &mq, 30) >= 0.9);
+
+    // Another rotation: the files are not this declaration's; everything is pending again.
+    let (r, _) = index(2000, None);
+    let rot = r.fit_rotation(500, 1).unwrap();
+    r.set_matryoshka(Some(c.clone()), Some(rot)).unwrap();
+    let report = r.load_graphs(dir.path());
+    assert!(report
+        .matryoshka
+        .iter()
+        .all(|(_, l)| *l == crate::collection::GraphLoad::Missing { pending: 2000 }));
+    r.build();
+    r.save_graphs(dir.path()).unwrap();
+    let now = prefix_files();
+    assert_eq!(now.len(), 2);
+    assert!(now.iter().all(|n| !saved.contains(n)), "stale files kept: {now:?}");
+
+    // A corrupt file is reported and that level stays pending; searches still answer.
+    let path = dir.path().join(&now[0]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let (s, _) = index(2000, None);
+    s.set_matryoshka(Some(c), r.matryoshka_rotation()).unwrap();
+    let report = s.load_graphs(dir.path());
+    assert_eq!(
+        report
+            .matryoshka
+            .iter()
+            .filter(|(_, l)| matches!(l, crate::collection::GraphLoad::Invalid { .. }))
+            .count(),
+        1
+    );
+    let out =
+        s.search_matryoshka(&data[7], None, &SearchParams::default(), &MatryoshkaQuery::new(16, 8)).unwrap();
+    assert_eq!(out.hits[0].id, 7);
+    s.build();
+    let out = s.search_matryoshka(&data[7], None, &SearchParams::default(), &mq).unwrap();
+    assert_eq!(out.hits[0].id, 7);
+}

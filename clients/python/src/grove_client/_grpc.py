@@ -8,18 +8,29 @@ import grpc
 
 from . import errors
 from ._convert import (
+    calibrate_request_to_pb,
+    calibration_from_pb,
+    capacity_request_to_pb,
     explain_from_pb,
     filter_to_pb,
+    job_from_pb,
+    matryoshka_config_to_pb,
+    matryoshka_info_from_pb,
+    matryoshka_params_to_pb,
     payload_from_pb,
     payload_to_pb,
     point_id_from_pb,
     point_id_to_pb,
+    subset_diagnosis_from_pb,
+    subsets_request_to_pb,
     vector_from_pb,
     with_payload_to_pb,
 )
 from ._gen.grove.v1 import collections_pb2 as cpb
 from ._gen.grove.v1 import collections_pb2_grpc as cgrpc
 from ._gen.grove.v1 import common_pb2 as common
+from ._gen.grove.v1 import diagnostics_pb2 as dpb
+from ._gen.grove.v1 import diagnostics_pb2_grpc as dgrpc
 from ._gen.grove.v1 import health_pb2 as hpb
 from ._gen.grove.v1 import health_pb2_grpc as hgrpc
 from ._gen.grove.v1 import points_pb2 as ppb
@@ -28,8 +39,11 @@ from ._gen.grove.v1 import snapshots_pb2 as spb
 from ._gen.grove.v1 import snapshots_pb2_grpc as sgrpc
 from ._inputs import PointInput, QuerySpec
 from .models import (
+    CalibrationReport,
     CollectionInfo,
+    DiagnosticsJob,
     HealthInfo,
+    MatryoshkaInfo,
     PayloadField,
     PointId,
     QueryResult,
@@ -37,6 +51,7 @@ from .models import (
     ScoredPoint,
     ScrollPage,
     SnapshotInfo,
+    SubsetDiagnosis,
     UpdateResult,
 )
 
@@ -106,6 +121,8 @@ def query_request(collection: str, spec: QuerySpec) -> ppb.QueryRequest:
         req.params.hnsw_ef = spec.hnsw_ef
     if spec.score_threshold is not None:
         req.score_threshold = spec.score_threshold
+    if spec.matryoshka is not None:
+        req.params.matryoshka.CopyFrom(matryoshka_params_to_pb(spec.matryoshka))
     flt = filter_to_pb(spec.filter)
     if flt is not None:
         req.filter.CopyFrom(flt)
@@ -140,6 +157,7 @@ class GrpcTransport:
         self._points = pgrpc.PointsStub(self._channel)
         self._snapshots = sgrpc.SnapshotsStub(self._channel)
         self._health = hgrpc.HealthStub(self._channel)
+        self._diagnostics = dgrpc.DiagnosticsStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -158,17 +176,29 @@ class GrpcTransport:
 
     # -- collections --------------------------------------------------------------------------
 
-    def create_collection(self, name: str, dim: int, distance: str, hnsw: Mapping[str, int] | None) -> bool:
+    def create_collection(
+        self,
+        name: str,
+        dim: int,
+        distance: str,
+        hnsw: Mapping[str, int] | None,
+        matryoshka: Mapping[str, Any] | None = None,
+    ) -> bool:
         req = cpb.CreateCollectionRequest(
             collection_name=name,
             vectors=cpb.VectorParams(size=dim, distance=_DISTANCE_IN[distance]),
         )
         if hnsw:
             req.hnsw_config.CopyFrom(cpb.HnswConfig(**dict(hnsw)))
+        if matryoshka is not None:
+            req.matryoshka.CopyFrom(matryoshka_config_to_pb(matryoshka))
         return self._call(self._collections.Create, req).result
 
+    def _collection_info(self, name: str) -> cpb.CollectionInfo:
+        return self._call(self._collections.Get, cpb.GetCollectionRequest(collection_name=name)).info
+
     def get_collection(self, name: str) -> CollectionInfo:
-        info = self._call(self._collections.Get, cpb.GetCollectionRequest(collection_name=name)).info
+        info = self._collection_info(name)
         hnsw = {f.name: v for f, v in info.hnsw_config.ListFields()}
         return CollectionInfo(
             name=info.name or name,
@@ -298,6 +328,30 @@ class GrpcTransport:
         if f is not None:
             req.filter.CopyFrom(f)
         return self._call(self._points.Count, req).count
+
+    # -- Matryoshka -----------------------------------------------------------------------------
+
+    def matryoshka_info(self, name: str) -> MatryoshkaInfo | None:
+        return matryoshka_info_from_pb(self._collection_info(name))
+
+    def calibrate_matryoshka(self, collection: str, body: Mapping[str, Any]) -> CalibrationReport:
+        req = calibrate_request_to_pb(collection, body)
+        return calibration_from_pb(self._call(self._points.CalibrateMatryoshka, req))
+
+    # -- LIMIT diagnostics (service grove.v1.Diagnostics) -------------------------------------
+
+    def diagnose_subsets(self, collection: str, body: Mapping[str, Any]) -> SubsetDiagnosis:
+        req = subsets_request_to_pb(collection, body)
+        return subset_diagnosis_from_pb(self._call(self._diagnostics.DiagnoseSubsets, req))
+
+    def start_capacity_job(self, body: Mapping[str, Any]) -> DiagnosticsJob:
+        return job_from_pb(self._call(self._diagnostics.StartCapacityJob, capacity_request_to_pb(body)))
+
+    def get_job(self, job_id: int) -> DiagnosticsJob:
+        return job_from_pb(self._call(self._diagnostics.GetJob, dpb.JobRequest(id=job_id)))
+
+    def cancel_job(self, job_id: int) -> DiagnosticsJob:
+        return job_from_pb(self._call(self._diagnostics.CancelJob, dpb.JobRequest(id=job_id)))
 
     # -- snapshots ----------------------------------------------------------------------------
 

@@ -181,8 +181,17 @@ class RestTransport:
 
     # -- collections --------------------------------------------------------------------------
 
-    def create_collection(self, name: str, dim: int, distance: str, hnsw: Mapping[str, int] | None) -> bool:
+    def create_collection(
+        self,
+        name: str,
+        dim: int,
+        distance: str,
+        hnsw: Mapping[str, int] | None,
+        matryoshka: Mapping[str, Any] | None = None,
+    ) -> bool:
         body: dict[str, Any] = {"vectors": {"size": dim, "distance": _DISTANCE_OUT[distance]}}
+        if matryoshka is not None:
+            body["matryoshka"] = dict(matryoshka)
         if hnsw:
             body["hnsw_config"] = {("ef_construct" if k == "ef_construction" else k): v for k, v in hnsw.items()}
         return bool(self._call("PUT", f"/collections/{name}", body))
@@ -348,7 +357,7 @@ class RestTransport:
             self._raise(resp)
         return True
 
-    # -- LIMIT diagnostics (REST only) ---------------------------------------------------------
+    # -- LIMIT diagnostics --------------------------------------------------------------------
 
     def diagnose_subsets(self, collection: str, body: Mapping[str, Any]) -> SubsetDiagnosis:
         return subset_diagnosis_from_json(self._call("POST", f"/collections/{collection}/diagnostics/subsets", body))
@@ -362,15 +371,7 @@ class RestTransport:
     def cancel_job(self, job_id: int) -> DiagnosticsJob:
         return job_from_json(self._call("DELETE", f"/diagnostics/jobs/{job_id}"))
 
-    # -- Matryoshka (REST only: GroveClient sends these calls here whatever its transport) -----
-
-    def create_collection_matryoshka(
-        self, name: str, dim: int, distance: str, hnsw: Mapping[str, int] | None, matryoshka: Mapping[str, Any]
-    ) -> bool:
-        body: dict[str, Any] = {"vectors": {"size": dim, "distance": _DISTANCE_OUT[distance]}, "matryoshka": dict(matryoshka)}
-        if hnsw:
-            body["hnsw_config"] = {("ef_construct" if k == "ef_construction" else k): v for k, v in hnsw.items()}
-        return bool(self._call("PUT", f"/collections/{name}", body))
+    # -- Matryoshka ---------------------------------------------------------------------------
 
     def matryoshka_info(self, name: str) -> MatryoshkaInfo | None:
         r = self._call("GET", f"/collections/{name}")

@@ -44,8 +44,10 @@ class GroveClient:
 
     By default it talks gRPC (``grove.v1``) to ``grpc_port`` on the host of ``url``; pass
     ``transport="rest"`` to use the Qdrant-shaped REST API on ``url`` instead. Both transports
-    accept the same inputs and return the same result types. The few operations that only REST
-    offers (snapshot restore and delete) go over REST whatever the transport.
+    accept the same inputs and return the same result types, and every call goes over the
+    client's own transport (Matryoshka and LIMIT diagnostics included), except
+    :meth:`upload_snapshot`, which the server offers only over REST: a gRPC client needs ``url``
+    reachable for that one call alone.
 
     Example::
 
@@ -163,8 +165,7 @@ class GroveClient:
             gamma, m_beta: ACORN-gamma parameters; None: server default.
             matryoshka: Matryoshka prefixes to keep, as the server names them: ``dims`` (required,
                 each between 1 and ``dim - 1``), ``renormalise``, ``dtype`` (``f32``, ``f16``,
-                ``i8``), ``graph``, ``pca``, ``pca_sample``, ``pca_min_points``. Sent over REST
-                whatever the transport.
+                ``i8``), ``graph``, ``pca``, ``pca_sample``, ``pca_min_points``.
 
         Raises:
             ConflictError: a collection of that name exists.
@@ -176,12 +177,10 @@ class GroveClient:
             for k, v in (("m", m), ("ef_construction", ef_construction), ("gamma", gamma), ("m_beta", m_beta))
             if v is not None
         }
-        if matryoshka is not None:
-            return self._rest_transport().create_collection_matryoshka(
-                name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw,
-                _matryoshka_config(matryoshka, int(dim)),
-            )
-        return self._t.create_collection(name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw)
+        mcfg = None if matryoshka is None else _matryoshka_config(matryoshka, int(dim))
+        return self._t.create_collection(
+            name, int(dim), inp.check_choice(distance, inp.DISTANCES, "distance"), hnsw, mcfg
+        )
 
     def get_collection(self, name: str) -> CollectionInfo:
         """Configuration, point counts, indexing status and payload indexes of a collection."""
@@ -340,14 +339,14 @@ class GroveClient:
             explain: attach the planner's :class:`Explain` record to the result.
             matryoshka: search at a declared prefix and rescore at full dimension:
                 ``{"dim": 64, "oversample": 4, "funnel": [{"dim": 128, "keep": 20}], "path": "auto"}``
-                (only ``dim`` required). Sent over REST whatever the transport.
+                (only ``dim`` required).
 
         Returns:
             A :class:`QueryResult`: ``ids`` (uint64 array), ``scores`` (float32), ``payloads``.
         """
         spec = _spec(vector, limit, filter, offset, score_threshold, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
         if matryoshka is not None:
-            return self._rest_transport().query(collection, replace(spec, matryoshka=_matryoshka_params(matryoshka)))
+            spec = replace(spec, matryoshka=_matryoshka_params(matryoshka))
         return self._t.query(collection, spec)
 
     def query_batch(
@@ -385,14 +384,12 @@ class GroveClient:
             _spec(mat[i], limit, filters[i], 0, None, with_payload, with_vector, hnsw_ef, exact, strategy, explain)
             for i in range(n)
         ]
-        transport: GrpcTransport | RestTransport = self._t
         if matryoshka is not None:
             params = _matryoshka_params(matryoshka)
             specs = [replace(s, matryoshka=params) for s in specs]
-            transport = self._rest_transport()
         results: list[QueryResult] = []
         for start in range(0, n, max(1, batch_size)):
-            results.extend(transport.query_batch(collection, specs[start : start + batch_size]))
+            results.extend(self._t.query_batch(collection, specs[start : start + batch_size]))
         return BatchQueryResult(results)
 
     def explain(
@@ -483,10 +480,13 @@ class GroveClient:
 
     def upload_snapshot(self, collection: str, source: str) -> bool:
         """Upload a local archive (from :meth:`download_snapshot`) and recover ``collection``
-        from it on the server (REST, streamed), creating or replacing it atomically."""
+        from it on the server, creating or replacing it atomically.
+
+        Always over REST (streamed), whatever the client's transport: the server has no gRPC
+        upload. A gRPC client needs ``url`` reachable for this call."""
         return self._rest_transport().upload_snapshot(collection, source)
 
-    # -- LIMIT diagnostics (REST whatever the transport) ----------------------------------------
+    # -- LIMIT diagnostics (gRPC service grove.v1.Diagnostics, or REST) ------------------------
 
     def diagnose_subsets(
         self,
@@ -509,8 +509,7 @@ class GroveClient:
         loses what exact search finds), ``encoder_gap`` (some other query vector would return R
         on top: the encoder is at fault), ``geometry_gap`` (no query vector whatever can return R
         as the top-|R| among these points: a limit of the embedding, not of the index),
-        ``fragile`` or ``undetermined`` (budget ran out). Runs over REST whatever the transport
-        (the diagnostics are not in this client's gRPC stubs yet).
+        ``fragile`` or ``undetermined`` (budget ran out). Goes over the client's transport.
 
         Args:
             collection: the collection whose points compete.
@@ -556,7 +555,7 @@ class GroveClient:
                 body[key] = value
         if seed:
             body["seed"] = int(seed)
-        return self._rest_transport().diagnose_subsets(collection, body)
+        return self._t.diagnose_subsets(collection, body)
 
     def start_capacity_job(
         self,
@@ -582,7 +581,8 @@ class GroveClient:
         of documents whose every ``k``-subset is realised as some query's top-k); with ``n`` it
         probes that n once with ``pattern`` or with your ``qrels`` (sets of document numbers in
         ``0..n``). Follow it with :meth:`get_job` / :meth:`wait_job`; stop it with
-        :meth:`cancel_job`. Over REST whatever the transport.
+        :meth:`cancel_job`. Jobs live on the server: any client, over either transport, can
+        follow or cancel a job another one started.
 
         Args:
             d: embedding dimension.
@@ -619,13 +619,13 @@ class GroveClient:
                 body[key] = value
         if seed:
             body["seed"] = int(seed)
-        return self._rest_transport().start_capacity_job(body)
+        return self._t.start_capacity_job(body)
 
     def get_job(self, job_id: int) -> DiagnosticsJob:
         """A diagnostics job's status, progress and (once done or cancelled) result.
 
         Raises NotFoundError for an unknown id."""
-        return self._rest_transport().get_job(int(job_id))
+        return self._t.get_job(int(job_id))
 
     def wait_job(self, job_id: int, timeout: float = 300.0, *, interval: float = 0.25) -> DiagnosticsJob:
         """Poll :meth:`get_job` until the job is done, cancelled or failed, and return it.
@@ -650,15 +650,14 @@ class GroveClient:
 
         Returns the job as it is right after the request (``cancelling``, or already ended);
         :meth:`wait_job` then returns it ``cancelled``. Raises NotFoundError for an unknown id."""
-        return self._rest_transport().cancel_job(int(job_id))
+        return self._t.cancel_job(int(job_id))
 
     # -- Matryoshka -----------------------------------------------------------------------------
-    # REST only: the calls below go over REST whatever the client's transport.
 
     def matryoshka_info(self, collection: str) -> MatryoshkaInfo | None:
         """A collection's Matryoshka prefixes (bytes per vector, graph size, variance kept under
         the PCA) and declaration; None when the collection declares none."""
-        return self._rest_transport().matryoshka_info(collection)
+        return self._t.matryoshka_info(collection)
 
     def calibrate_matryoshka(
         self,
@@ -690,7 +689,7 @@ class GroveClient:
             if not isinstance(filter, Mapping):
                 raise errors.BadRequestError(f"filter must be a dict, got {type(filter).__name__}")
             body["filter"] = dict(filter)
-        return self._rest_transport().calibrate_matryoshka(collection, body)
+        return self._t.calibrate_matryoshka(collection, body)
 
 
 _MATRYOSHKA_CONFIG_KEYS = ("dims", "renormalise", "dtype", "graph", "pca", "pca_sample", "pca_min_points")

@@ -419,7 +419,8 @@ class MatryoshkaInfo:
     pca_sample: int | None
     memory_bytes: int
     config: dict[str, Any] = field(default_factory=dict)
-    """The declaration as the server stores it (``dims``, ``graph``, ``pca``, ...)."""
+    """The declaration as the server stores it (``dims``, ``graph``, ``pca``, ...). Over gRPC
+    ``graph`` and ``pca`` are always present (False when not declared); REST omits them then."""
 
     @property
     def dims(self) -> list[int]:

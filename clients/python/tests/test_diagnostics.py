@@ -5,6 +5,9 @@ unit query's top-2 are the two points angularly nearest to it, which are always 
 exactly the 12 adjacent pairs are returnable and the other 54 pairs are geometry gaps whatever
 the query. Recalls are checked against a numpy brute-force oracle. Capacity jobs are tiny (d = 4,
 six documents) so they finish in seconds even on a debug build.
+
+Every test runs over both transports (gRPC service grove.v1.Diagnostics and REST) with the same
+expectations; only the transport's own error detail (HTTP status or gRPC code) differs.
 """
 
 from __future__ import annotations
@@ -111,7 +114,10 @@ def test_subset_validation_errors(client: GroveClient, circle_collection: str) -
     with pytest.raises(BadRequestError) as e:
         client.diagnose_subsets(circle_collection, [[1.0, 0.0]], [[999]])
     assert "queries[0].relevant: point 999 does not exist" in e.value.message
-    assert e.value.http_status == 400
+    if client.transport_name == "rest":
+        assert e.value.http_status == 400 and e.value.grpc_code is None
+    else:
+        assert e.value.grpc_code == "INVALID_ARGUMENT" and e.value.http_status is None
     with pytest.raises(BadRequestError) as e:
         client.diagnose_subsets(circle_collection, [[1.0, 0.0]], [[100]], k=[0])
     assert "k:" in e.value.message
@@ -128,19 +134,20 @@ def test_subset_validation_errors(client: GroveClient, circle_collection: str) -
     assert "no_such_collection" in e.value.message
 
 
-@pytest.fixture
-def rest(server: GroveServer) -> Iterator[GroveClient]:
-    c = server.client("rest")
+@pytest.fixture(params=["grpc", "rest"])
+def jobs(request: pytest.FixtureRequest, server: GroveServer) -> Iterator[GroveClient]:
+    """A client for the capacity-job tests, once per transport (they need no collection)."""
+    c = server.client(request.param)
     yield c
     c.close()
 
 
-def test_tiny_capacity_job_runs_to_completion(rest: GroveClient) -> None:
+def test_tiny_capacity_job_runs_to_completion(jobs: GroveClient) -> None:
     # Disjoint pairs over six documents are realisable in four dimensions.
-    job = rest.start_capacity_job(4, n=6, qrels=[[0, 1], [2, 3], [4, 5]], seed=3)
+    job = jobs.start_capacity_job(4, n=6, qrels=[[0, 1], [2, 3], [4, 5]], seed=3)
     assert isinstance(job, DiagnosticsJob)
     assert job.kind == "capacity"
-    done = rest.wait_job(job.id, timeout=120)
+    done = jobs.wait_job(job.id, timeout=120)
     assert done.status == "done", done
     assert done.finished and done.error is None
     r = done.result
@@ -149,34 +156,35 @@ def test_tiny_capacity_job_runs_to_completion(rest: GroveClient) -> None:
     assert len(r.probes) == 1 and r.probes[0].n == 6 and r.probes[0].qrels == 3
     assert r.probes[0].all_realised
     assert r.exact_bound_dim.kind == "exact_bound"
-    assert rest.get_job(job.id).status == "done"
+    assert jobs.get_job(job.id).status == "done"
 
 
-def test_cancel_keeps_what_finished(rest: GroveClient, server: GroveServer) -> None:
-    job = rest.start_capacity_job(24, budget_secs=600)
+def test_cancel_keeps_what_finished(jobs: GroveClient, server: GroveServer) -> None:
+    job = jobs.start_capacity_job(24, budget_secs=600)
     assert job.status == "running"
-    # The job is on the server, not in this client: another client sees and cancels it.
-    with server.client("grpc") as other:
+    # The job is on the server, not in this client: a client over the other transport sees and
+    # cancels it.
+    with server.client("rest" if jobs.transport_name == "grpc" else "grpc") as other:
         cancelled = other.cancel_job(job.id)
     assert cancelled.id == job.id
     assert cancelled.status in ("cancelling", "cancelled")
-    end = rest.wait_job(job.id, timeout=120)
+    end = jobs.wait_job(job.id, timeout=120)
     assert end.status == "cancelled", end
     assert end.result is not None and not end.result.complete
 
 
-def test_capacity_validation_and_unknown_jobs(rest: GroveClient) -> None:
+def test_capacity_validation_and_unknown_jobs(jobs: GroveClient) -> None:
     with pytest.raises(BadRequestError) as e:
-        rest.start_capacity_job(0)
+        jobs.start_capacity_job(0)
     assert e.value.message.startswith("d:")
     with pytest.raises(BadRequestError) as e:
-        rest.start_capacity_job(4, pattern="zigzag")
+        jobs.start_capacity_job(4, pattern="zigzag")
     assert "pattern:" in e.value.message
     with pytest.raises(BadRequestError) as e:
-        rest.start_capacity_job(4, qrels=[[0, 1]])
+        jobs.start_capacity_job(4, qrels=[[0, 1]])
     assert "n:" in e.value.message
     with pytest.raises(NotFoundError) as e:
-        rest.get_job(987654)
+        jobs.get_job(987654)
     assert "987654" in e.value.message
     with pytest.raises(NotFoundError):
-        rest.cancel_job(987654)
+        jobs.cancel_job(987654)

@@ -1,5 +1,6 @@
-"""Matryoshka calls of the Python client against a real `grove serve` (both transports: the
-client sends these calls over REST whatever its transport, so both must work).
+"""Matryoshka calls of the Python client against a real `grove serve`, over both transports
+(the ``client`` fixture is parametrised: gRPC Collections/Points messages and REST) with the same
+expectations.
 
 Truth is numpy brute force over the vectors the test inserted, never a recorded result.
 """
@@ -119,6 +120,13 @@ def test_undeclared_prefix_is_a_bad_request(client: GroveClient, mcol: tuple[str
     with pytest.raises(BadRequestError) as e:
         client.create_collection(name + "_bad", DIM, matryoshka={"dims": [DIM]})
     assert "matryoshka" in str(e.value)
+    # Wrong value types: the server's JSON decoder refuses them over REST, the client's message
+    # builder over gRPC; either way a BadRequestError and no collection.
+    with pytest.raises(BadRequestError):
+        client.create_collection(name + "_bad", DIM, matryoshka={"dims": [4], "dtype": 16})
+    with pytest.raises(BadRequestError):
+        client.query(name, np.ones(DIM), limit=5, matryoshka={"dim": 4, "path": 3})
+    assert not client.collection_exists(name + "_bad")
 
 
 def test_client_side_checks(client: GroveClient) -> None:

@@ -182,6 +182,14 @@ impl State {
     }
 }
 
+/// What the background worker carries from one round to the next.
+#[derive(Debug, Default)]
+struct WorkerRound {
+    /// Graphs changed since the last save.
+    dirty: bool,
+    last_save: Option<Instant>,
+}
+
 /// Signals for the background indexing thread.
 #[derive(Debug, Default)]
 struct Worker {
@@ -415,37 +423,30 @@ impl Collection {
         let weak = Arc::downgrade(self);
         let worker = Arc::clone(&self.worker);
         let h = std::thread::Builder::new().name(format!("grove-index-{}", self.id)).spawn(move || {
-            let mut dirty = false;
-            let mut last_save: Option<Instant> = None;
+            let mut round = WorkerRound::default();
             while !worker.stop.load(Ordering::Acquire) {
                 let Some(c) = weak.upgrade() else { return };
-                if let Err(e) = c.maybe_fit_pca() {
-                    tracing::warn!(collection = %c.name, error = %e, "fitting the Matryoshka PCA failed");
-                }
-                let engine = c.engine();
-                let pending = engine.stats().pending;
-                if pending > 0 {
-                    let left = engine.index_pending(c.opts.index_chunk);
-                    dirty = true;
-                    if left > 0 {
-                        continue;
+                // A panic in one round (a bug) must not end indexing for the life of the
+                // process: it is logged and the round retried after a pause. Locks are
+                // parking_lot's (never poisoned); an id whose insert panicked stays pending.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.worker_round(&mut round)));
+                let pause = match outcome {
+                    Ok(true) => continue,
+                    Ok(false) => Duration::from_millis(200),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        tracing::error!(collection = %c.name, panic = %what, "index worker round panicked; retrying in 1 s");
+                        Duration::from_secs(1)
                     }
-                }
-                if dirty && last_save.is_none_or(|t| t.elapsed() >= c.opts.graph_save_interval) {
-                    if let Err(e) = c.save_graphs() {
-                        tracing::warn!(collection = %c.name, error = %e, "saving graphs failed");
-                    }
-                    dirty = false;
-                    last_save = Some(Instant::now());
-                }
-                if let Err(e) = c.maybe_rebuild() {
-                    tracing::warn!(collection = %c.name, error = %e, "index rebuild failed");
-                }
-                drop(engine);
+                };
                 drop(c);
                 let mut g = worker.lock.lock();
                 if !worker.stop.load(Ordering::Acquire) {
-                    worker.wake.wait_for(&mut g, Duration::from_millis(200));
+                    worker.wake.wait_for(&mut g, pause);
                 }
             }
         });
@@ -453,6 +454,34 @@ impl Collection {
             Ok(h) => *self.worker.handle.lock() = Some(h),
             Err(e) => tracing::error!(error = %e, "cannot start the indexing thread; searches stay exact"),
         }
+    }
+
+    /// One round of the background worker: fit the PCA when due, index a chunk of pending
+    /// points, save graphs when caught up (throttled), rebuild past the tombstone threshold.
+    /// True when points are still pending (go again at once).
+    fn worker_round(&self, round: &mut WorkerRound) -> bool {
+        if let Err(e) = self.maybe_fit_pca() {
+            tracing::warn!(collection = %self.name, error = %e, "fitting the Matryoshka PCA failed");
+        }
+        let engine = self.engine();
+        if engine.stats().pending > 0 {
+            let left = engine.index_pending(self.opts.index_chunk);
+            round.dirty = true;
+            if left > 0 {
+                return true;
+            }
+        }
+        if round.dirty && round.last_save.is_none_or(|t| t.elapsed() >= self.opts.graph_save_interval) {
+            if let Err(e) = self.save_graphs() {
+                tracing::warn!(collection = %self.name, error = %e, "saving graphs failed");
+            }
+            round.dirty = false;
+            round.last_save = Some(Instant::now());
+        }
+        if let Err(e) = self.maybe_rebuild() {
+            tracing::warn!(collection = %self.name, error = %e, "index rebuild failed");
+        }
+        false
     }
 
     fn wake_worker(&self) {
@@ -528,8 +557,12 @@ impl Collection {
     /// Builds the new graph aside while writes continue, then catches up under the write lock.
     fn maybe_rebuild(&self) -> Result<()> {
         let old = self.engine();
-        let total = old.len() as u64;
-        let dead = total - old.live_count();
+        // One snapshot of both counts: read apart, an insert between them made `live` exceed
+        // `total`, and the subtraction overflowed (a panic that killed the index worker in
+        // debug builds; a needless rebuild in release).
+        let counts = old.stats();
+        let total = counts.points;
+        let dead = counts.points.saturating_sub(counts.live);
         let new_dead = dead.saturating_sub(self.dead_at_rebuild.load(Ordering::Acquire));
         if total < 1000 || (new_dead as f64) < self.config.tombstone_rebuild_ratio * total as f64 {
             return Ok(());
@@ -1302,5 +1335,38 @@ impl Collection {
 impl Drop for Collection {
     fn drop(&mut self) {
         self.stop_worker();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PointId, PointStruct, Storage, StorageOptions};
+
+    /// The rebuild check reads the engine's counts while inserts go on: it must never see more
+    /// live points than points (that subtraction overflowed and killed the index worker).
+    #[test]
+    fn rebuild_check_races_inserts_safely() {
+        let s = Storage::in_memory_with(StorageOptions {
+            background_indexing: false,
+            ..StorageOptions::default()
+        });
+        s.create_collection("c", crate::CollectionConfig::new(4, grove_index::Metric::L2)).unwrap();
+        let c = s.coll("c").unwrap();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                for i in 0..3000u64 {
+                    let v = vec![i as f32, 1.0, 0.0, 0.0];
+                    s.upsert("c", vec![PointStruct { id: PointId::Num(i), vector: v, payload: None }])
+                        .unwrap();
+                }
+                done.store(true, Ordering::Release);
+            });
+            while !done.load(Ordering::Acquire) {
+                c.maybe_rebuild().unwrap();
+            }
+        });
+        assert_eq!(c.info().points_count, 3000);
     }
 }

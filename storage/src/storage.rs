@@ -210,7 +210,7 @@ impl Storage {
         Ok(Storage { dir, kv, opts, collections: RwLock::new(map), admin: parking_lot::Mutex::new(()) })
     }
 
-    fn coll(&self, name: &str) -> Result<Arc<Collection>> {
+    pub(crate) fn coll(&self, name: &str) -> Result<Arc<Collection>> {
         self.collections
             .read()
             .get(name)

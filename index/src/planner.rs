@@ -13,9 +13,13 @@
 //!    walk is the cheapest route.
 //! 5. `s >= probe_min_selectivity` and the probe finds at least `hnsw_min_local_selectivity`
 //!    of the graph around the query allowed: filtered HNSW (see *Correlation* below).
-//! 6. A gamma graph is built and `s · gamma >= acorn_gamma_min_coverage`: ACORN-gamma.
-//! 7. `s >= acorn1_min_selectivity`: ACORN-1 (2-hop expansion on the HNSW graph).
-//! 8. Otherwise exact: below ACORN's reliable range the predicate subgraph falls apart (the
+//! 6. The probe finds the filter much sparser around the query than overall (`l · far_density_ratio
+//!    < s`: its points lie elsewhere) and `a <= far_exact_max_points`: exact. A walk of the
+//!    predicate subgraph must first reach the filter's region, and on clustered data it often
+//!    stays in the wrong one (see `PlannerConfig::default`).
+//! 7. A gamma graph is built and `s · gamma >= acorn_gamma_min_coverage`: ACORN-gamma.
+//! 8. `s >= acorn1_min_selectivity`: ACORN-1 (2-hop expansion on the HNSW graph).
+//! 9. Otherwise exact: below ACORN's reliable range the predicate subgraph falls apart (the
 //!    walk stops early with most true neighbours unreached), and a scan is always right.
 //!
 //! # Correlation
@@ -29,7 +33,7 @@
 //! no distances; the entry is reused by the walk). That local share `l` decides rule 5, and
 //! the ACORN beam below follows `min(s, l)`.
 //!
-//! On the ACORN paths (6, 7) the beam grows as the filter thins near the query:
+//! On the ACORN paths (7, 8) the beam grows as the filter thins near the query:
 //! `ef · clamp(ceil(sqrt(1 / min(s, l)) / 2), 1, acorn_ef_boost_max)` when probed (x2 at a
 //! random 10%, the cap for an anti-correlated filter), `ef · clamp(ceil(sqrt(1 / s)), ..)`
 //! without a probe (x2 at 50%, x4 from about 10% down). The predicate subgraph is sparser than the graph, so
@@ -65,6 +69,12 @@ pub struct PlannerConfig {
     pub acorn_gamma_min_coverage: f64,
     /// Largest factor by which the ACORN paths widen `ef` for narrow filters (1 disables).
     pub acorn_ef_boost_max: usize,
+    /// A probed filter whose share of allowed nodes around the query is below
+    /// `selectivity / far_density_ratio` (anti-correlated: its points lie elsewhere) is scanned
+    /// exactly up to `far_exact_max_points` allowed points, instead of ACORN-1 (0 disables).
+    pub far_density_ratio: f64,
+    /// See `far_density_ratio`.
+    pub far_exact_max_points: u64,
 }
 
 impl Default for PlannerConfig {
@@ -120,6 +130,13 @@ impl Default for PlannerConfig {
     /// - `acorn1_min_selectivity = 0.05`: random 2-3% filters break ACORN-1 (0.59-0.80) even
     ///   though arXiv's correlated 2% category holds up; the planner cannot tell them apart.
     /// - `acorn_gamma_min_coverage = 0.2`: ACORN-gamma holds from `s · gamma` ≈ 0.24.
+    /// - `far_density_ratio = 4`, `far_exact_max_points = 16384`: peerbench's synthetic clustered
+    ///   labels (50k x 384, 256 clusters, labels on whole clusters; 2026-11-28, load ~7, CPU-time
+    ///   QPS): at 10% (5,000 points) about nine queries in ten lie in an unlabelled cluster, and
+    ///   the probe sees none of the filter around them (`l` = 0). ACORN-1 needed ef 64 x4 for
+    ///   recall 0.987 (356 q/s; ef 32: 0.902) where an exact scan of the 5,000 points ran 534 q/s
+    ///   at recall 1. Random filters have `l` close to `s` (1,000 slots: 0.1 ± 0.01 at 10%), far
+    ///   above `s / 4`. Above ~16k points an exact scan costs more than the widest ACORN beam.
     /// - `exact_max_points = 4096`: exact costs ~80-220 ns of CPU per allowed row at d = 384
     ///   (1,039 rows: 12,000 q/s; 13,375 rows: 333 q/s) and a boosted ACORN-1 walk ~0.6-0.9
     ///   ms, so the crossover is a few thousand rows.
@@ -132,6 +149,8 @@ impl Default for PlannerConfig {
             acorn1_min_selectivity: 0.05,
             acorn_gamma_min_coverage: 0.2,
             acorn_ef_boost_max: 4,
+            far_density_ratio: 4.0,
+            far_exact_max_points: 16_384,
         }
     }
 }
@@ -156,6 +175,12 @@ impl PlannerConfig {
             return Err(crate::IndexError::InvalidParameter {
                 name: "acorn_gamma_min_coverage",
                 reason: format!("{} must be a number >= 0", self.acorn_gamma_min_coverage),
+            });
+        }
+        if self.far_density_ratio.is_nan() || self.far_density_ratio < 0.0 {
+            return Err(crate::IndexError::InvalidParameter {
+                name: "far_density_ratio",
+                reason: format!("{} must be a number >= 0", self.far_density_ratio),
             });
         }
         if self.acorn_ef_boost_max == 0 {
@@ -311,6 +336,17 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
                     cfg.probe_min_selectivity, cfg.hnsw_min_selectivity, cfg.hnsw_min_local_selectivity
                 );
                 graph(SearchPath::Hnsw, reason, input.ef)
+            } else if let Some(l) = input.local_selectivity.filter(|l| {
+                cfg.far_density_ratio > 0.0
+                    && *l * cfg.far_density_ratio < s
+                    && input.allowed <= cfg.far_exact_max_points
+            }) {
+                exact(format!(
+                    "the probe finds {l:.4} of the graph around the query allowed, below selectivity {s:.4} / \
+                     far_density_ratio {} (the filter's points lie away from the query, where a walk of its \
+                     subgraph must first find them), and {} allowed points <= far_exact_max_points {}: exact; {nums}",
+                    cfg.far_density_ratio, input.allowed, cfg.far_exact_max_points
+                ))
             } else if let (Some(g), Some(c)) =
                 (input.acorn_gamma, coverage.filter(|c| *c >= cfg.acorn_gamma_min_coverage))
             {
@@ -429,7 +465,7 @@ mod tests {
         // Below probe_min_selectivity the probe only sizes ACORN's beam.
         assert_eq!(probed(10_000, Some(0.9)).path, SearchPath::Acorn1);
         assert_eq!(probed(10_000, Some(0.9)).ef, Some(64 * 2), "min(s, l) = s: sqrt(10) / 2 -> 2");
-        assert_eq!(probed(10_000, Some(0.01)).ef, Some(64 * 4), "anti-correlated: the cap");
+        assert_eq!(probed(20_000, Some(0.01)).ef, Some(64 * 4), "anti-correlated: the cap");
         // Without a probe: the cardinality rules alone.
         assert_eq!(probed(50_000, None).path, SearchPath::Acorn1);
         // Who probes: Auto, filtered, in [min(probe_min, acorn1_min), hnsw_min), above exact.
@@ -441,6 +477,33 @@ mod tests {
         assert!(!wants(input(Strategy::Acorn, 100_000, 50_000)), "forced");
         assert!(!wants(input(Strategy::Auto, 100_000, 900)), "exact");
         assert!(!wants(PlanInput { hnsw_indexed: 0, ..input(Strategy::Auto, 100_000, 50_000) }));
+    }
+
+    #[test]
+    fn a_filter_far_from_the_query_is_scanned_up_to_far_exact_max_points() {
+        let c = cfg();
+        let probed = |allowed, l: f64| {
+            let i = PlanInput { local_selectivity: Some(l), ..input(Strategy::Auto, 100_000, allowed) };
+            plan(&c, &i).unwrap()
+        };
+        // 10% overall, none of it near the query: the points lie elsewhere, scan them.
+        let p = probed(10_000, 0.0);
+        assert_eq!((p.path, p.ef), (SearchPath::Exact, None));
+        assert!(p.reason.contains("far_exact_max_points 16384"), "{}", p.reason);
+        // Just under and over the density ratio (l < s / 4).
+        assert_eq!(probed(10_000, 0.0249).path, SearchPath::Exact);
+        assert_eq!(probed(10_000, 0.025).path, SearchPath::Acorn1);
+        // Above far_exact_max_points the scan costs more than the widest ACORN-1 beam.
+        let p = probed(20_000, 0.0);
+        assert_eq!((p.path, p.ef), (SearchPath::Acorn1, Some(64 * 4)));
+        // Without a probe, or with the rule off, the cardinality rules alone.
+        assert_eq!(plan(&c, &input(Strategy::Auto, 100_000, 10_000)).unwrap().path, SearchPath::Acorn1);
+        let off = PlannerConfig { far_density_ratio: 0.0, ..c };
+        let i = PlanInput { local_selectivity: Some(0.0), ..input(Strategy::Auto, 100_000, 10_000) };
+        assert_eq!(plan(&off, &i).unwrap().path, SearchPath::Acorn1);
+        // Forced paths are honoured.
+        let i = PlanInput { local_selectivity: Some(0.0), ..input(Strategy::Acorn, 100_000, 10_000) };
+        assert_eq!(plan(&c, &i).unwrap().path, SearchPath::Acorn1);
     }
 
     #[test]
@@ -477,6 +540,7 @@ mod tests {
             .validate()
             .is_err());
         assert!(PlannerConfig { acorn_ef_boost_max: 0, ..Default::default() }.validate().is_err());
+        assert!(PlannerConfig { far_density_ratio: f64::NAN, ..Default::default() }.validate().is_err());
         assert!(PlannerConfig::default().validate().is_ok());
     }
 }

@@ -5,7 +5,7 @@
 //! defaults), so that with 20k points every path is exercised: HNSW from 90% up, filtered HNSW
 //! from 20% when the probe finds the filter dense around the query (random and correlated
 //! filters) and ACORN-1 when it does not (anti-correlated), ACORN-1 from 5%, exact below (or
-//! at most 500 allowed points). A second index adds an ACORN-gamma graph, which serves the
+//! at most 500 allowed points, or at most 2,000 when the probe finds none of them near the query). A second index adds an ACORN-gamma graph, which serves the
 //! 1-5% range instead of exact.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -65,7 +65,13 @@ fn index(d: &Data, metric: Metric, acorn: Option<GraphParams>) -> CollectionInde
     let cfg = IndexConfig {
         hnsw: GraphParams { m: 12, ef_construction: 64, ..GraphParams::default() },
         acorn,
-        planner: PlannerConfig { exact_max_points: 500, ..PlannerConfig::default() },
+        // far_exact_max_points scaled like exact_max_points: the ~1,200-point anti-correlated AND
+        // filter is scanned, the 10,000-point anti-correlated half still walks ACORN-1.
+        planner: PlannerConfig {
+            exact_max_points: 500,
+            far_exact_max_points: 2_000,
+            ..PlannerConfig::default()
+        },
         build_threads: 2,
         ..IndexConfig::new(DIM, metric)
     };
@@ -193,9 +199,14 @@ fn selectivity_buckets(metric: Metric) {
         (0..N).filter(|&i| d.topic[i] == t && d.year[i] < 6).map(|i| i as u32).collect()
     };
     // Correlated: the topic of the query's own cluster, so the allowed points surround it.
-    bucket(&idx, &d, metric, "AND correlated", SearchPath::Acorn1, |c| Some(and_filter(c % TOPICS)));
-    // Anti-correlated: another topic, so every allowed point is in other clusters.
-    bucket(&idx, &d, metric, "AND anti-correlated", SearchPath::Acorn1, |c| {
+    // (When the probe's entry lands in another cluster it sees no allowed point and scans.)
+    bucket_mostly(&idx, &d, metric, "AND correlated", (SearchPath::Acorn1, most), |c| {
+        Some(and_filter(c % TOPICS))
+    });
+    // Anti-correlated: another topic, so every allowed point is in other clusters; the probe
+    // sees none of them near the query and, with at most far_exact_max_points allowed, the
+    // planner scans them.
+    bucket_mostly(&idx, &d, metric, "AND anti-correlated", (SearchPath::Exact, most), |c| {
         Some(and_filter((c + TOPICS / 2) % TOPICS))
     });
 }

@@ -130,13 +130,15 @@ impl Default for PlannerConfig {
     /// - `acorn1_min_selectivity = 0.05`: random 2-3% filters break ACORN-1 (0.59-0.80) even
     ///   though arXiv's correlated 2% category holds up; the planner cannot tell them apart.
     /// - `acorn_gamma_min_coverage = 0.2`: ACORN-gamma holds from `s · gamma` ≈ 0.24.
-    /// - `far_density_ratio = 4`, `far_exact_max_points = 16384`: peerbench's synthetic clustered
-    ///   labels (50k x 384, 256 clusters, labels on whole clusters; 2026-11-28, load ~7, CPU-time
-    ///   QPS): at 10% (5,000 points) about nine queries in ten lie in an unlabelled cluster, and
-    ///   the probe sees none of the filter around them (`l` = 0). ACORN-1 needed ef 64 x4 for
-    ///   recall 0.987 (356 q/s; ef 32: 0.902) where an exact scan of the 5,000 points ran 534 q/s
-    ///   at recall 1. Random filters have `l` close to `s` (1,000 slots: 0.1 ± 0.01 at 10%), far
-    ///   above `s / 4`. Above ~16k points an exact scan costs more than the widest ACORN beam.
+    /// - `far_density_ratio = 4`, `far_exact_max_points = 16384`: a filter whose points all lie
+    ///   away from the query (the oracle test's anti-correlated AND filter, well-separated
+    ///   clusters: `l` = 0) leaves ACORN-1 nothing to walk near the entry, and a scan of a few
+    ///   thousand points is exact at the cost of one boosted walk. Random filters have `l` close
+    ///   to `s` (1,000 slots: 0.1 ± 0.01 at 10%), far above `s / 4`. Measured limit: on
+    ///   peerbench's synthetic clustered labels (50k x 384, 256 overlapping clusters; 2026-11-28)
+    ///   the rule fired for only 18 of 500 queries at 10%: there the 2-hop neighbourhood spans
+    ///   many clusters and sees the filter at about its global share, so the probe cannot tell
+    ///   those queries apart and ACORN-1 still answers them (ef 64 x2: recall 0.987).
     /// - `exact_max_points = 4096`: exact costs ~80-220 ns of CPU per allowed row at d = 384
     ///   (1,039 rows: 12,000 q/s; 13,375 rows: 333 q/s) and a boosted ACORN-1 walk ~0.6-0.9
     ///   ms, so the crossover is a few thousand rows.

@@ -149,6 +149,32 @@ fn verify(dir: &Path, acked: Option<u64>) -> u64 {
     complete
 }
 
+/// Re-executes this test binary running only the test `entry`, with `envs`; its stdout lines
+/// arrive on the receiver (read by the returned thread until the child dies).
+fn spawn_child(
+    entry: &str,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::Child, mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx, reader)
+}
+
 fn run_crashes(kills: usize, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -156,23 +182,11 @@ fn run_crashes(kills: usize, seed: u64) {
     let mut complete = 0;
     let mut acks_seen = 0usize;
     for round in 0..kills {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child_entry", "--nocapture", "--test-threads=1"])
-            .env("GROVE_CRASH_CHILD", dir.path())
-            .env("GROVE_CRASH_START", complete.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let start = complete.to_string();
+        let (mut child, rx, reader) = spawn_child(
+            "crash_child_entry",
+            &[("GROVE_CRASH_CHILD", dir.path().as_os_str()), ("GROVE_CRASH_START", start.as_ref())],
+        );
         // Kill at a random moment after the child is ready (sometimes during its open).
         let wait_ready = rng.gen_bool(0.85);
         if wait_ready {
@@ -280,23 +294,13 @@ fn survives_sigkill_during_recover() {
     let mut seen = [0usize; 2];
     let mut interrupted = 0usize;
     for round in 0..12 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "recover_child_entry", "--nocapture", "--test-threads=1"])
-            .env("GROVE_RECOVER_CHILD", dir.path())
-            .env("GROVE_RECOVER_ARCHIVES", archives.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (mut child, rx, reader) = spawn_child(
+            "recover_child_entry",
+            &[
+                ("GROVE_RECOVER_CHILD", dir.path().as_os_str()),
+                ("GROVE_RECOVER_ARCHIVES", archives.path().as_os_str()),
+            ],
+        );
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while let Ok(l) = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
             if l.ends_with("ready") {

@@ -319,8 +319,11 @@ async fn bad_input_gets_4xx_with_a_message_that_says_what_to_fix() {
         json!({"filter": {"must": [{"has_id": [1]}, {"has_id": [1]}, {"has_id": [1]}, {"has_id": [1]}]}});
     err(c.post(format!("{col}/points/count")).json(&many), StatusCode::BAD_REQUEST, "max_filter_conditions")
         .await;
-    let (status, body) = send(c.put(format!("{col}/points")).json(&points(3000))).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let resp = c.put(format!("{col}/points")).json(&points(3000)).send().await.expect("request");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The unread body is left on the wire: the server must not offer the connection for reuse.
+    assert_eq!(resp.headers().get("connection").map(|v| v.to_str().unwrap_or("")), Some("close"));
+    let body: Value = resp.json().await.expect("json");
     assert!(body["status"]["error"].is_string(), "{body}");
     // Missing query vector; unknown route; wrong method.
     err(c.post(format!("{col}/points/query")).json(&json!({"limit": 3})), StatusCode::BAD_REQUEST, "query")

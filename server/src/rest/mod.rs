@@ -115,13 +115,41 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();
-    let response = REQUEST_START.scope(start, next.run(req)).await;
+    let has_body = request_has_body(&req);
+    let mut response = REQUEST_START.scope(start, next.run(req)).await;
     let status = response.status();
+    if has_body && REFUSED_UNREAD.contains(&status) {
+        response.headers_mut().insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     state.service.metrics().http_request(&route, &method, status.as_u16(), start.elapsed());
     if status.is_server_error() {
         tracing::warn!(%route, status = status.as_u16(), "request failed");
     }
     response
+}
+
+/// Refusals sent before the request body is read (too large, unauthorised, no such route or
+/// method, wrong content type). The unread body is still on the wire, so the server cannot keep
+/// the connection: without `Connection: close` a client's pool reused it for its next request
+/// and that request failed with a broken pipe. With the header the client opens a new one.
+const REFUSED_UNREAD: [StatusCode; 6] = [
+    StatusCode::PAYLOAD_TOO_LARGE,
+    StatusCode::UNAUTHORIZED,
+    StatusCode::FORBIDDEN,
+    StatusCode::NOT_FOUND,
+    StatusCode::METHOD_NOT_ALLOWED,
+    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+];
+
+/// Whether the request carries a body (declared length above zero, or chunked).
+fn request_has_body(req: &Request) -> bool {
+    let h = req.headers();
+    let declared = h
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0);
+    declared || h.contains_key(axum::http::header::TRANSFER_ENCODING)
 }
 
 /// Per-route auth: public routes pass; others need a key granting their access.

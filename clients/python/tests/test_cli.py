@@ -87,3 +87,14 @@ def test_cli_reports_server_errors(server: GroveServer, capsys: pytest.CaptureFi
     rc = main(["--url", server.url, "--grpc-port", str(server.grpc_port), "--api-key", server.api_key or "", "collections", "info", "nope"])
     err = capsys.readouterr().err
     assert rc == 1 and "NotFoundError" in err and "nope" in err
+
+
+def test_import_into_a_missing_collection_names_create(
+    server: GroveServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    npy = tmp_path / "v.npy"
+    np.save(npy, np.eye(3, dtype=np.float32))
+    with pytest.raises(SystemExit, match="--create"):
+        run(server, capsys, "import", "cli_missing", str(npy), "--no-progress")
+    rc, out = run(server, capsys, "import", "cli_missing", str(npy), "--create", "--no-progress")
+    assert rc == 0 and "imported 3" in out

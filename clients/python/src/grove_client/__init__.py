@@ -1,11 +1,12 @@
 """grove_client: Python client for Grove, a filtered approximate-nearest-neighbour database.
 
-Talks gRPC (``grove.v1``) by default with a REST (Qdrant-shaped JSON) fallback; numpy arrays
+Talks gRPC (``grove.v1``) by default, and REST (Qdrant-shaped JSON) when asked to or when the
+gRPC address does not answer at construction (``transport="auto"``, with a warning); numpy arrays
 in, numpy arrays out; server errors become :class:`GroveError` subclasses carrying the server's
 message. See :class:`GroveClient` for an example.
 """
 
-from .client import Filter, GroveClient
+from .client import Filter, GroveClient, TransportFallbackWarning, grpc_target_for
 from .errors import (
     BadRequestError,
     ConflictError,
@@ -48,6 +49,8 @@ from .models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "TransportFallbackWarning",
+    "grpc_target_for",
     "CapacityProbe",
     "CapacityReference",
     "CapacityResult",

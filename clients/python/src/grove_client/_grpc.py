@@ -162,16 +162,16 @@ class GrpcTransport:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, fn: Callable[..., T], request: Any) -> T:
+    def _call(self, fn: Callable[..., T], request: Any, timeout: float | None = None) -> T:
         try:
-            return fn(request, timeout=self._timeout, metadata=self._metadata)
+            return fn(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
         except grpc.RpcError as e:
             raise _error(e, self._target) from None
 
     # -- service ------------------------------------------------------------------------------
 
-    def health(self) -> HealthInfo:
-        r = self._call(self._health.Check, hpb.HealthCheckRequest())
+    def health(self, timeout: float | None = None) -> HealthInfo:
+        r = self._call(self._health.Check, hpb.HealthCheckRequest(), timeout)
         return HealthInfo(version=r.version, ready=r.ready)
 
     # -- collections --------------------------------------------------------------------------
@@ -390,5 +390,7 @@ def _error(e: grpc.RpcError, target: str) -> errors.GroveError:
     details = e.details() if hasattr(e, "details") else None
     message = details or str(e)
     if name == "UNAVAILABLE":
-        message = f"cannot reach grove at {target}: {message}"
+        message = f"cannot reach grove's gRPC port at {target}: {message}"
+    elif name == "DEADLINE_EXCEEDED":
+        message = f"{message} (gRPC at {target})"
     return errors.from_grpc(name, message)

@@ -53,7 +53,7 @@ def _client(args: argparse.Namespace) -> GroveClient:
     return GroveClient(
         args.url,
         grpc_port=args.grpc_port,
-        transport="rest" if args.rest else "grpc",
+        transport="rest" if args.rest else args.transport,
         api_key=args.api_key,
         timeout=args.timeout,
     )
@@ -182,7 +182,13 @@ def cmd_import(c: GroveClient, args: argparse.Namespace) -> int:
         dim = len(first["vector"]) if first else 0
     else:
         raise SystemExit(f"grove-cli: {path}: expected .npy or .jsonl")
-    if args.create and not c.collection_exists(args.collection):
+    if not c.collection_exists(args.collection):
+        if not args.create:
+            raise SystemExit(
+                f"grove-cli: collection {args.collection!r} does not exist; add --create to create it from "
+                f"the file (dim={dim}, --distance {args.distance}), or create it first with "
+                f"`grove-cli collections create {args.collection} --dim {dim}`"
+            )
         c.create_collection(args.collection, dim, args.distance)
         print(f"created {args.collection} (dim={dim}, {args.distance})", file=sys.stderr)
     bar = _progress(total, not args.no_progress, f"import {args.collection}")
@@ -329,9 +335,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grove-cli", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"grove-cli {__version__}")
     p.add_argument("--url", default=os.environ.get("GROVE_URL", "http://localhost:6333"), help="REST URL [env GROVE_URL]")
-    p.add_argument("--grpc-port", type=int, default=int(os.environ.get("GROVE_GRPC_PORT", "6334")), help="gRPC port [env GROVE_GRPC_PORT]")
+    env_port = os.environ.get("GROVE_GRPC_PORT")
+    p.add_argument(
+        "--grpc-port",
+        type=int,
+        default=int(env_port) if env_port else None,
+        help="gRPC port on the URL's host; default: the URL's port + 1, or 6334 [env GROVE_GRPC_PORT]",
+    )
+    p.add_argument(
+        "--transport",
+        choices=("auto", "grpc", "rest"),
+        default="auto",
+        help="auto: gRPC, or REST with a warning when the gRPC port does not answer (default)",
+    )
     p.add_argument("--api-key", default=os.environ.get("GROVE_API_KEY"), help="API key [env GROVE_API_KEY]")
-    p.add_argument("--rest", action="store_true", help="use REST instead of gRPC")
+    p.add_argument("--rest", action="store_true", help="use REST instead of gRPC (same as --transport rest)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per call")
     p.add_argument("--json", action="store_true", help="print JSON")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -35,19 +36,61 @@ from .models import (
 Filter = Mapping[str, Any]
 """A Qdrant-shaped filter: ``{"must": [...], "should": [...], "must_not": [...]}``."""
 
-# Above this many points, upsert shows a progress bar by default (when tqdm is installed).
+# Above this many points, upsert shows a progress bar by default.
 _PROGRESS_THRESHOLD = 10_000
+
+# How long transport="auto" waits for the gRPC address to answer at construction.
+_AUTO_PROBE_SECONDS = 3.0
+
+_DEFAULT_GRPC_PORT = 6334
+
+
+class TransportFallbackWarning(UserWarning):
+    """``transport="auto"`` found the gRPC address unreachable and uses REST instead."""
+
+
+def grpc_target_for(url: str, grpc_port: int | None = None) -> str:
+    """The gRPC ``host:port`` a client derives from a REST ``url``.
+
+    The host of ``url``; the port is ``grpc_port`` when given, else the url's port plus one (a
+    server started with ``--service-http-port 7333`` serves gRPC on 7334 unless told otherwise),
+    else 6334.
+
+    >>> grpc_target_for("http://localhost:6333")
+    'localhost:6334'
+    >>> grpc_target_for("http://10.0.0.5:7333")
+    '10.0.0.5:7334'
+    >>> grpc_target_for("https://grove.example.com")
+    'grove.example.com:6334'
+    >>> grpc_target_for("http://localhost:7333", 9000)
+    'localhost:9000'
+    """
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    if grpc_port is None:
+        grpc_port = parts.port + 1 if parts.port is not None else _DEFAULT_GRPC_PORT
+    return f"{host}:{grpc_port}"
 
 
 class GroveClient:
     """A synchronous client for one Grove server.
 
-    By default it talks gRPC (``grove.v1``) to ``grpc_port`` on the host of ``url``; pass
-    ``transport="rest"`` to use the Qdrant-shaped REST API on ``url`` instead. Both transports
-    accept the same inputs and return the same result types, and every call goes over the
-    client's own transport (Matryoshka and LIMIT diagnostics included), except
-    :meth:`upload_snapshot`, which the server offers only over REST: a gRPC client needs ``url``
-    reachable for that one call alone.
+    Transports: ``transport="auto"`` (the default) talks gRPC (``grove.v1``) and, when the gRPC
+    address does not answer at construction but the REST ``url`` does, uses REST instead for the
+    life of the client and warns once (:class:`TransportFallbackWarning`), naming both addresses.
+    ``"grpc"`` is gRPC only, ``"rest"`` the Qdrant-shaped REST API only. Both transports accept
+    the same inputs and return the same result types, and every call goes over the client's own
+    transport (Matryoshka and LIMIT diagnostics included), except :meth:`upload_snapshot`, which
+    the server offers only over REST: a gRPC client needs ``url`` reachable for that one call.
+
+    The gRPC address is derived from ``url``: its host, and its port plus one (the server's
+    defaults are REST 6333 and gRPC 6334), or 6334 when ``url`` names no port. ``grpc_port`` or
+    ``grpc_target`` override that. :attr:`grpc_target` says which address is used, and errors
+    that could not reach the server name it.
 
     Example::
 
@@ -64,9 +107,9 @@ class GroveClient:
 
     Args:
         url: REST base URL, e.g. ``http://localhost:6333`` (https for TLS).
-        grpc_port: gRPC port on the same host (ignored when ``grpc_target`` is given).
+        grpc_port: gRPC port on the host of ``url``; None derives it from ``url`` (see above).
         grpc_target: explicit ``host:port`` for gRPC.
-        transport: ``"grpc"`` (default) or ``"rest"``.
+        transport: ``"auto"`` (default), ``"grpc"`` or ``"rest"``.
         api_key: sent as the ``api-key`` header / metadata.
         timeout: seconds per call.
         verify: TLS verification for REST: True, False, or a CA bundle path.
@@ -77,9 +120,9 @@ class GroveClient:
         self,
         url: str = "http://localhost:6333",
         *,
-        grpc_port: int = 6334,
+        grpc_port: int | None = None,
         grpc_target: str | None = None,
-        transport: str = "grpc",
+        transport: str = "auto",
         api_key: str | None = None,
         timeout: float = 60.0,
         verify: bool | str = True,
@@ -89,18 +132,55 @@ class GroveClient:
             url = "http://" + url
         parts = urlsplit(url)
         self.url = url.rstrip("/")
-        self.transport_name = inp.check_choice(transport, ("grpc", "rest"), "transport")
+        requested = inp.check_choice(transport, ("auto", "grpc", "rest"), "transport")
         self._rest_args = (self.url, api_key, timeout, verify)
         self._rest: RestTransport | None = None
         self._grpc: GrpcTransport | None = None
-        if self.transport_name == "grpc":
-            target = grpc_target or f"{parts.hostname or 'localhost'}:{grpc_port}"
-            self._grpc = GrpcTransport(
-                target, api_key, timeout, secure=parts.scheme == "https", root_certificates=root_certificates
+        self.grpc_target: str | None = None
+        """The gRPC ``host:port`` this client uses (None for a REST client)."""
+        if requested == "rest":
+            self.transport_name = "rest"
+            self._t: GrpcTransport | RestTransport = self._rest_transport()
+            return
+        self.grpc_target = grpc_target or grpc_target_for(url, grpc_port)
+        self._grpc = GrpcTransport(
+            self.grpc_target, api_key, timeout, secure=parts.scheme == "https", root_certificates=root_certificates
+        )
+        self._t = self._grpc
+        self.transport_name = "grpc"
+        if requested == "auto":
+            self._fall_back_if_grpc_unreachable(min(timeout, _AUTO_PROBE_SECONDS))
+
+    def _fall_back_if_grpc_unreachable(self, probe_timeout: float) -> None:
+        """Switch to REST when the gRPC address does not answer but the REST url does.
+
+        Only a health check is sent, so nothing is written twice or lost whichever way it goes.
+        When neither answers (the server may still be starting), the client stays on gRPC.
+        """
+        assert self._grpc is not None
+        try:
+            self._grpc.health(timeout=probe_timeout)
+            return
+        except errors.UnavailableError as grpc_error:
+            rest = self._rest_transport()
+            try:
+                rest.health()
+            except errors.GroveError:
+                return
+            warnings.warn(
+                f"grove_client: gRPC at {self.grpc_target} did not answer ({grpc_error.message}); "
+                f"using REST at {self.url} instead. Pass transport='grpc' to fail instead, or "
+                "grpc_port / grpc_target to name the right gRPC address.",
+                TransportFallbackWarning,
+                stacklevel=3,
             )
-            self._t: GrpcTransport | RestTransport = self._grpc
-        else:
-            self._t = self._rest_transport()
+            self._grpc.close()
+            self._grpc = None
+            self.grpc_target = None
+            self._t = rest
+            self.transport_name = "rest"
+        except errors.GroveError:
+            return  # the gRPC server answered (even if with an error): it is there
 
     def _rest_transport(self) -> RestTransport:
         if self._rest is None:
@@ -121,7 +201,8 @@ class GroveClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"GroveClient({self.url!r}, transport={self.transport_name!r})"
+        grpc = f", grpc_target={self.grpc_target!r}" if self.grpc_target else ""
+        return f"GroveClient({self.url!r}, transport={self.transport_name!r}{grpc})"
 
     # -- service ------------------------------------------------------------------------------
 
@@ -239,8 +320,7 @@ class GroveClient:
         Args:
             batch_size: points per request.
             wait: return only when the points are visible to searches (always durable).
-            progress: show a tqdm progress bar; None shows one above 10,000 points when tqdm is
-                installed (``pip install grove-client[progress]``).
+            progress: show a tqdm progress bar (on stderr); None shows one above 10,000 points.
         """
         n, items = inp.points(ids, vectors, payloads, points)
         bar = _progress_bar(n, progress, f"upsert {collection}")

@@ -11,6 +11,8 @@ use std::process::Command;
 
 const README: &str = include_str!("../../README.md");
 const MARKER: &str = "<!-- readme-test: walkthrough -->";
+/// The LIMIT diagnostics example, which runs on the walk-through's collection.
+const DIAGNOSTICS_MARKER: &str = "<!-- readme-test: diagnostics -->";
 
 /// The shell block following `marker`.
 fn block_after(text: &str, marker: &str) -> String {
@@ -24,8 +26,10 @@ fn block_after(text: &str, marker: &str) -> String {
 #[test]
 fn readme_curl_walkthrough_runs_as_printed() {
     let server = common::Server::start(&[]);
-    let block =
-        block_after(README, MARKER).replace("localhost:6333", &format!("127.0.0.1:{}", server.http_port));
+    let block = [MARKER, DIAGNOSTICS_MARKER]
+        .map(|m| block_after(README, m))
+        .join("\n")
+        .replace("localhost:6333", &format!("127.0.0.1:{}", server.http_port));
     assert!(!block.contains("localhost:"), "the walk-through must only talk to localhost:6333");
     let script = format!(
         "set -euo pipefail\ncurl() {{ command curl --fail-with-body --max-time 30 \"$@\"; echo; }}\n{block}\n"
@@ -44,7 +48,7 @@ fn readme_curl_walkthrough_runs_as_printed() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert_eq!(answers.len(), 7, "one answer per curl: {stdout}");
+    assert_eq!(answers.len(), 8, "one answer per curl: {stdout}");
     for a in &answers {
         assert_eq!(a["status"], "ok", "{a}");
     }
@@ -57,6 +61,8 @@ fn readme_curl_walkthrough_runs_as_printed() {
     assert_eq!(query["explain"]["filter"]["indexed_fields"], serde_json::json!(["year"]), "{query}");
     assert_eq!(answers[5]["result"]["count"], 2, "{}", answers[5]);
     assert_eq!(answers[6]["result"]["points_count"], 5, "{}", answers[6]);
+    let diagnosis = &answers[7]["result"];
+    assert!(diagnosis.to_string().contains("\"label\""), "the diagnostic labels its query: {diagnosis}");
 }
 
 #[test]

@@ -13,10 +13,12 @@ Workdir (written by grove-bench):
   wl-<i>.allowed   per query ceil(n/8) bytes, bit j of byte j>>3 (little order) = point j allowed
   wl-<i>.filters.json   the workload's filters as grove-bench serialises them
 
-Usage: run_peer.py --workdir W --engine faiss|hnswlib|usearch|qdrant --out FILE
+Usage: run_peer.py --workdir W --engine faiss|hnswlib|usearch|qdrant|scann --out FILE
 
 Everything measured runs on one thread (faiss omp 1, hnswlib num_threads=1, usearch threads=1,
-qdrant max_search_threads=1); builds use job["build_threads"].
+qdrant max_search_threads=1, scann's single-query search); builds use job["build_threads"].
+A system that cannot filter (ScaNN: its Python binding takes no allowed set) runs only the
+unfiltered workloads and says so in its description.
 """
 
 import argparse
@@ -104,11 +106,25 @@ class Faiss:
             self.flat = faiss.IndexFlatIP(self.d) if ip else faiss.IndexFlatL2(self.d)
             self.flat.add(X)
         self.builds.append(b.record(self.n))
+        self.sq8 = None
+        if not job["wanted"] or "faiss-hnsw-sq8" in job["wanted"]:
+            with Build("faiss-hnsw-sq8") as b:
+                # HNSW over 8-bit scalar codes (per-dimension min/max trained on the base), the
+                # graph traversed and the results ranked on the codes: faiss's SQ8 HNSW.
+                self.sq8 = faiss.IndexHNSWSQ(self.d, faiss.ScalarQuantizer.QT_8bit, job["m"], metric)
+                self.sq8.hnsw.efConstruction = job["efc"]
+                self.sq8.train(X)
+                self.sq8.add(X)
+            self.builds.append(b.record(self.n))
         faiss.omp_set_num_threads(1)
         self.systems = {
             "faiss-hnsw": ("IndexHNSWFlat, SearchParametersHNSW(sel=IDSelectorBitmap, efSearch=ef)", True),
             "faiss-flat": ("IndexFlat exact scan, SearchParameters(sel=IDSelectorBitmap)", False),
         }
+        if self.sq8 is not None:
+            self.systems["faiss-hnsw-sq8"] = (
+                "IndexHNSWSQ(QT_8bit): graph and ranking on 8-bit codes, no rescoring; "
+                "SearchParametersHNSW(sel=IDSelectorBitmap, efSearch=ef)", True)
 
     def prepare(self, system, bits, flt):
         if bits is None:
@@ -117,10 +133,11 @@ class Faiss:
         return (sel, bits)  # the selector points into `bits`: keep it alive
 
     def search(self, system, q, k, ef, filt):
-        if system == "faiss-hnsw":
+        if system in ("faiss-hnsw", "faiss-hnsw-sq8"):
             p = (self.faiss.SearchParametersHNSW(efSearch=ef) if filt is None
                  else self.faiss.SearchParametersHNSW(sel=filt[0], efSearch=ef))
-            _, ids = self.hnsw.search(q, k, params=p)
+            idx = self.hnsw if system == "faiss-hnsw" else self.sq8
+            _, ids = idx.search(q, k, params=p)
         else:
             if filt is None:
                 _, ids = self.flat.search(q, k)
@@ -206,6 +223,41 @@ class USearch:
         cnt = int(min(self.n, math.ceil(k / frac * self.factor)))
         keys = self.idx.search(q[0], cnt, threads=1).keys.astype(self.np.int64)
         return keys[mask[keys]][:k]
+
+
+class Scann:
+    family = "scann"
+    unfiltered_only = True
+
+    def __init__(self, job, X):
+        import numpy as np
+        import scann
+        self.np = np
+        self.n, self.d = X.shape
+        ip = job["metric"] == "ip"
+        # ScaNN's documented recipe for ~1e5-1e6 points: a k-means tree of about sqrt(n) leaves,
+        # anisotropic 4-bit product quantization (2 dims per block), exact reordering.
+        self.leaves = max(16, int(round(math.sqrt(self.n))))
+        with Build("scann") as b:
+            builder = scann.scann_ops_pybind.builder(X, 10, "dot_product" if ip else "squared_l2")
+            builder = builder.tree(num_leaves=self.leaves, num_leaves_to_search=min(self.leaves, 32),
+                                   training_sample_size=min(self.n, 250_000))
+            builder = builder.score_ah(2, anisotropic_quantization_threshold=0.2 if ip else float("nan"))
+            self.idx = builder.reorder(100).build()
+        self.builds = [b.record(self.n)]
+        self.systems = {
+            "scann": (f"tree ({self.leaves} leaves) + AH (2 dims/block) + exact reorder; ef -> "
+                      "leaves_to_search = ceil(ef/4), pre_reorder = max(4k, 2ef); unfiltered only", True),
+        }
+
+    def prepare(self, system, bits, flt):
+        return None
+
+    def search(self, system, q, k, ef, filt):
+        leaves = max(1, min(self.leaves, math.ceil(ef / 4)))
+        ids, _ = self.idx.search(q[0], final_num_neighbors=k, pre_reorder_num_neighbors=max(4 * k, 2 * ef),
+                                 leaves_to_search=leaves)
+        return ids
 
 
 class Qdrant:
@@ -327,7 +379,7 @@ def measure(engine, system, Q, k, ef, nq, prep, budget):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--engine", required=True, choices=["faiss", "hnswlib", "usearch", "qdrant"])
+    ap.add_argument("--engine", required=True, choices=["faiss", "hnswlib", "usearch", "qdrant", "scann"])
     ap.add_argument("--systems", default="", help="comma-separated subset of the family's systems")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -345,12 +397,15 @@ def main():
     row_bytes = (n + 7) // 8
     log(f"{a.engine}: {n} x {X.shape[1]} base, {Q.shape[0]} queries; building")
 
+    job["wanted"] = [s for s in a.systems.split(",") if s]
     if a.engine == "faiss":
         eng = Faiss(job, X)
     elif a.engine == "hnswlib":
         eng = Hnswlib(job, X)
     elif a.engine == "usearch":
         eng = USearch(job, X)
+    elif a.engine == "scann":
+        eng = Scann(job, X)
     else:
         eng = Qdrant(job, X, wd)
     for b in eng.builds:
@@ -360,7 +415,8 @@ def main():
     systems = [s for s in eng.systems if s in wanted]
 
     import importlib.metadata as md
-    pkg = {"faiss": "faiss-cpu", "hnswlib": "hnswlib", "usearch": "usearch", "qdrant": "qdrant-edge-py"}[a.engine]
+    pkg = {"faiss": "faiss-cpu", "hnswlib": "hnswlib", "usearch": "usearch", "qdrant": "qdrant-edge-py",
+           "scann": "scann"}[a.engine]
     out = {"engine": a.engine, "version": md.version(pkg), "builds": eng.builds,
            "systems": {s: eng.systems[s][0] for s in systems}, "runs": []}
 
@@ -373,6 +429,9 @@ def main():
         with open(os.path.join(wd, wl["filters"])) as f:
             flts = json.load(f)
         unf = wl["unfiltered"]
+        if getattr(eng, "unfiltered_only", False) and not all(unf):
+            log(f"{a.engine}: skips {wl['name']} (filtered queries; it takes no allowed set)")
+            continue
         for system in systems:
             def prep(i, system=system):
                 return eng.prepare(system, None if unf[i] else np.ascontiguousarray(raw[i]), flts[i])

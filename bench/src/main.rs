@@ -240,8 +240,8 @@ struct RunArgs {
     #[arg(long)]
     peer_run: Option<PathBuf>,
     /// Peers measured on the same workloads (all, none, or a comma-separated list of
-    /// faiss-hnsw, faiss-flat, hnswlib, usearch, qdrant-edge, qdrant-edge+acorn; "faiss" and
-    /// "qdrant" name both of theirs). Needs the venv of bench/peers/setup.sh.
+    /// faiss-hnsw, faiss-flat, faiss-hnsw-sq8, hnswlib, usearch, qdrant-edge, qdrant-edge+acorn,
+    /// scann (unfiltered workloads only); "faiss" and "qdrant" name all of theirs). Needs the venv of bench/peers/setup.sh.
     #[arg(long, default_value = "none", value_delimiter = ',')]
     peers: Vec<String>,
     /// The peers' Python (bench/peers/setup.sh VENV makes VENV/bin/python).

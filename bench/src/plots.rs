@@ -59,6 +59,8 @@ fn style(system: &str) -> (RGBColor, u32) {
         "hnsw_rs" => (RGBColor(120, 60, 160), 2),
         "faiss-hnsw" => (RGBColor(230, 120, 0), 2),
         "faiss-flat" => (RGBColor(240, 190, 60), 2),
+        "faiss-hnsw-sq8" => (RGBColor(170, 90, 20), 2),
+        "scann" => (RGBColor(60, 60, 200), 2),
         "hnswlib" => (RGBColor(200, 30, 30), 2),
         "usearch" => (RGBColor(30, 160, 60), 2),
         "qdrant-edge" => (RGBColor(220, 40, 160), 2),

@@ -1,5 +1,7 @@
-//! Peers run from Python on the bench's own workloads: hnswlib, faiss-cpu (HNSW and flat, both
-//! with an `IDSelectorBitmap`), usearch and qdrant-edge-py (with and without ACORN).
+//! Peers run from Python on the bench's own workloads: hnswlib, faiss-cpu (HNSW, HNSW over SQ8
+//! codes and flat, all with an `IDSelectorBitmap`), usearch, qdrant-edge-py (with and without
+//! ACORN) and ScaNN (tree + anisotropic PQ + reorder; unfiltered workloads only, since its
+//! Python binding takes no allowed set).
 //!
 //! The bench writes a workdir (vectors, payload, each workload's per-query allowed sets and
 //! filters, a `job.json`), runs `bench/peers/run_peer.py` once per engine family in its own
@@ -24,13 +26,16 @@ use crate::measure::{self, Cell, Outcome};
 use crate::run::{Options, WithTruth};
 
 /// Every peer system the runner knows, with the engine family (one Python process) it runs in.
-pub const SYSTEMS: [(&str, &str); 6] = [
+pub const SYSTEMS: [(&str, &str); 8] = [
     ("faiss-hnsw", "faiss"),
     ("faiss-flat", "faiss"),
+    ("faiss-hnsw-sq8", "faiss"),
     ("hnswlib", "hnswlib"),
     ("usearch", "usearch"),
     ("qdrant-edge", "qdrant"),
     ("qdrant-edge+acorn", "qdrant"),
+    // Unfiltered workloads only: ScaNN's Python binding takes no allowed set.
+    ("scann", "scann"),
 ];
 
 /// Resolves `--peers` (`all`, `none`, or names from [`SYSTEMS`]) to system names.

@@ -165,7 +165,15 @@ fn peers_run_on_the_same_workloads_when_their_venv_exists() {
             .arg(&csv),
     );
     let cs = cells(&json);
-    for p in ["faiss-hnsw", "faiss-flat", "hnswlib", "usearch", "qdrant-edge", "qdrant-edge+acorn"] {
+    for p in [
+        "faiss-hnsw",
+        "faiss-flat",
+        "faiss-hnsw-sq8",
+        "hnswlib",
+        "usearch",
+        "qdrant-edge",
+        "qdrant-edge+acorn",
+    ] {
         let r = recall_by_workload(&cs, p, if p == "faiss-flat" { 0 } else { 64 });
         assert_eq!(r.len(), 3, "{p} ran every workload: {r:?}");
         if p == "faiss-flat" {
@@ -177,6 +185,8 @@ fn peers_run_on_the_same_workloads_when_their_venv_exists() {
             }
         }
     }
+    // ScaNN takes no allowed set: it runs unfiltered workloads only, and every shipped one filters.
+    assert!(recall_by_workload(&cs, "scann", 64).is_empty(), "scann must not answer filtered queries");
     assert!(std::fs::read_to_string(&csv).unwrap().lines().count() > 10);
     assert!(plots.join("qps-vs-selectivity.png").exists(), "figures drawn");
 }

@@ -82,14 +82,29 @@ pub fn payload_out(p: api::Payload) -> HashMap<String, pb::Value> {
     p.into_iter().map(|(k, v)| (k, value_out(v))).collect()
 }
 
-fn range_json<T: serde::Serialize>(lt: Option<T>, gt: Option<T>, gte: Option<T>, lte: Option<T>) -> Json {
+/// A range message as Qdrant's JSON. A bound JSON cannot carry (NaN or an infinity, which
+/// `serde_json` turns into `null`, i.e. "no bound") is refused: `price > +inf` must not become
+/// "every price".
+fn range_json<T: serde::Serialize + std::fmt::Debug>(
+    what: &str,
+    lt: Option<T>,
+    gt: Option<T>,
+    gte: Option<T>,
+    lte: Option<T>,
+) -> ServiceResult<Json> {
     let mut m = Map::new();
     for (k, v) in [("lt", lt), ("gt", gt), ("gte", gte), ("lte", lte)] {
         if let Some(v) = v {
-            m.insert(k.to_owned(), json!(v));
+            let j = json!(v);
+            if j.is_null() {
+                return Err(ServiceError::invalid(format!(
+                    "{what}.{k}: a bound must be a finite number, got {v:?}; leave the bound out for no limit"
+                )));
+            }
+            m.insert(k.to_owned(), j);
         }
     }
-    Json::Object(m)
+    Ok(Json::Object(m))
 }
 
 fn condition(c: pb::Condition) -> ServiceResult<Json> {
@@ -119,15 +134,18 @@ fn condition(c: pb::Condition) -> ServiceResult<Json> {
                         "a field condition takes range or datetime_range, not both",
                     ))
                 }
-                (Some(r), None) => Some(range_json(r.lt, r.gt, r.gte, r.lte)),
-                (None, Some(r)) => Some(range_json(r.lt, r.gt, r.gte, r.lte)),
+                (Some(r), None) => Some(range_json("range", r.lt, r.gt, r.gte, r.lte)?),
+                (None, Some(r)) => Some(range_json("datetime_range", r.lt, r.gt, r.gte, r.lte)?),
                 (None, None) => None,
             };
             if let Some(r) = range {
                 m.insert("range".to_owned(), r);
             }
             if let Some(vc) = f.values_count {
-                m.insert("values_count".to_owned(), range_json(vc.lt, vc.gt, vc.gte, vc.lte));
+                m.insert(
+                    "values_count".to_owned(),
+                    range_json("values_count", vc.lt, vc.gt, vc.gte, vc.lte)?,
+                );
             }
             Ok(Json::Object(m))
         }
@@ -556,6 +574,27 @@ mod tests {
             json!({"must": [{"key": "cat", "match": {"value": "a"}}, {"key": "year", "range": {"gte": 2019.0, "lt": 2022.0}}],
                    "must_not": [{"has_id": [3]}]})
         );
+    }
+
+    #[test]
+    fn non_finite_range_bounds_are_refused_not_dropped() {
+        // Regression: json!(f64::INFINITY) is null, which the filter parser read as "no bound",
+        // so Delete(price > +inf) deleted every point.
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            let f = pb::Filter {
+                must: vec![pb::Condition {
+                    kind: Some(pb::condition::Kind::Field(Box::new(pb::FieldCondition {
+                        key: "price".into(),
+                        range: Some(pb::Range { gt: Some(bad), ..Default::default() }),
+                        ..Default::default()
+                    }))),
+                }],
+                should: vec![],
+                must_not: vec![],
+            };
+            let err = filter(f).expect_err("a non-finite bound is an error");
+            assert!(err.to_string().contains("range.gt"), "{err}");
+        }
     }
 
     #[test]

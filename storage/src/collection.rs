@@ -32,7 +32,7 @@ use crate::api::*;
 use crate::error::{Result, StorageError};
 use crate::filter::{Condition, Filter};
 use crate::kv::{Batch, Cf, KvBackend, Scan};
-use crate::payload_index::{extract, FieldDef, FieldIndex, IndexValue};
+use crate::payload_index::{contains_sorted, extract, FieldDef, FieldIndex, IndexValue};
 use crate::snapshot::{ArchiveMeta, ArchiveWriter};
 use crate::storage::StorageOptions;
 
@@ -70,6 +70,27 @@ pub(crate) fn matryoshka_config(c: &CollectionConfig) -> Option<MatryoshkaConfig
             ..GraphParams::default()
         }),
     })
+}
+
+/// The largest Euclidean norm a stored or query vector may have: `sqrt(f32::MAX) / 2`.
+///
+/// Why: every score is computed in f32. With `|a|, |b| <= N`, a dot product (and every partial
+/// sum of one) is at most `N^2` by Cauchy-Schwarz, and a squared L2 distance at most `(2N)^2`;
+/// `N = sqrt(f32::MAX) / 2` keeps both finite, so no score can become `inf` or `null`. A finite
+/// vector near 3e38 used to overflow and rank first with `"score": null`.
+pub const MAX_VECTOR_NORM: f64 = 9.223_372e18;
+
+/// Finite components and a norm of at most [`MAX_VECTOR_NORM`] (computed in f64, which cannot
+/// overflow for f32 inputs), or the error naming `point` ("query" for a query).
+pub(crate) fn check_vector(point: &str, v: &[f32]) -> Result<()> {
+    if let Some(index) = v.iter().position(|x| !x.is_finite()) {
+        return Err(StorageError::NonFiniteVector { point: point.to_string(), index });
+    }
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if norm > MAX_VECTOR_NORM {
+        return Err(StorageError::VectorTooLarge { point: point.to_string(), norm, max: MAX_VECTOR_NORM });
+    }
+    Ok(())
 }
 
 pub(crate) fn prefix(coll: u32) -> [u8; 4] {
@@ -689,9 +710,7 @@ impl Collection {
                     got: p.vector.len(),
                 });
             }
-            if let Some(index) = p.vector.iter().position(|x| !x.is_finite()) {
-                return Err(StorageError::NonFiniteVector { point, index });
-            }
+            check_vector(&point, &p.vector)?;
             let payload = p.payload.unwrap_or_default();
             self.check_payload(&payload, &p.id)?;
             let posts = Self::postings(&st, &payload, &p.id)?;
@@ -853,10 +872,11 @@ impl Collection {
             batch.put(Cf::Payloads, id_key(self.id, id), serde_json::to_vec(&new).map_err(corrupt)?);
             for ((fname, ov), (_, nv)) in old_posts.iter().zip(&new_posts) {
                 let fid = st.fields[fname].def.field_id;
-                for v in ov.iter().filter(|v| !nv.contains(v)) {
+                // Both lists are sorted and deduplicated (`extract`): a lookup is a binary search.
+                for v in ov.iter().filter(|v| !contains_sorted(nv, v)) {
                     batch.delete(Cf::PayloadIndex, posting_key(self.id, fid, v, id));
                 }
-                for v in nv.iter().filter(|v| !ov.contains(v)) {
+                for v in nv.iter().filter(|v| !contains_sorted(ov, v)) {
                     batch.put(Cf::PayloadIndex, posting_key(self.id, fid, v, id), Vec::new());
                 }
             }
@@ -1170,9 +1190,7 @@ impl Collection {
                 got: req.vector.len(),
             });
         }
-        if let Some(index) = req.vector.iter().position(|x| !x.is_finite()) {
-            return Err(StorageError::NonFiniteVector { point: "query".into(), index });
-        }
+        check_vector("query", &req.vector)?;
         if req.limit == 0 {
             return Err(StorageError::InvalidRequest("limit must be at least 1".into()));
         }

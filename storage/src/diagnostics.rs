@@ -84,6 +84,7 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
         if let Some(j) = q.vector.iter().position(|x| !x.is_finite()) {
             return Err(invalid(format!("queries[{i}].vector[{j}] is not a finite number")));
         }
+        crate::collection::check_vector(&format!("queries[{i}]"), &q.vector)?;
         if q.relevant.is_empty() {
             return Err(invalid(format!("queries[{i}].relevant: give at least one point id")));
         }

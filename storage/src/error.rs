@@ -87,6 +87,16 @@ pub enum StorageError {
         /// Position of the first bad component.
         index: usize,
     },
+    /// A finite vector so long that a distance to it could overflow f32 (and score `null`).
+    #[error("point {point}: vector norm {norm:.3e} is too large: distances to it would overflow; the norm must be at most {max:.3e} (normalise or rescale the vector)")]
+    VectorTooLarge {
+        /// The point's external id (display form), or "query".
+        point: String,
+        /// The vector's Euclidean norm.
+        norm: f64,
+        /// The largest norm accepted ([`crate::MAX_VECTOR_NORM`]).
+        max: f64,
+    },
     /// A payload is larger than the configured limit.
     #[error("point {point}: payload is {bytes} bytes serialised, the limit is {limit}; store large data elsewhere and keep a reference")]
     PayloadTooLarge {
@@ -148,6 +158,7 @@ impl StorageError {
             StorageError::InvalidName { .. }
             | StorageError::DimensionMismatch { .. }
             | StorageError::NonFiniteVector { .. }
+            | StorageError::VectorTooLarge { .. }
             | StorageError::PayloadTooLarge { .. }
             | StorageError::PayloadType { .. }
             | StorageError::InvalidFilter(_)

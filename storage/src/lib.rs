@@ -42,6 +42,7 @@ mod snapshot;
 mod storage;
 
 pub use api::*;
+pub use collection::MAX_VECTOR_NORM;
 pub use error::{ErrorKind, Result, StorageError};
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, Range, RangeBound, ValuesCount};
 pub use storage::{Storage, StorageOptions};

@@ -361,3 +361,49 @@ fn graph_saves_are_throttled_and_done_on_close() {
     assert_eq!(info.points_count, 200);
     assert_eq!((info.indexing.indexed_points, info.indexing.pending_points), (200, 0));
 }
+
+#[test]
+fn vectors_whose_distances_could_overflow_are_refused_and_scores_stay_finite() {
+    // Regression: a finite vector near 3e38 overflowed dot/cosine and ranked first with a
+    // null (infinite) score.
+    for metric in [Metric::Dot, Metric::Cosine, Metric::L2] {
+        let s = Storage::in_memory();
+        s.create_collection("c", CollectionConfig::new(2, metric)).unwrap();
+        let e = s.upsert("c", vec![pt(1, vec![3.0e38, 3.0e38], json!({}))]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{metric:?}: {e}");
+        assert!(e.to_string().contains("too large"), "{e}");
+        // The largest accepted norm, on both sides of the product: still a finite score.
+        let big = (MAX_VECTOR_NORM / 2f64.sqrt()) as f32 * 0.999;
+        s.upsert("c", vec![pt(2, vec![big, big], json!({})), pt(3, vec![-big, -big], json!({}))]).unwrap();
+        let q: QueryRequest = serde_json::from_value(json!({"vector": [big, big], "limit": 2})).unwrap();
+        let r = s.query("c", &q).unwrap();
+        assert_eq!(r.points.len(), 2);
+        assert!(r.points.iter().all(|p| p.score.is_finite()), "{metric:?}: {:?}", r.points);
+        let q: QueryRequest = serde_json::from_value(json!({"vector": [3.0e38, 1.0], "limit": 1})).unwrap();
+        assert_eq!(s.query("c", &q).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+}
+
+#[test]
+fn a_keyword_list_of_100k_values_indexes_in_linear_log_time() {
+    // Regression: values were deduplicated with Vec::contains (quadratic) under the collection's
+    // write lock: one 0.9 MB upsert of a 100k-value list held writes for ~70 s. The bound below
+    // is ~20x what the sorted dedup needs in a debug build; the quadratic one needed minutes.
+    let s = Storage::in_memory();
+    s.create_collection("c", cfg(2)).unwrap();
+    s.create_field_index("c", "tags", PayloadSchemaType::Keyword).unwrap();
+    let tags: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    let mut dup = tags.clone();
+    dup.extend(tags.iter().take(1000).cloned()); // duplicates are indexed once
+    let t = std::time::Instant::now();
+    s.upsert("c", vec![pt(1, vec![0.0, 0.0], json!({ "tags": dup }))]).unwrap();
+    // An overwrite that keeps every other value: the posting delta is computed by binary search.
+    let half: Vec<&String> = tags.iter().step_by(2).collect();
+    s.set_payload("c", obj(json!({ "tags": half })), &PointSelector::Ids { points: vec![PointId::Num(1)] })
+        .unwrap();
+    let took = t.elapsed();
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+    assert_eq!(count(&s, json!({"must": [{"key": "tags", "match": {"value": "t99998"}}]})), 1);
+    assert_eq!(count(&s, json!({"must": [{"key": "tags", "match": {"value": "t99999"}}]})), 0);
+    assert_eq!(count(&s, json!({"must": [{"key": "tags", "match": {"any": ["t1", "t3", "t4"]}}]})), 1);
+}

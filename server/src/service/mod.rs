@@ -225,11 +225,14 @@ impl Service {
         let guard = CancelOnDrop(cancel.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job = move || {
-            let _slot = slot;
             if cancel.is_cancelled() {
                 return;
             }
-            let _ = tx.send(f(&store, &cancel));
+            let result = f(&store, &cancel);
+            // Free the slot before answering: a client that sends its next analysis as soon as
+            // this one answers must find the slot free.
+            drop(slot);
+            let _ = tx.send(result);
         };
         match pool {
             Pool::Search => self.inner.search_pool.spawn(job),

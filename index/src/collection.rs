@@ -41,6 +41,7 @@ use crate::matryoshka::{
     MatryoshkaQuery, Rotation,
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
+use crate::stop::{Stop, NEVER};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
 
 /// Points inserted into a graph per worker thread while the points' read lock is held.
@@ -559,10 +560,23 @@ impl CollectionIndex {
         params: &SearchParams,
         mq: &MatryoshkaQuery,
     ) -> Result<SearchOutput> {
+        self.search_matryoshka_stoppable(query, filter, params, mq, &NEVER)
+    }
+
+    /// [`Self::search_matryoshka`] polling `stop` in every stage (prefix scan or graph walk,
+    /// each rescoring): `Err(IndexError::Stopped)` when it fires.
+    pub fn search_matryoshka_stoppable(
+        &self,
+        query: &[f32],
+        filter: Option<&RoaringBitmap>,
+        params: &SearchParams,
+        mq: &MatryoshkaQuery,
+        stop: &Stop,
+    ) -> Result<SearchOutput> {
         validate_vector(query, self.cfg.dim)?;
         mq.validate(&self.matryoshka_dims(), self.cfg.dim, params.k)?;
         if mq.dim == self.cfg.dim {
-            return self.search(query, filter, params);
+            return self.search_stoppable(query, filter, params, stop);
         }
         if params.ef == Some(0) {
             return Err(IndexError::InvalidParameter { name: "ef", reason: "must be at least 1".into() });
@@ -597,6 +611,7 @@ impl CollectionIndex {
             &self.cfg.planner,
             mq,
             &mut fo,
+            stop,
         )?;
         let hits = match params.score_threshold {
             Some(b) => hits.into_iter().filter(|h| h.dist <= b).collect(),
@@ -630,7 +645,17 @@ impl CollectionIndex {
     /// search on a seeded sample of stored vectors used as queries, per (prefix, oversample),
     /// and the cheapest setting meeting the target.
     pub fn calibrate_matryoshka(&self, req: &CalibrationRequest) -> Result<CalibrationReport> {
-        crate::matryoshka::calibrate::run(self, req)
+        crate::matryoshka::calibrate::run(self, req, &NEVER)
+    }
+
+    /// [`Self::calibrate_matryoshka`] polling `stop` in every search it runs:
+    /// `Err(IndexError::Stopped)` when it fires (no partial report).
+    pub fn calibrate_matryoshka_stoppable(
+        &self,
+        req: &CalibrationRequest,
+        stop: &Stop,
+    ) -> Result<CalibrationReport> {
+        crate::matryoshka::calibrate::run(self, req, stop)
     }
 
     fn drain_hnsw_rs(&self, slot: &RwLock<Slot<HnswRsIndex>>, max: usize) -> usize {
@@ -671,6 +696,20 @@ impl CollectionIndex {
         filter: Option<&RoaringBitmap>,
         params: &SearchParams,
     ) -> Result<SearchOutput> {
+        self.search_stoppable(query, filter, params, &NEVER)
+    }
+
+    /// [`Self::search`] polling `stop` every few hundred distances on every path (exact scan,
+    /// graph walks, the unindexed tail; hnsw_rs only before and after its walk):
+    /// `Err(IndexError::Stopped)` when it fires, never a partial result.
+    pub fn search_stoppable(
+        &self,
+        query: &[f32],
+        filter: Option<&RoaringBitmap>,
+        params: &SearchParams,
+        stop: &Stop,
+    ) -> Result<SearchOutput> {
+        stop.check()?;
         validate_vector(query, self.cfg.dim)?;
         if params.ef == Some(0) {
             return Err(IndexError::InvalidParameter { name: "ef", reason: "must be at least 1".into() });
@@ -701,7 +740,7 @@ impl CollectionIndex {
             hnsw_rs: self.hnsw_rs.is_some(),
             local_selectivity: None,
         };
-        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref() };
+        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref(), stop };
         // In the middle selectivities the planner asks how dense the filter is around the query;
         // the probe's dense set and layer-0 entry are reused by the HNSW-graph walk.
         let mut probe_stats = SearchStats::default();
@@ -731,14 +770,25 @@ impl CollectionIndex {
             // The planner never picks Matryoshka (only `search_matryoshka` runs it); an exact
             // scan is the right answer if it ever did.
             SearchPath::Exact | SearchPath::Matryoshka => {
-                let r = flat::search(&pts.store, self.cfg.metric, &q, params.k, ctx.allowed_rows(), None);
+                let r = flat::search_stoppable(
+                    &pts.store,
+                    self.cfg.metric,
+                    &q,
+                    params.k,
+                    ctx.allowed_rows(),
+                    None,
+                    stop,
+                );
+                if let Some(cause) = r.stopped {
+                    return Err(IndexError::Stopped { cause });
+                }
                 explain.distances_computed = r.distances_computed;
                 r.hits
             }
             SearchPath::Hnsw | SearchPath::Acorn1 => {
                 explain.ef = Some(ef);
                 let acorn_walk = plan.path == SearchPath::Acorn1;
-                ctx.graph_search(&hnsw, self.cfg.metric, ef, acorn_walk, pre, &mut explain)
+                ctx.graph_search(&hnsw, self.cfg.metric, ef, acorn_walk, pre, &mut explain)?
             }
             SearchPath::AcornGamma => {
                 explain.ef = Some(ef);
@@ -746,11 +796,11 @@ impl CollectionIndex {
                     // The probe's entry belongs to the HNSW graph: only its dense set carries over.
                     Some(slot) => {
                         let pre = pre.map(|(d, _)| (d, None));
-                        ctx.graph_search(slot, self.cfg.metric, ef, true, pre, &mut explain)
+                        ctx.graph_search(slot, self.cfg.metric, ef, true, pre, &mut explain)?
                     }
                     // The planner only picks AcornGamma when the graph exists; a forced
                     // Acorn without one became Acorn1 there.
-                    None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, pre, &mut explain),
+                    None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, pre, &mut explain)?,
                 }
             }
             SearchPath::HnswRs => {
@@ -760,7 +810,7 @@ impl CollectionIndex {
                         path: "hnsw_rs",
                         reason: "the index was built without the hnsw_rs baseline".into(),
                     })?;
-                ctx.hnsw_rs_search(&slot, self.cfg.metric, ef, &mut explain)
+                ctx.hnsw_rs_search(&slot, self.cfg.metric, ef, &mut explain)?
             }
         };
         let hits = match params.score_threshold {
@@ -949,6 +999,8 @@ struct QueryCtx<'a> {
     k: usize,
     /// Filter minus tombstones, when filtered.
     allowed: Option<&'a RoaringBitmap>,
+    /// The caller's stop signal.
+    stop: &'a Stop,
 }
 
 impl QueryCtx<'_> {
@@ -972,18 +1024,29 @@ impl QueryCtx<'_> {
     }
 
     /// The pending points of a graph that the query may return, scanned exactly.
-    fn tail(&self, pending: &RoaringBitmap, metric: Metric, explain: &mut Explain) -> Vec<Neighbor> {
+    fn tail(&self, pending: &RoaringBitmap, metric: Metric, explain: &mut Explain) -> Result<Vec<Neighbor>> {
         if pending.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let tail = match self.allowed {
             Some(a) => pending & a,
             None => pending - &self.pts.dead,
         };
-        let r = flat::search(&self.pts.store, metric, self.q, self.k, Allowed::Bitmap(&tail), None);
+        let r = flat::search_stoppable(
+            &self.pts.store,
+            metric,
+            self.q,
+            self.k,
+            Allowed::Bitmap(&tail),
+            None,
+            self.stop,
+        );
+        if let Some(cause) = r.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
         explain.unindexed_scanned += tail.len();
         explain.distances_computed += r.distances_computed;
-        r.hits
+        Ok(r.hits)
     }
 
     /// A walk of Grove's graph (filtered HNSW, or ACORN when `acorn_walk`), merged with the tail.
@@ -996,7 +1059,7 @@ impl QueryCtx<'_> {
         acorn_walk: bool,
         pre: Option<(DenseIdSet, Option<Probe>)>,
         explain: &mut Explain,
-    ) -> Vec<Neighbor> {
+    ) -> Result<Vec<Neighbor>> {
         let (dense, entry) = match pre {
             Some((d, p)) => (Some(d), p),
             None => (self.dense(), None),
@@ -1012,12 +1075,23 @@ impl QueryCtx<'_> {
             }
         };
         let mut stats = SearchStats::default();
-        let found =
-            slot.graph.search_from(&self.pts.store, self.q, self.k, ef, filter, entry.as_ref(), &mut stats);
+        let found = slot.graph.search_from_stoppable(
+            &self.pts.store,
+            self.q,
+            self.k,
+            ef,
+            filter,
+            entry.as_ref(),
+            &mut stats,
+            self.stop,
+        );
+        if let Some(cause) = stats.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
         explain.nodes_visited += stats.nodes_visited;
         explain.distances_computed += stats.distances_computed;
-        let tail = self.tail(&slot.pending, metric, explain);
-        merge(found, tail, self.k)
+        let tail = self.tail(&slot.pending, metric, explain)?;
+        Ok(merge(found, tail, self.k))
     }
 
     fn hnsw_rs_search(
@@ -1026,11 +1100,14 @@ impl QueryCtx<'_> {
         metric: Metric,
         ef: usize,
         explain: &mut Explain,
-    ) -> Vec<Neighbor> {
+    ) -> Result<Vec<Neighbor>> {
         let dense = self.dense();
+        // hnsw_rs's walk cannot be interrupted: the signal is looked at around it.
+        self.stop.check()?;
         let found = slot.graph.search(self.q, self.k, ef, dense.as_ref());
-        let tail = self.tail(&slot.pending, metric, explain);
-        merge(found, tail, self.k)
+        self.stop.check()?;
+        let tail = self.tail(&slot.pending, metric, explain)?;
+        Ok(merge(found, tail, self.k))
     }
 }
 

@@ -35,6 +35,13 @@ pub enum IndexError {
         /// Why it cannot run.
         reason: String,
     },
+    /// The caller's stop signal fired (deadline passed or cancelled) before the work finished;
+    /// no partial result is returned.
+    #[error("search stopped: {cause}")]
+    Stopped {
+        /// Deadline or cancellation.
+        cause: crate::stop::StopCause,
+    },
     /// An index file could not be read or written.
     #[error("index file {path}: {source}")]
     Io {

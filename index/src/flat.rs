@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::distance::{dot, l2sq};
+use crate::stop::{Stop, StopCause, StopCheck, NEVER};
 use crate::{DenseIdSet, Metric, Neighbor, TopK, VectorStore};
 
 /// Which rows an exact scan may return.
@@ -45,6 +46,8 @@ pub struct FlatResult {
     pub hits: Vec<Neighbor>,
     /// Distances computed (= rows scanned).
     pub distances_computed: u64,
+    /// Set when the stop signal ended the scan early: `hits` are then incomplete.
+    pub stopped: Option<StopCause>,
 }
 
 /// Exact top-`k` of `query` (already prepared for `metric`) over the `allowed` rows of `store`.
@@ -59,19 +62,34 @@ pub fn search(
     allowed: Allowed<'_>,
     bound: Option<f32>,
 ) -> FlatResult {
+    search_stoppable(store, metric, query, k, allowed, bound, &NEVER)
+}
+
+/// [`search`] polling `stop` every few hundred rows ([`crate::stop::CHECK_EVERY`]). When it
+/// fires the scan ends with `stopped` set and incomplete `hits`, which callers must turn into
+/// [`crate::IndexError::Stopped`].
+pub fn search_stoppable(
+    store: &VectorStore,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    allowed: Allowed<'_>,
+    bound: Option<f32>,
+    stop: &Stop,
+) -> FlatResult {
     if k == 0 || query.len() != store.dim() || store.is_empty() {
         return FlatResult::default();
     }
     // One loop per metric: the kernel call inlines into the scan instead of a match per row.
-    let (mut top, n) = match metric {
-        Metric::Cosine => scan(store, query, k, allowed, |a, b| 1.0 - dot(a, b)),
-        Metric::Dot => scan(store, query, k, allowed, |a, b| -dot(a, b)),
-        Metric::L2 => scan(store, query, k, allowed, l2sq),
+    let (mut top, n, stopped) = match metric {
+        Metric::Cosine => scan(store, query, k, allowed, stop, |a, b| 1.0 - dot(a, b)),
+        Metric::Dot => scan(store, query, k, allowed, stop, |a, b| -dot(a, b)),
+        Metric::L2 => scan(store, query, k, allowed, stop, l2sq),
     };
     if let Some(b) = bound {
         top.retain(|h| h.dist <= b);
     }
-    FlatResult { hits: top, distances_computed: n }
+    FlatResult { hits: top, distances_computed: n, stopped }
 }
 
 /// [`search`] for many queries, spread over the current rayon pool (install a pool to bound the
@@ -92,8 +110,9 @@ fn scan<F>(
     query: &[f32],
     k: usize,
     allowed: Allowed<'_>,
+    stop: &Stop,
     dist: F,
-) -> (Vec<Neighbor>, u64)
+) -> (Vec<Neighbor>, u64, Option<StopCause>)
 where
     F: Fn(&[f32], &[f32]) -> f32,
 {
@@ -102,11 +121,14 @@ where
     let flat = store.as_flat();
     let mut top = TopK::new(k);
     let mut count = 0u64;
+    let mut chk = StopCheck::new(stop, 0);
+    // Returns false once the stop signal fired: the caller's loop ends.
     let mut visit = |id: u32| {
         let s = id as usize * dim;
         let d = dist(query, &flat[s..s + dim]);
         count += 1;
         top.push(Neighbor::new(id, d));
+        !chk.due(count)
     };
     match allowed {
         Allowed::All { dead } => {
@@ -119,7 +141,9 @@ where
                 if dead_iter.peek() == Some(&id) {
                     continue;
                 }
-                visit(id);
+                if !visit(id) {
+                    break;
+                }
             }
         }
         Allowed::Bitmap(b) => {
@@ -137,7 +161,7 @@ where
             prefetched(store, &ids, visit);
         }
     }
-    (top.into_sorted_vec(), count)
+    (top.into_sorted_vec(), count, chk.fired())
 }
 
 /// Rows a scan over scattered ids prefetches ahead of the one it scores.
@@ -147,7 +171,7 @@ const PREFETCH_ROWS: usize = 2;
 /// scattered rows (a filter's ids) each start with a memory round trip that the hardware
 /// prefetcher cannot predict; issuing it early overlaps it with the current row's arithmetic.
 #[inline(always)]
-fn prefetched(store: &VectorStore, ids: &[u32], mut visit: impl FnMut(u32)) {
+fn prefetched(store: &VectorStore, ids: &[u32], mut visit: impl FnMut(u32) -> bool) {
     for &id in ids.iter().take(PREFETCH_ROWS) {
         store.prefetch(id);
     }
@@ -155,7 +179,9 @@ fn prefetched(store: &VectorStore, ids: &[u32], mut visit: impl FnMut(u32)) {
         if let Some(&ahead) = ids.get(i + PREFETCH_ROWS) {
             store.prefetch(ahead);
         }
-        visit(id);
+        if !visit(id) {
+            break;
+        }
     }
 }
 

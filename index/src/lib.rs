@@ -57,6 +57,7 @@ pub mod hnswrs;
 pub mod idset;
 pub mod matryoshka;
 pub mod planner;
+pub mod stop;
 pub mod store;
 pub mod topk;
 
@@ -68,5 +69,6 @@ pub use graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
 pub use idset::DenseIdSet;
 pub use matryoshka::{MatryoshkaConfig, MatryoshkaQuery};
 pub use planner::PlannerConfig;
+pub use stop::{Stop, StopCause};
 pub use store::VectorStore;
 pub use topk::{Neighbor, TopK};

@@ -160,6 +160,10 @@ knobs! {
         /// Threads running searches (CPU-bound work never runs on the async workers). 0 means
         /// one per available core.
         search_threads: usize = 0;
+        /// Threads of the analysis pool running Matryoshka calibrations and subset diagnostics
+        /// (apart from the search pool, so they never starve queries). At most this many run
+        /// at once; a request beyond that is refused with 503 (retry later).
+        analysis_threads: usize = 1;
     }
 
     /// Where data lives.
@@ -278,6 +282,7 @@ impl Config {
             ("limits.max_limit", self.limits.max_limit),
             ("limits.max_ef", self.limits.max_ef),
             ("limits.max_batch_size", self.limits.max_batch_size),
+            ("service.analysis_threads", s.analysis_threads),
             ("limits.max_points_per_request", self.limits.max_points_per_request),
             ("limits.max_filter_conditions", self.limits.max_filter_conditions),
         ];

@@ -552,6 +552,16 @@ impl Collection {
     /// Calibrates the Matryoshka prefixes ([`grove_index::matryoshka::calibrate`]). CPU-heavy:
     /// call it off async workers.
     pub fn calibrate_matryoshka(&self, req: &CalibrateRequest) -> Result<CalibrationReport> {
+        self.calibrate_matryoshka_with_stop(req, &grove_index::stop::NEVER)
+    }
+
+    /// [`Self::calibrate_matryoshka`] ending with [`crate::ErrorKind::Stopped`] when `stop`
+    /// fires (polled in every search the calibration runs).
+    pub fn calibrate_matryoshka_with_stop(
+        &self,
+        req: &CalibrateRequest,
+        stop: &grove_index::Stop,
+    ) -> Result<CalibrationReport> {
         if self.config.matryoshka_dims.is_empty() {
             return Err(StorageError::InvalidRequest(
                 "the collection declares no matryoshka_dims: nothing to calibrate".into(),
@@ -571,7 +581,7 @@ impl Collection {
             filter,
             path: Default::default(),
         };
-        Ok(self.engine().calibrate_matryoshka(&r)?)
+        Ok(self.engine().calibrate_matryoshka_stoppable(&r, stop)?)
     }
 
     /// Rebuilds the in-memory index from the live points when tombstones pass the threshold.
@@ -1183,6 +1193,12 @@ impl Collection {
 
     /// A vector search.
     pub fn query(&self, req: &QueryRequest) -> Result<QueryResponse> {
+        self.query_with_stop(req, &grove_index::stop::NEVER)
+    }
+
+    /// [`Self::query`] with the caller's stop signal reaching the engine's hot loops: when it
+    /// fires the query fails with [`crate::ErrorKind::Stopped`].
+    pub fn query_with_stop(&self, req: &QueryRequest, stop: &grove_index::Stop) -> Result<QueryResponse> {
         if req.vector.len() != self.config.dimension {
             return Err(StorageError::DimensionMismatch {
                 point: "query".into(),
@@ -1214,8 +1230,10 @@ impl Collection {
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
         };
         let out = match &req.matryoshka {
-            Some(mq) => self.engine().search_matryoshka(&req.vector, bitmap.as_ref(), &params, mq)?,
-            None => self.engine().search(&req.vector, bitmap.as_ref(), &params)?,
+            Some(mq) => {
+                self.engine().search_matryoshka_stoppable(&req.vector, bitmap.as_ref(), &params, mq, stop)?
+            }
+            None => self.engine().search_stoppable(&req.vector, bitmap.as_ref(), &params, stop)?,
         };
         let hits: Vec<(PointId, u32, f32)> = out
             .hits

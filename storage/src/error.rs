@@ -17,6 +17,9 @@ pub enum ErrorKind {
     /// A bug or an environment failure (disk, corrupt data): 500 / INTERNAL. Log it, do not
     /// show the message to clients.
     Internal,
+    /// The caller's stop signal (request deadline or cancel flag) ended the work before it
+    /// finished: 504 / DEADLINE_EXCEEDED.
+    Stopped,
 }
 
 /// Everything that can go wrong inside grove-storage.
@@ -173,6 +176,7 @@ impl StorageError {
                 grove_index::IndexError::Io { .. } | grove_index::IndexError::Format { .. } => {
                     ErrorKind::Internal
                 }
+                grove_index::IndexError::Stopped { .. } => ErrorKind::Stopped,
             },
         }
     }

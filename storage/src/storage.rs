@@ -379,6 +379,17 @@ impl Storage {
         self.coll(name)?.query(req)
     }
 
+    /// [`Self::query`] with a stop signal (deadline + cancel flag) that reaches the engine's hot
+    /// loops; when it fires the query fails with [`crate::ErrorKind::Stopped`].
+    pub fn query_with_stop(
+        &self,
+        name: &str,
+        req: &QueryRequest,
+        stop: &grove_index::Stop,
+    ) -> Result<QueryResponse> {
+        self.coll(name)?.query_with_stop(req, stop)
+    }
+
     /// The top-k subset diagnostic (LIMIT): per query recall exact vs through the index and a
     /// hit / index miss / encoder gap / geometry gap label. See [`crate::diagnostics`].
     pub fn diagnose_subsets(
@@ -397,6 +408,17 @@ impl Storage {
         req: &CalibrateRequest,
     ) -> Result<grove_index::matryoshka::CalibrationReport> {
         self.coll(name)?.calibrate_matryoshka(req)
+    }
+
+    /// [`Self::calibrate_matryoshka`] with a stop signal; when it fires the calibration fails
+    /// with [`crate::ErrorKind::Stopped`] (no partial report).
+    pub fn calibrate_matryoshka_with_stop(
+        &self,
+        name: &str,
+        req: &CalibrateRequest,
+        stop: &grove_index::Stop,
+    ) -> Result<grove_index::matryoshka::CalibrationReport> {
+        self.coll(name)?.calibrate_matryoshka_with_stop(req, stop)
     }
 
     /// Several queries; answers in request order; the first error fails the batch.

@@ -29,50 +29,16 @@ pub mod hull;
 pub mod limit_data;
 pub mod subset;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+/// A cancellation flag (see [`crate::stop::CancelFlag`]).
+pub use crate::stop::CancelFlag;
 
-/// A cancellation flag a caller can raise to stop a run early (a server job's `DELETE`, a
-/// request whose client went away). Raising it has the same effect as the budget running out.
-pub type CancelFlag = Arc<AtomicBool>;
-
-/// A wall-clock budget shared by the threads of one diagnostic run, optionally with a
-/// cancellation flag.
+/// The wall-clock budget shared by the threads of one diagnostic run, optionally with a
+/// cancellation flag: the engine's one stop signal, [`crate::stop::Stop`].
 ///
 /// Why a deadline rather than a step count: the diagnostics run next to live traffic (a server
 /// job) or in a benchmark with a wall-clock allowance, and the cost of one query's separation
 /// check varies by orders of magnitude with the geometry.
-#[derive(Debug, Clone)]
-pub struct Budget {
-    deadline: Option<Instant>,
-    cancel: Option<CancelFlag>,
-}
-
-impl Budget {
-    /// No limit.
-    pub fn unlimited() -> Self {
-        Self { deadline: None, cancel: None }
-    }
-
-    /// Expires `limit` from now (`None` = no limit).
-    pub fn new(limit: Option<Duration>) -> Self {
-        Self { deadline: limit.map(|d| Instant::now() + d), cancel: None }
-    }
-
-    /// The same budget, also ending when `flag` is raised.
-    pub fn with_cancel(mut self, flag: Option<CancelFlag>) -> Self {
-        self.cancel = flag;
-        self
-    }
-
-    /// Whether the deadline has passed or the run was cancelled.
-    #[inline]
-    pub fn exhausted(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
-            || self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-}
+pub type Budget = crate::stop::Stop;
 
 /// Checks that a parameter is strictly positive and finite.
 pub(crate) fn check_positive(name: &'static str, v: f64) -> crate::Result<()> {

@@ -48,7 +48,8 @@ impl Graph {
         if layers.levels[slot].compare_exchange(ABSENT, level, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return; // another thread inserted the same id
         }
-        let ctx = Ctx { layers, vectors, dist_fn: self.dist, query: vectors.get(id) };
+        let ctx =
+            Ctx { layers, vectors, dist_fn: self.dist, query: vectors.get(id), stop: &crate::stop::NEVER };
         let mut stats = SearchStats::default();
 
         // A node that raises the top level holds the entry lock for its whole insert (as

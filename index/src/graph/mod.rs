@@ -163,6 +163,8 @@ pub struct SearchStats {
     pub nodes_visited: u64,
     /// Distance evaluations.
     pub distances_computed: u64,
+    /// Set when the stop signal ended the walk early: the hits are then incomplete.
+    pub stopped: Option<crate::stop::StopCause>,
 }
 
 /// Where a search enters layer 0 and how much of the graph around that entry a filter admits.
@@ -361,7 +363,7 @@ impl Graph {
             return None;
         }
         let layers = self.layers.read();
-        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
+        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query, stop: &crate::stop::NEVER };
         // The upper layers' local minimum can sit in a neighbouring cluster; a greedy walk on
         // layer 0 (a few hops, beam 1) brings the entry next to the query before counting.
         let cur = ctx.greedy(self.descend(&ctx, stats)?, 0, 0, stats);
@@ -393,11 +395,29 @@ impl Graph {
         entry: Option<&Probe>,
         stats: &mut SearchStats,
     ) -> Vec<Neighbor> {
+        self.search_from_stoppable(vectors, query, k, ef, filter, entry, stats, &crate::stop::NEVER)
+    }
+
+    /// [`Graph::search_from`] polling `stop` every few hundred distances. When it fires the
+    /// walk ends, `stats.stopped` is set and the hits are incomplete: callers must turn that
+    /// into [`crate::IndexError::Stopped`], not report the hits.
+    #[expect(clippy::too_many_arguments, reason = "search's arguments plus the entry and the stop")]
+    pub fn search_from_stoppable(
+        &self,
+        vectors: &VectorStore,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: GraphFilter<'_>,
+        entry: Option<&Probe>,
+        stats: &mut SearchStats,
+        stop: &crate::stop::Stop,
+    ) -> Vec<Neighbor> {
         if k == 0 || query.len() != self.dim || vectors.dim() != self.dim {
             return Vec::new();
         }
         let layers = self.layers.read();
-        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query };
+        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query, stop };
         let cur = match entry {
             Some(p) if layers.level(p.entry).is_some() => Cand { dist: p.entry_dist, id: p.entry },
             _ => match self.descend(&ctx, stats) {
@@ -405,6 +425,9 @@ impl Graph {
                 None => return Vec::new(),
             },
         };
+        if stats.stopped.is_some() {
+            return Vec::new();
+        }
         let ef = ef.max(k);
         with_scratch(|sc| {
             sc.reset_visited(layers.cap);

@@ -12,6 +12,7 @@ use std::collections::BinaryHeap;
 use super::layers::{count, entry, Layers};
 use super::SearchStats;
 use crate::distance::DistFn;
+use crate::stop::{Stop, StopCheck};
 use crate::{DenseIdSet, VectorStore};
 
 /// A node and its distance to the current query.
@@ -135,6 +136,9 @@ pub(super) struct Ctx<'a> {
     pub vectors: &'a VectorStore,
     pub dist_fn: DistFn,
     pub query: &'a [f32],
+    /// Polled every few hundred distances; when it fires the walk ends and
+    /// `SearchStats::stopped` says why (the caller must not report the result as complete).
+    pub stop: &'a Stop,
 }
 
 impl Ctx<'_> {
@@ -145,10 +149,31 @@ impl Ctx<'_> {
         (self.dist_fn)(self.vectors.get(id), self.query)
     }
 
+    /// A poller of the stop signal for one loop.
+    #[inline]
+    fn stop_check(&self, stats: &SearchStats) -> StopCheck<'_> {
+        StopCheck::new(self.stop, stats.distances_computed)
+    }
+
+    /// Whether the loop polled by `chk` must end (recording why in `stats`).
+    #[inline]
+    fn stopped(chk: &mut StopCheck<'_>, stats: &mut SearchStats) -> bool {
+        if chk.due(stats.distances_computed) {
+            stats.stopped = chk.fired();
+            true
+        } else {
+            false
+        }
+    }
+
     /// Greedy descent (beam width 1) from `start` through layers `from..=to` (top down).
     pub fn greedy(&self, mut cur: Cand, from: usize, to: usize, stats: &mut SearchStats) -> Cand {
+        let mut chk = self.stop_check(stats);
         for level in (to..=from).rev() {
             loop {
+                if Self::stopped(&mut chk, stats) {
+                    return cur;
+                }
                 let block = self.layers.block(cur.id, level);
                 let n = count(block);
                 stats.nodes_visited += 1;
@@ -191,8 +216,12 @@ impl Ctx<'_> {
             }
         }
         let mut bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+        let mut chk = self.stop_check(stats);
         while let Some(Reverse(c)) = sc.cand.pop() {
             if c.dist > bound && sc.res.len() >= ef {
+                break;
+            }
+            if Self::stopped(&mut chk, stats) {
                 break;
             }
             stats.nodes_visited += 1;
@@ -267,7 +296,11 @@ impl Ctx<'_> {
         };
         let mut res_bound = bound_of(&sc.res, ef);
         let mut all_bound = bound_of(&sc.all, ef_all);
+        let mut chk = self.stop_check(stats);
         while let Some(Reverse(c)) = sc.cand.pop() {
+            if Self::stopped(&mut chk, stats) {
+                break;
+            }
             // With `ef` allowed results the usual HNSW stop applies; the any-node window only
             // ends a walk that has not filled its results yet (a sparse filter), so a filter
             // anti-correlated with the query still walks on until its results converge.
@@ -339,8 +372,12 @@ impl Ctx<'_> {
         let mut bound = f32::INFINITY;
         let mut reseeds = 0usize;
         let mut scan_from = (start.id as usize).wrapping_mul(2_654_435_761) % self.layers.cap.max(1);
+        let mut chk = self.stop_check(stats);
         loop {
             while let Some(Reverse(c)) = sc.cand.pop() {
+                if Self::stopped(&mut chk, stats) {
+                    return;
+                }
                 if c.dist > bound && sc.res.len() >= ef {
                     sc.cand.clear();
                     break;

@@ -21,7 +21,15 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::{MatryoshkaQuery, PrefixPath};
+use crate::stop::Stop;
 use crate::{CollectionIndex, IndexError, Result, SearchParams, Strategy};
+
+/// Most stored points a calibration may use as queries (`sample`).
+pub const MAX_SAMPLE: usize = 10_000;
+/// Most oversampling factors one calibration may try (`oversamples`).
+pub const MAX_OVERSAMPLES: usize = 16;
+/// Largest `k` of recall@k a calibration may measure (`k`).
+pub const MAX_K: usize = 100;
 
 /// What to calibrate.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,23 +119,35 @@ pub fn sample_ids(ids: &[u32], n: usize, seed: u64) -> Vec<u32> {
 }
 
 /// Runs a calibration on `index` (see the module docs).
-pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<CalibrationReport> {
+///
+/// `stop` is polled in every search (and between them): when it fires the calibration ends
+/// with `Err(IndexError::Stopped)`, not a report over fewer queries.
+pub fn run(index: &CollectionIndex, req: &CalibrationRequest, stop: &Stop) -> Result<CalibrationReport> {
     let bad = |name: &'static str, reason: String| Err(IndexError::InvalidParameter { name, reason });
     let declared = index.matryoshka_dims();
     if declared.is_empty() {
         return bad("dims", "the collection declares no Matryoshka prefixes".into());
     }
-    if req.sample == 0 {
-        return bad("sample", "must be at least 1".into());
+    if req.sample == 0 || req.sample > MAX_SAMPLE {
+        return bad("sample", format!("must be between 1 and {MAX_SAMPLE}, got {}", req.sample));
     }
-    if req.k == 0 {
-        return bad("k", "must be at least 1".into());
+    if req.k == 0 || req.k > MAX_K {
+        return bad("k", format!("must be between 1 and {MAX_K}, got {}", req.k));
     }
     if !(0.0..=1.0).contains(&req.target_recall) {
         return bad("target_recall", format!("{} is outside 0..=1", req.target_recall));
     }
-    if req.oversamples.is_empty() || req.oversamples.contains(&0) {
-        return bad("oversamples", "give at least one factor, each at least 1".into());
+    if req.oversamples.is_empty() || req.oversamples.len() > MAX_OVERSAMPLES {
+        return bad(
+            "oversamples",
+            format!("give between 1 and {MAX_OVERSAMPLES} factors, got {}", req.oversamples.len()),
+        );
+    }
+    if let Some(o) = req.oversamples.iter().find(|&&o| o == 0 || o > super::MAX_OVERSAMPLE) {
+        return bad(
+            "oversamples",
+            format!("each factor must be between 1 and {}, got {o}", super::MAX_OVERSAMPLE),
+        );
     }
     let dims = if req.dims.is_empty() { declared.clone() } else { req.dims.clone() };
     if let Some(d) = dims.iter().find(|d| !declared.contains(d)) {
@@ -156,7 +176,8 @@ pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<Calibrat
     let t0 = Instant::now();
     let mut exact_dist = 0u64;
     for (id, v) in &queries {
-        let out = index.search(v, filter, &exact_params)?;
+        stop.check()?;
+        let out = index.search_stoppable(v, filter, &exact_params, stop)?;
         exact_dist += out.explain.distances_computed;
         truth.push(minus_self(*id, &out.hits));
     }
@@ -178,7 +199,8 @@ pub fn run(index: &CollectionIndex, req: &CalibrationRequest) -> Result<Calibrat
             let (mut sum, mut min, mut dist, mut cost) = (0.0, 1.0f64, 0u64, 0u64);
             let t0 = Instant::now();
             for ((id, v), t) in queries.iter().zip(&truth) {
-                let out = index.search_matryoshka(v, filter, &params, &mq)?;
+                stop.check()?;
+                let out = index.search_matryoshka_stoppable(v, filter, &params, &mq, stop)?;
                 let got = minus_self(*id, &out.hits);
                 let r = if t.is_empty() {
                     1.0

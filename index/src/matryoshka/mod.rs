@@ -40,6 +40,11 @@ pub use calibrate::{CalibrationReport, CalibrationRequest, CalibrationRow};
 pub use pca::Rotation;
 pub use prefix::{PrefixDtype, PrefixStore};
 
+/// Largest oversampling factor of a query or a calibration: the first stage keeps
+/// `oversample · k` candidates, so an unbounded factor turns every stage into a full scan with
+/// a heap of the whole collection.
+pub const MAX_OVERSAMPLE: usize = 1024;
+
 /// Most funnel stages a query may ask for (beyond the first prefix stage).
 pub const MAX_FUNNEL_STAGES: usize = 8;
 
@@ -156,8 +161,14 @@ impl MatryoshkaQuery {
     /// Checks the query against the declared prefixes; errors name the field.
     pub fn validate(&self, declared: &[usize], full: usize, k: usize) -> Result<()> {
         let bad = |name: &'static str, reason: String| Err(IndexError::InvalidParameter { name, reason });
-        if self.oversample == 0 {
-            return bad("oversample", "must be at least 1 (candidates kept = oversample x k)".into());
+        if self.oversample == 0 || self.oversample > MAX_OVERSAMPLE {
+            return bad(
+                "oversample",
+                format!(
+                    "must be between 1 and {MAX_OVERSAMPLE} (candidates kept = oversample x k), got {}",
+                    self.oversample
+                ),
+            );
         }
         if self.dim != full && !declared.contains(&self.dim) {
             return bad(
@@ -419,6 +430,7 @@ impl Matryoshka {
         planner: &PlannerConfig,
         mq: &MatryoshkaQuery,
         out: &mut FunnelOutcome,
+        stop: &crate::stop::Stop,
     ) -> Result<Vec<Neighbor>> {
         let first = self.level(mq.dim).ok_or_else(|| IndexError::InvalidParameter {
             name: "dim",
@@ -472,7 +484,11 @@ impl Matryoshka {
                 })?;
                 let qv = self.cut(&lead, mq.dim);
                 let mut stats = SearchStats::default();
-                let found = graph.search(store, &qv, c1, ef.max(c1), filter, &mut stats);
+                let found =
+                    graph.search_from_stoppable(store, &qv, c1, ef.max(c1), filter, None, &mut stats, stop);
+                if let Some(cause) = stats.stopped {
+                    return Err(IndexError::Stopped { cause });
+                }
                 out.nodes_visited += stats.nodes_visited;
                 let mut distances = stats.distances_computed;
                 // The pending tail, scanned at the prefix.
@@ -483,7 +499,8 @@ impl Matryoshka {
                 let tail = if tail_ids.is_empty() {
                     Vec::new()
                 } else {
-                    let (t, n) = first.store.scan(self.metric, &pq, c1, Allowed::Bitmap(&tail_ids));
+                    let (t, n) =
+                        first.store.scan_stoppable(self.metric, &pq, c1, Allowed::Bitmap(&tail_ids), stop)?;
                     distances += n;
                     out.unindexed_scanned += tail_ids.len();
                     t
@@ -500,7 +517,7 @@ impl Matryoshka {
                 merged
             }
             _ => {
-                let (hits, n) = first.store.scan(self.metric, &pq, c1, rows);
+                let (hits, n) = first.store.scan_stoppable(self.metric, &pq, c1, rows, stop)?;
                 out.stages.push(StageExplain {
                     dim: mq.dim,
                     path: "prefix_scan".into(),
@@ -518,9 +535,14 @@ impl Matryoshka {
             })?;
             let pq = level.store.query(&self.cut(&lead, st.dim));
             let n_in = cands.len() as u64;
-            for c in &mut cands {
+            let mut chk = crate::stop::StopCheck::new(stop, 0);
+            for (i, c) in cands.iter_mut().enumerate() {
                 c.dist = level.store.distance(self.metric, &pq, c.id);
+                if chk.due(i as u64 + 1) {
+                    break;
+                }
             }
+            chk.result()?;
             cands.sort();
             cands.truncate(st.keep);
             out.stages.push(StageExplain {
@@ -533,9 +555,14 @@ impl Matryoshka {
         }
         // Full dimension, exactly, from the arena.
         let n_in = cands.len() as u64;
-        for c in &mut cands {
+        let mut chk = crate::stop::StopCheck::new(stop, 0);
+        for (i, c) in cands.iter_mut().enumerate() {
             c.dist = self.metric.distance(q, full.get(c.id));
+            if chk.due(i as u64 + 1) {
+                break;
+            }
         }
+        chk.result()?;
         cands.sort();
         cands.truncate(k);
         out.stages.push(StageExplain {

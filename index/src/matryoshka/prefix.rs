@@ -215,16 +215,36 @@ impl PrefixStore {
         k: usize,
         allowed: Allowed<'_>,
     ) -> (Vec<Neighbor>, u64) {
+        // An unarmed signal never fires, so this is never the default.
+        self.scan_stoppable(metric, q, k, allowed, &crate::stop::NEVER).unwrap_or_default()
+    }
+
+    /// [`Self::scan`] polling `stop` every few hundred rows; `Err(IndexError::Stopped)` when it
+    /// fired (no partial result).
+    pub fn scan_stoppable(
+        &self,
+        metric: Metric,
+        q: &PrefixQuery,
+        k: usize,
+        allowed: Allowed<'_>,
+        stop: &crate::stop::Stop,
+    ) -> crate::Result<(Vec<Neighbor>, u64)> {
         if let (Rows::F32(s), PrefixQuery::F32(qv)) = (&self.rows, q) {
-            let r = flat::search(s, metric, qv, k, allowed, None);
-            return (r.hits, r.distances_computed);
+            let r = flat::search_stoppable(s, metric, qv, k, allowed, None, stop);
+            if let Some(cause) = r.stopped {
+                return Err(crate::IndexError::Stopped { cause });
+            }
+            return Ok((r.hits, r.distances_computed));
         }
         let n = self.len();
         let mut top = TopK::new(k);
         let mut count = 0u64;
+        let mut chk = crate::stop::StopCheck::new(stop, 0);
+        // Returns false once the stop signal fired.
         let mut visit = |id: u32| {
             count += 1;
             top.push(Neighbor::new(id, self.distance(metric, q, id)));
+            !chk.due(count)
         };
         match allowed {
             Allowed::All { dead } => {
@@ -235,28 +255,35 @@ impl PrefixStore {
                     while dead_iter.peek().is_some_and(|&x| x < id) {
                         dead_iter.next();
                     }
-                    if dead_iter.peek() != Some(&id) {
-                        visit(id);
+                    if dead_iter.peek() != Some(&id) && !visit(id) {
+                        break;
                     }
                 }
             }
             Allowed::Bitmap(b) => {
                 for id in b.iter().take_while(|&id| (id as usize) < n) {
-                    visit(id);
+                    if !visit(id) {
+                        break;
+                    }
                 }
             }
             Allowed::Dense(set) => {
                 for id in (0..n as u32).filter(|&id| set.contains(id)) {
-                    visit(id);
+                    if !visit(id) {
+                        break;
+                    }
                 }
             }
             Allowed::Ids(ids) => {
                 for &id in ids.iter().filter(|&&id| (id as usize) < n) {
-                    visit(id);
+                    if !visit(id) {
+                        break;
+                    }
                 }
             }
         }
-        (top.into_sorted_vec(), count)
+        chk.result()?;
+        Ok((top.into_sorted_vec(), count))
     }
 
     /// Bytes held by the rows.

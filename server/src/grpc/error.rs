@@ -14,7 +14,7 @@ pub fn code_of(e: &ServiceError) -> Code {
         ServiceError::PermissionDenied(_) => Code::PermissionDenied,
         ServiceError::LimitExceeded(_) => Code::InvalidArgument,
         ServiceError::Unavailable(_) => Code::Unavailable,
-        ServiceError::Timeout(_) => Code::DeadlineExceeded,
+        ServiceError::Timeout(_) | ServiceError::Stopped(_) => Code::DeadlineExceeded,
         ServiceError::Internal(_) => Code::Internal,
     }
 }

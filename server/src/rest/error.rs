@@ -74,7 +74,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::PermissionDenied(_) => StatusCode::FORBIDDEN,
         ServiceError::LimitExceeded(_) => StatusCode::BAD_REQUEST,
         ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        ServiceError::Timeout(_) | ServiceError::Stopped(_) => StatusCode::GATEWAY_TIMEOUT,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

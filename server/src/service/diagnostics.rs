@@ -285,8 +285,8 @@ impl Service {
             cancel: None,
         };
         let out = self
-            .run_search(move |store, cancel| {
-                let sreq = st::diagnostics::SubsetRequest { cancel: Some(Arc::clone(&cancel.0)), ..sreq };
+            .run_analysis(move |store, cancel| {
+                let sreq = st::diagnostics::SubsetRequest { cancel: Some(Arc::clone(cancel.flag())), ..sreq };
                 Ok(store.diagnose_subsets(&name, &sreq)?)
             })
             .await?;

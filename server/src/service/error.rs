@@ -27,6 +27,11 @@ pub enum ServiceError {
     /// The server is starting, shutting down or overloaded; retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// The engine's stop signal ended the work (the request's deadline passed or it was
+    /// cancelled); [`super::Service`] reports it as [`ServiceError::Timeout`] where it knows the
+    /// timeout.
+    #[error("{0}")]
+    Stopped(String),
     /// The request ran longer than `service.request_timeout_secs`.
     #[error("request timed out after {0} s")]
     Timeout(u64),
@@ -66,6 +71,7 @@ impl From<grove_storage::StorageError> for ServiceError {
             ErrorKind::InvalidArgument => ServiceError::InvalidArgument(e.to_string()),
             ErrorKind::Conflict => ServiceError::AlreadyExists(e.to_string()),
             ErrorKind::Internal => ServiceError::internal(e),
+            ErrorKind::Stopped => ServiceError::Stopped(e.to_string()),
         }
     }
 }

@@ -67,6 +67,32 @@ pub fn check_batch(n: usize, limits: &LimitsConfig) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Checks the size-driving parameters of a Matryoshka calibration (its cost is `sample` x
+/// settings x a scan each); errors name the field.
+pub fn check_calibration(r: &grove_storage::CalibrateRequest) -> ServiceResult<()> {
+    use grove_index::matryoshka::{calibrate, MAX_OVERSAMPLE};
+    if r.sample == 0 || r.sample > calibrate::MAX_SAMPLE {
+        return Err(ServiceError::invalid(format!(
+            "sample = {}; it must be between 1 and {}",
+            r.sample,
+            calibrate::MAX_SAMPLE
+        )));
+    }
+    if r.oversamples.len() > calibrate::MAX_OVERSAMPLES {
+        return Err(ServiceError::invalid(format!(
+            "oversamples has {} factors; the most is {}",
+            r.oversamples.len(),
+            calibrate::MAX_OVERSAMPLES
+        )));
+    }
+    if let Some(o) = r.oversamples.iter().find(|&&o| o == 0 || o > MAX_OVERSAMPLE) {
+        return Err(ServiceError::invalid(format!(
+            "oversamples: each factor must be between 1 and {MAX_OVERSAMPLE}, got {o}"
+        )));
+    }
+    Ok(())
+}
+
 /// A query after validation: what the storage call needs.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {

@@ -8,17 +8,21 @@
 //! Storage calls are synchronous. Searches run on a dedicated rayon pool sized by
 //! `service.search_threads` (CPU-bound work never blocks the async workers); writes and other
 //! I/O run on tokio's blocking pool, tracked so shutdown can wait for them before flushing. Each
-//! call carries a [`Cancel`] flag that is raised when the request's future is dropped (client
-//! gone, timeout): work still queued is then skipped, and batch queries stop between queries.
+//! call carries a [`Cancel`]: a flag raised when the request's future is dropped (client gone,
+//! timeout) and the engine's stop signal ([`grove_index::Stop`]: that flag plus the request's
+//! deadline). Work still queued is skipped; work already running stops in the engine's hot
+//! loops within a few hundred distance computations and answers with a timeout. Matryoshka
+//! calibrations and subset diagnostics run on their own analysis pool
+//! (`service.analysis_threads`), at most that many at once; more are refused with 503.
 
 mod diagnostics;
 mod error;
 mod limits;
 mod ops;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::task::TaskTracker;
 
@@ -45,20 +49,46 @@ struct Inner {
     shutting_down: AtomicBool,
     metrics: Metrics,
     search_pool: rayon::ThreadPool,
+    /// Calibrations and subset diagnostics (`service.analysis_threads` threads).
+    analysis_pool: rayon::ThreadPool,
+    /// Analysis jobs admitted and not finished (queued or running), at most
+    /// `service.analysis_threads`.
+    analysis_running: AtomicUsize,
     /// Writes in flight; shutdown waits for them before the final flush.
     writes: TaskTracker,
     /// Diagnostics jobs (capacity probes), in memory.
     jobs: crate::diagnostics::jobs::Jobs,
 }
 
-/// Raised when the request that started a blocking call goes away.
+/// Raised when the request that started a blocking call goes away, and the engine's stop
+/// signal built from it: the flag plus the request's deadline.
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    flag: Arc<AtomicBool>,
+    stop: grove_index::Stop,
+}
 
 impl Cancel {
+    /// A flag, and a stop signal firing when it is raised or `deadline` passes.
+    fn until(deadline: Instant) -> Self {
+        let flag = Arc::new(AtomicBool::new(false));
+        let stop = grove_index::Stop::at(Some(deadline)).with_cancel(Some(Arc::clone(&flag)));
+        Self { flag, stop }
+    }
+
     /// Whether the caller has gone away.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// The flag, for engine runs that take one (the subset diagnostic's budget).
+    pub fn flag(&self) -> &Arc<AtomicBool> {
+        &self.flag
+    }
+
+    /// The stop signal to pass to storage's `*_with_stop` calls.
+    pub fn stop(&self) -> &grove_index::Stop {
+        &self.stop
     }
 }
 
@@ -67,8 +97,24 @@ struct CancelOnDrop(Cancel);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0 .0.store(true, Ordering::Relaxed);
+        self.0.flag.store(true, Ordering::Relaxed);
     }
+}
+
+/// Frees an analysis slot when the job ends (run, skipped or panicked).
+struct AnalysisSlot(Service);
+
+impl Drop for AnalysisSlot {
+    fn drop(&mut self) {
+        self.0.inner.analysis_running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Which pool a CPU-bound read runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Search,
+    Analysis,
 }
 
 impl Service {
@@ -79,6 +125,11 @@ impl Service {
             .thread_name(|i| format!("grove-search-{i}"))
             .build()
             .map_err(|e| ServiceError::internal(format!("search pool: {e}")))?;
+        let analysis_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.service.analysis_threads.max(1))
+            .thread_name(|i| format!("grove-analysis-{i}"))
+            .build()
+            .map_err(|e| ServiceError::internal(format!("analysis pool: {e}")))?;
         Ok(Service {
             inner: Arc::new(Inner {
                 config,
@@ -86,6 +137,8 @@ impl Service {
                 shutting_down: AtomicBool::new(false),
                 metrics: Metrics::default(),
                 search_pool,
+                analysis_pool,
+                analysis_running: AtomicUsize::new(0),
                 writes: TaskTracker::new(),
                 jobs: Default::default(),
             }),
@@ -135,29 +188,81 @@ impl Service {
         Duration::from_secs(self.inner.config.service.request_timeout_secs)
     }
 
-    /// Runs a CPU-bound read on the search pool, with timeout and cancellation.
+    /// Runs a CPU-bound read on the search pool, with timeout and cancellation: the closure
+    /// gets a [`Cancel`] whose stop signal fires at the request's deadline or when the request
+    /// is dropped, and must pass it to storage (`*_with_stop`) so running work stops too.
     async fn run_search<T, F>(&self, f: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
     {
+        self.run_read(Pool::Search, f).await
+    }
+
+    /// [`Self::run_search`] on the analysis pool (calibrations, subset diagnostics), admitted
+    /// only while fewer than `service.analysis_threads` analyses are queued or running: over
+    /// the cap it is refused at once with 503. A slot is held until the job has actually ended
+    /// on the pool (not merely until the request timed out), so the cap bounds the CPU.
+    async fn run_analysis<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
+    {
+        self.run_read(Pool::Analysis, f).await
+    }
+
+    async fn run_read<T, F>(&self, pool: Pool, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
+    {
         let store = self.store()?;
-        let cancel = Cancel::default();
+        let slot = match pool {
+            Pool::Search => None,
+            Pool::Analysis => Some(self.admit_analysis()?),
+        };
+        let cancel = Cancel::until(Instant::now() + self.timeout());
         let guard = CancelOnDrop(cancel.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.inner.search_pool.spawn(move || {
+        let job = move || {
             if cancel.is_cancelled() {
                 return;
             }
-            let _ = tx.send(f(&store, &cancel));
-        });
+            let result = f(&store, &cancel);
+            // Free the slot before answering: a client that sends its next analysis as soon as
+            // this one answers must find the slot free.
+            drop(slot);
+            let _ = tx.send(result);
+        };
+        match pool {
+            Pool::Search => self.inner.search_pool.spawn(job),
+            Pool::Analysis => self.inner.analysis_pool.spawn(job),
+        }
+        let secs = self.inner.config.service.request_timeout_secs;
         let out = match tokio::time::timeout(self.timeout(), rx).await {
+            // The engine's stop signal fired: the request's own deadline (or its cancel).
+            Ok(Ok(Err(ServiceError::Stopped(_)))) => Err(ServiceError::Timeout(secs)),
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(ServiceError::internal("search task ended without a result")),
-            Err(_) => Err(ServiceError::Timeout(self.inner.config.service.request_timeout_secs)),
+            Err(_) => Err(ServiceError::Timeout(secs)),
         };
         drop(guard);
         out
+    }
+
+    /// Takes an analysis slot or refuses with 503 naming the knob.
+    fn admit_analysis(&self) -> ServiceResult<AnalysisSlot> {
+        let cap = self.inner.config.service.analysis_threads.max(1);
+        let prev = self.inner.analysis_running.fetch_add(1, Ordering::AcqRel);
+        let slot = AnalysisSlot(self.clone());
+        if prev >= cap {
+            drop(slot);
+            return Err(ServiceError::Unavailable(format!(
+                "{cap} calibration/diagnostic request(s) already running, the most at once \
+                 (service.analysis_threads); retry when one has finished"
+            )));
+        }
+        Ok(slot)
     }
 
     /// Runs a write (or other blocking I/O) on the blocking pool. Writes are not abandoned on

@@ -9,7 +9,7 @@ use grove_index::{Metric, Strategy};
 use grove_storage as st;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::limits::{check_batch, check_filter, check_points, check_query, DEFAULT_LIMIT};
+use super::limits::{check_batch, check_calibration, check_filter, check_points, check_query, DEFAULT_LIMIT};
 use super::{Service, ServiceError, ServiceResult, Store};
 use crate::api;
 use crate::config::LimitsConfig;
@@ -453,10 +453,11 @@ impl Service {
             oversamples: if req.oversamples.is_empty() { d.oversamples } else { req.oversamples },
             filter: filter_in(req.filter, self.limits())?,
         };
-        if r.sample > 10_000 {
-            return Err(ServiceError::invalid(format!("sample = {}; the most is 10000", r.sample)));
-        }
-        self.run_search(move |s, _| Ok(calibration_out(s.calibrate_matryoshka(&name, &r)?))).await
+        check_calibration(&r)?;
+        self.run_analysis(move |s, c| {
+            Ok(calibration_out(s.calibrate_matryoshka_with_stop(&name, &r, c.stop())?))
+        })
+        .await
     }
 
     /// `GET /collections/{name}/exists`.
@@ -591,8 +592,8 @@ impl Service {
     pub async fn query(&self, name: String, q: api::QueryRequest) -> ServiceResult<api::QueryResponse> {
         let prepared = prepare_query(q, self.limits())?;
         let this = self.clone();
-        self.run_search(move |s, _| {
-            let r = s.query(&name, &prepared.request)?;
+        self.run_search(move |s, c| {
+            let r = s.query_with_stop(&name, &prepared.request, c.stop())?;
             Ok(query_out(&prepared, r, this.metrics()))
         })
         .await
@@ -638,8 +639,11 @@ impl Service {
         let (tx, rx) = tokio::sync::mpsc::channel(prepared.len().max(1));
         let name = std::sync::Arc::new(name);
         let deadline = std::time::Instant::now() + self.timeout();
+        // The batch's deadline reaches the engine's hot loops of every query still running.
+        let stop = grove_index::Stop::at(Some(deadline));
         for (i, p) in prepared.into_iter().enumerate() {
             let (tx, store, name, this) = (tx.clone(), store.clone(), name.clone(), self.clone());
+            let stop = stop.clone();
             self.inner.search_pool.spawn(move || {
                 if tx.is_closed() {
                     return;
@@ -647,7 +651,12 @@ impl Service {
                 let result = if std::time::Instant::now() > deadline {
                     Err(ServiceError::Timeout(this.inner.config.service.request_timeout_secs))
                 } else {
-                    s_query(&store, &name, &p, &this)
+                    match s_query(&store, &name, &p, &this, &stop) {
+                        Err(ServiceError::Stopped(_)) => {
+                            Err(ServiceError::Timeout(this.inner.config.service.request_timeout_secs))
+                        }
+                        r => r,
+                    }
                 };
                 let _ = tx.blocking_send((i, result));
             });
@@ -779,8 +788,9 @@ fn s_query(
     name: &str,
     p: &PreparedQuery,
     service: &Service,
+    stop: &grove_index::Stop,
 ) -> ServiceResult<api::QueryResponse> {
-    let r = store.query(name, &p.request)?;
+    let r = store.query_with_stop(name, &p.request, stop)?;
     Ok(query_out(p, r, service.metrics()))
 }
 

@@ -79,3 +79,32 @@ async fn readiness_waits_for_storage() {
     let resp = app.oneshot(Request::get("/readyz").body(Body::empty()).expect("req")).await.expect("resp");
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn recover_locations_that_are_not_archives_are_400_and_do_not_hang() {
+    // Regression: a NUL byte in the location was a 500, and a FIFO blocked a write thread.
+    let app = app();
+    let (st, _) =
+        call(&app, "PUT", "/collections/r", Some(json!({"vectors": {"size": 2, "distance": "Dot"}}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let cases = [
+        ("file:///tmp/a\u{0}b".to_string(), "NUL"),
+        (format!("file://{}", fifo.display()), "not a regular file"),
+        (fifo.display().to_string(), "not a regular file"),
+        (dir.path().display().to_string(), "not a regular file"),
+    ];
+    for (location, needle) in cases {
+        let call =
+            call(&app, "PUT", "/collections/r/snapshots/recover", Some(json!({ "location": location })));
+        let (st, body) = tokio::time::timeout(std::time::Duration::from_secs(20), call)
+            .await
+            .unwrap_or_else(|_| panic!("recover from {location:?} hung"));
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{location:?}: {body}");
+        let msg = body["status"]["error"].as_str().expect("message");
+        assert!(msg.contains(needle), "{location:?}: {msg}");
+    }
+}

@@ -25,7 +25,17 @@ pub fn count_conditions(filter: &serde_json::Value) -> usize {
             _ => {}
         }
     }
+    // `min_should: {conditions: [..], min_count}` holds conditions like a list does.
+    if let Some(serde_json::Value::Array(items)) = obj.get("min_should").and_then(|m| m.get("conditions")) {
+        for item in items {
+            n += 1 + count_conditions(item);
+        }
+    }
     if let Some(inner) = obj.get("filter") {
+        n += count_conditions(inner);
+    }
+    // A `nested` condition carries a whole filter under `nested.filter`.
+    if let Some(inner) = obj.get("nested").and_then(|nested| nested.get("filter")) {
         n += count_conditions(inner);
     }
     n
@@ -172,6 +182,20 @@ mod tests {
         // must: 2 (+2 nested in the second), must_not: 1.
         assert_eq!(count_conditions(&f), 5);
         assert_eq!(count_conditions(&json!({})), 0);
+    }
+
+    #[test]
+    fn min_should_and_nested_conditions_are_counted() {
+        // Regression: conditions under min_should (and inside a nested condition's filter) were
+        // not counted, so they escaped limits.max_filter_conditions.
+        let c = json!({"key": "a", "match": {"value": 1}});
+        let f = json!({"min_should": {"conditions": [c, c, c], "min_count": 2}});
+        assert_eq!(count_conditions(&f), 3);
+        let f = json!({"must": [{"nested": {"key": "arr", "filter": {"must": [c, c]}}}]});
+        assert_eq!(count_conditions(&f), 3);
+        let limits = LimitsConfig { max_filter_conditions: 2, ..LimitsConfig::default() };
+        let f = json!({"min_should": {"conditions": [c, c, c], "min_count": 1}});
+        assert!(check_filter(Some(&f), &limits).is_err());
     }
 
     #[test]

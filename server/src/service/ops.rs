@@ -739,12 +739,28 @@ impl Service {
                  /collections/{name}/snapshots/upload"
             )));
         }
+        if loc.contains('\0') {
+            return Err(ServiceError::invalid(
+                "location contains a NUL byte: give a snapshot name or a file:// URL",
+            ));
+        }
         self.run_write(move |s| {
             let path = match loc.strip_prefix("file://") {
                 Some(p) => std::path::PathBuf::from(p),
                 None if loc.starts_with('/') => std::path::PathBuf::from(&loc),
                 None => s.snapshot_path(&name, &loc)?,
             };
+            // Only a regular file: opening a FIFO or a device would block this write thread
+            // (and the collection's writes) until something writes to it. A missing file is
+            // left to storage, which names it.
+            if let Ok(meta) = std::fs::metadata(&path) {
+                if !meta.file_type().is_file() {
+                    return Err(ServiceError::invalid(format!(
+                        "location {}: not a regular file (a snapshot archive is one file)",
+                        path.display()
+                    )));
+                }
+            }
             Ok(recover_out(s.recover_snapshot(&name, &path)?))
         })
         .await

@@ -2,8 +2,6 @@
 //! fails a query or a calibration with `ErrorKind::Stopped` (the server's 504), and an unarmed
 //! one changes nothing.
 
-#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;

@@ -399,7 +399,9 @@ pub struct CollectionInfo {
 }
 
 /// Field schema of `PUT /collections/{name}/index`: a type name or `{"type": name, ...}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// Deserialised by hand so that an unsupported type gets an error listing the valid ones (an
+/// untagged enum only says "did not match any variant").
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum FieldSchema {
     /// Just the type.
@@ -410,6 +412,45 @@ pub enum FieldSchema {
         #[serde(rename = "type")]
         kind: PayloadSchemaType,
     },
+}
+
+/// The payload index types, as the error for an unsupported one lists them.
+const FIELD_SCHEMA_TYPES: &str = "keyword, integer, float, bool, datetime";
+
+impl<'de> Deserialize<'de> for FieldSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let (name, params) = match &v {
+            serde_json::Value::String(s) => (s.as_str(), false),
+            serde_json::Value::Object(m) => match m.get("type") {
+                Some(serde_json::Value::String(s)) => (s.as_str(), true),
+                _ => {
+                    return Err(D::Error::custom(format!(
+                        "field_schema: an object needs a \"type\" ({FIELD_SCHEMA_TYPES})"
+                    )))
+                }
+            },
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "field_schema: give a type name ({FIELD_SCHEMA_TYPES}) or {{\"type\": name}}"
+                )))
+            }
+        };
+        let kind = match name {
+            "keyword" => PayloadSchemaType::Keyword,
+            "integer" => PayloadSchemaType::Integer,
+            "float" => PayloadSchemaType::Float,
+            "bool" => PayloadSchemaType::Bool,
+            "datetime" => PayloadSchemaType::Datetime,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "field_schema: unsupported type {other:?}; Grove indexes {FIELD_SCHEMA_TYPES}"
+                )))
+            }
+        };
+        Ok(if params { FieldSchema::Params { kind } } else { FieldSchema::Type(kind) })
+    }
 }
 
 impl FieldSchema {
@@ -1043,6 +1084,20 @@ mod tests {
             serde_json::from_str(r#"{"field_name":"x","field_schema":{"type":"integer"}}"#)
                 .expect("index parses");
         assert_eq!(i.field_schema.kind(), PayloadSchemaType::Integer);
+        let i: CreateFieldIndex =
+            serde_json::from_str(r#"{"field_name":"x","field_schema":"bool"}"#).expect("index parses");
+        assert_eq!(i.field_schema, FieldSchema::Type(PayloadSchemaType::Bool));
+    }
+
+    #[test]
+    fn unsupported_field_schema_lists_the_valid_types() {
+        for body in [
+            r#"{"field_name":"x","field_schema":"geo"}"#,
+            r#"{"field_name":"x","field_schema":{"type":"text","tokenizer":"word"}}"#,
+        ] {
+            let err = serde_json::from_str::<CreateFieldIndex>(body).expect_err("unsupported").to_string();
+            assert!(err.contains("keyword, integer, float, bool, datetime"), "{err}");
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn bad(msg: impl Into<String>) -> StorageError {
 
 fn io_err(e: std::io::Error) -> StorageError {
     if e.kind() == std::io::ErrorKind::UnexpectedEof {
-        bad("the archive ends early (truncated upload or copy?)")
+        bad("the archive ends early: truncated upload or copy, or a damaged frame length")
     } else {
         StorageError::Io { path: "snapshot archive".into(), source: e }
     }
@@ -196,7 +196,7 @@ impl<R: Read> ArchiveReader<R> {
         let mut v = Vec::with_capacity(n.min(1 << 20) as usize);
         (&mut self.r).take(n).read_to_end(&mut v).map_err(io_err)?;
         if v.len() as u64 != n {
-            return Err(bad("the archive ends early (truncated upload or copy?)"));
+            return Err(bad("the archive ends early: truncated upload or copy, or a damaged frame length"));
         }
         self.crc.update(&v);
         Ok(v)

@@ -109,7 +109,7 @@ function recordTable(points, withScore) {
     points.map((p) => h('tr', { 'data-id': String(p.id) },
       h('td', { class: 'pid' }, String(p.id)),
       withScore ? h('td', { class: 'num score' }, String(p.score)) : null,
-      h('td', {}, h('pre', {}, JSON.stringify(p.payload ?? {}, null, 1))),
+      h('td', {}, h('code', { class: 'payload' }, JSON.stringify(p.payload ?? {}))),
       h('td', { class: 'muted' }, p.vector ? `[${p.vector.slice(0, 6).map((x) => x.toFixed(3)).join(', ')}${p.vector.length > 6 ? `, … ${p.vector.length} dims` : ''}]` : '-'))));
 }
 
@@ -243,7 +243,7 @@ async function pageQuery() {
     h('button', { type: 'button', class: 'secondary', id: 'add-condition', on: { click: addRow } }, '+ condition'),
     h('label', { style: 'display:flex;width:100%;margin-top:8px' }, 'raw filter JSON', raw),
     h('button', { type: 'submit', id: 'run-query' }, 'Run query'));
-  main.replaceChildren(h('h2', {}, 'Query console'), form, h('div', { class: 'row' }, h('div', { class: 'card' }, out), h('div', { class: 'card' }, explainBox)));
+  main.replaceChildren(h('h2', {}, 'Query console'), form, h('div', { class: 'card' }, explainBox), h('div', { class: 'card' }, out));
   await guarded(() => loadSchema(coll));
 }
 

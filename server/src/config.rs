@@ -199,6 +199,13 @@ knobs! {
         max_filter_conditions: usize = 256;
     }
 
+    /// The web dashboard: static pages compiled into the binary that read the REST API with the
+    /// user's key.
+    [dashboard] DashboardConfig {
+        /// Serve the dashboard at /dashboard. When false, /dashboard is 404.
+        enabled: bool = true;
+    }
+
     /// Logging.
     [log] LogConfig {
         /// Filter in tracing's env-filter syntax (RUST_LOG overrides it), e.g. "info" or

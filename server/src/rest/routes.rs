@@ -6,6 +6,7 @@ use super::diagnostics as dg;
 use super::handlers as h;
 use super::AppState;
 use crate::auth::Access;
+use crate::dashboard as dash;
 
 /// One REST operation.
 #[derive(Debug)]
@@ -84,6 +85,34 @@ pub const ROUTES: &[Route] = &[
         request: None,
         response: "text",
         handler: || get(h::openapi),
+    },
+    // The web dashboard (server/src/dashboard): public pages holding no data.
+    Route {
+        method: "GET",
+        path: "/dashboard",
+        access: None,
+        summary: "Web dashboard (single page; 404 when dashboard.enabled = false)",
+        request: None,
+        response: "text",
+        handler: || get(dash::index),
+    },
+    Route {
+        method: "GET",
+        path: "/dashboard/assets/{file}",
+        access: None,
+        summary: "Web dashboard stylesheet and scripts",
+        request: None,
+        response: "text",
+        handler: || get(dash::asset),
+    },
+    Route {
+        method: "GET",
+        path: "/dashboard/api/whoami",
+        access: R,
+        summary: "Access level of the presented key: `write` or `read` (plain text)",
+        request: None,
+        response: "text",
+        handler: || get(dash::whoami),
     },
     Route {
         method: "GET",

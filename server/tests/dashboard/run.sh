@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Drives the web dashboard (/dashboard) in a real headless Chromium through Selenium.
+#   1. installs Debian's chromium + chromium-driver when missing (idempotent),
+#   2. builds the grove binary (dev profile, honouring CARGO_TARGET_DIR),
+#   3. creates a venv with selenium and pytest (reused when present),
+#   4. starts grove on free loopback ports over a temporary data dir with an admin and a
+#      read-only key, waits for /readyz, and runs test_dashboard.py against it.
+# Screenshots of every page go to $DASHBOARD_SCREENSHOTS (default /tmp/grove-dashboard-shots);
+# the directory is printed at the end. pytest's summary line is printed before it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="${GROVE_DASHBOARD_VENV:-$target/dashboard-venv}"
+shots="${DASHBOARD_SCREENSHOTS:-/tmp/grove-dashboard-shots}"
+
+need=()
+for p in chromium chromium-driver; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  echo "run.sh: installing ${need[*]}" >&2
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cargo build --quiet --locked -p grove-server --bin grove --manifest-path "$root/Cargo.toml"
+bin="$target/debug/grove"
+
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check selenium pytest
+fi
+
+free_port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+http_port="$(free_port)"
+grpc_port="$(free_port)"
+while [ "$grpc_port" = "$http_port" ]; do grpc_port="$(free_port)"; done
+data="$(mktemp -d)"
+log="$data.log"
+admin_key="admin-$RANDOM$RANDOM"
+read_key="reader-$RANDOM$RANDOM"
+
+"$bin" serve --service-http-port "$http_port" --service-grpc-port "$grpc_port" --storage-data-dir "$data/db" \
+  --security-api-key "$admin_key" --security-read-only-api-key "$read_key" >"$log" 2>&1 &
+pid=$!
+cleanup() {
+  if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$data" "$log"
+}
+trap cleanup EXIT
+
+ready=0
+for _ in $(seq 1 200); do
+  if "$venv/bin/python" -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$http_port/readyz', timeout=1).status == 200 else 1)" 2>/dev/null; then
+    ready=1; break
+  fi
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ "$ready" != 1 ]; then
+  echo "run.sh: grove did not become ready; its log:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+
+mkdir -p "$shots"
+status=0
+GROVE_URL="http://127.0.0.1:$http_port" GROVE_ADMIN_KEY="$admin_key" GROVE_READ_KEY="$read_key" \
+  DASHBOARD_SCREENSHOTS="$shots" GROVE_BIN="$bin" \
+  "$venv/bin/pytest" -q -p no:cacheprovider "$here/test_dashboard.py" || status=$?
+if [ "$status" != 0 ]; then
+  echo "run.sh: grove log (last 40 lines):" >&2
+  tail -n 40 "$log" >&2
+fi
+echo "run.sh: dashboard screenshots in $shots"
+exit "$status"

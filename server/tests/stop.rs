@@ -6,12 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+
+use axum::http::StatusCode;
+use common::oneshot::call;
 use grove_server::config::Config;
 use grove_server::service::Service;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const DIM: usize = 32;
 /// 20,000 points and 10,000 sampled queries: the exact baseline plus 3 prefixes x 6 default
@@ -27,21 +28,6 @@ fn app() -> axum::Router {
     let service = Service::new(cfg).expect("service");
     service.attach_storage(grove_storage::Storage::in_memory());
     grove_server::rest::router(service)
-}
-
-async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app.clone().oneshot(req.body(body).expect("request")).await.expect("infallible");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// Deterministic (seedless, arithmetic) vectors.

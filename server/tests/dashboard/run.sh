@@ -34,37 +34,11 @@ if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c 'import selenium' 2>/d
   "$venv/bin/pip" install --quiet --disable-pip-version-check selenium pytest
 fi
 
-free_port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-http_port="$(free_port)"
-grpc_port="$(free_port)"
-while [ "$grpc_port" = "$http_port" ]; do grpc_port="$(free_port)"; done
-data="$(mktemp -d)"
-log="$data.log"
 admin_key="admin-$RANDOM$RANDOM"
 read_key="reader-$RANDOM$RANDOM"
-
-"$bin" serve --service-http-port "$http_port" --service-grpc-port "$grpc_port" --storage-data-dir "$data/db" \
-  --security-api-key "$admin_key" --security-read-only-api-key "$read_key" >"$log" 2>&1 &
-pid=$!
-cleanup() {
-  if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$data" "$log"
-}
-trap cleanup EXIT
-
-ready=0
-for _ in $(seq 1 200); do
-  if "$venv/bin/python" -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$http_port/readyz', timeout=1).status == 200 else 1)" 2>/dev/null; then
-    ready=1; break
-  fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ "$ready" != 1 ]; then
-  echo "run.sh: grove did not become ready; its log:" >&2
-  cat "$log" >&2
-  exit 1
-fi
+# shellcheck source=../lib/serve.sh
+source "$here/../lib/serve.sh"
+start_grove "$bin" "$venv/bin/python" --security-api-key "$admin_key" --security-read-only-api-key "$read_key"
 
 mkdir -p "$shots"
 status=0

@@ -159,6 +159,9 @@ pub trait KvBackend: Send + Sync + std::fmt::Debug {
 pub struct RocksKv {
     db: rocksdb::DB,
     path: PathBuf,
+    /// Whether `write` syncs the WAL before returning. Always true except through
+    /// [`RocksKv::without_wal_sync_for_durability_test`].
+    sync: bool,
 }
 
 impl RocksKv {
@@ -179,7 +182,16 @@ impl RocksKv {
             rocksdb::ColumnFamilyDescriptor::new(cf.name(), o)
         });
         let db = rocksdb::DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(RocksKv { db, path: path.to_path_buf() })
+        Ok(RocksKv { db, path: path.to_path_buf(), sync: true })
+    }
+
+    /// **Unsafe for data: acknowledged writes are not durable.** Turns the WAL sync off so that
+    /// `tests/durability.rs` can show its checker fails when durability is off (STYLE.md #20).
+    /// Nothing in Grove calls this; it is not reachable from any config.
+    #[doc(hidden)]
+    pub fn without_wal_sync_for_durability_test(mut self) -> Self {
+        self.sync = false;
+        self
     }
 
     fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily> {
@@ -204,7 +216,7 @@ impl KvBackend for RocksKv {
             }
         }
         let mut wo = rocksdb::WriteOptions::default();
-        wo.set_sync(true);
+        wo.set_sync(self.sync);
         self.db.write_opt(wb, &wo)?;
         Ok(())
     }

@@ -1048,13 +1048,23 @@ pub struct RecoverOutcome {
     pub source_collection: String,
 }
 
-/// `GET /` result.
+/// The Qdrant API version whose REST and client contract Grove follows. `GET /` reports it as
+/// `version`, as Qdrant reports its own, because qdrant-client compares it with its own version
+/// on every connection and warns (or, with `check_compatibility`, refuses) when they differ by
+/// more than one minor version. Grove's own version is `grove_version`.
+pub const QDRANT_API_VERSION: &str = "1.18.0";
+
+/// `GET /` answer, bare (no envelope), in Qdrant's shape plus `grove_version`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VersionInfo {
     /// "grove".
     pub title: String,
-    /// Grove's version.
+    /// The Qdrant API version Grove speaks ([`QDRANT_API_VERSION`]).
     pub version: String,
+    /// Build commit (Qdrant's field); Grove does not embed one.
+    pub commit: Option<String>,
+    /// Grove's own version.
+    pub grove_version: String,
 }
 
 #[cfg(test)]

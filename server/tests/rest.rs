@@ -53,8 +53,13 @@ async fn every_endpoint_round_trips() {
     let col = s.url("/collections/docs");
 
     // Root, health, readiness.
-    let root = ok(c.get(s.url("/"))).await;
+    // Bare, as Qdrant answers it: qdrant-client reads `version` from the top level.
+    let (status, root) = send(c.get(s.url("/"))).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(root["title"], "grove");
+    assert_eq!(root["version"], grove_server::api::QDRANT_API_VERSION);
+    assert_eq!(root["grove_version"], env!("CARGO_PKG_VERSION"));
+    assert!(root.get("result").is_none(), "{root}");
     assert_eq!(c.get(s.url("/healthz")).send().await.expect("healthz").status(), StatusCode::OK);
     assert_eq!(c.get(s.url("/readyz")).send().await.expect("readyz").status(), StatusCode::OK);
 

@@ -21,8 +21,14 @@ fn wait(p: &WriteParams) -> bool {
     p.wait.unwrap_or(false)
 }
 
-pub async fn root() -> RestResult<VersionInfo> {
-    Ok(Done(VersionInfo { title: "grove".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }))
+/// `GET /`, bare as Qdrant answers it (see [`crate::api::QDRANT_API_VERSION`]).
+pub async fn root() -> axum::Json<VersionInfo> {
+    axum::Json(VersionInfo {
+        title: "grove".to_owned(),
+        version: crate::api::QDRANT_API_VERSION.to_owned(),
+        commit: None,
+        grove_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 pub async fn healthz() -> Response {

@@ -97,6 +97,10 @@ fn schema_of(name: &str) -> RefOr<Schema> {
 }
 
 /// The OpenAPI 3.1 document of every route in [`super::routes::ROUTES`].
+/// Response types sent bare, without the `{"result", "status", "time"}` envelope, because
+/// Qdrant sends them so: `GET /` (clients read `version` from the top level).
+const UNWRAPPED: &[&str] = &["VersionInfo"];
+
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -139,6 +143,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         }
         let ok = if route.response == "text" {
             ResponseBuilder::new().description("OK")
+        } else if UNWRAPPED.contains(&route.response) {
+            ResponseBuilder::new()
+                .description("OK")
+                .content("application/json", Content::new(Some(schema_of(route.response))))
         } else {
             let envelope = ObjectBuilder::new()
                 .property("result", schema_of(route.response))

@@ -217,3 +217,20 @@ def test_snapshot(client, loaded):
     snap = client.create_snapshot(COLLECTION)
     assert snap is not None and snap.name
     assert snap.name in [s.name for s in client.list_snapshots(COLLECTION)]
+
+
+def test_default_client_checks_the_version_without_warning():
+    # Regression: GET / was wrapped in Grove's envelope, so every default QdrantClient() warned
+    # "Failed to obtain server version" and client.info() failed.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = QdrantClient(url=os.environ["GROVE_URL"], timeout=60)
+    try:
+        messages = [str(w.message) for w in caught]
+        assert not [m for m in messages if "version" in m.lower()], messages
+        info = c.info()
+        assert info.title == "grove" and info.version.count(".") == 2
+    finally:
+        c.close()

@@ -177,7 +177,9 @@ class RestTransport:
     def health(self) -> HealthInfo:
         info = self._call("GET", "/")
         ready = self._http.get("/readyz").status_code == 200
-        return HealthInfo(version=str((info or {}).get("version", "")), ready=ready)
+        info = info or {}
+        # `version` is the Qdrant API version Grove speaks; `grove_version` is Grove's own.
+        return HealthInfo(version=str(info.get("grove_version", info.get("version", ""))), ready=ready)
 
     # -- collections --------------------------------------------------------------------------
 

@@ -427,13 +427,13 @@ impl<'de> Deserialize<'de> for FieldSchema {
                 Some(serde_json::Value::String(s)) => (s.as_str(), true),
                 _ => {
                     return Err(D::Error::custom(format!(
-                        "field_schema: an object needs a \"type\" ({FIELD_SCHEMA_TYPES})"
+                        "an object needs a \"type\" ({FIELD_SCHEMA_TYPES})"
                     )))
                 }
             },
             _ => {
                 return Err(D::Error::custom(format!(
-                    "field_schema: give a type name ({FIELD_SCHEMA_TYPES}) or {{\"type\": name}}"
+                    "give a type name ({FIELD_SCHEMA_TYPES}) or {{\"type\": name}}"
                 )))
             }
         };
@@ -445,7 +445,7 @@ impl<'de> Deserialize<'de> for FieldSchema {
             "datetime" => PayloadSchemaType::Datetime,
             other => {
                 return Err(D::Error::custom(format!(
-                    "field_schema: unsupported type {other:?}; Grove indexes {FIELD_SCHEMA_TYPES}"
+                    "unsupported type {other:?}; Grove indexes {FIELD_SCHEMA_TYPES}"
                 )))
             }
         };

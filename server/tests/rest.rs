@@ -61,6 +61,18 @@ async fn every_endpoint_round_trips() {
     assert_eq!(root["grove_version"], env!("CARGO_PKG_VERSION"));
     assert!(root.get("result").is_none(), "{root}");
     assert_eq!(c.get(s.url("/healthz")).send().await.expect("healthz").status(), StatusCode::OK);
+    // Qdrant's exact probe texts.
+    for (path, want) in [
+        ("/healthz", "healthz check passed"),
+        ("/livez", "healthz check passed"),
+        ("/readyz", "all shards are ready"),
+    ] {
+        assert_eq!(
+            c.get(s.url(path)).send().await.expect("probe").text().await.expect("text"),
+            want,
+            "{path}"
+        );
+    }
     assert_eq!(c.get(s.url("/readyz")).send().await.expect("readyz").status(), StatusCode::OK);
 
     // Collections.
@@ -350,6 +362,18 @@ async fn api_keys_are_enforced() {
     let col = s.url("/collections/k");
     // Health is public; everything else needs a key.
     assert_eq!(c.get(s.url("/healthz")).send().await.expect("healthz").status(), StatusCode::OK);
+    // Qdrant's exact probe texts.
+    for (path, want) in [
+        ("/healthz", "healthz check passed"),
+        ("/livez", "healthz check passed"),
+        ("/readyz", "all shards are ready"),
+    ] {
+        assert_eq!(
+            c.get(s.url(path)).send().await.expect("probe").text().await.expect("text"),
+            want,
+            "{path}"
+        );
+    }
     err(c.get(s.url("/collections")), StatusCode::UNAUTHORIZED, "API key").await;
     err(c.get(s.url("/collections")).header("api-key", "wrong"), StatusCode::UNAUTHORIZED, "Invalid").await;
     err(

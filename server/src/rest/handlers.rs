@@ -32,12 +32,13 @@ pub async fn root() -> axum::Json<VersionInfo> {
 }
 
 pub async fn healthz() -> Response {
-    text("healthz check passed\n".to_owned(), "text/plain; charset=utf-8")
+    // Qdrant's exact texts (Kubernetes probes and Qdrant's own tests compare them).
+    text("healthz check passed".to_owned(), "text/plain; charset=utf-8")
 }
 
 pub async fn readyz(State(s): S) -> Response {
     if s.service.is_ready() {
-        text("all collections are loaded\n".to_owned(), "text/plain; charset=utf-8")
+        text("all shards are ready".to_owned(), "text/plain; charset=utf-8")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "collections are still loading (or shutting down)\n")
             .into_response()

@@ -113,7 +113,7 @@ impl Searcher for Grove {
         ef: usize,
         strategy: Strategy,
     ) -> anyhow::Result<(Vec<u32>, &'static str)> {
-        let params = SearchParams { k, ef: (ef > 0).then_some(ef), strategy, score_threshold: None };
+        let params = SearchParams { k, ef: (ef > 0).then_some(ef), strategy, ..Default::default() };
         let out = self.index.search(query, allowed, &params)?;
         Ok((out.hits.iter().map(|h| h.id).collect(), out.explain.path.as_str()))
     }

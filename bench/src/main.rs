@@ -259,6 +259,10 @@ struct RunArgs {
     /// Write every measurement as CSV here. Full runs of `arxiv` default to bench/plots/results.csv.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Quantized codes for Grove's graph walks and large scans, rescored with the full
+    /// vectors: none or int8.
+    #[arg(long, default_value = "none")]
+    quantization: String,
 }
 
 fn parse_strategy(s: &str) -> anyhow::Result<Strategy> {
@@ -325,6 +329,11 @@ impl RunArgs {
             kinds,
             cache_dir: self.cache.clone(),
             default_ef: self.default_ef,
+            quantization: match self.quantization.as_str() {
+                "none" => None,
+                "int8" => Some(grove_index::quant::QuantConfig::Scalar { quantile: None, always_ram: true }),
+                other => anyhow::bail!("--quantization: expected none or int8, got {other:?}"),
+            },
         })
     }
 }
@@ -568,6 +577,7 @@ fn peerlabels(
         planner: Default::default(),
         build_threads: o.build_threads,
         use_hnsw_rs: false,
+        quantization: o.quantization,
     };
     let (g, b) = Grove::build("grove hnsw", &d.x, cfg)?;
     log(format!(

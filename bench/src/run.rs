@@ -45,6 +45,8 @@ pub struct Options {
     pub cache_dir: PathBuf,
     /// The index's default ef (the one `auto` is judged at).
     pub default_ef: usize,
+    /// Quantized codes for Grove's graph walks and scans (rescored exactly), or none.
+    pub quantization: Option<grove_index::quant::QuantConfig>,
 }
 
 /// A workload as reported.
@@ -97,6 +99,7 @@ pub fn index_config(dim: usize, ds: &Dataset, o: &Options, hnsw_rs: bool) -> Ind
         planner: PlannerConfig::default(),
         build_threads: o.build_threads,
         use_hnsw_rs: hnsw_rs,
+        quantization: o.quantization,
     }
 }
 

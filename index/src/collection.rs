@@ -41,6 +41,8 @@ use crate::matryoshka::{
     MatryoshkaQuery, Rotation,
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
+use crate::quant::{Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
+use crate::source::F32Scorer;
 use crate::stop::{Stop, NEVER};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
 
@@ -77,6 +79,9 @@ pub struct IndexConfig {
     /// Also maintain the hnsw_rs baseline graph ([`Strategy::HnswRs`]); it is rebuilt, not
     /// saved, and doubles vector memory (hnsw_rs keeps its own copy).
     pub use_hnsw_rs: bool,
+    /// Quantized codes that graph walks and large scans read, with exact rescoring
+    /// ([`crate::quant`]); `None`: every path reads the full vectors.
+    pub quantization: Option<QuantConfig>,
 }
 
 impl IndexConfig {
@@ -92,6 +97,7 @@ impl IndexConfig {
             planner: PlannerConfig::default(),
             build_threads: 1,
             use_hnsw_rs: false,
+            quantization: None,
         }
     }
 
@@ -117,6 +123,9 @@ impl IndexConfig {
         if self.build_threads == 0 {
             return bad("build_threads", "must be at least 1".into());
         }
+        if let Some(q) = &self.quantization {
+            q.validate()?;
+        }
         if self.use_hnsw_rs && self.hnsw.m > 256 {
             return bad("M", format!("{} exceeds hnsw_rs's limit of 256", self.hnsw.m));
         }
@@ -136,13 +145,25 @@ pub struct SearchParams {
     /// Drop hits whose *internal distance* exceeds this (convert a user score with
     /// [`Metric::distance_from_score`]).
     pub score_threshold: Option<f32>,
+    /// How codes are used when the collection has them (ignored otherwise).
+    pub quantization: QuantSearch,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        Self { k: 10, ef: None, strategy: Strategy::Auto, score_threshold: None }
+        Self {
+            k: 10,
+            ef: None,
+            strategy: Strategy::Auto,
+            score_threshold: None,
+            quantization: QuantSearch::default(),
+        }
     }
 }
+
+/// Allowed rows from which an exact path scans codes (and rescores) instead of full vectors,
+/// when the collection has codes: below it the rows are few and the full scan is cheap.
+pub const CODE_SCAN_MIN_ROWS: u64 = 2048;
 
 /// Hits and the record of how they were found.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +189,10 @@ pub struct IndexStats {
     pub vector_bytes: u64,
     /// Bytes held by Grove's graphs (hnsw_rs not included: it does not report its size).
     pub graph_bytes: u64,
+    /// Bytes held by quantized codes (0 without quantization or before training).
+    pub code_bytes: u64,
+    /// Bytes per point of the codes (0 when there are none).
+    pub code_bytes_per_point: u64,
 }
 
 /// What happened to one graph in [`CollectionIndex::load_graphs`].
@@ -225,6 +250,17 @@ impl Points {
     }
 }
 
+/// Codes and when they were trained.
+#[derive(Debug, Default)]
+struct QuantState {
+    /// `None` until trained (or without quantization).
+    codes: Option<Codes>,
+    /// Live points when last trained.
+    trained_live: u64,
+    /// Rows in the last training sample.
+    trained_sample: usize,
+}
+
 /// A graph and the live points not yet in it.
 #[derive(Debug)]
 struct Slot<G> {
@@ -258,6 +294,9 @@ pub struct CollectionIndex {
     /// Matryoshka prefix stores and graphs, when declared ([`Self::set_matryoshka`]). Locked
     /// after `points`, before the graph slots.
     mat: RwLock<Option<Matryoshka>>,
+    /// Quantized codes, when configured and trained. Locked after `points` (and after `mat`),
+    /// before the graph slots.
+    quant: RwLock<QuantState>,
     /// Serialises index_pending / build / save / load.
     indexing: Mutex<()>,
     pool: Option<rayon::ThreadPool>,
@@ -301,6 +340,7 @@ impl CollectionIndex {
             acorn,
             hnsw_rs,
             mat: RwLock::new(None),
+            quant: RwLock::new(QuantState::default()),
             indexing: Mutex::new(()),
             pool,
             cfg,
@@ -338,6 +378,9 @@ impl CollectionIndex {
         pts.store.set(id, &prepared);
         if let Some(m) = self.mat.write().as_mut() {
             m.insert(id, &prepared);
+        }
+        if let Some(c) = self.quant.write().codes.as_mut() {
+            c.set(id, &prepared);
         }
         self.hnsw.write().pending.insert(id);
         if let Some(s) = &self.acorn {
@@ -405,6 +448,7 @@ impl CollectionIndex {
     /// insert for longer than one chunk.
     pub fn index_pending(&self, max: usize) -> usize {
         let _serial = self.indexing.lock();
+        self.train_codes_if_due();
         let mut left = self.drain_graph(&self.hnsw, max);
         if let Some(s) = &self.acorn {
             left = left.max(self.drain_graph(s, max));
@@ -422,6 +466,38 @@ impl CollectionIndex {
         let before = self.hnsw.read().graph.len();
         self.index_pending(usize::MAX);
         self.hnsw.read().graph.len().saturating_sub(before)
+    }
+
+    /// Trains (or retrains) the codes when quantization is configured and the collection has
+    /// reached [`crate::quant::TRAIN_MIN_POINTS`] live points, or grown
+    /// [`crate::quant::RETRAIN_GROWTH`]-fold since a training whose sample was not full. Runs
+    /// under the points' read lock: inserts wait for it (one pass over the vectors).
+    fn train_codes_if_due(&self) {
+        let Some(cfg) = &self.cfg.quantization else { return };
+        let pts = self.points.read();
+        let live = pts.live();
+        {
+            let q = self.quant.read();
+            let due = match &q.codes {
+                None => live >= crate::quant::TRAIN_MIN_POINTS,
+                Some(_) => {
+                    q.trained_sample < crate::quant::TRAIN_SAMPLE
+                        && live >= q.trained_live.saturating_mul(crate::quant::RETRAIN_GROWTH)
+                }
+            };
+            if !due {
+                return;
+            }
+        }
+        let codes = Codes::train(cfg, self.cfg.metric, &pts.store, &pts.dead);
+        let sample = (live as usize).min(crate::quant::TRAIN_SAMPLE);
+        *self.quant.write() = QuantState { codes: Some(codes), trained_live: live, trained_sample: sample };
+    }
+
+    /// Whether codes are trained and cover every row (searches can walk them).
+    pub fn codes_ready(&self) -> bool {
+        let pts = self.points.read();
+        self.quant.read().codes.as_ref().is_some_and(|c| c.rows() >= pts.store.len())
     }
 
     fn threads(&self) -> usize {
@@ -637,6 +713,7 @@ impl CollectionIndex {
             distances_computed: fo.stages.iter().map(|s| s.distances_computed).sum(),
             unindexed_scanned: fo.unindexed_scanned,
             matryoshka: fo.stages,
+            quantization: None,
         };
         Ok(SearchOutput { hits, explain })
     }
@@ -714,10 +791,33 @@ impl CollectionIndex {
         if params.ef == Some(0) {
             return Err(IndexError::InvalidParameter { name: "ef", reason: "must be at least 1".into() });
         }
+        params.quantization.validate()?;
         let mut q = query.to_vec();
         self.cfg.metric.prepare(&mut q);
         let pts = self.points.read();
         let n = pts.store.len();
+        let quant = self.quant.read();
+        // Codes serve this query when configured, trained, covering every row, and not ignored.
+        let (codes, quant_explain) = match &self.cfg.quantization {
+            None => (None, None),
+            Some(cfg) => {
+                let (codes, reason) = match &quant.codes {
+                    _ if params.quantization.ignore => (None, "ignored by the query (quantization.ignore)"),
+                    Some(c) if c.rows() >= n => (Some(c), "codes walked, candidates rescored"),
+                    Some(_) => (None, "codes do not cover every row yet"),
+                    None => (None, "codes not trained yet (too few points)"),
+                };
+                let qx = QuantExplain {
+                    kind: cfg.kind().to_string(),
+                    used: codes.is_some(),
+                    reason: reason.to_string(),
+                    code_distances: 0,
+                    rescored: 0,
+                    error_bound: None,
+                };
+                (codes, Some(qx))
+            }
+        };
         let live = pts.live();
         // The exact allowed set: filter minus tombstones and gaps, within the id space.
         let allowed_bm = filter.map(|f| {
@@ -740,7 +840,16 @@ impl CollectionIndex {
             hnsw_rs: self.hnsw_rs.is_some(),
             local_selectivity: None,
         };
-        let ctx = QueryCtx { pts: &pts, q: &q, k: params.k, allowed: allowed_bm.as_ref(), stop };
+        let ctx = QueryCtx {
+            pts: &pts,
+            q: &q,
+            k: params.k,
+            allowed: allowed_bm.as_ref(),
+            stop,
+            metric: self.cfg.metric,
+            codes,
+            qs: params.quantization,
+        };
         // In the middle selectivities the planner asks how dense the filter is around the query;
         // the probe's dense set and layer-0 entry are reused by the HNSW-graph walk.
         let mut probe_stats = SearchStats::default();
@@ -765,11 +874,23 @@ impl CollectionIndex {
             distances_computed: probe_stats.distances_computed,
             unindexed_scanned: 0,
             matryoshka: Vec::new(),
+            quantization: quant_explain,
         };
         let hits = match plan.path {
             // The planner never picks Matryoshka (only `search_matryoshka` runs it); an exact
             // scan is the right answer if it ever did.
+            SearchPath::Exact | SearchPath::Matryoshka
+                if codes.is_some() && allowed >= CODE_SCAN_MIN_ROWS =>
+            {
+                ctx.code_scan(&mut explain)?
+            }
             SearchPath::Exact | SearchPath::Matryoshka => {
+                if let Some(qx) = explain.quantization.as_mut() {
+                    if qx.used {
+                        qx.used = false;
+                        qx.reason = format!("{} allowed rows: scanned in full precision", allowed);
+                    }
+                }
                 let r = flat::search_stoppable(
                     &pts.store,
                     self.cfg.metric,
@@ -805,6 +926,10 @@ impl CollectionIndex {
             }
             SearchPath::HnswRs => {
                 explain.ef = Some(ef);
+                if let Some(qx) = explain.quantization.as_mut() {
+                    qx.used = false;
+                    qx.reason = "hnsw_rs reads full vectors".into();
+                }
                 let slot =
                     self.hnsw_rs.as_ref().map(|s| s.read()).ok_or_else(|| IndexError::PathUnavailable {
                         path: "hnsw_rs",
@@ -981,6 +1106,7 @@ impl CollectionIndex {
         if let Some(m) = self.mat.read().as_ref() {
             pending = pending.max(m.pending());
         }
+        let quant = self.quant.read();
         IndexStats {
             points: pts.store.len() as u64,
             live: pts.live(),
@@ -988,6 +1114,8 @@ impl CollectionIndex {
             pending,
             vector_bytes: pts.store.memory_bytes() as u64,
             graph_bytes,
+            code_bytes: quant.codes.as_ref().map_or(0, |c| c.memory_bytes() as u64),
+            code_bytes_per_point: quant.codes.as_ref().map_or(0, |c| c.bytes_per_row() as u64),
         }
     }
 }
@@ -1001,9 +1129,73 @@ struct QueryCtx<'a> {
     allowed: Option<&'a RoaringBitmap>,
     /// The caller's stop signal.
     stop: &'a Stop,
+    metric: Metric,
+    /// Codes to walk and scan, when they serve this query.
+    codes: Option<&'a Codes>,
+    qs: QuantSearch,
 }
 
 impl QueryCtx<'_> {
+    /// Exact distances of `cands` from the full vectors, closest first (the stop signal is
+    /// polled as in every scan).
+    fn rescore(&self, cands: &[Neighbor]) -> Result<Vec<Neighbor>> {
+        let ids: Vec<u32> = cands.iter().map(|c| c.id).collect();
+        let src = F32Scorer::new(&self.pts.store, self.metric.kernel(), self.q);
+        let r = flat::scan_with(&src, ids.len(), Allowed::Ids(&ids), self.stop);
+        if let Some(cause) = r.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
+        Ok(r.hits)
+    }
+
+    /// Rescores `found` (code distances) when the query asks for it, and records the work.
+    fn finish_codes(
+        &self,
+        mut found: Vec<Neighbor>,
+        code_distances: u64,
+        bound: Option<f32>,
+        explain: &mut Explain,
+    ) -> Result<Vec<Neighbor>> {
+        let rescored = if self.qs.rescore {
+            found = self.rescore(&found)?;
+            explain.distances_computed += found.len() as u64;
+            found.len() as u64
+        } else {
+            0
+        };
+        if let Some(qx) = explain.quantization.as_mut() {
+            qx.code_distances += code_distances;
+            qx.rescored += rescored;
+            qx.error_bound = bound;
+        }
+        Ok(found)
+    }
+
+    /// The exact path over codes: the `oversampling * k` best allowed rows by code distance,
+    /// rescored with the full vectors.
+    fn code_scan(&self, explain: &mut Explain) -> Result<Vec<Neighbor>> {
+        let default = (self.k as f64 * DEFAULT_SCAN_OVERSAMPLING).ceil() as usize;
+        let r = self.qs.candidates(self.k, default);
+        let (found, computed, bound) = match self.codes {
+            Some(Codes::Sq8(c)) => {
+                let sc = c.scorer(self.q);
+                let f = flat::scan_with(&sc, r, self.allowed_rows(), self.stop);
+                if let Some(cause) = f.stopped {
+                    return Err(IndexError::Stopped { cause });
+                }
+                (f.hits, f.distances_computed, Some(sc.error_bound()))
+            }
+            None => return Err(IndexError::PathUnavailable { path: "codes", reason: "no codes".into() }),
+        };
+        explain.distances_computed += computed;
+        if let Some(qx) = explain.quantization.as_mut() {
+            qx.reason = format!("{computed} rows scanned on codes, {r} candidates kept for rescoring");
+        }
+        let mut hits = self.finish_codes(found, computed, bound, explain)?;
+        hits.truncate(self.k);
+        Ok(hits)
+    }
+
     /// The rows an exact scan may return.
     fn allowed_rows(&self) -> Allowed<'_> {
         match self.allowed {
@@ -1075,21 +1267,32 @@ impl QueryCtx<'_> {
             }
         };
         let mut stats = SearchStats::default();
-        let found = slot.graph.search_from_stoppable(
-            &self.pts.store,
-            self.q,
-            self.k,
-            ef,
-            filter,
-            entry.as_ref(),
-            &mut stats,
-            self.stop,
-        );
-        if let Some(cause) = stats.stopped {
-            return Err(IndexError::Stopped { cause });
-        }
+        let found = match self.codes {
+            None => {
+                let src = F32Scorer::new(&self.pts.store, slot.graph.metric().kernel(), self.q);
+                let found =
+                    slot.graph.search_with(&src, self.k, ef, filter, entry.as_ref(), &mut stats, self.stop);
+                if let Some(cause) = stats.stopped {
+                    return Err(IndexError::Stopped { cause });
+                }
+                explain.distances_computed += stats.distances_computed;
+                found
+            }
+            Some(Codes::Sq8(c)) => {
+                // The walk keeps `r` candidates by code distance (the whole beam by default);
+                // the probe's entry distance is exact, which only makes the start a better one.
+                let r = self.qs.candidates(self.k, ef);
+                let sc = c.scorer(self.q);
+                let found =
+                    slot.graph.search_with(&sc, r, ef.max(r), filter, entry.as_ref(), &mut stats, self.stop);
+                if let Some(cause) = stats.stopped {
+                    return Err(IndexError::Stopped { cause });
+                }
+                explain.distances_computed += stats.distances_computed;
+                self.finish_codes(found, stats.distances_computed, Some(sc.error_bound()), explain)?
+            }
+        };
         explain.nodes_visited += stats.nodes_visited;
-        explain.distances_computed += stats.distances_computed;
         let tail = self.tail(&slot.pending, metric, explain)?;
         Ok(merge(found, tail, self.k))
     }

@@ -77,4 +77,7 @@ pub struct Explain {
     /// empty for the other paths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matryoshka: Vec<crate::matryoshka::StageExplain>,
+    /// What quantized codes did, when the collection has quantization configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<crate::quant::QuantExplain>,
 }

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::distance::{dot, l2sq};
+use crate::source::Scorer;
 use crate::stop::{Stop, StopCause, StopCheck, NEVER};
 use crate::{DenseIdSet, Metric, Neighbor, TopK, VectorStore};
 
@@ -116,16 +117,49 @@ fn scan<F>(
 where
     F: Fn(&[f32], &[f32]) -> f32,
 {
-    let n = store.len();
     let dim = store.dim();
     let flat = store.as_flat();
+    scan_rows(
+        store.len(),
+        k,
+        allowed,
+        stop,
+        |id| {
+            let s = id as usize * dim;
+            dist(query, &flat[s..s + dim])
+        },
+        |id| store.prefetch(id),
+    )
+}
+
+/// Exact top-`k` over the `allowed` rows of any vector source (full rows or codes: the
+/// distances are the source's). The quantized paths scan codes with it and rescore.
+pub fn scan_with<S: Scorer>(src: &S, k: usize, allowed: Allowed<'_>, stop: &Stop) -> FlatResult {
+    if k == 0 || src.rows() == 0 {
+        return FlatResult::default();
+    }
+    let (hits, distances_computed, stopped) =
+        scan_rows(src.rows(), k, allowed, stop, |id| src.dist(id), |id| src.prefetch(id));
+    FlatResult { hits, distances_computed, stopped }
+}
+
+/// The scan every exact path shares: which rows are visited (`allowed`, within `0..n`), in
+/// which order, with what prefetching, and when the stop signal is polled; `dist` and
+/// `prefetch` are the source's.
+fn scan_rows(
+    n: usize,
+    k: usize,
+    allowed: Allowed<'_>,
+    stop: &Stop,
+    dist: impl Fn(u32) -> f32,
+    prefetch: impl Fn(u32),
+) -> (Vec<Neighbor>, u64, Option<StopCause>) {
     let mut top = TopK::new(k);
     let mut count = 0u64;
     let mut chk = StopCheck::new(stop, 0);
     // Returns false once the stop signal fired: the caller's loop ends.
     let mut visit = |id: u32| {
-        let s = id as usize * dim;
-        let d = dist(query, &flat[s..s + dim]);
+        let d = dist(id);
         count += 1;
         top.push(Neighbor::new(id, d));
         !chk.due(count)
@@ -150,15 +184,15 @@ where
             // Only the allowed rows are touched, each prefetched a few rows ahead. Roaring
             // iterates in ascending order, so the ids below `n` are a prefix.
             let ids: Vec<u32> = b.iter().take_while(|&id| (id as usize) < n).collect();
-            prefetched(store, &ids, visit);
+            prefetched(&prefetch, &ids, visit);
         }
         Allowed::Dense(set) => {
             let ids: Vec<u32> = dense_iter(set, n).collect();
-            prefetched(store, &ids, visit);
+            prefetched(&prefetch, &ids, visit);
         }
         Allowed::Ids(ids) => {
             let ids: Vec<u32> = ids.iter().copied().filter(|&id| (id as usize) < n).collect();
-            prefetched(store, &ids, visit);
+            prefetched(&prefetch, &ids, visit);
         }
     }
     (top.into_sorted_vec(), count, chk.fired())
@@ -171,13 +205,13 @@ const PREFETCH_ROWS: usize = 2;
 /// scattered rows (a filter's ids) each start with a memory round trip that the hardware
 /// prefetcher cannot predict; issuing it early overlaps it with the current row's arithmetic.
 #[inline(always)]
-fn prefetched(store: &VectorStore, ids: &[u32], mut visit: impl FnMut(u32) -> bool) {
+fn prefetched(prefetch: &impl Fn(u32), ids: &[u32], mut visit: impl FnMut(u32) -> bool) {
     for &id in ids.iter().take(PREFETCH_ROWS) {
-        store.prefetch(id);
+        prefetch(id);
     }
     for (i, &id) in ids.iter().enumerate() {
         if let Some(&ahead) = ids.get(i + PREFETCH_ROWS) {
-            store.prefetch(ahead);
+            prefetch(ahead);
         }
         if !visit(id) {
             break;

@@ -57,6 +57,8 @@ pub mod hnswrs;
 pub mod idset;
 pub mod matryoshka;
 pub mod planner;
+pub mod quant;
+pub mod source;
 pub mod stop;
 pub mod store;
 pub mod topk;

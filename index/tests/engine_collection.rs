@@ -66,7 +66,7 @@ fn queries(vs: &[Vec<f32>], n: usize, seed: u64) -> Vec<Vec<f32>> {
 }
 
 fn params(strategy: Strategy) -> SearchParams {
-    SearchParams { k: K, ef: Some(64), strategy, score_threshold: None }
+    SearchParams { k: K, ef: Some(64), strategy, ..Default::default() }
 }
 
 /// Every forced path (and auto) returns no deleted id and no filtered-out id, reports the

@@ -1228,6 +1228,7 @@ impl Collection {
             ef: req.ef,
             strategy: if req.exact { Strategy::Exact } else { req.strategy },
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
+            ..Default::default()
         };
         let out = match &req.matryoshka {
             Some(mq) => {

@@ -138,7 +138,7 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
     let ef = req.ef;
     let search = |q: &[f32], k: usize| -> Vec<u32> {
         let params =
-            SearchParams { k, ef: ef.map(|e| e.max(k)), strategy: Strategy::Auto, score_threshold: None };
+            SearchParams { k, ef: ef.map(|e| e.max(k)), strategy: Strategy::Auto, ..Default::default() };
         engine.search(q, filter, &params).map(|o| o.hits.iter().map(|h| h.id).collect()).unwrap_or_default()
     };
     let cfg = SubsetConfig {

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use super::layers::{self, count, entry, read_into, Layers, ABSENT, MAX_LEVEL};
 use super::search::{Cand, Ctx, Scratch};
 use super::{pack, unpack, Graph, SearchStats, NO_ENTRY};
+use crate::source::F32Scorer;
 use crate::VectorStore;
 
 /// SplitMix64: a stateless, well-mixed hash of the seed and the id, so a node's level does not
@@ -48,8 +49,8 @@ impl Graph {
         if layers.levels[slot].compare_exchange(ABSENT, level, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return; // another thread inserted the same id
         }
-        let ctx =
-            Ctx { layers, vectors, dist_fn: self.dist, query: vectors.get(id), stop: &crate::stop::NEVER };
+        let src = F32Scorer::new(vectors, self.dist, vectors.get(id));
+        let ctx = Ctx { layers, src: &src, stop: &crate::stop::NEVER };
         let mut stats = SearchStats::default();
 
         // A node that raises the top level holds the entry lock for its whole insert (as
@@ -119,9 +120,16 @@ impl Graph {
     }
 
     /// Picks at most `max` neighbours from `cands` (sorted, closest first).
-    fn select(&self, ctx: &Ctx<'_>, cands: &[Cand], level: usize, max: usize, sc: &mut Scratch) -> Vec<Cand> {
+    fn select(
+        &self,
+        ctx: &Ctx<'_, F32Scorer<'_>>,
+        cands: &[Cand],
+        level: usize,
+        max: usize,
+        sc: &mut Scratch,
+    ) -> Vec<Cand> {
         if self.params.gamma == 1 {
-            self.heuristic(ctx.vectors, cands, max)
+            self.heuristic(ctx.src.vectors, cands, max)
         } else if level == 0 {
             self.compress(ctx.layers, cands, max, sc)
         } else {
@@ -210,7 +218,14 @@ impl Graph {
 
     /// Writes the new node's own list at `level` (merging with back-links that concurrent
     /// inserts may already have added).
-    fn set_own(&self, ctx: &Ctx<'_>, id: u32, selected: &[Cand], level: usize, sc: &mut Scratch) {
+    fn set_own(
+        &self,
+        ctx: &Ctx<'_, F32Scorer<'_>>,
+        id: u32,
+        selected: &[Cand],
+        level: usize,
+        sc: &mut Scratch,
+    ) {
         let layers = ctx.layers;
         let _g = layers.locks[id as usize].lock();
         let block = layers.block(id, level);
@@ -220,12 +235,12 @@ impl Graph {
             layers::write(block, &ids);
             return;
         }
-        let base = ctx.vectors.get(id);
+        let base = ctx.src.vectors.get(id);
         let mut cands: Vec<Cand> = selected.to_vec();
         for i in 0..n {
             let o = entry(block, i);
             if !cands.iter().any(|c| c.id == o) {
-                cands.push(Cand { dist: (self.dist)(base, ctx.vectors.get(o)), id: o });
+                cands.push(Cand { dist: (self.dist)(base, ctx.src.vectors.get(o)), id: o });
             }
         }
         cands.sort_unstable();
@@ -234,7 +249,15 @@ impl Graph {
     }
 
     /// Adds the edge `target -> new` at `level`, re-selecting `target`'s list when it is full.
-    fn link(&self, ctx: &Ctx<'_>, target: u32, new: u32, dist: f32, level: usize, sc: &mut Scratch) {
+    fn link(
+        &self,
+        ctx: &Ctx<'_, F32Scorer<'_>>,
+        target: u32,
+        new: u32,
+        dist: f32,
+        level: usize,
+        sc: &mut Scratch,
+    ) {
         let layers = ctx.layers;
         let _g = layers.locks[target as usize].lock();
         let block = layers.block(target, level);
@@ -251,11 +274,11 @@ impl Graph {
             block[0].store(n as u32 + 1, Ordering::Release);
             return;
         }
-        let base = ctx.vectors.get(target);
+        let base = ctx.src.vectors.get(target);
         let mut cands: Vec<Cand> = Vec::with_capacity(n + 1);
         for i in 0..n {
             let o = entry(block, i);
-            cands.push(Cand { dist: (self.dist)(base, ctx.vectors.get(o)), id: o });
+            cands.push(Cand { dist: (self.dist)(base, ctx.src.vectors.get(o)), id: o });
         }
         cands.push(Cand { dist, id: new });
         cands.sort_unstable();
@@ -266,7 +289,7 @@ impl Graph {
     /// The ids kept from an overfull list's candidates (sorted, closest first).
     fn reselect(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx<'_, F32Scorer<'_>>,
         cands: &[Cand],
         level: usize,
         cap: usize,

@@ -75,6 +75,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 
+use crate::source::{F32Scorer, Scorer};
 use crate::{DenseIdSet, IndexError, Metric, Neighbor, Result, VectorStore};
 use layers::Layers;
 use search::{with_scratch, Cand, Ctx};
@@ -363,7 +364,8 @@ impl Graph {
             return None;
         }
         let layers = self.layers.read();
-        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query, stop: &crate::stop::NEVER };
+        let src = F32Scorer::new(vectors, self.dist, query);
+        let ctx = Ctx { layers: &layers, src: &src, stop: &crate::stop::NEVER };
         // The upper layers' local minimum can sit in a neighbouring cluster; a greedy walk on
         // layer 0 (a few hops, beam 1) brings the entry next to the query before counting.
         let cur = ctx.greedy(self.descend(&ctx, stats)?, 0, 0, stats);
@@ -416,8 +418,30 @@ impl Graph {
         if k == 0 || query.len() != self.dim || vectors.dim() != self.dim {
             return Vec::new();
         }
+        let src = F32Scorer::new(vectors, self.dist, query);
+        self.search_with(&src, k, ef, filter, entry, stats, stop)
+    }
+
+    /// [`Graph::search_from_stoppable`] over any vector source: the walk reads distances from
+    /// `src` (full rows, or codes whose distances are estimates the caller rescores). The
+    /// returned distances are `src`'s. `src` must cover every node of the graph (the caller
+    /// checks its row count).
+    #[expect(clippy::too_many_arguments, reason = "search's arguments plus the entry and the stop")]
+    pub fn search_with<S: Scorer>(
+        &self,
+        src: &S,
+        k: usize,
+        ef: usize,
+        filter: GraphFilter<'_>,
+        entry: Option<&Probe>,
+        stats: &mut SearchStats,
+        stop: &crate::stop::Stop,
+    ) -> Vec<Neighbor> {
         let layers = self.layers.read();
-        let ctx = Ctx { layers: &layers, vectors, dist_fn: self.dist, query, stop };
+        if k == 0 {
+            return Vec::new();
+        }
+        let ctx = Ctx { layers: &layers, src, stop };
         let cur = match entry {
             Some(p) if layers.level(p.entry).is_some() => Cand { dist: p.entry_dist, id: p.entry },
             _ => match self.descend(&ctx, stats) {
@@ -452,7 +476,7 @@ impl Graph {
     }
 
     /// Greedy descent from the entry point to layer 1's local minimum (the layer-0 entry).
-    fn descend(&self, ctx: &Ctx<'_>, stats: &mut SearchStats) -> Option<Cand> {
+    fn descend<S: Scorer>(&self, ctx: &Ctx<'_, S>, stats: &mut SearchStats) -> Option<Cand> {
         let e = self.entry.load(Ordering::Acquire);
         if e == NO_ENTRY {
             return None;

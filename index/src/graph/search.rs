@@ -11,9 +11,9 @@ use std::collections::BinaryHeap;
 
 use super::layers::{count, entry, Layers};
 use super::SearchStats;
-use crate::distance::DistFn;
+use crate::source::Scorer;
 use crate::stop::{Stop, StopCheck};
-use crate::{DenseIdSet, VectorStore};
+use crate::DenseIdSet;
 
 /// A node and its distance to the current query.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,24 +129,23 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-/// What one search reads: the tables, the vectors and the query.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ctx<'a> {
+/// What one search reads: the tables and the query bound to a vector source (full rows or
+/// codes; see [`Scorer`]).
+#[derive(Debug)]
+pub(super) struct Ctx<'a, S> {
     pub layers: &'a Layers,
-    pub vectors: &'a VectorStore,
-    pub dist_fn: DistFn,
-    pub query: &'a [f32],
+    pub src: &'a S,
     /// Polled every few hundred distances; when it fires the walk ends and
     /// `SearchStats::stopped` says why (the caller must not report the result as complete).
     pub stop: &'a Stop,
 }
 
-impl Ctx<'_> {
+impl<S: Scorer> Ctx<'_, S> {
     /// Distance from the query to node `id`.
     #[inline]
     pub fn dist(&self, id: u32, stats: &mut SearchStats) -> f32 {
         stats.distances_computed += 1;
-        (self.dist_fn)(self.vectors.get(id), self.query)
+        self.src.dist(id)
     }
 
     /// A poller of the stop signal for one loop.
@@ -229,7 +228,7 @@ impl Ctx<'_> {
             let buf = std::mem::take(&mut sc.buf);
             for (i, &nb) in buf.iter().enumerate() {
                 if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                    self.vectors.prefetch(ahead);
+                    self.src.prefetch(ahead);
                 }
                 let d = self.dist(nb, stats);
                 if sc.res.len() < ef || d < bound {
@@ -261,7 +260,7 @@ impl Ctx<'_> {
             }
         }
         for &nb in sc.buf.iter().take(PREFETCH_AHEAD) {
-            self.vectors.prefetch(nb);
+            self.src.prefetch(nb);
         }
     }
 
@@ -313,7 +312,7 @@ impl Ctx<'_> {
             let buf = std::mem::take(&mut sc.buf);
             for (i, &nb) in buf.iter().enumerate() {
                 if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                    self.vectors.prefetch(ahead);
+                    self.src.prefetch(ahead);
                 }
                 let d = self.dist(nb, stats);
                 let ok = allow.contains(nb);
@@ -386,11 +385,11 @@ impl Ctx<'_> {
                 self.acorn_neighbors(c.id, allow, two_hop_from, trunc, sc);
                 let mut buf = std::mem::take(&mut sc.buf);
                 for &nb in buf.iter().take(PREFETCH_AHEAD) {
-                    self.vectors.prefetch(nb);
+                    self.src.prefetch(nb);
                 }
                 for (i, &nb) in buf.iter().enumerate() {
                     if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
-                        self.vectors.prefetch(ahead);
+                        self.src.prefetch(ahead);
                     }
                     let d = self.dist(nb, stats);
                     if sc.res.len() < ef || d < bound {

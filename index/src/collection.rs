@@ -42,7 +42,7 @@ use crate::matryoshka::{
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::quant::{Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
-use crate::source::F32Scorer;
+use crate::source::{F32Scorer, Scorer};
 use crate::stop::{Stop, NEVER};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
 
@@ -1171,22 +1171,56 @@ impl QueryCtx<'_> {
         Ok(found)
     }
 
+    /// A graph walk over codes keeping `r` candidates by code distance (the whole beam by
+    /// default), then rescored. The probe's entry distance is exact, which only makes the
+    /// start a better one.
+    #[expect(clippy::too_many_arguments, reason = "the walk's arguments plus the code scorer")]
+    fn walk_codes<S: Scorer>(
+        &self,
+        graph: &Graph,
+        sc: &S,
+        bound: f32,
+        ef: usize,
+        filter: GraphFilter<'_>,
+        entry: Option<&Probe>,
+        stats: &mut SearchStats,
+        explain: &mut Explain,
+    ) -> Result<Vec<Neighbor>> {
+        let r = self.qs.candidates(self.k, ef);
+        let found = graph.search_with(sc, r, ef.max(r), filter, entry, stats, self.stop);
+        if let Some(cause) = stats.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
+        explain.distances_computed += stats.distances_computed;
+        self.finish_codes(found, stats.distances_computed, Some(bound), explain)
+    }
+
+    /// The `r` best allowed rows by code distance.
+    fn scan_codes<S: Scorer>(&self, sc: &S, r: usize) -> Result<(Vec<Neighbor>, u64)> {
+        let f = flat::scan_with(sc, r, self.allowed_rows(), self.stop);
+        if let Some(cause) = f.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
+        Ok((f.hits, f.distances_computed))
+    }
+
     /// The exact path over codes: the `oversampling * k` best allowed rows by code distance,
     /// rescored with the full vectors.
     fn code_scan(&self, explain: &mut Explain) -> Result<Vec<Neighbor>> {
         let default = (self.k as f64 * DEFAULT_SCAN_OVERSAMPLING).ceil() as usize;
         let r = self.qs.candidates(self.k, default);
-        let (found, computed, bound) = match self.codes {
+        let ((found, computed), bound) = match self.codes {
             Some(Codes::Sq8(c)) => {
                 let sc = c.scorer(self.q);
-                let f = flat::scan_with(&sc, r, self.allowed_rows(), self.stop);
-                if let Some(cause) = f.stopped {
-                    return Err(IndexError::Stopped { cause });
-                }
-                (f.hits, f.distances_computed, Some(sc.error_bound()))
+                (self.scan_codes(&sc, r)?, sc.error_bound())
+            }
+            Some(Codes::Binary(c)) => {
+                let sc = c.scorer(self.q);
+                (self.scan_codes(&sc, r)?, sc.error_bound())
             }
             None => return Err(IndexError::PathUnavailable { path: "codes", reason: "no codes".into() }),
         };
+        let bound = Some(bound);
         explain.distances_computed += computed;
         if let Some(qx) = explain.quantization.as_mut() {
             qx.reason = format!("{computed} rows scanned on codes, {r} candidates kept for rescoring");
@@ -1279,17 +1313,14 @@ impl QueryCtx<'_> {
                 found
             }
             Some(Codes::Sq8(c)) => {
-                // The walk keeps `r` candidates by code distance (the whole beam by default);
-                // the probe's entry distance is exact, which only makes the start a better one.
-                let r = self.qs.candidates(self.k, ef);
                 let sc = c.scorer(self.q);
-                let found =
-                    slot.graph.search_with(&sc, r, ef.max(r), filter, entry.as_ref(), &mut stats, self.stop);
-                if let Some(cause) = stats.stopped {
-                    return Err(IndexError::Stopped { cause });
-                }
-                explain.distances_computed += stats.distances_computed;
-                self.finish_codes(found, stats.distances_computed, Some(sc.error_bound()), explain)?
+                let bound = sc.error_bound();
+                self.walk_codes(&slot.graph, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
+            }
+            Some(Codes::Binary(c)) => {
+                let sc = c.scorer(self.q);
+                let bound = sc.error_bound();
+                self.walk_codes(&slot.graph, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
             }
         };
         explain.nodes_visited += stats.nodes_visited;

@@ -12,9 +12,11 @@
 //! since (until the sample is full), and kept in step with inserts. Until trained, searches
 //! use the full vectors and Explain says so.
 
+pub mod binary;
 pub mod kernels;
 pub mod sq8;
 
+pub use binary::{BinaryCodes, BinaryScorer};
 pub use sq8::{Sq8Codes, Sq8Scorer};
 
 use crate::error::{IndexError, Result};
@@ -41,6 +43,11 @@ pub enum QuantConfig {
         /// Codes always in RAM (they are: accepted for compatibility, reported).
         always_ram: bool,
     },
+    /// One bit per component ([`binary`]); walks rescore a wider list.
+    Binary {
+        /// As for `Scalar`.
+        always_ram: bool,
+    },
 }
 
 impl QuantConfig {
@@ -53,7 +60,7 @@ impl QuantConfig {
                     reason: format!("must be in (0.5, 1.0], got {q}"),
                 })
             }
-            QuantConfig::Scalar { .. } => Ok(()),
+            QuantConfig::Scalar { .. } | QuantConfig::Binary { .. } => Ok(()),
         }
     }
 
@@ -61,6 +68,7 @@ impl QuantConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             QuantConfig::Scalar { .. } => "int8",
+            QuantConfig::Binary { .. } => "binary",
         }
     }
 }
@@ -130,6 +138,8 @@ pub struct QuantExplain {
 pub enum Codes {
     /// Scalar int8.
     Sq8(Sq8Codes),
+    /// One bit per component.
+    Binary(BinaryCodes),
 }
 
 impl Codes {
@@ -148,6 +158,11 @@ impl Codes {
                 c.encode_all(store);
                 Codes::Sq8(c)
             }
+            QuantConfig::Binary { .. } => {
+                let mut c = BinaryCodes::train(store.dim(), metric, &sample);
+                c.encode_all(store);
+                Codes::Binary(c)
+            }
         }
     }
 
@@ -155,6 +170,7 @@ impl Codes {
     pub fn set(&mut self, id: u32, v: &[f32]) {
         match self {
             Codes::Sq8(c) => c.set(id, v),
+            Codes::Binary(c) => c.set(id, v),
         }
     }
 
@@ -162,6 +178,7 @@ impl Codes {
     pub fn rows(&self) -> usize {
         match self {
             Codes::Sq8(c) => c.rows(),
+            Codes::Binary(c) => c.rows(),
         }
     }
 
@@ -169,6 +186,7 @@ impl Codes {
     pub fn memory_bytes(&self) -> usize {
         match self {
             Codes::Sq8(c) => c.memory_bytes(),
+            Codes::Binary(c) => c.memory_bytes(),
         }
     }
 
@@ -176,6 +194,7 @@ impl Codes {
     pub fn bytes_per_row(&self) -> usize {
         match self {
             Codes::Sq8(c) => c.bytes_per_row(),
+            Codes::Binary(c) => c.bytes_per_row(),
         }
     }
 }

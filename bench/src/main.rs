@@ -260,7 +260,7 @@ struct RunArgs {
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Quantized codes for Grove's graph walks and large scans, rescored with the full
-    /// vectors: none or int8.
+    /// vectors: none, int8 or binary.
     #[arg(long, default_value = "none")]
     quantization: String,
 }
@@ -332,7 +332,8 @@ impl RunArgs {
             quantization: match self.quantization.as_str() {
                 "none" => None,
                 "int8" => Some(grove_index::quant::QuantConfig::Scalar { quantile: None, always_ram: true }),
-                other => anyhow::bail!("--quantization: expected none or int8, got {other:?}"),
+                "binary" => Some(grove_index::quant::QuantConfig::Binary { always_ram: true }),
+                other => anyhow::bail!("--quantization: expected none, int8 or binary, got {other:?}"),
             },
         })
     }

@@ -591,7 +591,7 @@ pub fn limit_diagnose(a: &DiagnoseArgs) -> anyhow::Result<()> {
     };
     let ef = a.ef;
     let search = |q: &[f32], k: usize| -> Vec<u32> {
-        let params = SearchParams { k, ef: Some(ef.max(k)), strategy: Strategy::Hnsw, score_threshold: None };
+        let params = SearchParams { k, ef: Some(ef.max(k)), strategy: Strategy::Hnsw, ..Default::default() };
         index
             .as_ref()
             .and_then(|ix| ix.search(q, None, &params).ok())

@@ -86,7 +86,6 @@ impl Graph {
             sc.reset_visited(layers.cap);
             sc.visit(id);
             ctx.search_layer(&[cur], self.ef_construction_eff, lc, sc, &mut stats);
-            sc.drain_sorted();
             let cands = std::mem::take(&mut sc.sorted);
             if let Some(&best) = cands.first() {
                 cur = best;

@@ -460,6 +460,7 @@ impl Graph {
                 GraphFilter::Hnsw(allow) => {
                     let ef_all = self.hnsw_window(ef, allow);
                     ctx.search_hnsw_filtered(cur, ef, ef_all, allow, sc, stats);
+                    sc.drain_sorted();
                 }
                 GraphFilter::Acorn(allow) => {
                     let (two_hop_from, trunc) = if self.params.gamma == 1 {
@@ -468,9 +469,9 @@ impl Graph {
                         (self.params.m_beta, self.params.m)
                     };
                     ctx.search_acorn(cur, ef, allow, two_hop_from, trunc, sc, stats);
+                    sc.drain_sorted();
                 }
             }
-            sc.drain_sorted();
             sc.sorted.iter().take(k).map(|c| Neighbor::new(c.id, c.dist)).collect()
         })
     }

@@ -38,9 +38,33 @@ impl PartialOrd for Cand {
     }
 }
 
+/// One entry of [`Ctx::search_layer`]'s beam.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PoolEntry {
+    cand: Cand,
+    expanded: bool,
+}
+
+/// Inserts `c` into the sorted `pool` (at most `ef` entries; the worst falls off); returns its
+/// position (`ef` when it did not fit).
+#[inline]
+fn pool_insert(pool: &mut Vec<PoolEntry>, ef: usize, c: Cand) -> usize {
+    let pos = pool.partition_point(|p| p.cand < c);
+    if pos >= ef {
+        return ef;
+    }
+    if pool.len() >= ef {
+        pool.pop();
+    }
+    pool.insert(pos, PoolEntry { cand: c, expanded: false });
+    pos
+}
+
 /// Reusable per-thread search state.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
+    /// The beam of [`Ctx::search_layer`], closest first.
+    pool: Vec<PoolEntry>,
     visited: Vec<u16>,
     generation: u16,
     marks: Vec<u16>,
@@ -193,8 +217,15 @@ impl<S: Scorer> Ctx<'_, S> {
         cur
     }
 
-    /// HNSW beam search on one layer from `entries`; the `ef` best are left in `sc.res`.
-    /// The caller has reset the visited set.
+    /// HNSW beam search on one layer from `entries`; the `ef` best are left in `sc.sorted`,
+    /// closest first. The caller has reset the visited set.
+    ///
+    /// The beam is one sorted pool of at most `ef` entries with an "expanded" mark and a cursor
+    /// at the closest unexpanded one (the result pool of NSG/DiskANN), instead of HNSW's two
+    /// heaps: a candidate outside the `ef` best could never be expanded anyway (the heap walk
+    /// stops at the first candidate worse than the `ef`-th result), so the walk is the same,
+    /// but an insert is a binary search and a short move of a contiguous array, and "next" is
+    /// a cursor step, where the heaps paid two pushes and two pops of scattered sifts.
     pub fn search_layer(
         &self,
         entries: &[Cand],
@@ -203,46 +234,43 @@ impl<S: Scorer> Ctx<'_, S> {
         sc: &mut Scratch,
         stats: &mut SearchStats,
     ) {
-        sc.cand.clear();
-        sc.res.clear();
+        let ef = ef.max(1);
+        let mut pool = std::mem::take(&mut sc.pool);
+        pool.clear();
         for &e in entries {
             if sc.visit(e.id) {
-                sc.cand.push(Reverse(e));
-                sc.res.push(e);
-                if sc.res.len() > ef {
-                    sc.res.pop();
-                }
+                pool_insert(&mut pool, ef, e);
             }
         }
-        let mut bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+        let mut cursor = 0;
         let mut chk = self.stop_check(stats);
-        while let Some(Reverse(c)) = sc.cand.pop() {
-            if c.dist > bound && sc.res.len() >= ef {
+        loop {
+            while cursor < pool.len() && pool[cursor].expanded {
+                cursor += 1;
+            }
+            if cursor >= pool.len() || Self::stopped(&mut chk, stats) {
                 break;
             }
-            if Self::stopped(&mut chk, stats) {
-                break;
-            }
+            pool[cursor].expanded = true;
+            let id = pool[cursor].cand.id;
             stats.nodes_visited += 1;
-            self.unvisited_neighbors(c.id, level, sc);
+            self.unvisited_neighbors(id, level, sc);
             let buf = std::mem::take(&mut sc.buf);
             for (i, &nb) in buf.iter().enumerate() {
                 if let Some(&ahead) = buf.get(i + PREFETCH_AHEAD) {
                     self.src.prefetch(ahead);
                 }
                 let d = self.dist(nb, stats);
-                if sc.res.len() < ef || d < bound {
-                    let nc = Cand { dist: d, id: nb };
-                    sc.cand.push(Reverse(nc));
-                    sc.res.push(nc);
-                    if sc.res.len() > ef {
-                        sc.res.pop();
-                    }
-                    bound = sc.res.peek().map_or(f32::INFINITY, |c| c.dist);
+                if pool.len() < ef || pool.last().is_some_and(|w| d < w.cand.dist) {
+                    let pos = pool_insert(&mut pool, ef, Cand { dist: d, id: nb });
+                    cursor = cursor.min(pos);
                 }
             }
             sc.buf = buf;
         }
+        sc.sorted.clear();
+        sc.sorted.extend(pool.iter().map(|p| p.cand));
+        sc.pool = pool;
     }
 
     /// Gathers the not yet visited neighbours of `id` at `level` into `sc.buf` (marking them)

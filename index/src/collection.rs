@@ -1186,7 +1186,8 @@ impl QueryCtx<'_> {
         stats: &mut SearchStats,
         explain: &mut Explain,
     ) -> Result<Vec<Neighbor>> {
-        let r = self.qs.candidates(self.k, ef);
+        let default = self.codes.map_or(ef, |c| c.walk_candidates(self.k, ef));
+        let r = self.qs.candidates(self.k, default);
         let found = graph.search_with(sc, r, ef.max(r), filter, entry, stats, self.stop);
         if let Some(cause) = stats.stopped {
             return Err(IndexError::Stopped { cause });

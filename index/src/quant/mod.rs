@@ -81,10 +81,15 @@ pub struct QuantSearch {
     /// Rescore the final candidates with the full vectors (exact distances). Without it the
     /// returned distances are the codes' estimates.
     pub rescore: bool,
-    /// Candidates rescored = `ceil(k * oversampling)` (at least `k`); `None`: every candidate of
-    /// a graph walk's beam (`ef`), [`DEFAULT_SCAN_OVERSAMPLING`]` * k` for a scan.
+    /// Candidates rescored = `ceil(k * oversampling)` (at least `k`); `None`: the code kind's
+    /// default for a graph walk ([`Codes::walk_candidates`]), [`DEFAULT_SCAN_OVERSAMPLING`]` * k`
+    /// for a scan.
     pub oversampling: Option<f64>,
 }
+
+/// Default rescoring depth of an int8 graph walk, in multiples of `k` (see
+/// [`Codes::walk_candidates`]).
+pub const SQ8_WALK_RESCORE: usize = 4;
 
 /// Oversampling of a code scan when the query does not set one.
 pub const DEFAULT_SCAN_OVERSAMPLING: f64 = 4.0;
@@ -187,6 +192,17 @@ impl Codes {
         match self {
             Codes::Sq8(c) => c.memory_bytes(),
             Codes::Binary(c) => c.memory_bytes(),
+        }
+    }
+
+    /// Candidates of a graph walk with beam `ef` rescored for `k` results when the query does
+    /// not set an oversampling: int8 estimates rank almost like the full vectors, so the best
+    /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice; sign codes rank coarsely, so the whole
+    /// beam is rescored.
+    pub fn walk_candidates(&self, k: usize, ef: usize) -> usize {
+        match self {
+            Codes::Sq8(_) => ef.min(SQ8_WALK_RESCORE * k).max(k),
+            Codes::Binary(_) => ef.max(k),
         }
     }
 

@@ -85,10 +85,10 @@ fn main() -> AnyResult<()> {
         work.display()
     );
     let mut rng = ChaCha8Rng::seed_from_u64(12);
-    let mut point = |id: u64, rng: &mut ChaCha8Rng| PointStruct {
+    let point = |id: u64, rng: &mut ChaCha8Rng| PointStruct {
         id: PointId::Num(id),
         vector: (0..dim).map(|_| rng.gen_range(-1.0..1.0f32)).collect(),
-        payload: json!({"tag": ["a", "b", "c"][(id % 3) as usize], "n": id}).as_object().cloned(),
+        payload: json!({"tag": (["a", "b", "c"][(id % 3) as usize]), "n": id}).as_object().cloned(),
     };
     {
         let s = Storage::open(&work)?;

@@ -7,9 +7,15 @@
 //! still running, and storage is flushed.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use axum::serve::Listener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -38,17 +44,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     // REST.
     let app = crate::rest::router(service.clone());
+    let limits = HttpLimits::of(&config);
     let rest_shutdown = shutdown.clone();
     let rest = match &tls {
         Some((cert, key)) => {
             let listener = crate::tls::TlsListener::new(http, crate::tls::server_config(cert, key)?)?;
-            tokio::spawn(async move {
-                axum::serve(listener, app).with_graceful_shutdown(rest_shutdown.cancelled_owned()).await
-            })
+            tokio::spawn(serve_rest(listener, app, limits, rest_shutdown))
         }
-        None => tokio::spawn(async move {
-            axum::serve(http, app).with_graceful_shutdown(rest_shutdown.cancelled_owned()).await
-        }),
+        None => tokio::spawn(serve_rest(http, app, limits, rest_shutdown)),
     };
 
     // gRPC.
@@ -94,7 +97,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     service.begin_shutdown();
     shutdown.cancel();
     let (rest_result, grpc_result) = tokio::join!(rest, grpc_task);
-    rest_result.context("REST task")?.context("REST server")?;
+    rest_result.context("REST task")?;
     grpc_result.context("gRPC task")?.context("gRPC server")?;
     service.shutdown().await.map_err(|e| anyhow::anyhow!("shutdown: {e}"))?;
     if !service.is_opened() {
@@ -102,6 +105,85 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("storage flushed; bye");
     Ok(())
+}
+
+/// The connection-level bounds of the REST listener.
+#[derive(Debug, Clone, Copy)]
+struct HttpLimits {
+    header_read_timeout: Duration,
+    shutdown_timeout: Duration,
+}
+
+impl HttpLimits {
+    fn of(config: &Config) -> Self {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(config.service.header_read_timeout_secs),
+            shutdown_timeout: Duration::from_secs(config.service.shutdown_timeout_secs),
+        }
+    }
+}
+
+/// Whether a connection negotiated HTTP/2 (TLS ALPN `h2`); everything else is served as
+/// HTTP/1.1.
+trait Negotiated {
+    fn is_h2(&self) -> bool;
+}
+
+impl Negotiated for TcpStream {
+    fn is_h2(&self) -> bool {
+        false
+    }
+}
+
+impl Negotiated for tokio_rustls::server::TlsStream<TcpStream> {
+    fn is_h2(&self) -> bool {
+        self.get_ref().1.alpn_protocol() == Some(b"h2")
+    }
+}
+
+/// The REST accept loop. `axum::serve` cannot bound how long a client takes to send its
+/// headers (it sets no timer, so hyper's `header_read_timeout` never fires), and stalled
+/// connections then stay open forever; this loop serves each connection through hyper's own
+/// builder with the timeout set. The protocol is decided without reading from the socket (ALPN
+/// on TLS; plain TCP is HTTP/1.1): hyper-util's "auto" detection waits for the client's first
+/// bytes before any timer runs, which is the very stall this guards against. Body read time
+/// is bounded per request by the router (`rest::body`). On shutdown it stops accepting, asks
+/// every connection to finish its in-flight request and close, and waits for them at most
+/// `service.shutdown_timeout_secs`.
+async fn serve_rest<L>(mut listener: L, app: axum::Router, limits: HttpLimits, shutdown: CancellationToken)
+where
+    L: Listener,
+    L::Io: Negotiated,
+{
+    let mut h1 = auto::Builder::new(TokioExecutor::new()).http1_only();
+    h1.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let mut h2 = auto::Builder::new(TokioExecutor::new()).http2_only();
+    h2.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (io, _addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => break,
+        };
+        let builder = if io.is_h2() { &h2 } else { &h1 };
+        let service = TowerToHyperService::new(app.clone());
+        let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A client going away, a malformed request or a header timeout ends only its own
+            // connection; hyper has already answered what could be answered.
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "REST connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            secs = limits.shutdown_timeout.as_secs(),
+            "REST connections still open after service.shutdown_timeout_secs; closing them"
+        );
+    }
 }
 
 /// Resolves on SIGTERM or ctrl-c.

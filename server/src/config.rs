@@ -151,6 +151,24 @@ knobs! {
         grpc_port: u16 = 6334;
         /// Largest accepted request body, in bytes (REST) or message size (gRPC).
         max_body_bytes: usize = 32 * 1024 * 1024;
+        /// Largest accepted snapshot upload (`POST /collections/{name}/snapshots/upload`), in
+        /// bytes. Uploads stream to disk, so this bounds the disk an admin-key client can fill,
+        /// not memory; a larger one is refused with 413.
+        max_snapshot_upload_bytes: u64 = 64 * 1024 * 1024 * 1024;
+        /// A request refused for its declared size (413) is read and discarded up to this many
+        /// bytes before the answer, so a client that sends its whole body before reading reads
+        /// the 413 instead of a connection reset; a larger body gets the 413 and the connection
+        /// is closed without reading it.
+        refused_body_drain_bytes: u64 = 256 * 1024 * 1024;
+        /// Seconds a REST client has to send a request's headers, counted from the connection
+        /// opening or from the previous response on a kept-alive connection (so it also closes
+        /// idle connections). A connection that has not sent them by then is closed, so stalled
+        /// clients cannot pile up open connections.
+        header_read_timeout_secs: u64 = 10;
+        /// Seconds a REST request body may take to arrive, counted from its headers; then it is
+        /// refused with 408 and its concurrency slot freed. Snapshot uploads, which may be far
+        /// larger, fail only when no byte arrives for this long.
+        body_read_timeout_secs: u64 = 30;
         /// Seconds a request may run before it is abandoned with a timeout error.
         request_timeout_secs: u64 = 30;
         /// Requests served at once per listener; more wait in line.
@@ -298,8 +316,19 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
             }
         }
-        if s.request_timeout_secs == 0 {
-            return Err(ConfigError::Invalid("service.request_timeout_secs must be at least 1".to_owned()));
+        for (name, secs) in [
+            ("service.request_timeout_secs", s.request_timeout_secs),
+            ("service.header_read_timeout_secs", s.header_read_timeout_secs),
+            ("service.body_read_timeout_secs", s.body_read_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+            }
+        }
+        if s.max_snapshot_upload_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "service.max_snapshot_upload_bytes must be at least 1".to_owned(),
+            ));
         }
         let sec = &self.security;
         if sec.tls_cert.is_some() != sec.tls_key.is_some() {

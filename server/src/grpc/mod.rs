@@ -355,7 +355,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = inner.call(req).await?;
+            let mut response = inner.call(req).await?;
+            error::reclassify_decode_failure(response.headers_mut());
             // Errors come back "trailers-only", with grpc-status in the headers; a success has
             // it in the trailers, so an absent header means OK.
             let code = response

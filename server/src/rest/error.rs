@@ -1,7 +1,7 @@
 //! The one place where service errors and request rejections become HTTP responses, in
 //! Qdrant's error shape: `{"status": {"error": "..."}, "time": <seconds>}`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -26,6 +26,11 @@ impl From<ServiceError> for RestError {
 
 impl From<JsonRejection> for RestError {
     fn from(r: JsonRejection) -> Self {
+        if let JsonRejection::BytesRejection(b) = &r {
+            if let Some(body) = body_read_error(b) {
+                return body;
+            }
+        }
         // Qdrant answers 400 for a body of the wrong shape; axum's default would be 422.
         let status = match &r {
             JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
@@ -52,6 +57,30 @@ impl From<PathRejection> for RestError {
 impl From<QueryRejection> for RestError {
     fn from(r: QueryRejection) -> Self {
         RestError::Rejected(r.status(), format!("Invalid query string: {}", r.body_text()))
+    }
+}
+
+/// A body that could not be read in full: too slow (408, [`super::body::BodyTimeout`]) or over
+/// `service.max_body_bytes` while streaming (413; a declared length over it is refused before
+/// the handler, in [`super::body::guard`]). `None` for other failures.
+fn body_read_error(e: &BytesRejection) -> Option<RestError> {
+    if let Some(t) = super::body::timeout_in(e) {
+        return Some(RestError::Rejected(StatusCode::REQUEST_TIMEOUT, t.to_string()));
+    }
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Some(RestError::Rejected(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is over the limit of service.max_body_bytes; send less per request".to_owned(),
+        ));
+    }
+    None
+}
+
+/// The error of reading a raw body stream (snapshot uploads): 408 for a timeout, else 400.
+pub fn stream_read_error(e: &axum::Error) -> RestError {
+    match super::body::timeout_in(e) {
+        Some(t) => RestError::Rejected(StatusCode::REQUEST_TIMEOUT, t.to_string()),
+        None => RestError::Rejected(StatusCode::BAD_REQUEST, format!("reading the request body failed: {e}")),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::api::{
 use crate::service::ServiceError;
 
 use super::extract::{Json, Path, Query, WriteParams};
-use super::{text, AppState, Done, RestResult};
+use super::{text, AppState, Done, RestError, RestResult};
 
 type S = State<AppState>;
 
@@ -252,9 +252,11 @@ pub async fn recover_snapshot(
     Ok(Done(true))
 }
 
-/// Streams the body to a file on the data disk (no body-size limit: this route needs an admin
-/// key and archives are as large as collections), then recovers from it. A multipart body's
-/// single file part is located in the saved file rather than parsed in memory.
+/// Streams the body to a file on the data disk, then recovers from it. The size limit is its
+/// own knob, `service.max_snapshot_upload_bytes` (archives are as large as collections, far
+/// over `service.max_body_bytes`): a declared length over it is refused before this runs
+/// (`rest::body::guard`), a chunked body when it passes it. A multipart body's single file
+/// part is located in the saved file rather than parsed in memory.
 pub async fn upload_snapshot(
     State(s): S,
     Path(name): Path<String>,
@@ -266,15 +268,27 @@ pub async fn upload_snapshot(
     use tokio::io::AsyncWriteExt;
     let ctype = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let boundary = multipart_boundary(ctype)?;
+    let limit = s.service.config().service.max_snapshot_upload_bytes;
     let path = s.service.snapshot_upload_path(name.clone()).await?;
     let saved = async {
         let mut f = tokio::fs::File::create(&path).await.map_err(ServiceError::internal)?;
         let mut stream = body.into_data_stream();
         let mut total = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| ServiceError::invalid(format!("reading the upload failed: {e}")))?;
+            let chunk = chunk.map_err(|e| super::error::stream_read_error(&e))?;
             total += chunk.len() as u64;
+            if total > limit {
+                // Read the rest (bounded) so the client can read the answer; see rest::body.
+                let cap = s.service.config().service.refused_body_drain_bytes;
+                super::body::drain(stream, cap).await;
+                return Err(RestError::Rejected(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "snapshot upload is over the limit of {limit} bytes \
+                         (service.max_snapshot_upload_bytes); raise it to upload this archive"
+                    ),
+                ));
+            }
             f.write_all(&chunk).await.map_err(ServiceError::internal)?;
         }
         f.flush().await.map_err(ServiceError::internal)?;
@@ -282,14 +296,14 @@ pub async fn upload_snapshot(
             Some(b) => multipart_part(&path, b, total).await?,
             None => (0, total),
         };
-        Ok::<_, ServiceError>((offset, len))
+        Ok::<_, RestError>((offset, len))
     }
     .await;
     let (offset, len) = match saved {
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_file(&path).await;
-            return Err(e.into());
+            return Err(e);
         }
     };
     s.service.recover_uploaded(name, path, offset, len).await?;

@@ -8,6 +8,7 @@
 //! Responses use Qdrant's envelope `{"result": ..., "status": "ok", "time": seconds}`; errors use
 //! `{"status": {"error": "..."}, "time": seconds}` (see [`error`]).
 
+pub mod body;
 mod diagnostics;
 pub mod error;
 mod extract;
@@ -92,6 +93,8 @@ pub fn router(service: Service) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(config.service.max_body_bytes))
         .layer(tower::limit::ConcurrencyLimitLayer::new(config.service.max_concurrent_requests))
+        // Outside the concurrency limit: a refused body is drained without holding a slot.
+        .layer(middleware::from_fn_with_state(state.clone(), body::guard))
         .layer(middleware::from_fn_with_state(state.clone(), observe));
     app.layer(
         ServiceBuilder::new()
@@ -132,8 +135,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 /// method, wrong content type). The unread body is still on the wire, so the server cannot keep
 /// the connection: without `Connection: close` a client's pool reused it for its next request
 /// and that request failed with a broken pipe. With the header the client opens a new one.
-const REFUSED_UNREAD: [StatusCode; 6] = [
+const REFUSED_UNREAD: [StatusCode; 7] = [
     StatusCode::PAYLOAD_TOO_LARGE,
+    StatusCode::REQUEST_TIMEOUT,
     StatusCode::UNAUTHORIZED,
     StatusCode::FORBIDDEN,
     StatusCode::NOT_FOUND,

@@ -1,0 +1,3 @@
+//! Test helpers shared by the storage test binaries.
+
+pub mod oracle;

@@ -45,4 +45,4 @@ pub use api::*;
 pub use collection::MAX_VECTOR_NORM;
 pub use error::{ErrorKind, Result, StorageError};
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, Range, RangeBound, ValuesCount};
-pub use storage::{Storage, StorageOptions};
+pub use storage::{rfc3339_now, AliasAction, Storage, StorageOptions};

@@ -8,6 +8,7 @@
 //! Responses use Qdrant's envelope `{"result": ..., "status": "ok", "time": seconds}`; errors use
 //! `{"status": {"error": "..."}, "time": seconds}` (see [`error`]).
 
+mod compat;
 mod diagnostics;
 pub mod error;
 mod extract;

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod api;
+pub mod api_compat;
 pub mod app;
 pub mod auth;
 pub mod cli;

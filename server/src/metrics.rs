@@ -87,6 +87,36 @@ impl Metrics {
         *inner.counters.entry(("grove_searches_total", vec![("path", path.to_owned())])).or_default() += 1;
     }
 
+    /// REST request counts as `(route template, method, status, count)` (for `/telemetry`).
+    pub fn http_counts(&self) -> Vec<(String, String, String, u64)> {
+        let inner = self.inner.lock();
+        inner
+            .counters
+            .iter()
+            .filter(|((f, _), _)| *f == "grove_http_requests_total")
+            .map(|((_, labels), n)| {
+                let get = |k: &str| {
+                    labels.iter().find(|(l, _)| *l == k).map(|(_, v)| v.clone()).unwrap_or_default()
+                };
+                (get("route"), get("method"), get("status"), *n)
+            })
+            .collect()
+    }
+
+    /// gRPC request counts per method, all codes together (for `/telemetry`).
+    pub fn grpc_counts(&self) -> Vec<(String, u64)> {
+        let inner = self.inner.lock();
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for ((f, labels), n) in &inner.counters {
+            if *f == "grove_grpc_requests_total" {
+                let m =
+                    labels.iter().find(|(l, _)| *l == "method").map(|(_, v)| v.clone()).unwrap_or_default();
+                *out.entry(m).or_default() += n;
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Renders every family; `gauges` are the point-in-time values read at scrape time
     /// (family, labels, value).
     pub fn render(&self, gauges: &[(&'static str, Labels, f64)]) -> String {

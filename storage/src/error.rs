@@ -47,6 +47,12 @@ pub enum StorageError {
         /// The type asked for.
         requested: String,
     },
+    /// No alias of that name.
+    #[error("alias `{name}` does not exist; list the aliases to see the names")]
+    AliasNotFound {
+        /// The name asked for.
+        name: String,
+    },
     /// No snapshot of that name.
     #[error("snapshot `{name}` does not exist; list the snapshots to see the names")]
     SnapshotNotFound {
@@ -152,9 +158,9 @@ impl StorageError {
     /// The coarse class the server maps to a status code.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StorageError::CollectionNotFound { .. } | StorageError::SnapshotNotFound { .. } => {
-                ErrorKind::NotFound
-            }
+            StorageError::CollectionNotFound { .. }
+            | StorageError::SnapshotNotFound { .. }
+            | StorageError::AliasNotFound { .. } => ErrorKind::NotFound,
             StorageError::CollectionExists { .. }
             | StorageError::IndexExists { .. }
             | StorageError::SnapshotConflict { .. } => ErrorKind::Conflict,

@@ -105,6 +105,146 @@ pub struct FieldCondition {
     /// Number of values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_count: Option<ValuesCount>,
+    /// Within a distance of a point (the geo clauses are boxed: they would triple the size of
+    /// every condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_radius: Option<Box<GeoRadius>>,
+    /// Within a lon/lat rectangle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_bounding_box: Option<Box<GeoBoundingBox>>,
+    /// Within a polygon (and outside its holes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_polygon: Option<Box<GeoPolygon>>,
+}
+
+/// A point on the earth in degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoPoint {
+    /// Longitude, -180 to 180.
+    pub lon: f64,
+    /// Latitude, -90 to 90.
+    pub lat: f64,
+}
+
+/// `geo_radius`: within `radius` metres (great-circle) of `center`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoRadius {
+    /// The centre.
+    pub center: GeoPoint,
+    /// Metres.
+    pub radius: f64,
+}
+
+/// `geo_bounding_box`: between the corners; a box whose `top_left.lon` is east of
+/// `bottom_right.lon` crosses the antimeridian.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoBoundingBox {
+    /// North-west corner.
+    pub top_left: GeoPoint,
+    /// South-east corner.
+    pub bottom_right: GeoPoint,
+}
+
+/// A closed ring of points (first = last).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoLineString {
+    /// At least 4 points, the last equal to the first.
+    pub points: Vec<GeoPoint>,
+}
+
+/// `geo_polygon`: inside `exterior` and outside every interior ring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoPolygon {
+    /// The outer ring.
+    pub exterior: GeoLineString,
+    /// Holes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interiors: Option<Vec<GeoLineString>>,
+}
+
+/// Mean earth radius in metres (IUGG), for great-circle distances.
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+impl GeoPoint {
+    fn validate(&self, what: &str) -> Result<()> {
+        if !(-180.0..=180.0).contains(&self.lon) || !(-90.0..=90.0).contains(&self.lat) {
+            return Err(StorageError::InvalidFilter(format!(
+                "{what}: lon {} / lat {} out of range (lon -180..180, lat -90..90)",
+                self.lon, self.lat
+            )));
+        }
+        Ok(())
+    }
+
+    /// A payload value as a geo point: an object with numeric `lon` and `lat`.
+    pub fn from_json(v: &Value) -> Option<GeoPoint> {
+        let m = v.as_object()?;
+        Some(GeoPoint { lon: m.get("lon")?.as_f64()?, lat: m.get("lat")?.as_f64()? })
+    }
+
+    /// Great-circle distance in metres (haversine).
+    pub fn distance_m(&self, o: &GeoPoint) -> f64 {
+        let (p1, p2) = (self.lat.to_radians(), o.lat.to_radians());
+        let dp = p2 - p1;
+        let dl = (o.lon - self.lon).to_radians();
+        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
+    }
+}
+
+impl GeoBoundingBox {
+    /// Whether `p` is inside (edges included).
+    pub fn contains(&self, p: &GeoPoint) -> bool {
+        let (tl, br) = (&self.top_left, &self.bottom_right);
+        let lat_ok = p.lat <= tl.lat && p.lat >= br.lat;
+        let lon_ok = if tl.lon <= br.lon {
+            p.lon >= tl.lon && p.lon <= br.lon
+        } else {
+            p.lon >= tl.lon || p.lon <= br.lon
+        };
+        lat_ok && lon_ok
+    }
+}
+
+impl GeoLineString {
+    fn validate(&self, what: &str) -> Result<()> {
+        if self.points.len() < 4 || self.points.first() != self.points.last() {
+            return Err(StorageError::InvalidFilter(format!(
+                "{what}: a polygon ring needs at least 4 points and its last point must equal the first"
+            )));
+        }
+        for p in &self.points {
+            p.validate(what)?;
+        }
+        Ok(())
+    }
+
+    /// Even-odd ray casting in the lon/lat plane.
+    fn contains(&self, p: &GeoPoint) -> bool {
+        let mut inside = false;
+        for w in self.points.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if (a.lat > p.lat) != (b.lat > p.lat) {
+                let x = a.lon + (p.lat - a.lat) * (b.lon - a.lon) / (b.lat - a.lat);
+                if p.lon < x {
+                    inside = !inside;
+                }
+            }
+        }
+        inside
+    }
+}
+
+impl GeoPolygon {
+    /// Whether `p` is inside the exterior ring and outside every interior one.
+    pub fn contains(&self, p: &GeoPoint) -> bool {
+        self.exterior.contains(p) && !self.interiors.iter().flatten().any(|h| h.contains(p))
+    }
 }
 
 /// A scalar to match: a string, an integer or a bool.
@@ -150,6 +290,32 @@ pub enum Match {
         /// The list.
         except: Vec<MatchValue>,
     },
+    /// Full text: every word of `text` occurs among the words of a string value (words are
+    /// runs of letters and digits, compared lower-cased).
+    Text {
+        /// The words.
+        text: String,
+    },
+    /// Full text: the words of `phrase` occur consecutively, in order, in a string value.
+    Phrase {
+        /// The words.
+        phrase: String,
+    },
+    /// A string value starts with `prefix` (exactly, case-sensitive).
+    Prefix {
+        /// The prefix.
+        prefix: String,
+    },
+}
+
+/// Lower-cased words of a text: maximal runs of alphanumeric characters. The one tokenizer of
+/// `match.text` / `match.phrase`, so their meaning does not depend on whether an index exists.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+fn has_phrase(doc: &[String], phrase: &[String]) -> bool {
+    phrase.is_empty() || doc.windows(phrase.len()).any(|w| w == phrase)
 }
 
 /// A range bound: a number, or an RFC 3339 datetime string.
@@ -314,16 +480,40 @@ impl<'de> Deserialize<'de> for Match {
             value: Option<MatchValue>,
             any: Option<Vec<MatchValue>>,
             except: Option<Vec<MatchValue>>,
+            text: Option<String>,
+            phrase: Option<String>,
+            prefix: Option<String>,
         }
         let raw = Raw::deserialize(d)?;
-        match (raw.value, raw.any, raw.except) {
-            (Some(value), None, None) => Ok(Match::Value { value }),
-            (None, Some(any), None) => Ok(Match::Any { any }),
-            (None, None, Some(except)) => Ok(Match::Except { except }),
-            _ => Err(D::Error::custom(
-                "`match` takes exactly one of `value` (string, integer or bool), `any` (a list) \
-                 or `except` (a list)",
-            )),
+        let given = usize::from(raw.value.is_some())
+            + usize::from(raw.any.is_some())
+            + usize::from(raw.except.is_some())
+            + usize::from(raw.text.is_some())
+            + usize::from(raw.phrase.is_some())
+            + usize::from(raw.prefix.is_some());
+        let one = || {
+            D::Error::custom(
+                "`match` takes exactly one of `value` (string, integer or bool), `any` (a list), \
+                 `except` (a list), `text`, `phrase` or `prefix` (strings)",
+            )
+        };
+        if given != 1 {
+            return Err(one());
+        }
+        if let Some(value) = raw.value {
+            Ok(Match::Value { value })
+        } else if let Some(any) = raw.any {
+            Ok(Match::Any { any })
+        } else if let Some(except) = raw.except {
+            Ok(Match::Except { except })
+        } else if let Some(text) = raw.text {
+            Ok(Match::Text { text })
+        } else if let Some(phrase) = raw.phrase {
+            Ok(Match::Phrase { phrase })
+        } else if let Some(prefix) = raw.prefix {
+            Ok(Match::Prefix { prefix })
+        } else {
+            Err(one())
         }
     }
 }
@@ -378,13 +568,40 @@ impl Condition {
             Condition::Field(f) => {
                 let clauses = usize::from(f.r#match.is_some())
                     + usize::from(f.range.is_some())
-                    + usize::from(f.values_count.is_some());
+                    + usize::from(f.values_count.is_some())
+                    + usize::from(f.geo_radius.is_some())
+                    + usize::from(f.geo_bounding_box.is_some())
+                    + usize::from(f.geo_polygon.is_some());
                 if clauses != 1 {
                     return Err(StorageError::InvalidFilter(format!(
                         "condition on key `{}` must have exactly one of `match`, `range`, \
-                         `values_count` (it has {clauses})",
+                         `values_count`, `geo_radius`, `geo_bounding_box`, `geo_polygon` (it has {clauses})",
                         f.key
                     )));
+                }
+                if let Some(g) = &f.geo_radius {
+                    g.center.validate("geo_radius.center")?;
+                    if !(g.radius.is_finite() && g.radius >= 0.0) {
+                        return Err(StorageError::InvalidFilter(format!(
+                            "geo_radius.radius {} must be a finite number of metres >= 0",
+                            g.radius
+                        )));
+                    }
+                }
+                if let Some(b) = &f.geo_bounding_box {
+                    b.top_left.validate("geo_bounding_box.top_left")?;
+                    b.bottom_right.validate("geo_bounding_box.bottom_right")?;
+                    if b.top_left.lat < b.bottom_right.lat {
+                        return Err(StorageError::InvalidFilter(
+                            "geo_bounding_box: top_left.lat is south of bottom_right.lat".into(),
+                        ));
+                    }
+                }
+                if let Some(p) = &f.geo_polygon {
+                    p.exterior.validate("geo_polygon.exterior")?;
+                    for (i, h) in p.interiors.iter().flatten().enumerate() {
+                        h.validate(&format!("geo_polygon.interiors[{i}]"))?;
+                    }
                 }
                 if f.key.is_empty() {
                     return Err(StorageError::InvalidFilter("a condition has an empty key".into()));
@@ -418,6 +635,20 @@ impl Condition {
                             values.iter().any(|v| !v.is_null())
                                 && !values.iter().any(|v| except.iter().any(|m| m.eq_json(v)))
                         }
+                        Match::Text { text } => {
+                            let want = words(text);
+                            values.iter().filter_map(|v| v.as_str()).any(|s| {
+                                let doc = words(s);
+                                want.iter().all(|w| doc.contains(w))
+                            })
+                        }
+                        Match::Phrase { phrase } => {
+                            let want = words(phrase);
+                            values.iter().filter_map(|v| v.as_str()).any(|s| has_phrase(&words(s), &want))
+                        }
+                        Match::Prefix { prefix } => {
+                            values.iter().filter_map(|v| v.as_str()).any(|s| s.starts_with(prefix.as_str()))
+                        }
                     }
                 } else if let Some(r) = &f.range {
                     match r.resolve() {
@@ -426,6 +657,15 @@ impl Condition {
                     }
                 } else if let Some(vc) = &f.values_count {
                     vc.contains(values.iter().filter(|v| !v.is_null()).count())
+                } else if let Some(g) = &f.geo_radius {
+                    values
+                        .iter()
+                        .filter_map(|v| GeoPoint::from_json(v))
+                        .any(|p| g.center.distance_m(&p) <= g.radius)
+                } else if let Some(b) = &f.geo_bounding_box {
+                    values.iter().filter_map(|v| GeoPoint::from_json(v)).any(|p| b.contains(&p))
+                } else if let Some(poly) = &f.geo_polygon {
+                    values.iter().filter_map(|v| GeoPoint::from_json(v)).any(|p| poly.contains(&p))
                 } else {
                     false
                 }

@@ -44,5 +44,8 @@ mod storage;
 pub use api::*;
 pub use collection::MAX_VECTOR_NORM;
 pub use error::{ErrorKind, Result, StorageError};
-pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, Range, RangeBound, ValuesCount};
-pub use storage::{Storage, StorageOptions};
+pub use filter::{
+    Condition, FieldCondition, Filter, GeoBoundingBox, GeoLineString, GeoPoint, GeoPolygon, GeoRadius, Match,
+    MatchValue, Range, RangeBound, ValuesCount,
+};
+pub use storage::{rfc3339_now, AliasAction, Storage, StorageOptions};

@@ -298,6 +298,18 @@ impl FieldIndex {
                 let hit = except.iter().map(|v| self.lookup(v)).fold(RoaringBitmap::new(), |a, b| a | b);
                 &self.has_value - hit
             }
+            // Every keyword with the prefix: exact, one pass over the field's distinct values.
+            Match::Prefix { prefix } => match &self.values {
+                Values::Keyword(map) => map
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(prefix.as_str()))
+                    .fold(RoaringBitmap::new(), |a, (_, b)| a | b),
+                // An integer or bool field holds no strings: nothing starts with the prefix.
+                _ => RoaringBitmap::new(),
+            },
+            // Full text needs the words of each value; no index type keeps them yet, so the
+            // payloads are scanned (exact, by the reference semantics).
+            Match::Text { .. } | Match::Phrase { .. } => return None,
         })
     }
 

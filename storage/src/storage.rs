@@ -17,6 +17,10 @@ use crate::error::{Result, StorageError};
 use crate::kv::{dir_size, Batch, Cf, KvBackend, MemKv, RocksKv, Scan};
 use crate::snapshot::{self, ArchiveReader, Frame};
 
+mod aliases;
+mod full_snapshot;
+pub use aliases::AliasAction;
+
 /// Limits and tunables that are not per collection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StorageOptions {
@@ -73,6 +77,8 @@ pub struct Storage {
     kv: Arc<dyn KvBackend>,
     opts: StorageOptions,
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    /// Alias -> collection name (see [`aliases`]); changed only under `admin`.
+    aliases: RwLock<BTreeMap<String, String>>,
     /// Serialises collection creation/deletion.
     admin: parking_lot::Mutex<()>,
 }
@@ -92,7 +98,12 @@ fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-fn rfc3339_now() -> (String, u128) {
+/// The current UTC time in RFC 3339 (seconds), e.g. for reports that state when they began.
+pub fn rfc3339_now() -> String {
+    rfc3339_now_micros().0
+}
+
+fn rfc3339_now_micros() -> (String, u128) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -182,6 +193,7 @@ impl Storage {
             kv: Arc::new(MemKv::new()),
             opts,
             collections: RwLock::new(BTreeMap::new()),
+            aliases: RwLock::new(BTreeMap::new()),
             admin: parking_lot::Mutex::new(()),
         }
     }
@@ -207,14 +219,25 @@ impl Storage {
             let c = Collection::open(name.clone(), rec, Arc::clone(&kv), opts.clone(), gdir)?;
             map.insert(name, c);
         }
-        Ok(Storage { dir, kv, opts, collections: RwLock::new(map), admin: parking_lot::Mutex::new(()) })
+        let aliases = RwLock::new(aliases::load(&*kv)?);
+        Ok(Storage {
+            dir,
+            kv,
+            opts,
+            collections: RwLock::new(map),
+            aliases,
+            admin: parking_lot::Mutex::new(()),
+        })
     }
 
+    /// The collection a name (or an alias, see [`aliases`]) means.
     pub(crate) fn coll(&self, name: &str) -> Result<Arc<Collection>> {
-        self.collections
-            .read()
-            .get(name)
-            .cloned()
+        let direct = self.collections.read().get(name).cloned();
+        direct
+            .or_else(|| {
+                let target = self.aliases.read().get(name).cloned()?;
+                self.collections.read().get(&target).cloned()
+            })
             .ok_or_else(|| StorageError::CollectionNotFound { name: name.to_string() })
     }
 
@@ -225,6 +248,11 @@ impl Storage {
         let _a = self.admin.lock();
         if self.collections.read().contains_key(name) {
             return Err(StorageError::CollectionExists { name: name.to_string() });
+        }
+        if self.aliases.read().contains_key(name) {
+            return Err(StorageError::InvalidRequest(format!(
+                "`{name}` is an alias; delete or rename the alias first, or pick another name"
+            )));
         }
         let next = self.next_collection_id()?;
         let rec = CollectionRecord { id: next, config };
@@ -266,7 +294,13 @@ impl Storage {
         for cf in Cf::ALL {
             b.delete_range(cf, prefix(c.id).to_vec(), prefix(c.id + 1).to_vec());
         }
+        let gone = self.drop_aliases_of(name, &mut b);
         c.drop_with(|| self.kv.write(b))?;
+        let mut aliases = self.aliases.write();
+        for a in gone {
+            aliases.remove(&a);
+        }
+        drop(aliases);
         if let Some(d) = &self.dir {
             let g = d.join("graphs").join(c.id.to_string());
             if g.exists() {
@@ -443,7 +477,7 @@ impl Storage {
         let c = self.coll(name)?;
         let base = self.snapshots_dir(name)?;
         std::fs::create_dir_all(&base).map_err(|e| StorageError::io(&base, e))?;
-        let (time, micros) = rfc3339_now();
+        let (time, micros) = rfc3339_now_micros();
         let snap = format!("{name}-{micros}.{}", snapshot::EXTENSION);
         let path = base.join(&snap);
         let tmp = base.join(format!(".{snap}.tmp"));
@@ -516,7 +550,7 @@ impl Storage {
     pub fn upload_path(&self, name: &str) -> Result<PathBuf> {
         let base = self.snapshots_dir(name)?;
         std::fs::create_dir_all(&base).map_err(|e| StorageError::io(&base, e))?;
-        let (_, micros) = rfc3339_now();
+        let (_, micros) = rfc3339_now_micros();
         Ok(base.join(format!(".upload-{micros}-{:x}.tmp", std::process::id())))
     }
 

@@ -9,6 +9,7 @@
 //! `{"status": {"error": "..."}, "time": seconds}` (see [`error`]).
 
 pub mod body;
+mod compat;
 mod diagnostics;
 pub mod error;
 mod extract;

@@ -86,6 +86,53 @@ use crate::api;
 )]
 struct ApiDoc;
 
+/// Schemas of the Qdrant operations composed over the core ones ([`crate::api_compat`]).
+#[derive(OpenApi)]
+#[openapi(components(schemas(
+    crate::api_compat::UpdateOperations,
+    crate::api_compat::UpdateOperation,
+    crate::api_compat::SearchBatch,
+    crate::api_compat::Example,
+    crate::api_compat::RecommendStrategy,
+    crate::api_compat::RecommendRequest,
+    crate::api_compat::LookupLocation,
+    crate::api_compat::RecommendBatch,
+    crate::api_compat::ContextPair,
+    crate::api_compat::DiscoverRequest,
+    crate::api_compat::DiscoverBatch,
+    crate::api_compat::SearchGroupsRequest,
+    crate::api_compat::RecommendGroupsRequest,
+    crate::api_compat::GroupId,
+    crate::api_compat::PointGroup,
+    crate::api_compat::GroupsResult,
+    crate::api_compat::FacetRequest,
+    crate::api_compat::FacetValueHit,
+    crate::api_compat::FacetResponse,
+    crate::api_compat::SearchMatrixRequest,
+    crate::api_compat::SearchMatrixPair,
+    crate::api_compat::SearchMatrixPairsResponse,
+    crate::api_compat::SearchMatrixOffsetsResponse,
+    crate::api_compat::ChangeAliasesOperation,
+    crate::api_compat::AliasOperation,
+    crate::api_compat::CreateAlias,
+    crate::api_compat::DeleteAlias,
+    crate::api_compat::RenameAlias,
+    crate::api_compat::AliasDescription,
+    crate::api_compat::CollectionsAliasesResponse,
+    crate::api_compat::ClusterStatus,
+    crate::api_compat::CollectionClusterInfo,
+    crate::api_compat::LocalShardInfo,
+    crate::api_compat::IssuesReport,
+    crate::api_compat::TelemetryData,
+    crate::api_compat::AppTelemetry,
+    crate::api_compat::CollectionsTelemetry,
+    crate::api_compat::RequestsTelemetry,
+    crate::api_compat::WebApiTelemetry,
+    crate::api_compat::GrpcTelemetry,
+    crate::api_compat::OperationDurationStatistics,
+)))]
+struct CompatDoc;
+
 fn schema_of(name: &str) -> RefOr<Schema> {
     if let Some(inner) = name.strip_prefix("Vec<").and_then(|s| s.strip_suffix('>')) {
         return ArrayBuilder::new().items(schema_of(inner)).build().into();
@@ -103,6 +150,7 @@ const UNWRAPPED: &[&str] = &["VersionInfo"];
 
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(CompatDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     for route in super::routes::ROUTES {
         let method = match route.method {

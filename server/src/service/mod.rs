@@ -17,8 +17,10 @@
 
 mod diagnostics;
 mod error;
+mod full_snapshots;
 mod limits;
 mod ops;
+mod points_compat;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -28,6 +30,7 @@ use tokio_util::task::TaskTracker;
 
 pub use error::{ServiceError, ServiceResult};
 pub use limits::count_conditions;
+pub use points_compat::path_id;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -58,6 +61,9 @@ struct Inner {
     writes: TaskTracker,
     /// Diagnostics jobs (capacity probes), in memory.
     jobs: crate::diagnostics::jobs::Jobs,
+    /// Random id of this process and its start time (RFC 3339), for `/telemetry`.
+    instance_id: String,
+    started: String,
 }
 
 /// Raised when the request that started a blocking call goes away, and the engine's stop
@@ -141,6 +147,8 @@ impl Service {
                 analysis_running: AtomicUsize::new(0),
                 writes: TaskTracker::new(),
                 jobs: Default::default(),
+                instance_id: uuid::Uuid::new_v4().hyphenated().to_string(),
+                started: grove_storage::rfc3339_now(),
             }),
         })
     }

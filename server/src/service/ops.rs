@@ -36,7 +36,7 @@ pub(super) fn collection_stats(store: &Store) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
-fn id_in(id: api::PointId) -> ServiceResult<st::PointId> {
+pub(super) fn id_in(id: api::PointId) -> ServiceResult<st::PointId> {
     match id {
         api::PointId::Num(n) => Ok(st::PointId::Num(n)),
         api::PointId::Uuid(s) => uuid::Uuid::parse_str(&s).map(st::PointId::Uuid).map_err(|_| {
@@ -45,7 +45,7 @@ fn id_in(id: api::PointId) -> ServiceResult<st::PointId> {
     }
 }
 
-fn id_out(id: st::PointId) -> api::PointId {
+pub(super) fn id_out(id: st::PointId) -> api::PointId {
     match id {
         st::PointId::Num(n) => api::PointId::Num(n),
         st::PointId::Uuid(u) => api::PointId::Uuid(u.hyphenated().to_string()),
@@ -463,7 +463,7 @@ impl Service {
     /// `GET /collections/{name}/exists`.
     pub async fn collection_exists(&self, name: String) -> ServiceResult<bool> {
         let store = self.store()?;
-        Ok(store.list_collections().contains(&name))
+        Ok(store.resolve(&name).is_some())
     }
 
     /// `GET /collections`.
@@ -633,7 +633,7 @@ impl Service {
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         let store = self.store()?;
-        if !store.list_collections().contains(&name) {
+        if store.resolve(&name).is_none() {
             return Err(ServiceError::no_collection(&name));
         }
         let (tx, rx) = tokio::sync::mpsc::channel(prepared.len().max(1));

@@ -210,6 +210,13 @@ impl Storage {
         Ok(Storage { dir, kv, opts, collections: RwLock::new(map), admin: parking_lot::Mutex::new(()) })
     }
 
+    /// The key-value backend under every collection. grove-cluster keeps its Raft log and state
+    /// machine in the same database under the reserved collection prefix `u32::MAX` (no
+    /// collection id reaches it; `remove_orphans` only sweeps ids below `next_collection`).
+    pub fn kv(&self) -> Arc<dyn KvBackend> {
+        Arc::clone(&self.kv)
+    }
+
     pub(crate) fn coll(&self, name: &str) -> Result<Arc<Collection>> {
         self.collections
             .read()

@@ -56,6 +56,10 @@ pub enum ClusterError {
     /// Replica states changed while a write was in flight; it is not acknowledged.
     #[error("{0}; the write is not acknowledged, retry it")]
     Retry(String),
+    /// The write met a shard whose replica set grew after this node planned it; nothing of
+    /// that shard was written. Retried internally; surfaces only if it keeps happening.
+    #[error("{0}; retry the write")]
+    StaleView(String),
     /// Node `{0}` is not part of the cluster.
     #[error("node {0} is not a member of the cluster")]
     UnknownNode(NodeId),
@@ -77,7 +81,8 @@ impl ClusterError {
             ClusterError::NotEnoughReplicas { .. }
             | ClusterError::ShardUnavailable { .. }
             | ClusterError::NoLeader(_)
-            | ClusterError::Retry(_) => ErrorKind::Unavailable,
+            | ClusterError::Retry(_)
+            | ClusterError::StaleView(_) => ErrorKind::Unavailable,
             ClusterError::Storage(e) => match e.kind() {
                 grove_storage::ErrorKind::NotFound => ErrorKind::NotFound,
                 grove_storage::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,

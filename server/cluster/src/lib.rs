@@ -35,7 +35,7 @@ pub mod transport;
 pub use error::{ClusterError, ErrorKind, Result};
 pub use meta::{
     ClusterCollectionConfig, ClusterMeta, CollectionMeta, Command, CommandResult, NodeId, ReplicaState,
-    ShardInfo,
+    ShardInfo, Transfer,
 };
-pub use node::{local_name, ClusterNode, NodeOptions, SearchRequest};
+pub use node::{local_name, ClusterNode, NodeOptions, SearchRequest, TransferReport};
 pub use transport::{Handler, LocalNet, Transport, TransportError};

@@ -96,11 +96,29 @@ impl ClusterCollectionConfig {
 /// Upper bound on `shard_number` (each shard is a local collection with its own threads).
 pub const MAX_SHARDS: u32 = 1024;
 
+/// A streaming transfer that is filling a `Partial` replica from an active one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The active replica the points are read from.
+    pub source: NodeId,
+    /// The partial replica being filled.
+    pub target: NodeId,
+}
+
 /// One shard: its replicas and their states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// Replica node -> state.
     pub replicas: BTreeMap<NodeId, ReplicaState>,
+    /// Log index of the last change that added a write-taking replica (a transfer start).
+    /// Replicas refuse writes planned on metadata older than this: such a writer did not send
+    /// the write to the new replica, so it must not land on the source after the transfer
+    /// began reading it.
+    #[serde(default)]
+    pub fence: u64,
+    /// The transfer in progress, if any (at most one per shard).
+    #[serde(default)]
+    pub transfer: Option<Transfer>,
 }
 
 impl ShardInfo {
@@ -157,6 +175,26 @@ pub enum Command {
         dead: Vec<NodeId>,
         /// Replicas that have it.
         acked_by: Vec<NodeId>,
+    },
+    /// Begin filling a dead replica from an active one: the target becomes `Partial` (it
+    /// receives live writes from now on) and the shard's write fence moves to this entry.
+    StartTransfer {
+        /// Collection name.
+        collection: String,
+        /// Shard index.
+        shard: u32,
+        /// Source and target.
+        transfer: Transfer,
+    },
+    /// The target has every point: it becomes active. Rejected if the transfer was
+    /// interrupted (the target or the source missed a write and was marked dead meanwhile).
+    FinishTransfer {
+        /// Collection name.
+        collection: String,
+        /// Shard index.
+        shard: u32,
+        /// Source and target.
+        transfer: Transfer,
     },
     /// Operator or transfer step: set one replica's state.
     SetReplicaState {
@@ -224,6 +262,8 @@ impl ClusterMeta {
                     .iter()
                     .map(|nodes| ShardInfo {
                         replicas: nodes.iter().map(|n| (*n, ReplicaState::Active)).collect(),
+                        fence: index,
+                        transfer: None,
                     })
                     .collect();
                 let created = CollectionMeta { config: config.clone(), epoch: index, shards };
@@ -249,13 +289,71 @@ impl ClusterMeta {
                     if let Some(s) = info.replicas.get_mut(n) {
                         *s = ReplicaState::Dead;
                     }
+                    if info.transfer.is_some_and(|t| t.target == *n || t.source == *n) {
+                        info.transfer = None;
+                    }
                 }
+                CommandResult::Done
+            }
+            Command::StartTransfer { collection, shard, transfer } => {
+                let Some(info) = self.shard_mut(collection, *shard) else {
+                    return CommandResult::Rejected(format!("shard {collection}/{shard} does not exist"));
+                };
+                if let Some(t) = info.transfer {
+                    return CommandResult::Rejected(format!(
+                        "shard {collection}/{shard} is already being transferred from {} to {}",
+                        t.source, t.target
+                    ));
+                }
+                if info.replicas.get(&transfer.source) != Some(&ReplicaState::Active) {
+                    return CommandResult::Rejected(format!(
+                        "source replica {} of {collection}/{shard} is not active",
+                        transfer.source
+                    ));
+                }
+                match info.replicas.get_mut(&transfer.target) {
+                    Some(s @ (ReplicaState::Dead | ReplicaState::Recovering)) => *s = ReplicaState::Partial,
+                    Some(s) => {
+                        return CommandResult::Rejected(format!(
+                            "target replica {} of {collection}/{shard} is {s:?}, not dead",
+                            transfer.target
+                        ))
+                    }
+                    None => {
+                        return CommandResult::Rejected(format!(
+                            "node {} holds no replica of {collection}/{shard}",
+                            transfer.target
+                        ))
+                    }
+                }
+                info.fence = index;
+                info.transfer = Some(*transfer);
+                CommandResult::Done
+            }
+            Command::FinishTransfer { collection, shard, transfer } => {
+                let Some(info) = self.shard_mut(collection, *shard) else {
+                    return CommandResult::Rejected(format!("shard {collection}/{shard} does not exist"));
+                };
+                let ok = info.transfer == Some(*transfer)
+                    && info.replicas.get(&transfer.source) == Some(&ReplicaState::Active)
+                    && info.replicas.get(&transfer.target) == Some(&ReplicaState::Partial);
+                if !ok {
+                    return CommandResult::Rejected(format!(
+                        "transfer of {collection}/{shard} from {} to {} was interrupted (a replica missed a write)",
+                        transfer.source, transfer.target
+                    ));
+                }
+                info.replicas.insert(transfer.target, ReplicaState::Active);
+                info.transfer = None;
                 CommandResult::Done
             }
             Command::SetReplicaState { collection, shard, node, state } => {
                 let Some(info) = self.shard_mut(collection, *shard) else {
                     return CommandResult::Rejected(format!("shard {collection}/{shard} does not exist"));
                 };
+                if info.transfer.is_some_and(|t| t.target == *node || t.source == *node) {
+                    info.transfer = None;
+                }
                 match info.replicas.get_mut(node) {
                     Some(s) => {
                         *s = *state;
@@ -351,5 +449,45 @@ mod tests {
         // 3 is dead now: a write acknowledged by 3 cannot retire 2.
         assert!(matches!(m.apply(&mark(vec![2], vec![3]), &[1, 2, 3], 7), CommandResult::Rejected(_)));
         assert_eq!(m.collections["a"].shards[0].active(), vec![1, 2]);
+    }
+}
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::*;
+    use grove_index::Metric;
+
+    #[test]
+    fn transfer_is_conditional_and_fenced() {
+        let mut m = ClusterMeta::default();
+        let cfg = ClusterCollectionConfig::new(CollectionConfig::new(4, Metric::L2), 1, 2);
+        m.apply(&Command::CreateCollection { name: "a".into(), config: cfg }, &[1, 2], 3);
+        let t = Transfer { source: 1, target: 2 };
+        let start = Command::StartTransfer { collection: "a".into(), shard: 0, transfer: t };
+        let finish = Command::FinishTransfer { collection: "a".into(), shard: 0, transfer: t };
+        // Only a dead replica is transferred to.
+        assert!(matches!(m.apply(&start, &[1, 2], 4), CommandResult::Rejected(_)));
+        m.apply(
+            &Command::MarkDead { collection: "a".into(), shard: 0, dead: vec![2], acked_by: vec![1] },
+            &[1, 2],
+            5,
+        );
+        assert_eq!(m.apply(&start, &[1, 2], 6), CommandResult::Done);
+        let s = &m.collections["a"].shards[0];
+        assert_eq!((s.replicas[&2], s.fence, s.transfer), (ReplicaState::Partial, 6, Some(t)));
+        assert!(ReplicaState::Partial.receives_writes() && !ReplicaState::Partial.serves_reads());
+        // The target missed a live write: the transfer is void.
+        m.apply(
+            &Command::MarkDead { collection: "a".into(), shard: 0, dead: vec![2], acked_by: vec![1] },
+            &[1, 2],
+            7,
+        );
+        assert!(matches!(m.apply(&finish, &[1, 2], 8), CommandResult::Rejected(_)));
+        assert_eq!(m.collections["a"].shards[0].active(), vec![1]);
+        // A clean run activates it.
+        assert_eq!(m.apply(&start, &[1, 2], 9), CommandResult::Done);
+        assert_eq!(m.apply(&finish, &[1, 2], 10), CommandResult::Done);
+        assert_eq!(m.collections["a"].shards[0].active(), vec![1, 2]);
+        assert_eq!(m.collections["a"].shards[0].transfer, None);
     }
 }

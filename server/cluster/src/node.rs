@@ -16,7 +16,7 @@
 //! - A replica checks its own (at least as fresh) metadata before it serves or takes a write:
 //!   a replica the log marked dead answers neither.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -35,6 +35,7 @@ use crate::error::{ClusterError, Result};
 use crate::hash::shard_of;
 use crate::meta::{
     ClusterCollectionConfig, ClusterMeta, CollectionMeta, Command, CommandResult, NodeId, ReplicaState,
+    Transfer,
 };
 use crate::raft::{Member, Network, TypeConfig};
 use crate::rpc::{self, RemoteFail, Reply, Request, ShardAddr};
@@ -92,6 +93,12 @@ impl NodeOptions {
     }
 }
 
+/// Times a write is planned again after meeting a shard whose replica set grew meanwhile.
+const STALE_RETRIES: usize = 5;
+
+/// Page size of a shard transfer.
+const TRANSFER_PAGE: usize = 256;
+
 /// The local collection holding replica `shard` of `collection` created at log index `epoch`.
 /// The epoch makes a dropped-and-recreated collection use fresh local collections even when
 /// the drop and the create are applied in one batch.
@@ -144,6 +151,14 @@ struct Inner {
     transport: Arc<dyn Transport>,
     /// Rotates the replica a read tries first, so reads spread over replicas.
     rr: AtomicU64,
+    /// Per local shard: writes hold it shared from their fence check to their commit; a
+    /// transfer's first read takes it exclusively once, so it starts after every write planned
+    /// before the fence has landed.
+    shard_locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
+    /// Per local shard being filled by a transfer: the ids live writes touched since the
+    /// transfer began (streamed copies of those are older and skipped). Its mutex orders live
+    /// writes and streamed batches.
+    receiving: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<HashSet<PointId>>>>>,
 }
 
 /// A running cluster node. Cheap to clone.
@@ -156,6 +171,17 @@ impl std::fmt::Debug for ClusterNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClusterNode").field("id", &self.inner.opts.id).finish()
     }
+}
+
+/// What a shard transfer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferReport {
+    /// Points copied from the source.
+    pub streamed: u64,
+    /// Streamed points skipped because a live write had touched them first.
+    pub skipped: u64,
+    /// Distinct ids live writes touched on the target during the transfer.
+    pub live_writes: u64,
 }
 
 /// One search across the shards.
@@ -195,6 +221,7 @@ fn fail_to_error(e: RemoteFail) -> ClusterError {
         RemoteFail::Invalid(m) => ClusterError::Invalid(m),
         RemoteFail::NotFound(m) => ClusterError::Invalid(m),
         RemoteFail::NotLeader(_) | RemoteFail::Unavailable(_) => ClusterError::Retry(e.to_string()),
+        RemoteFail::Stale(m) => ClusterError::StaleView(m),
     }
 }
 
@@ -260,7 +287,16 @@ impl ClusterNode {
             .await
             .map_err(raft_err)?;
         Ok(ClusterNode {
-            inner: Arc::new(Inner { opts, raft, storage, state, transport, rr: AtomicU64::new(0) }),
+            inner: Arc::new(Inner {
+                opts,
+                raft,
+                storage,
+                state,
+                transport,
+                rr: AtomicU64::new(0),
+                shard_locks: Default::default(),
+                receiving: Default::default(),
+            }),
         })
     }
 
@@ -492,6 +528,16 @@ impl ClusterNode {
     /// Upserts points: each goes to every replica of its shard that takes writes, and the call
     /// returns once every shard's write is acknowledged (see the module docs).
     pub async fn upsert(&self, collection: &str, points: Vec<PointStruct>) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.upsert_once(collection, points.clone()).await {
+                Err(ClusterError::StaleView(_)) if attempt < STALE_RETRIES => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn upsert_once(&self, collection: &str, points: Vec<PointStruct>) -> Result<()> {
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
         let dim = meta.config.vectors.dimension;
@@ -521,6 +567,16 @@ impl ClusterNode {
 
     /// Deletes points by id (same acknowledgement rule as [`ClusterNode::upsert`]).
     pub async fn delete(&self, collection: &str, ids: Vec<PointId>) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.delete_once(collection, ids.clone()).await {
+                Err(ClusterError::StaleView(_)) if attempt < STALE_RETRIES => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn delete_once(&self, collection: &str, ids: Vec<PointId>) -> Result<()> {
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
         let mut by_shard: BTreeMap<u32, Vec<PointId>> = BTreeMap::new();
@@ -566,6 +622,12 @@ impl ClusterNode {
         let wcf = meta.config.write_consistency_factor as usize;
         let mut first_err = None;
         for (shard, res) in results {
+            if let Some((_, _, Err(RemoteFail::Stale(m)))) =
+                res.iter().find(|(_, _, r)| matches!(r, Err(RemoteFail::Stale(_))))
+            {
+                first_err.get_or_insert(ClusterError::StaleView(m.clone()));
+                continue;
+            }
             if let Some((_, _, Err(RemoteFail::Invalid(m)))) =
                 res.iter().find(|(_, _, r)| matches!(r, Err(RemoteFail::Invalid(_))))
             {
@@ -768,6 +830,147 @@ impl ClusterNode {
         }
         Ok(total)
     }
+
+    /// Catches up every dead replica this node holds, one shard at a time, by streaming
+    /// transfers from an active replica. Returns, per shard tried, the points copied or why it
+    /// failed (the replica then stays dead; call again later).
+    pub async fn recover_dead_replicas(&self) -> Vec<(String, u32, Result<TransferReport>)> {
+        let mut out = Vec::new();
+        let mine: Vec<(String, u32)> = {
+            let st = self.inner.state.read();
+            st.meta
+                .shards_on(self.id())
+                .into_iter()
+                .filter(|(c, s)| {
+                    st.meta.collections[c].shards[*s as usize].replicas.get(&self.id())
+                        != Some(&ReplicaState::Active)
+                })
+                .collect()
+        };
+        for (c, s) in mine {
+            let r = self.recover_replica(&c, s).await;
+            out.push((c, s, r));
+        }
+        out
+    }
+
+    /// Catches up this node's replica of `collection`/`shard` (dead, or partial from an
+    /// interrupted transfer) from an active replica, and makes it active. Writes continue
+    /// meanwhile: the replica receives them as `Partial`, and streamed copies of points a
+    /// live write touched are skipped. Nothing is copied if it was active already.
+    pub async fn recover_replica(&self, collection: &str, shard: u32) -> Result<TransferReport> {
+        self.fresh().await?;
+        let meta = self.collection(collection)?;
+        let info = meta.shards.get(shard as usize).ok_or_else(|| {
+            ClusterError::Invalid(format!("collection `{collection}` has no shard {shard}"))
+        })?;
+        match info.replicas.get(&self.id()) {
+            None => {
+                return Err(ClusterError::Invalid(format!(
+                    "node {} holds no replica of {collection}/{shard}",
+                    self.id()
+                )))
+            }
+            Some(ReplicaState::Active) => return Ok(TransferReport::default()),
+            Some(ReplicaState::Partial) => {
+                // A transfer to here was interrupted (this node restarted): start over.
+                self.set_replica_state(collection, shard, self.id(), ReplicaState::Dead).await?;
+            }
+            Some(ReplicaState::Dead | ReplicaState::Recovering) => {}
+        }
+        let source =
+            info.active().into_iter().find(|n| *n != self.id()).ok_or_else(|| {
+                ClusterError::ShardUnavailable { collection: collection.to_string(), shard }
+            })?;
+        let name = local_name(collection, meta.epoch, shard);
+        let recv = Arc::new(tokio::sync::Mutex::new(HashSet::new()));
+        self.inner.receiving.lock().insert(name.clone(), Arc::clone(&recv));
+        let t = Transfer { source, target: self.id() };
+        let r = self.run_transfer(collection, shard, &name, t, &recv).await;
+        self.inner.receiving.lock().remove(&name);
+        if r.is_err() {
+            let st =
+                self.meta().collections.get(collection).and_then(|c| c.shards.get(shard as usize).cloned());
+            if st.is_some_and(|s| s.replicas.get(&self.id()) == Some(&ReplicaState::Partial)) {
+                if let Err(e) = self.set_replica_state(collection, shard, self.id(), ReplicaState::Dead).await
+                {
+                    tracing::warn!(collection, shard, error = %e, "could not mark an interrupted transfer's target dead");
+                }
+            }
+        }
+        r
+    }
+
+    async fn run_transfer(
+        &self,
+        collection: &str,
+        shard: u32,
+        name: &str,
+        t: Transfer,
+        recv: &tokio::sync::Mutex<HashSet<PointId>>,
+    ) -> Result<TransferReport> {
+        // Empty the local replica first: it is dead, so no live write arrives until the start
+        // entry below is applied here, and whatever it held may be stale.
+        {
+            let _g = recv.lock().await;
+            let (storage, n) = (Arc::clone(&self.inner.storage), name.to_string());
+            blocking(move || {
+                storage
+                    .delete_points(&n, &PointSelector::Filter { filter: Filter::default() })
+                    .map(|_| ())
+                    .map_err(storage_fail)
+            })
+            .await
+            .map_err(fail_to_error)?;
+        }
+        let cmd = Command::StartTransfer { collection: collection.to_string(), shard, transfer: t };
+        if let CommandResult::Rejected(e) = self.propose(cmd).await? {
+            return Err(ClusterError::Retry(e));
+        }
+        let applied = self.inner.applied_index();
+        let mut offset = None;
+        let mut copied = 0u64;
+        let mut skipped = 0u64;
+        loop {
+            let addr = ShardAddr { collection: collection.to_string(), shard, min_applied: applied };
+            let req = Request::Scroll { shard: addr, offset, limit: TRANSFER_PAGE };
+            let (records, next) = match self.call(t.source, &req).await {
+                Ok(Reply::Page(Ok(page))) => page,
+                Ok(Reply::Page(Err(e))) => return Err(fail_to_error(e)),
+                Ok(other) => return Err(ClusterError::Raft(format!("unexpected reply {}", other.kind()))),
+                Err(e) => return Err(ClusterError::Retry(e.to_string())),
+            };
+            let touched = recv.lock().await;
+            let mut pts = Vec::with_capacity(records.len());
+            for r in records {
+                if touched.contains(&r.id) {
+                    skipped += 1;
+                    continue;
+                }
+                let vector = r
+                    .vector
+                    .ok_or_else(|| ClusterError::Raft(format!("point {} came without its vector", r.id)))?;
+                pts.push(PointStruct { id: r.id, vector, payload: r.payload });
+            }
+            copied += pts.len() as u64;
+            let (storage, n) = (Arc::clone(&self.inner.storage), name.to_string());
+            blocking(move || storage.upsert(&n, pts).map(|_| ()).map_err(storage_fail))
+                .await
+                .map_err(fail_to_error)?;
+            drop(touched);
+            match next {
+                Some(n) => offset = Some(n),
+                None => break,
+            }
+        }
+        let cmd = Command::FinishTransfer { collection: collection.to_string(), shard, transfer: t };
+        match self.propose(cmd).await? {
+            CommandResult::Rejected(e) => Err(ClusterError::Retry(e)),
+            _ => {
+                Ok(TransferReport { streamed: copied, skipped, live_writes: recv.lock().await.len() as u64 })
+            }
+        }
+    }
 }
 
 fn validate_collection_name(name: &str) -> Result<()> {
@@ -848,22 +1051,25 @@ impl Inner {
     }
 
     /// Checks that this node holds an active (for reads) or write-taking replica of the shard,
-    /// after catching up to the sender's metadata; returns the local collection name.
-    async fn local_replica(&self, addr: &ShardAddr, write: bool) -> std::result::Result<String, RemoteFail> {
+    /// after catching up to the sender's metadata; returns the local collection name, the
+    /// replica's state and the shard's write fence.
+    async fn local_replica(
+        &self,
+        addr: &ShardAddr,
+        write: bool,
+    ) -> std::result::Result<(String, ReplicaState, u64), RemoteFail> {
         self.wait_applied(addr.min_applied).await?;
         let st = self.state.read();
         let c = st.meta.collections.get(&addr.collection).ok_or_else(|| {
             RemoteFail::NotFound(format!("collection `{}` does not exist", addr.collection))
         })?;
-        let state =
-            c.shards.get(addr.shard as usize).and_then(|s| s.replicas.get(&self.opts.id)).ok_or_else(
-                || {
-                    RemoteFail::Unavailable(format!(
-                        "node {} holds no replica of {}/{}",
-                        self.opts.id, addr.collection, addr.shard
-                    ))
-                },
-            )?;
+        let shard = c.shards.get(addr.shard as usize);
+        let state = shard.and_then(|s| s.replicas.get(&self.opts.id)).copied().ok_or_else(|| {
+            RemoteFail::Unavailable(format!(
+                "node {} holds no replica of {}/{}",
+                self.opts.id, addr.collection, addr.shard
+            ))
+        })?;
         let ok = if write { state.receives_writes() } else { state.serves_reads() };
         if !ok {
             return Err(RemoteFail::Unavailable(format!(
@@ -871,7 +1077,44 @@ impl Inner {
                 addr.collection, addr.shard, self.opts.id
             )));
         }
-        Ok(local_name(&addr.collection, c.epoch, addr.shard))
+        let fence = shard.map_or(0, |s| s.fence);
+        Ok((local_name(&addr.collection, c.epoch, addr.shard), state, fence))
+    }
+
+    fn shard_lock(&self, name: &str) -> Arc<tokio::sync::RwLock<()>> {
+        Arc::clone(self.shard_locks.lock().entry(name.to_string()).or_default())
+    }
+
+    /// A replicated write landing here: fence check and commit under the shard lock (shared);
+    /// on a partial replica also under the transfer's mutex, recording the ids it touches.
+    async fn write_local(
+        &self,
+        addr: &ShardAddr,
+        ids: Vec<PointId>,
+        op: impl FnOnce(&Storage, &str) -> grove_storage::Result<()> + Send + 'static,
+    ) -> std::result::Result<(), RemoteFail> {
+        let (name, _, _) = self.local_replica(addr, true).await?;
+        let lock = self.shard_lock(&name);
+        let _shared = lock.read().await;
+        // Re-read under the lock: a transfer's barrier orders itself against this check.
+        let (name, state, fence) = self.local_replica(addr, true).await?;
+        if addr.min_applied < fence {
+            return Err(RemoteFail::Stale(format!(
+                "shard {}/{} gained a replica at log index {fence}, after this write was planned (index {})",
+                addr.collection, addr.shard, addr.min_applied
+            )));
+        }
+        let storage = Arc::clone(&self.storage);
+        if state == ReplicaState::Partial {
+            let recv = self.receiving.lock().get(&name).cloned().ok_or_else(|| {
+                RemoteFail::Unavailable(format!("replica {name} is partial but no transfer is running here"))
+            })?;
+            let mut touched = recv.lock().await;
+            touched.extend(ids);
+            blocking(move || op(&storage, &name).map_err(storage_fail)).await
+        } else {
+            blocking(move || op(&storage, &name).map_err(storage_fail)).await
+        }
     }
 
     /// Answers one request (from the transport, or this node's own data path).
@@ -886,22 +1129,38 @@ impl Inner {
             Request::Propose(cmd) => Reply::Proposed(self.propose_local(cmd).await),
             Request::AddMember { id, member } => Reply::Added(self.add_member_local(id, member).await),
             Request::ReadIndex => Reply::ReadIndex(self.read_index_local().await),
-            Request::Upsert { shard, points } => Reply::Written(
-                async {
-                    let name = self.local_replica(&shard, true).await?;
-                    let storage = Arc::clone(&self.storage);
-                    blocking(move || storage.upsert(&name, points).map(|_| ()).map_err(storage_fail)).await
-                }
+            Request::Upsert { shard, points } => {
+                let ids = points.iter().map(|p| p.id).collect();
+                Reply::Written(
+                    self.write_local(&shard, ids, move |st, name| st.upsert(name, points).map(|_| ())).await,
+                )
+            }
+            Request::Delete { shard, ids } => Reply::Written(
+                self.write_local(&shard, ids.clone(), move |st, name| {
+                    st.delete_points(name, &PointSelector::Ids { points: ids }).map(|_| ())
+                })
                 .await,
             ),
-            Request::Delete { shard, ids } => Reply::Written(
+            Request::Scroll { shard, offset, limit } => Reply::Page(
                 async {
-                    let name = self.local_replica(&shard, true).await?;
+                    let (name, _, _) = self.local_replica(&shard, false).await?;
+                    if offset.is_none() {
+                        // Barrier: writes that passed their fence check before this node
+                        // applied the transfer's start have committed once this is granted.
+                        drop(self.shard_lock(&name).write().await);
+                    }
                     let storage = Arc::clone(&self.storage);
+                    let req = grove_storage::ScrollRequest {
+                        filter: None,
+                        limit: limit.clamp(1, 4 * TRANSFER_PAGE),
+                        offset,
+                        with_payload: Some(WithPayload::All(true)),
+                        with_vector: true,
+                    };
                     blocking(move || {
                         storage
-                            .delete_points(&name, &PointSelector::Ids { points: ids })
-                            .map(|_| ())
+                            .scroll(&name, &req)
+                            .map(|r| (r.points, r.next_page_offset))
                             .map_err(storage_fail)
                     })
                     .await
@@ -910,7 +1169,7 @@ impl Inner {
             ),
             Request::Search { shard, query } => Reply::Hits(
                 async {
-                    let name = self.local_replica(&shard, false).await?;
+                    let (name, _, _) = self.local_replica(&shard, false).await?;
                     let storage = Arc::clone(&self.storage);
                     blocking(move || storage.query(&name, &query).map(|r| r.points).map_err(storage_fail))
                         .await
@@ -919,7 +1178,7 @@ impl Inner {
             ),
             Request::Get { shard, ids, with_payload } => Reply::Records(
                 async {
-                    let name = self.local_replica(&shard, false).await?;
+                    let (name, _, _) = self.local_replica(&shard, false).await?;
                     let storage = Arc::clone(&self.storage);
                     blocking(move || {
                         storage.get_points(&name, &ids, &with_payload, false).map_err(storage_fail)
@@ -930,7 +1189,7 @@ impl Inner {
             ),
             Request::Count { shard, filter } => Reply::Count(
                 async {
-                    let name = self.local_replica(&shard, false).await?;
+                    let (name, _, _) = self.local_replica(&shard, false).await?;
                     let storage = Arc::clone(&self.storage);
                     blocking(move || {
                         storage.count(&name, &CountRequest { filter, exact: true }).map_err(storage_fail)

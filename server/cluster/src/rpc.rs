@@ -73,6 +73,17 @@ pub enum Request {
         /// Payload selector.
         with_payload: WithPayload,
     },
+    /// A page of one active replica's points with vectors and payloads, in id order (shard
+    /// transfer). The first page (`offset` none) waits for writes planned before the
+    /// transfer's fence to finish on the source.
+    Scroll {
+        /// Shard address.
+        shard: ShardAddr,
+        /// Start at this id (inclusive).
+        offset: Option<PointId>,
+        /// Page size.
+        limit: usize,
+    },
     /// Count of one local shard replica.
     Count {
         /// Shard address.
@@ -109,6 +120,10 @@ pub enum RemoteFail {
     /// The replica cannot serve this now (not active, not caught up, storage failure).
     #[error("{0}")]
     Unavailable(String),
+    /// The write was planned on metadata older than the shard's fence (a replica was added
+    /// since): nothing was written; plan again on fresh metadata.
+    #[error("{0}")]
+    Stale(String),
 }
 
 /// A reply.
@@ -134,6 +149,8 @@ pub enum Reply {
     Records(Result<Vec<Record>, RemoteFail>),
     /// To [`Request::Count`].
     Count(Result<u64, RemoteFail>),
+    /// To [`Request::Scroll`]: the points and the next page's offset.
+    Page(Result<(Vec<Record>, Option<PointId>), RemoteFail>),
     /// The request could not be decoded.
     Undecodable(String),
 }
@@ -152,6 +169,7 @@ impl Reply {
             Reply::Hits(_) => "Hits",
             Reply::Records(_) => "Records",
             Reply::Count(_) => "Count",
+            Reply::Page(_) => "Page",
             Reply::Undecodable(_) => "Undecodable",
         }
     }

@@ -52,6 +52,8 @@ pub trait Handler: Send + Sync + 'static {
 struct NetState {
     handlers: HashMap<NodeId, Arc<dyn Handler>>,
     cut: HashSet<NodeId>,
+    /// Replies to requests whose encoding starts with these bytes are held this long.
+    slow: Option<(Vec<u8>, Duration)>,
 }
 
 /// An in-process network of nodes: calls are direct async calls of the target's [`Handler`].
@@ -103,6 +105,13 @@ impl LocalNet {
         self.state.lock().cut.remove(&id);
     }
 
+    /// Holds the replies to requests whose encoded bytes start with `prefix` for `delay` (a
+    /// slow link for one kind of message, so tests can order events deterministically);
+    /// `None` ends it.
+    pub fn slow_replies(&self, slow: Option<(&[u8], Duration)>) {
+        self.state.lock().slow = slow.map(|(p, d)| (p.to_vec(), d));
+    }
+
     fn link(&self, from: NodeId, to: NodeId) -> Result<Arc<dyn Handler>, TransportError> {
         let st = self.state.lock();
         if st.cut.contains(&from) || st.cut.contains(&to) {
@@ -130,6 +139,10 @@ impl Transport for LocalTransport {
     ) -> BoxFuture<'_, Result<Vec<u8>, TransportError>> {
         Box::pin(async move {
             let handler = self.net.link(self.me, target)?;
+            let hold = match &self.net.state.lock().slow {
+                Some((prefix, d)) if request.starts_with(prefix) => Some(*d),
+                _ => None,
+            };
             // The handler runs as its own task, as a server would: a caller giving up does not
             // abort the work half way.
             let task = tokio::spawn(handler.handle(request));
@@ -140,6 +153,9 @@ impl Transport for LocalTransport {
                 }
                 Err(_) => return Err(TransportError::Timeout(target, timeout)),
             };
+            if let Some(d) = hold {
+                tokio::time::sleep(d).await;
+            }
             // A partition that started while the call ran loses the reply.
             self.net.link(self.me, target)?;
             Ok(reply)

@@ -338,3 +338,49 @@ async fn snapshots_bound_the_log_and_catch_up_a_node_that_missed_it() {
         vec![grove_cluster::local_name("after", meta.collections["after"].epoch, 2)]
     );
 }
+
+/// The interleaving a transfer must survive, forced: the source reads a page (old versions),
+/// the reply is slow, a live write overwrites those points on both replicas, then the page
+/// arrives at the target. The streamed copies are older and must not win.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transfer_never_overwrites_a_live_write_with_an_older_copy() {
+    let mut c = TestCluster::start(3).await;
+    let mut cfg = ClusterCollectionConfig::new(CollectionConfig::new(DIM, Metric::L2), 1, 2);
+    cfg.write_consistency_factor = 1;
+    assert_eq!(c.nodes[&1].create_collection("docs", cfg).await.expect("create"), vec![vec![1, 2]]);
+    let mut oracle = Oracle::new(Metric::L2);
+    let mut r = rng(9);
+    let first = points(&mut r, 0, 100);
+    c.nodes[&1].upsert("docs", first.clone()).await.expect("write");
+    oracle.ack(&first);
+    c.kill(2).await;
+    let more = points(&mut r, 100, 150);
+    c.nodes[&1].upsert("docs", more.clone()).await.expect("write with node 2 down");
+    oracle.ack(&more);
+    c.open(2).await;
+    c.wait_for("node 2 sees its replica dead", |c| {
+        c.nodes[&2].meta().collections["docs"].shards[0].replicas[&2] == ReplicaState::Dead
+    })
+    .await;
+
+    c.net.slow_replies(Some((b"{\"Scroll\"", Duration::from_millis(600))));
+    let target = c.nodes[&2].clone();
+    let transfer = tokio::spawn(async move { target.recover_replica("docs", 0).await });
+    c.wait_for("the transfer starts", |c| {
+        c.nodes[&1].meta().collections["docs"].shards[0].replicas[&2] == ReplicaState::Partial
+    })
+    .await;
+    // Let the source read its first page; its reply is now held in the slow link.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let newer = points(&mut r, 0, 150);
+    c.nodes[&3].upsert("docs", newer.clone()).await.expect("live write during the transfer");
+    oracle.ack(&newer);
+    let report = transfer.await.expect("transfer task").expect("transfer");
+    c.net.slow_replies(None);
+    assert_eq!(check_replicas(&c, "docs", &oracle), (2, 0));
+    assert_eq!(report.live_writes, 150, "{report:?}");
+    assert_eq!(report.skipped, 150, "every streamed copy was older than the live write: {report:?}");
+    for node in c.nodes.values() {
+        check_reads(node, "docs", &oracle, 900 + node.id(), 4).await;
+    }
+}

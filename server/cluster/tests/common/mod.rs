@@ -223,3 +223,51 @@ pub async fn check_reads(node: &ClusterNode, collection: &str, oracle: &Oracle, 
         }
     }
 }
+
+/// Audits every active replica against the acknowledged points without panicking: returns
+/// (lost, stale) = (acknowledged points missing or different on at least one active replica,
+/// active replicas missing or differing on at least one acknowledged point).
+pub fn audit(c: &TestCluster, collection: &str, oracle: &Oracle) -> (usize, usize) {
+    let Some(leader) = c.leader() else { return (usize::MAX, usize::MAX) };
+    let meta = c.nodes[&leader].meta();
+    let cm = &meta.collections[collection];
+    let mut lost = std::collections::BTreeSet::new();
+    let mut stale = 0;
+    for (s, shard) in cm.shards.iter().enumerate() {
+        let expected: Vec<&PointStruct> = oracle
+            .acked
+            .values()
+            .filter(|p| grove_cluster::hash::shard_of(&p.id, cm.config.shard_number) as usize == s)
+            .collect();
+        let ids: Vec<PointId> = expected.iter().map(|p| p.id).collect();
+        for (node, state) in &shard.replicas {
+            if *state != ReplicaState::Active {
+                continue;
+            }
+            let Some(n) = c.nodes.get(node) else {
+                stale += 1;
+                continue;
+            };
+            let name = local_name(collection, cm.epoch, s as u32);
+            let got: BTreeMap<PointId, grove_storage::Record> = n
+                .storage()
+                .get_points(&name, &ids, &WithPayload::All(true), true)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            let mut bad = false;
+            for e in &expected {
+                let ok = got
+                    .get(&e.id)
+                    .is_some_and(|g| g.payload == e.payload && g.vector.as_ref() == Some(&e.vector));
+                if !ok {
+                    lost.insert(e.id);
+                    bad = true;
+                }
+            }
+            stale += usize::from(bad);
+        }
+    }
+    (lost.len(), stale)
+}

@@ -230,6 +230,13 @@ impl Storage {
         })
     }
 
+    /// The key-value backend under every collection. grove-cluster keeps its Raft log and state
+    /// machine in the same database under the reserved collection prefix `u32::MAX` (no
+    /// collection id reaches it; `remove_orphans` only sweeps ids below `next_collection`).
+    pub fn kv(&self) -> Arc<dyn KvBackend> {
+        Arc::clone(&self.kv)
+    }
+
     /// The collection a name (or an alias, see [`aliases`]) means.
     pub(crate) fn coll(&self, name: &str) -> Result<Arc<Collection>> {
         let direct = self.collections.read().get(name).cloned();

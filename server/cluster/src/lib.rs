@@ -24,6 +24,7 @@
 //! metadata come back from its RocksDB.
 
 pub mod error;
+pub mod grpc;
 pub mod hash;
 pub mod meta;
 pub mod node;

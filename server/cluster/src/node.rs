@@ -99,6 +99,14 @@ const STALE_RETRIES: usize = 5;
 /// Page size of a shard transfer.
 const TRANSFER_PAGE: usize = 256;
 
+impl NodeOptions {
+    /// The same options with another peer address.
+    pub fn with_addr(mut self, addr: impl Into<String>) -> Self {
+        self.addr = addr.into();
+        self
+    }
+}
+
 /// The local collection holding replica `shard` of `collection` created at log index `epoch`.
 /// The epoch makes a dropped-and-recreated collection use fresh local collections even when
 /// the drop and the create are applied in one batch.
@@ -111,6 +119,7 @@ pub fn local_name(collection: &str, epoch: u64, shard: u32) -> String {
 struct ShardKeeper {
     id: NodeId,
     storage: Arc<Storage>,
+    transport: Arc<dyn Transport>,
 }
 
 impl ShardKeeper {
@@ -139,6 +148,10 @@ impl ShardKeeper {
 
 impl ApplyHook for ShardKeeper {
     fn applied(&self, state: &AppliedState) {
+        // Every member's address, for the data path (Raft learns only the peers it replicates to).
+        for (id, m) in state.membership.membership().nodes() {
+            self.transport.learn(*id, &m.addr);
+        }
         self.reconcile(&state.meta);
     }
 }
@@ -262,14 +275,18 @@ impl ClusterNode {
         };
         let kv = storage.kv();
         let log = LogStore::open(Arc::clone(&kv)).map_err(raft_err)?;
-        let keeper = Arc::new(ShardKeeper { id: opts.id, storage: Arc::clone(&storage) });
+        let keeper = Arc::new(ShardKeeper {
+            id: opts.id,
+            storage: Arc::clone(&storage),
+            transport: Arc::clone(&transport),
+        });
         let sm = StateMachineStore::open(kv, Arc::clone(&keeper) as Arc<dyn ApplyHook>).map_err(raft_err)?;
         let state = sm.state();
         // A crash between a persisted apply and its local shard changes is repaired here.
         {
-            let meta = state.read().meta.clone();
+            let st = state.read().clone();
             let k = Arc::clone(&keeper);
-            tokio::task::spawn_blocking(move || k.reconcile(&meta)).await.map_err(raft_err)?;
+            tokio::task::spawn_blocking(move || k.applied(&st)).await.map_err(raft_err)?;
         }
         let config = openraft::Config {
             cluster_name: "grove".into(),

@@ -49,7 +49,8 @@ impl Network {
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
-    async fn new_client(&mut self, target: NodeId, _node: &Member) -> PeerClient {
+    async fn new_client(&mut self, target: NodeId, node: &Member) -> PeerClient {
+        self.transport.learn(target, &node.addr);
         PeerClient { target, transport: Arc::clone(&self.transport) }
     }
 }

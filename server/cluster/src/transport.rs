@@ -33,6 +33,10 @@ pub enum TransportError {
 
 /// Sends requests to other nodes. Implementations must be cheap to call concurrently.
 pub trait Transport: Send + Sync + Debug + 'static {
+    /// Tells the transport where node `id` listens (from the Raft membership). Transports that
+    /// address nodes by id alone ignore it.
+    fn learn(&self, _id: NodeId, _addr: &str) {}
+
     /// Sends `request` to `target` and waits at most `timeout` for its reply.
     fn call(
         &self,

@@ -38,6 +38,7 @@ pub mod error;
 pub mod filter;
 pub mod kv;
 mod payload_index;
+pub mod quantization;
 mod snapshot;
 mod storage;
 

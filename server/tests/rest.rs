@@ -315,7 +315,7 @@ async fn bad_input_gets_4xx_with_a_message_that_says_what_to_fix() {
     err(
         c.put(&col).json(&json!({"vectors": {"size": 4, "distance": "Manhattan"}})),
         StatusCode::BAD_REQUEST,
-        "JSON",
+        "Manhattan is not supported",
     )
     .await;
     // Limits: k, ef, filter conditions, body size.

@@ -38,11 +38,12 @@ pub mod error;
 pub mod filter;
 pub mod kv;
 mod payload_index;
+mod record;
 mod snapshot;
 mod storage;
 
 pub use api::*;
-pub use collection::MAX_VECTOR_NORM;
+pub use collection::{MAX_VECTORS, MAX_VECTOR_NAME, MAX_VECTOR_NORM};
 pub use error::{ErrorKind, Result, StorageError};
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, Range, RangeBound, ValuesCount};
 pub use storage::{Storage, StorageOptions};

@@ -280,9 +280,10 @@ async fn named_vectors_upsert_query_and_update() {
     // Qdrant's `/points/search` named form.
     let r = ok(c
         .post(s.url("/collections/n/points/search"))
-        .json(&json!({"vector": {"name": "image", "vector": [28.0, 1.0, 0.0, 0.5]}, "limit": 1})))
+        .json(&json!({"vector": {"name": "image", "vector": [-1.0, 1.0, 0.0, 0.5]}, "limit": 1})))
     .await;
-    assert_eq!(r[0]["id"], 28);
+    // Dot product: with a negative first component the smallest one (point 1) scores best.
+    assert_eq!(r[0]["id"], 1);
     // Errors name the vector and the declared ones.
     err(
         c.post(s.url("/collections/n/points/query"))
@@ -326,7 +327,11 @@ async fn named_vectors_upsert_query_and_update() {
     let got =
         ok(c.post(s.url("/collections/n/points")).json(&json!({"ids": [3, 4], "with_vector": true}))).await;
     assert_eq!(got[0]["vector"], json!({}));
-    assert_eq!(got[1]["vector"], json!({"text": [1.0, 4.0, 0.1]}));
+    // Only `text` is left (returned normalised: it is a Cosine vector, as Qdrant returns it).
+    let text = got[1]["vector"]["text"].as_array().expect("text kept");
+    assert_eq!(got[1]["vector"].as_object().map(|m| m.len()), Some(1), "{got}");
+    let norm = [1.0f64, 4.0, 0.1].iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!((text[1].as_f64().unwrap_or(0.0) - 4.0 / norm).abs() < 1e-5, "{got}");
     assert_eq!(got[1]["payload"], json!({"even": true}));
     let r = ok(c
         .post(s.url("/collections/n/points/query"))

@@ -70,34 +70,113 @@ pub enum Distance {
     Dot,
     /// Euclidean distance. Lower is better.
     Euclid,
+    /// Manhattan (L1) distance: part of Qdrant's API, refused by Grove (the engine has no L1
+    /// kernel yet) with a message naming the supported ones.
+    Manhattan,
 }
 
-/// Vector storage parameters of a collection.
+/// Declared element type of a vector (Qdrant's `datatype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Datatype {
+    /// 32-bit floats (what Grove stores).
+    Float32,
+    /// 16-bit floats (accepted; Grove stores float32).
+    Float16,
+    /// Bytes (accepted; Grove stores float32).
+    Uint8,
+    /// Qdrant's 4-bit TurboQuant storage (accepted; Grove stores float32).
+    Turbo4,
+}
+
+/// One dense vector's parameters (create body and collection info). Fields Grove does not
+/// use are accepted, stored and listed by collection info as having no effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct VectorParams {
     /// Dimension of every vector.
     pub size: u64,
     /// Similarity measure.
     pub distance: Distance,
-    /// Graph parameters for this vector (same as the collection's `hnsw_config`).
+    /// Graph parameters for this vector, over the collection's `hnsw_config`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hnsw_config: Option<HnswConfigDiff>,
+    /// Quantization of this vector (stored; see `quantization_config` of the collection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfig>,
+    /// Serve the vectors from disk (accepted; Grove keeps vectors in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// Element type (accepted; Grove stores float32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<Datatype>,
+    /// Multi-vector comparator (accepted and stored; points still carry one vector per name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub multivector_config: Option<serde_json::Value>,
 }
 
-/// Graph parameters; unset fields take the defaults.
+/// A collection's dense vectors: one unnamed vector (`{"size", "distance", ...}`) or a map of
+/// named ones (`{"image": {...}, "text": {...}}`; the name `""` is the unnamed vector).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum VectorsConfig {
+    /// One unnamed vector.
+    Single(VectorParams),
+    /// Named vectors.
+    Named(BTreeMap<String, VectorParams>),
+}
+
+/// Hand-written: an object with `size` or `distance` is the unnamed form, any other object is
+/// a map of names, and an error names the vector it is about (an untagged derive only says
+/// "did not match any variant").
+impl<'de> Deserialize<'de> for VectorsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let serde_json::Value::Object(m) = v else {
+            return Err(D::Error::custom(
+                "vectors: give {\"size\": n, \"distance\": ...} or a map of vector names to such objects",
+            ));
+        };
+        if m.contains_key("size") || m.contains_key("distance") {
+            return serde_json::from_value(serde_json::Value::Object(m))
+                .map(VectorsConfig::Single)
+                .map_err(|e| D::Error::custom(format!("vectors: {e}")));
+        }
+        let mut out = BTreeMap::new();
+        for (name, p) in m {
+            let p: VectorParams =
+                serde_json::from_value(p).map_err(|e| D::Error::custom(format!("vectors.{name:?}: {e}")))?;
+            out.insert(name, p);
+        }
+        Ok(VectorsConfig::Named(out))
+    }
+}
+
+/// Graph parameters; unset fields keep their current value (or the default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct HnswConfigDiff {
     /// M: neighbours per node on the upper layers (2*M on layer 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub m: Option<usize>,
-    /// ef_construction: beam width while inserting.
+    /// ef_construction: beam width while inserting (at least 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ef_construct: Option<usize>,
-    /// Accepted for Qdrant compatibility; Grove's planner uses exact filter cardinalities.
+    /// Accepted and stored; Grove's planner decides per query from exact filter cardinalities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_scan_threshold: Option<usize>,
+    /// Accepted and stored; graph building uses the server's build threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_indexing_threads: Option<usize>,
+    /// Accepted and stored; graphs are held in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// Accepted and stored; Grove builds no per-payload graphs (ACORN serves filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_m: Option<usize>,
+    /// Accepted and stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_storage: Option<bool>,
     /// gamma (ACORN): neighbour-list expansion of the ACORN-gamma graph; 1 = ACORN-1 only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gamma: Option<usize>,
@@ -106,18 +185,375 @@ pub struct HnswConfigDiff {
     pub m_beta: Option<usize>,
 }
 
-/// `PUT /collections/{name}` body.
+/// Qdrant's write-ahead-log settings (accepted and stored: Grove's WAL is RocksDB's, synced
+/// on every acknowledged write).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WalConfigDiff {
+    /// Size of a WAL segment, MB (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_capacity_mb: Option<u64>,
+    /// Segments created ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_segments_ahead: Option<u64>,
+    /// Closed segments kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_retain_closed: Option<u64>,
+}
+
+/// Qdrant's optimizer settings. `deleted_threshold` acts (it is Grove's tombstone rebuild
+/// ratio); the rest are accepted and stored (Grove indexes continuously into one segment).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OptimizersConfigDiff {
+    /// Share of deleted points that triggers an index rebuild, in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_threshold: Option<f64>,
+    /// At least 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vacuum_min_vector_number: Option<u64>,
+    /// Segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_segment_number: Option<u64>,
+    /// KB; at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_segment_size: Option<u64>,
+    /// KB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memmap_threshold: Option<u64>,
+    /// KB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexing_threshold: Option<u64>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_interval_sec: Option<u64>,
+    /// A number or "auto".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub max_optimization_threads: Option<serde_json::Value>,
+    /// Boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prevent_unoptimized: Option<bool>,
+}
+
+/// Qdrant's quantization shapes: `{"scalar": {...}}`, `{"binary": {...}}` or
+/// `{"product": {...}}`. Validated here, stored as given (unset fields omitted); the engine
+/// does not quantize yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum QuantizationConfig {
+    /// Scalar (int8) quantization.
+    Scalar(ScalarQuantization),
+    /// Binary quantization.
+    Binary(BinaryQuantization),
+    /// Product quantization.
+    Product(ProductQuantization),
+    /// Qdrant's TurboQuant.
+    Turbo(TurboQuantization),
+}
+
+/// Where quantized data is held (Qdrant's `memory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Memory {
+    /// Not pre-loaded.
+    Cold,
+    /// Pre-loaded into the page cache.
+    Cached,
+    /// Held in RAM.
+    Pinned,
+}
+
+/// TurboQuant parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TurboQuantization {
+    /// Keep the codes in RAM (deprecated by Qdrant in favour of `memory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+    /// Memory placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    /// "bits1", "bits1_5", "bits2" or "bits4".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<TurboBits>,
+}
+
+/// Bits per component of a TurboQuant code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TurboBits {
+    /// 1 bit.
+    Bits1,
+    /// 1.5 bits.
+    #[serde(rename = "bits1_5")]
+    Bits1_5,
+    /// 2 bits.
+    Bits2,
+    /// 4 bits.
+    Bits4,
+}
+
+/// Scalar quantization parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScalarQuantization {
+    /// Only "int8".
+    #[serde(rename = "type")]
+    pub kind: ScalarType,
+    /// Quantile for the value range, in [0.5, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f32>,
+    /// Keep the codes in RAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+    /// Memory placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+/// Scalar code type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalarType {
+    /// One byte per component.
+    Int8,
+}
+
+/// Binary quantization parameters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BinaryQuantization {
+    /// Keep the codes in RAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+    /// Memory placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    /// "one_bit", "two_bits" or "one_and_half_bits".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<BinaryEncoding>,
+    /// "default", "binary", "scalar4bits" or "scalar8bits".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_encoding: Option<BinaryQueryEncoding>,
+}
+
+/// Bits per component of a binary code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryEncoding {
+    /// One bit.
+    OneBit,
+    /// Two bits.
+    TwoBits,
+    /// One and a half bits.
+    OneAndHalfBits,
+}
+
+/// How queries against binary codes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BinaryQueryEncoding {
+    /// As the codes.
+    Default,
+    /// Binary.
+    Binary,
+    /// 4-bit scalar.
+    Scalar4bits,
+    /// 8-bit scalar.
+    Scalar8bits,
+}
+
+/// Product quantization parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProductQuantization {
+    /// "x4", "x8", "x16", "x32" or "x64".
+    pub compression: CompressionRatio,
+    /// Keep the codes in RAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+    /// Memory placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+}
+
+/// Product quantization compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressionRatio {
+    /// 4x.
+    X4,
+    /// 8x.
+    X8,
+    /// 16x.
+    X16,
+    /// 32x.
+    X32,
+    /// 64x.
+    X64,
+}
+
+/// A quantization change in `PATCH /collections/{name}`: a new config, or `"Disabled"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum QuantizationConfigDiff {
+    /// The new config.
+    Config(QuantizationConfig),
+    /// `"Disabled"`: remove quantization.
+    Disabled(QuantizationDisabled),
+}
+
+/// The literal `"Disabled"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum QuantizationDisabled {
+    /// Remove quantization.
+    Disabled,
+}
+
+/// How points are spread over shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardingMethod {
+    /// By point id hash.
+    Auto,
+    /// By user-given shard keys.
+    Custom,
+}
+
+/// `PUT /collections/{name}` body, in Qdrant's shape. Every Qdrant setting is accepted: the
+/// ones Grove acts on (vectors, hnsw m/ef_construct, optimizers deleted_threshold) change the
+/// collection; the others are validated, stored, returned by collection info and listed there
+/// under `grove_settings_without_effect`. Fields Qdrant does not define are ignored, as Qdrant
+/// ignores them, and listed there too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreateCollection {
-    /// The vector parameters (a single unnamed vector per point).
-    pub vectors: VectorParams,
-    /// Graph parameters.
+    /// The dense vectors: one unnamed vector or a map of named ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<VectorsConfig>,
+    /// Shards (at least 1; a single node keeps one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_number: Option<u32>,
+    /// "auto" or "custom".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharding_method: Option<ShardingMethod>,
+    /// Replicas per shard (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<u32>,
+    /// Replicas that must acknowledge a write (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_consistency_factor: Option<u32>,
+    /// Keep payloads on disk (Grove keeps them in RocksDB either way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk_payload: Option<bool>,
+    /// Graph parameters (every vector's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hnsw_config: Option<HnswConfigDiff>,
-    /// Grove: Matryoshka prefixes to keep (search at a prefix, rescore at full dimension).
+    /// WAL settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_config: Option<WalConfigDiff>,
+    /// Optimizer settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizers_config: Option<OptimizersConfigDiff>,
+    /// Quantization of every vector without its own (`quantization` is accepted as an alias,
+    /// as Qdrant accepts it).
+    #[serde(default, alias = "quantization", skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfig>,
+    /// Sparse vectors by name (accepted and stored; Grove does not serve sparse vectors yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+    /// Qdrant's strict mode (accepted and stored; Grove's limits are server-wide config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub strict_mode_config: Option<serde_json::Value>,
+    /// Free-form collection metadata (stored and returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Payload>,
+    /// Older Qdrant's copy-on-create (accepted and stored; copy with a snapshot instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub init_from: Option<serde_json::Value>,
+    /// Qdrant's payload storage parameters (accepted and stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+    /// Grove: Matryoshka prefixes of the unnamed vector (search at a prefix, rescore at full
+    /// dimension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matryoshka: Option<MatryoshkaConfig>,
+    /// Fields Qdrant does not define: ignored (listed by collection info).
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
+}
+
+/// Changes to one vector in `PATCH /collections/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VectorParamsDiff {
+    /// Graph parameters (merged into the vector's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw_config: Option<HnswConfigDiff>,
+    /// New quantization, or "Disabled".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfigDiff>,
+    /// Serve from disk (stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+}
+
+/// Collection parameters `PATCH /collections/{name}` may change (all stored, none acts on a
+/// single node).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionParamsDiff {
+    /// At least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<u32>,
+    /// At least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_consistency_factor: Option<u32>,
+    /// Replicas asked per read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_fan_out_factor: Option<u32>,
+    /// Milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_fan_out_delay_ms: Option<u64>,
+    /// Keep payloads on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk_payload: Option<bool>,
+}
+
+/// `PATCH /collections/{name}` body, in Qdrant's shape. Graph parameters and
+/// `optimizers_config.deleted_threshold` act (the affected vector indexes are rebuilt in the
+/// background); everything else is stored and returned like the create body's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdateCollection {
+    /// Per-vector changes by name (`""`: the unnamed vector).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<BTreeMap<String, VectorParamsDiff>>,
+    /// Optimizer settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizers_config: Option<OptimizersConfigDiff>,
+    /// Collection parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<CollectionParamsDiff>,
+    /// Graph parameters (every vector's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw_config: Option<HnswConfigDiff>,
+    /// New collection-wide quantization, or "Disabled".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfigDiff>,
+    /// Sparse vector changes by name (stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+    /// Strict mode changes (stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub strict_mode_config: Option<serde_json::Value>,
+    /// Metadata keys to set (merged into the stored metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Payload>,
+    /// Fields Qdrant does not define: ignored.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// Matryoshka prefixes of a collection: a contiguous store per prefix dimension, optionally a
@@ -306,46 +742,118 @@ pub struct CollectionExistence {
     pub exists: bool,
 }
 
-/// Effective graph parameters of a collection.
+/// Effective graph parameters of a collection (Qdrant's `HnswConfig` plus ACORN's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HnswConfig {
     /// M.
     pub m: usize,
     /// ef_construction.
     pub ef_construct: usize,
-    /// Reported for Qdrant clients; always 0 (the planner decides per query).
+    /// As declared (default 10000); Grove's planner decides per query.
     pub full_scan_threshold: usize,
+    /// As declared (default 0).
+    pub max_indexing_threads: usize,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_m: Option<usize>,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_storage: Option<bool>,
     /// gamma (ACORN).
     pub gamma: usize,
     /// M_beta (ACORN).
     pub m_beta: usize,
 }
 
-/// Collection parameters.
+/// Collection parameters (Qdrant's shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CollectionParams {
-    /// Vector parameters.
-    pub vectors: VectorParams,
+    /// The dense vectors, in the form they were declared (one object, or a map by name).
+    pub vectors: VectorsConfig,
+    /// As declared (default 1).
+    pub shard_number: u32,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharding_method: Option<ShardingMethod>,
+    /// As declared (default 1).
+    pub replication_factor: u32,
+    /// As declared (default 1).
+    pub write_consistency_factor: u32,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_fan_out_factor: Option<u32>,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_fan_out_delay_ms: Option<u64>,
+    /// As declared (default true).
+    pub on_disk_payload: bool,
+    /// Sparse vectors as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
 }
 
-/// Qdrant's optimizer settings, reported for client compatibility (Grove indexes continuously).
+/// Qdrant's optimizer settings as declared (`deleted_threshold` is Grove's tombstone rebuild
+/// ratio; the rest have no effect).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OptimizersConfig {
-    /// Always 1: a collection is one segment.
+    /// Share of deleted points that triggers an index rebuild.
+    pub deleted_threshold: f64,
+    /// As declared (default 1000).
+    pub vacuum_min_vector_number: u64,
+    /// As declared (default 0).
     pub default_segment_number: u64,
-    /// Always 0: writes are durable when acknowledged.
+    /// As declared.
+    pub max_segment_size: Option<u64>,
+    /// As declared.
+    pub memmap_threshold: Option<u64>,
+    /// As declared (default 10000).
+    pub indexing_threshold: Option<u64>,
+    /// As declared (default 5).
     pub flush_interval_sec: u64,
+    /// As declared.
+    #[schema(value_type = Option<Object>)]
+    pub max_optimization_threads: Option<serde_json::Value>,
+    /// As declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prevent_unoptimized: Option<bool>,
 }
 
-/// Collection configuration.
+/// Qdrant's WAL settings as declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WalConfig {
+    /// Default 32.
+    pub wal_capacity_mb: u64,
+    /// Default 0.
+    pub wal_segments_ahead: u64,
+    /// Default 1.
+    pub wal_retain_closed: u64,
+}
+
+/// Collection configuration (Qdrant's shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CollectionConfig {
-    /// Vector parameters.
+    /// Vector and collection parameters.
     pub params: CollectionParams,
     /// Graph parameters.
     pub hnsw_config: HnswConfig,
-    /// Compatibility block.
+    /// Optimizer settings.
     pub optimizer_config: OptimizersConfig,
+    /// WAL settings.
+    pub wal_config: WalConfig,
+    /// Collection-wide quantization as declared (null: none).
+    pub quantization_config: Option<QuantizationConfig>,
+    /// Strict mode as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub strict_mode_config: Option<serde_json::Value>,
+    /// Metadata as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Payload>,
     /// Grove: the Matryoshka declaration, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matryoshka: Option<MatryoshkaConfig>,
@@ -396,6 +904,24 @@ pub struct CollectionInfo {
     /// Grove: Matryoshka prefixes (bytes per vector, variance kept under PCA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matryoshka: Option<MatryoshkaInfo>,
+    /// Grove: the declared settings that have no effect in Grove, one line each ("setting:
+    /// why"), so a client sees what was accepted but not acted on.
+    #[serde(default)]
+    pub grove_settings_without_effect: Vec<String>,
+    /// Grove: index state per named vector (`""`: the unnamed vector).
+    #[serde(default)]
+    pub grove_vectors: BTreeMap<String, VectorIndexInfo>,
+}
+
+/// One named vector's index state in collection info.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VectorIndexInfo {
+    /// Points in its graph.
+    pub indexed_points: u64,
+    /// Points not in its graph yet (searched exactly meanwhile).
+    pub pending_points: u64,
+    /// Index rebuilds since open.
+    pub rebuilds: u64,
 }
 
 /// Field schema of `PUT /collections/{name}/index`: a type name or `{"type": name, ...}`.
@@ -472,14 +998,75 @@ pub struct CreateFieldIndex {
     pub field_schema: FieldSchema,
 }
 
+/// A point's vectors: a plain array (the unnamed vector) or a map of vector names to arrays
+/// (any subset of the collection's names; `""` is the unnamed vector).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum VectorStruct {
+    /// The unnamed vector.
+    Single(Vec<f32>),
+    /// Vectors by name.
+    Named(BTreeMap<String, Vec<f32>>),
+}
+
+impl From<Vec<f32>> for VectorStruct {
+    fn from(v: Vec<f32>) -> Self {
+        VectorStruct::Single(v)
+    }
+}
+
+fn dense_of<E: serde::de::Error>(what: &str, v: serde_json::Value) -> Result<Vec<f32>, E> {
+    match &v {
+        serde_json::Value::Object(m) if m.contains_key("indices") => Err(E::custom(format!(
+            "{what}: sparse vectors ({{indices, values}}) are not supported by Grove yet; send a dense array"
+        ))),
+        serde_json::Value::Array(a) if a.first().is_some_and(serde_json::Value::is_array) => {
+            Err(E::custom(format!(
+            "{what}: multi-vectors (arrays of arrays) are not supported by Grove yet; send one dense array"
+        )))
+        }
+        _ => serde_json::from_value(v).map_err(|e| E::custom(format!("{what}: {e}"))),
+    }
+}
+
+/// Hand-written so an error names the vector and says what is accepted.
+impl<'de> Deserialize<'de> for VectorStruct {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(d)? {
+            v @ serde_json::Value::Array(_) => dense_of("vector", v).map(VectorStruct::Single),
+            serde_json::Value::Object(m) => {
+                let mut out = BTreeMap::new();
+                for (name, v) in m {
+                    out.insert(name.clone(), dense_of(&format!("vector {name:?}"), v)?);
+                }
+                Ok(VectorStruct::Named(out))
+            }
+            _ => Err(D::Error::custom(
+                "vector: give an array of numbers, or an object of vector names to arrays",
+            )),
+        }
+    }
+}
+
+impl VectorStruct {
+    /// The vectors by name (the plain form is the vector named `""`).
+    pub fn into_named(self) -> BTreeMap<String, Vec<f32>> {
+        match self {
+            VectorStruct::Single(v) => BTreeMap::from([(String::new(), v)]),
+            VectorStruct::Named(m) => m,
+        }
+    }
+}
+
 /// A point to upsert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointStruct {
     /// Id.
     pub id: PointId,
-    /// The vector; its length must equal the collection's size.
-    pub vector: Vec<f32>,
+    /// The vector (a plain array), or named vectors (an object of names to arrays).
+    pub vector: VectorStruct,
     /// JSON object of attributes.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -492,12 +1079,24 @@ pub struct PointStruct {
 pub struct Batch {
     /// Ids.
     pub ids: Vec<PointId>,
-    /// Vectors, one per id.
-    pub vectors: Vec<Vec<f32>>,
+    /// Vectors, one per id: an array of arrays, or an object of vector names to arrays of
+    /// arrays.
+    pub vectors: BatchVectors,
     /// Payloads, one per id (or omitted).
     #[serde(default)]
     #[schema(value_type = Option<Vec<Object>>)]
     pub payloads: Option<Vec<Option<Payload>>>,
+}
+
+/// The vectors of a column-oriented batch: one array per point, or per vector name one array
+/// per point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchVectors {
+    /// The unnamed vector of each point.
+    Single(Vec<Vec<f32>>),
+    /// Per name, each point's vector.
+    Named(BTreeMap<String, Vec<Vec<f32>>>),
 }
 
 /// `PUT /collections/{name}/points` body: `{"points": [...]}` or `{"batch": {...}}`.
@@ -520,9 +1119,26 @@ impl UpsertPoints {
             (Some(points), None) => Ok(points),
             (None, Some(batch)) => {
                 let n = batch.ids.len();
-                if batch.vectors.len() != n {
-                    return Err(format!("batch has {n} ids but {} vectors", batch.vectors.len()));
-                }
+                let vectors: Vec<VectorStruct> = match batch.vectors {
+                    BatchVectors::Single(v) => {
+                        if v.len() != n {
+                            return Err(format!("batch has {n} ids but {} vectors", v.len()));
+                        }
+                        v.into_iter().map(VectorStruct::Single).collect()
+                    }
+                    BatchVectors::Named(m) => {
+                        let mut rows = vec![BTreeMap::new(); n];
+                        for (name, col) in m {
+                            if col.len() != n {
+                                return Err(format!("batch has {n} ids but {} vectors {name:?}", col.len()));
+                            }
+                            for (row, v) in rows.iter_mut().zip(col) {
+                                row.insert(name.clone(), v);
+                            }
+                        }
+                        rows.into_iter().map(VectorStruct::Named).collect()
+                    }
+                };
                 let payloads = match batch.payloads {
                     Some(p) if p.len() != n => {
                         return Err(format!("batch has {n} ids but {} payloads", p.len()))
@@ -533,7 +1149,7 @@ impl UpsertPoints {
                 Ok(batch
                     .ids
                     .into_iter()
-                    .zip(batch.vectors)
+                    .zip(vectors)
                     .zip(payloads)
                     .map(|((id, vector), payload)| PointStruct { id, vector, payload })
                     .collect())
@@ -610,9 +1226,10 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub payload: Option<Payload>,
-    /// Vector, when asked for.
+    /// Vector(s), when asked for: an array for the unnamed form, an object by name for named
+    /// vectors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vector: Option<Vec<f32>>,
+    pub vector: Option<VectorStruct>,
 }
 
 /// Points addressed by ids or by a filter (delete, clear payload): `{"points": [ids]}` or
@@ -639,6 +1256,39 @@ impl PointsSelector {
     pub fn filter(filter: serde_json::Value) -> Self {
         PointsSelector { points: None, filter: Some(filter) }
     }
+}
+
+/// One point's new vectors in `PUT /collections/{name}/points/vectors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointVectors {
+    /// An existing point.
+    pub id: PointId,
+    /// The vectors to set (others stay).
+    pub vector: VectorStruct,
+}
+
+/// `PUT /collections/{name}/points/vectors` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateVectors {
+    /// The points and their new vectors.
+    pub points: Vec<PointVectors>,
+}
+
+/// `POST /collections/{name}/points/vectors/delete` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteVectors {
+    /// Target ids (or use `filter`).
+    #[serde(default)]
+    pub points: Option<Vec<PointId>>,
+    /// Target points matching this filter.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Names of the vectors to remove.
+    pub vector: Vec<String>,
 }
 
 /// `POST/PUT /collections/{name}/points/payload` body.
@@ -757,6 +1407,9 @@ pub struct QueryRequest {
     /// The query vector.
     #[serde(default)]
     pub query: Option<QueryInput>,
+    /// The named vector to search (absent or `""`: the unnamed vector).
+    #[serde(default)]
+    pub using: Option<String>,
     /// Only points matching this filter.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -787,12 +1440,28 @@ pub struct QueryRequest {
     pub explain: Option<bool>,
 }
 
+/// The query vector of `/points/search`: a plain array, or `{"name": ..., "vector": [...]}`
+/// for a named vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NamedVectorStruct {
+    /// The unnamed vector.
+    Default(Vec<f32>),
+    /// A named vector.
+    Named {
+        /// The vector name.
+        name: String,
+        /// The query.
+        vector: Vec<f32>,
+    },
+}
+
 /// Qdrant's older `POST /collections/{name}/points/search` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
-    /// The query vector.
-    pub vector: Vec<f32>,
+    /// The query vector: an array (the unnamed vector) or `{"name": ..., "vector": [...]}`.
+    pub vector: NamedVectorStruct,
     /// Only points matching this filter.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -822,8 +1491,13 @@ pub struct SearchRequest {
 
 impl From<SearchRequest> for QueryRequest {
     fn from(s: SearchRequest) -> Self {
+        let (using, vector) = match s.vector {
+            NamedVectorStruct::Default(v) => (None, v),
+            NamedVectorStruct::Named { name, vector } => (Some(name), vector),
+        };
         QueryRequest {
-            query: Some(QueryInput::Vector(s.vector)),
+            query: Some(QueryInput::Vector(vector)),
+            using,
             filter: s.filter,
             params: s.params,
             limit: s.limit,
@@ -858,9 +1532,9 @@ pub struct ScoredPoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub payload: Option<Payload>,
-    /// Vector, when asked for.
+    /// Vector(s), when asked for (an array, or an object by name for named vectors).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vector: Option<Vec<f32>>,
+    pub vector: Option<VectorStruct>,
 }
 
 /// What a search did and why.
@@ -884,6 +1558,9 @@ pub struct ExplainOut {
     pub distances_computed: u64,
     /// Unindexed points scanned exactly.
     pub unindexed_scanned: u64,
+    /// The named vector searched (`""`: the unnamed vector).
+    #[serde(default)]
+    pub using: String,
     /// How storage answered the filter (absent without a filter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterExplainOut>,
@@ -931,6 +1608,7 @@ impl From<&grove_index::Explain> for ExplainOut {
             nodes_visited: e.nodes_visited,
             distances_computed: e.distances_computed,
             unindexed_scanned: e.unindexed_scanned,
+            using: String::new(),
             filter: None,
             matryoshka: e
                 .matryoshka

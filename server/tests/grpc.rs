@@ -46,6 +46,7 @@ fn point(n: u64) -> pb::PointStruct {
         ]
         .into_iter()
         .collect(),
+        ..Default::default()
     }
 }
 
@@ -78,9 +79,14 @@ async fn every_method_round_trips() {
 
     let create = pb::CreateCollectionRequest {
         collection_name: "g".into(),
-        vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Cosine as i32 }),
+        vectors: Some(pb::VectorParams {
+            size: 4,
+            distance: pb::Distance::Cosine as i32,
+            ..Default::default()
+        }),
         hnsw_config: Some(pb::HnswConfig { m: Some(8), ..Default::default() }),
         matryoshka: None,
+        ..Default::default()
     };
     assert!(cols.create(create.clone()).await.expect("create").into_inner().result);
     assert_eq!(cols.create(create).await.expect_err("dup").code(), Code::AlreadyExists);
@@ -301,9 +307,10 @@ async fn bad_input_gets_client_error_codes() {
     let (mut cols, mut pts) = (CollectionsClient::new(ch.clone()), PointsClient::new(ch));
     cols.create(pb::CreateCollectionRequest {
         collection_name: "b".into(),
-        vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Dot as i32 }),
+        vectors: Some(pb::VectorParams { size: 4, distance: pb::Distance::Dot as i32, ..Default::default() }),
         hnsw_config: None,
         matryoshka: None,
+        ..Default::default()
     })
     .await
     .expect("create");
@@ -320,6 +327,7 @@ async fn bad_input_gets_client_error_codes() {
                 id: Some(id(1)),
                 vector: Some(pb::Vector { data: vec![1.0] }),
                 payload: Default::default(),
+                ..Default::default()
             }],
             wait: true,
         })
@@ -386,9 +394,14 @@ async fn api_keys_are_enforced_in_metadata() {
 
     let create = pb::CreateCollectionRequest {
         collection_name: "a".into(),
-        vectors: Some(pb::VectorParams { size: 2, distance: pb::Distance::Cosine as i32 }),
+        vectors: Some(pb::VectorParams {
+            size: 2,
+            distance: pb::Distance::Cosine as i32,
+            ..Default::default()
+        }),
         hnsw_config: None,
         matryoshka: None,
+        ..Default::default()
     };
     let mut r = Request::new(create.clone());
     r.metadata_mut().insert("api-key", "ro-key".parse().expect("ascii"));
@@ -409,9 +422,10 @@ async fn snapshots_delete_recover_download() {
         (CollectionsClient::new(ch.clone()), PointsClient::new(ch.clone()), SnapshotsClient::new(ch));
     let create = |name: &str, size: u64| pb::CreateCollectionRequest {
         collection_name: name.into(),
-        vectors: Some(pb::VectorParams { size, distance: pb::Distance::Cosine as i32 }),
+        vectors: Some(pb::VectorParams { size, distance: pb::Distance::Cosine as i32, ..Default::default() }),
         hnsw_config: None,
         matryoshka: None,
+        ..Default::default()
     };
     cols.create(create("g", 4)).await.expect("create");
     pts.upsert(pb::UpsertPointsRequest {
@@ -522,4 +536,67 @@ async fn snapshots_delete_recover_download() {
         .await
         .expect_err("gone");
     assert_eq!(e.code(), Code::NotFound);
+}
+
+/// Named vectors over gRPC: declared in `named_vectors`, carried by points in their map, picked
+/// by `using`, read back by name; an unknown name is INVALID_ARGUMENT listing the declared ones.
+#[tokio::test]
+async fn named_vectors_round_trip() {
+    let s = Server::start(&[]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts) = (CollectionsClient::new(ch.clone()), PointsClient::new(ch));
+    let vp = |size: u64, d: pb::Distance| pb::VectorParams { size, distance: d as i32, ..Default::default() };
+    cols.create(pb::CreateCollectionRequest {
+        collection_name: "nv".into(),
+        named_vectors: [
+            ("image".to_owned(), vp(3, pb::Distance::Euclid)),
+            ("text".to_owned(), vp(2, pb::Distance::Dot)),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let info =
+        cols.get(pb::GetCollectionRequest { collection_name: "nv".into() }).await.expect("get").into_inner();
+    let info = info.info.expect("info");
+    assert!(info.vectors.is_none());
+    assert_eq!(info.named_vectors.get("image").map(|v| v.size), Some(3));
+    assert_eq!(info.named_vectors.get("text").map(|v| v.distance), Some(pb::Distance::Dot as i32));
+    let points: Vec<pb::PointStruct> = (0..20u64)
+        .map(|i| {
+            let x = i as f32;
+            let mut named = std::collections::HashMap::new();
+            named.insert("image".to_owned(), pb::Vector { data: vec![x, 0.0, 1.0] });
+            if i % 2 == 0 {
+                named.insert("text".to_owned(), pb::Vector { data: vec![1.0, x] });
+            }
+            pb::PointStruct { id: Some(id(i)), named_vectors: named, ..Default::default() }
+        })
+        .collect();
+    pts.upsert(pb::UpsertPointsRequest { collection_name: "nv".into(), points, wait: true })
+        .await
+        .expect("upsert");
+    let mut q = query("nv", vec![1.0, 19.0], 20);
+    q.using = "text".into();
+    q.with_vector = true;
+    q.explain = true;
+    let r = pts.query(q).await.expect("query").into_inner();
+    assert_eq!(r.result.len(), 10, "only points carrying `text`");
+    assert_eq!(r.result[0].id, Some(id(18)));
+    assert_eq!(r.result[0].named_vectors.get("text").map(|v| v.data.clone()), Some(vec![1.0, 18.0]));
+    assert_eq!(r.explain.map(|e| e.using), Some("text".to_owned()));
+    let mut q = query("nv", vec![7.2, 0.0, 1.0], 1);
+    q.using = "image".into();
+    assert_eq!(pts.query(q).await.expect("query").into_inner().result[0].id, Some(id(7)));
+    let mut q = query("nv", vec![1.0, 2.0], 1);
+    q.using = "audio".into();
+    let e = pts.query(q).await.expect_err("unknown vector");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("\"audio\"") && e.message().contains("\"image\", \"text\""),
+        "{}",
+        e.message()
+    );
 }

@@ -225,9 +225,14 @@ async fn grpc_declare_query_calibrate() {
     let bad = cols
         .create(pb::CreateCollectionRequest {
             collection_name: "bad".into(),
-            vectors: Some(pb::VectorParams { size: DIM as u64, distance: pb::Distance::Cosine as i32 }),
+            vectors: Some(pb::VectorParams {
+                size: DIM as u64,
+                distance: pb::Distance::Cosine as i32,
+                ..Default::default()
+            }),
             hnsw_config: None,
             matryoshka: Some(pb::MatryoshkaConfig { dims: vec![0], ..Default::default() }),
+            ..Default::default()
         })
         .await
         .expect_err("bad dims");
@@ -235,13 +240,18 @@ async fn grpc_declare_query_calibrate() {
     assert!(bad.message().contains("matryoshka"), "{}", bad.message());
     cols.create(pb::CreateCollectionRequest {
         collection_name: "g".into(),
-        vectors: Some(pb::VectorParams { size: DIM as u64, distance: pb::Distance::Cosine as i32 }),
+        vectors: Some(pb::VectorParams {
+            size: DIM as u64,
+            distance: pb::Distance::Cosine as i32,
+            ..Default::default()
+        }),
         hnsw_config: None,
         matryoshka: Some(pb::MatryoshkaConfig {
             dims: vec![4, 8],
             dtype: "f16".into(),
             ..Default::default()
         }),
+        ..Default::default()
     })
     .await
     .expect("create");
@@ -250,6 +260,7 @@ async fn grpc_declare_query_calibrate() {
             id: Some(pb::PointId { kind: Some(pb::point_id::Kind::Num(i)) }),
             vector: Some(pb::Vector { data: vector(i) }),
             payload: Default::default(),
+            ..Default::default()
         })
         .collect();
     pts.upsert(pb::UpsertPointsRequest { collection_name: "g".into(), points, wait: true })

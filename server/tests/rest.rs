@@ -315,7 +315,7 @@ async fn bad_input_gets_4xx_with_a_message_that_says_what_to_fix() {
     err(
         c.put(&col).json(&json!({"vectors": {"size": 4, "distance": "Manhattan"}})),
         StatusCode::BAD_REQUEST,
-        "JSON",
+        "Manhattan is not supported",
     )
     .await;
     // Limits: k, ef, filter conditions, body size.
@@ -346,7 +346,7 @@ async fn bad_input_gets_4xx_with_a_message_that_says_what_to_fix() {
     err(c.post(format!("{col}/points/query")).json(&json!({"limit": 3})), StatusCode::BAD_REQUEST, "query")
         .await;
     err(c.get(s.url("/nope")), StatusCode::NOT_FOUND, "Not found").await;
-    err(c.patch(&col), StatusCode::METHOD_NOT_ALLOWED, "PATCH").await;
+    err(c.post(&col), StatusCode::METHOD_NOT_ALLOWED, "POST").await;
 
     let metrics = c.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     // /readyz answers 503 by design while the data dir opens (the start helper polls it).

@@ -80,21 +80,94 @@ impl Default for AcornConfig {
     }
 }
 
-/// Everything fixed when a collection is created.
+/// Element type a vector is declared with (Qdrant's `datatype`). The engine keeps every
+/// vector as f32 today: `Float16` and `Uint8` are stored declarations without effect (the
+/// server reports them so), kept typed so the engine can honour them later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorDatatype {
+    /// 32-bit floats (what the engine stores).
+    #[default]
+    Float32,
+    /// 16-bit floats (declared; stored as f32).
+    Float16,
+    /// Bytes 0..=255 (declared; stored as f32).
+    Uint8,
+    /// Qdrant's 4-bit TurboQuant storage (declared; stored as f32).
+    Turbo4,
+}
+
+/// One dense vector of a collection: its own dimension, metric and graph parameters, and its
+/// own `CollectionIndex` in memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CollectionConfig {
-    /// Vector dimension (every point's vector has exactly this length).
+pub struct VectorConfig {
+    /// Dimension: every vector stored under this name has exactly this length.
     pub dimension: usize,
     /// Similarity metric.
     pub metric: Metric,
-    /// HNSW graph parameters.
+    /// Graph parameters of this vector's index; `None`: the collection's `hnsw`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw: Option<HnswConfig>,
+    /// Qdrant's `on_disk` (declared; vectors are held in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// Declared element type.
+    #[serde(default)]
+    pub datatype: VectorDatatype,
+    /// Quantization declared for this vector, as JSON validated by the server (Qdrant's
+    /// `scalar` / `binary` / `product` shapes). Stored for the quantized search the engine is
+    /// gaining; the engine does not read it yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<serde_json::Value>,
+    /// Further settings accepted for compatibility with no effect (e.g. Qdrant's
+    /// `multivector_config`, hnsw `on_disk`/`payload_m`), kept verbatim so info returns them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub stored: serde_json::Map<String, serde_json::Value>,
+}
+
+impl VectorConfig {
+    /// A vector of `dimension` and `metric` with defaults for the rest.
+    pub fn new(dimension: usize, metric: Metric) -> Self {
+        VectorConfig {
+            dimension,
+            metric,
+            hnsw: None,
+            on_disk: None,
+            datatype: VectorDatatype::Float32,
+            quantization: None,
+            stored: serde_json::Map::new(),
+        }
+    }
+}
+
+/// The name of the unnamed vector: a collection declared with one vector and no name holds it
+/// under `""`, which is also what Qdrant clients send as the default vector name.
+pub const DEFAULT_VECTOR: &str = "";
+
+/// A point's vectors by name (`""` is the unnamed vector).
+pub type NamedVectors = BTreeMap<String, Vec<f32>>;
+
+/// Everything fixed when a collection is created (and what `update_collection` may change).
+/// This is also the persisted form (record version 2, see `record.rs`); version-1 records
+/// (one unnamed vector as top-level `dimension`/`metric`) are converted on load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionConfig {
+    /// Dense vectors by name (`""`: the unnamed vector). At least one.
+    pub vectors: BTreeMap<String, VectorConfig>,
+    /// Whether the vectors were declared as a map of names (Qdrant's named form, even when
+    /// the only name is `""`); false: one unnamed vector. Collection info answers in the same
+    /// form, so clients read back what they declared.
+    #[serde(default)]
+    pub named_form: bool,
+    /// HNSW graph parameters (the default of every vector).
     #[serde(default)]
     pub hnsw: HnswConfig,
     /// ACORN parameters.
     #[serde(default)]
     pub acorn: AcornConfig,
-    /// Matryoshka prefix dimensions to build prefix graphs for (each < `dimension`). Stored and
+    /// Matryoshka prefix dimensions of the unnamed vector (each < its dimension). Stored and
     /// validated; the engine decides whether it serves them.
     #[serde(default)]
     pub matryoshka_dims: Vec<usize>,
@@ -104,33 +177,70 @@ pub struct CollectionConfig {
     /// Default beam width of graph searches when a query gives none.
     #[serde(default = "default_ef_search")]
     pub ef_search: usize,
-    /// When deleted points exceed this fraction of all points ever inserted into the in-memory
-    /// index, the background thread rebuilds it from the live points.
+    /// When deleted points exceed this fraction of a vector index's points, the background
+    /// thread rebuilds that index from the live points.
     #[serde(default = "default_tombstone_ratio")]
     pub tombstone_rebuild_ratio: f64,
+    /// Collection-wide quantization (JSON validated by the server; see
+    /// [`VectorConfig::quantization`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<serde_json::Value>,
+    /// Settings accepted for compatibility that have no effect in Grove (Qdrant's
+    /// `wal_config`, `optimizers_config`, `shard_number`, ...), kept verbatim by their
+    /// top-level name so collection info returns them. Storage never interprets them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub stored: serde_json::Map<String, serde_json::Value>,
 }
 
-fn default_ef_search() -> usize {
+pub(crate) fn default_ef_search() -> usize {
     64
 }
 
-fn default_tombstone_ratio() -> f64 {
+pub(crate) fn default_tombstone_ratio() -> f64 {
     0.2
 }
 
 impl CollectionConfig {
-    /// A config with the given dimension and metric and defaults for the rest.
+    /// A config with one unnamed vector of the given dimension and metric and defaults for the
+    /// rest.
     pub fn new(dimension: usize, metric: Metric) -> Self {
+        let mut vectors = BTreeMap::new();
+        vectors.insert(DEFAULT_VECTOR.to_string(), VectorConfig::new(dimension, metric));
+        Self::with_vectors(vectors, false)
+    }
+
+    /// A config with the given vectors (`named_form`: declared as a map of names).
+    pub fn with_vectors(vectors: BTreeMap<String, VectorConfig>, named_form: bool) -> Self {
         CollectionConfig {
-            dimension,
-            metric,
+            vectors,
+            named_form,
             hnsw: HnswConfig::default(),
             acorn: AcornConfig::default(),
             matryoshka_dims: Vec::new(),
             matryoshka: MatryoshkaSettings::default(),
             ef_search: default_ef_search(),
             tombstone_rebuild_ratio: default_tombstone_ratio(),
+            quantization: None,
+            stored: serde_json::Map::new(),
         }
+    }
+
+    /// The vector called `name`; an unknown name is an error that lists the names there are.
+    pub fn vector(&self, name: &str) -> crate::Result<&VectorConfig> {
+        self.vectors.get(name).ok_or_else(|| crate::StorageError::UnknownVector {
+            name: name.to_string(),
+            known: self.vector_names(),
+        })
+    }
+
+    /// The declared names, quoted and comma-separated (`""` for the unnamed vector).
+    pub fn vector_names(&self) -> String {
+        self.vectors.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The graph parameters of vector `name`: its own, else the collection's.
+    pub fn hnsw_of(&self, name: &str) -> HnswConfig {
+        self.vectors.get(name).and_then(|v| v.hnsw).unwrap_or(self.hnsw)
     }
 }
 
@@ -214,6 +324,27 @@ pub struct PointStruct {
     pub payload: Option<Payload>,
 }
 
+/// A point with any subset of the collection's named vectors (`""`: the unnamed vector).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedPoint {
+    /// External id; an existing id is replaced (all its vectors and its payload).
+    pub id: PointId,
+    /// Vectors by name; at least one.
+    pub vectors: NamedVectors,
+    /// Attributes (absent = empty).
+    #[serde(default)]
+    pub payload: Option<Payload>,
+}
+
+impl From<PointStruct> for NamedPoint {
+    fn from(p: PointStruct) -> Self {
+        let mut vectors = NamedVectors::new();
+        vectors.insert(DEFAULT_VECTOR.to_string(), p.vector);
+        NamedPoint { id: p.id, vectors, payload: p.payload }
+    }
+}
+
 /// A stored point as returned by get and scroll.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -222,9 +353,12 @@ pub struct Record {
     /// Payload when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
-    /// Vector when asked for (normalised for cosine collections).
+    /// The unnamed vector when asked for (normalised for cosine collections).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<Vec<f32>>,
+    /// Every vector of the point by name, when asked for (`""` included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<NamedVectors>,
 }
 
 /// A search hit.
@@ -238,9 +372,12 @@ pub struct ScoredPoint {
     /// Payload when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
-    /// Vector when asked for.
+    /// The unnamed vector when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<Vec<f32>>,
+    /// Every vector of the point by name, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<NamedVectors>,
 }
 
 /// Which payload to return: all (`true`), none (`false`) or only the listed keys.
@@ -322,6 +459,9 @@ impl PayloadSchemaType {
 pub struct QueryRequest {
     /// The query embedding.
     pub vector: Vec<f32>,
+    /// The named vector searched (`None` or `""`: the unnamed vector).
+    #[serde(default)]
+    pub using: Option<String>,
     /// Only points matching this filter are returned.
     #[serde(default)]
     pub filter: Option<Filter>,
@@ -366,6 +506,7 @@ impl QueryRequest {
     pub fn new(vector: Vec<f32>, limit: usize) -> Self {
         QueryRequest {
             vector,
+            using: None,
             filter: None,
             limit,
             offset: 0,
@@ -415,6 +556,9 @@ pub struct QueryExplain {
     /// The filter's compilation, when there was a filter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterExplain>,
+    /// The named vector searched (`""`: the unnamed vector).
+    #[serde(default)]
+    pub using: String,
 }
 
 /// A scroll request: pages through points in id order.
@@ -510,6 +654,9 @@ pub struct CollectionInfo {
     pub indexing: IndexingInfo,
     /// Payload indexes by field.
     pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+    /// Index state per named vector (`""`: the unnamed vector); `indexing` sums them.
+    #[serde(default)]
+    pub vectors: BTreeMap<String, IndexingInfo>,
     /// Matryoshka prefixes (bytes per vector, variance kept under PCA), when declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matryoshka: Option<MatryoshkaInfo>,

@@ -26,22 +26,15 @@ use grove_index::matryoshka::{CalibrationReport, CalibrationRequest, MatryoshkaC
 use grove_index::{GraphParams, Strategy};
 use parking_lot::{Condvar, Mutex, RwLock};
 use roaring::RoaringBitmap;
-use serde::{Deserialize, Serialize};
 
 use crate::api::*;
 use crate::error::{Result, StorageError};
 use crate::filter::{Condition, Filter};
 use crate::kv::{Batch, Cf, KvBackend, Scan};
 use crate::payload_index::{contains_sorted, extract, FieldDef, FieldIndex, IndexValue};
+use crate::record::{decode_point, encode_point, CollectionRecord};
 use crate::snapshot::{ArchiveMeta, ArchiveWriter};
 use crate::storage::StorageOptions;
-
-/// The registry entry of a collection (meta CF, global prefix).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct CollectionRecord {
-    pub id: u32,
-    pub config: CollectionConfig,
-}
 
 // Per-collection meta keys (after the 4-byte collection prefix).
 const META_NEXT_ID: &[u8] = b"next_id";
@@ -51,22 +44,25 @@ const META_FIELD: &[u8] = b"field/";
 /// The Matryoshka PCA rotation ([`grove_index::matryoshka::Rotation::to_bytes`]).
 const META_PCA: &[u8] = b"matryoshka_pca";
 
-/// The engine's Matryoshka declaration for a collection config (`None` without prefixes).
+/// The engine's Matryoshka declaration for a collection config (`None` without prefixes, or
+/// without the unnamed vector, which is the one prefixes are declared on).
 pub(crate) fn matryoshka_config(c: &CollectionConfig) -> Option<MatryoshkaConfig> {
+    let v = c.vectors.get(DEFAULT_VECTOR)?;
     if c.matryoshka_dims.is_empty() {
         return None;
     }
+    let hnsw = c.hnsw_of(DEFAULT_VECTOR);
     let mut dims = c.matryoshka_dims.clone();
     dims.sort_unstable();
     dims.dedup();
     let s = &c.matryoshka;
     Some(MatryoshkaConfig {
         dims,
-        renormalise: s.renormalise.unwrap_or(c.metric == grove_index::Metric::Cosine),
+        renormalise: s.renormalise.unwrap_or(v.metric == grove_index::Metric::Cosine),
         dtype: s.dtype,
         graph: s.graph.then_some(GraphParams {
-            m: c.hnsw.m,
-            ef_construction: c.hnsw.ef_construction,
+            m: hnsw.m,
+            ef_construction: hnsw.ef_construction,
             ..GraphParams::default()
         }),
     })
@@ -124,7 +120,7 @@ pub(crate) fn encode_point_id(id: &PointId) -> Vec<u8> {
     }
 }
 
-fn decode_point_id(b: &[u8]) -> Result<PointId> {
+pub(crate) fn decode_point_id(b: &[u8]) -> Result<PointId> {
     match b.split_first() {
         Some((0, rest)) if rest.len() == 8 => {
             let mut a = [0u8; 8];
@@ -155,31 +151,6 @@ fn u32_at(b: &[u8]) -> Result<u32> {
 
 fn corrupt(e: serde_json::Error) -> StorageError {
     StorageError::Corrupt(e.to_string())
-}
-
-/// The points row: external id then the raw vector (f32 LE).
-fn encode_point(ext: &PointId, v: &[f32]) -> Vec<u8> {
-    let mut out = encode_point_id(ext);
-    out.reserve(v.len() * 4);
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out
-}
-
-fn decode_point(b: &[u8]) -> Result<(PointId, Vec<f32>)> {
-    let n = match b.first() {
-        Some(0) => 9,
-        Some(1) => 17,
-        _ => return Err(StorageError::Corrupt("points row without id".into())),
-    };
-    let id = decode_point_id(b.get(..n).unwrap_or_default())?;
-    let rest = b.get(n..).unwrap_or_default();
-    if rest.len() % 4 != 0 {
-        return Err(StorageError::Corrupt("points row vector length".into()));
-    }
-    let v = rest.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Ok((id, v))
 }
 
 /// In-memory state guarded by one lock.
@@ -220,24 +191,75 @@ struct Worker {
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// One named vector's engine. Every named vector has its own `CollectionIndex` over the
+/// collection's one internal id space: a point that lacks the vector is a gap (deleted) in that
+/// index, so a search of one vector never returns points without it, and filters (bitmaps of
+/// internal ids) apply to every index unchanged.
+#[derive(Debug)]
+struct VectorIndex {
+    engine: RwLock<Arc<CollectionIndex>>,
+    /// Dead ids when the index was last rebuilt: ids are kept across a rebuild (gaps stay
+    /// tombstoned in the arena), so only tombstones since then count toward the threshold.
+    dead_at_rebuild: std::sync::atomic::AtomicU64,
+    /// Rebuilds done (info and tests).
+    rebuilds: std::sync::atomic::AtomicU64,
+    /// Settings changes asked for (`update_config` increments it): while it differs from
+    /// `rebuilt_for`, the worker rebuilds the index with the new settings whatever the
+    /// tombstones, and the collection is not green.
+    settings_changes: std::sync::atomic::AtomicU64,
+    /// The `settings_changes` value the current index was built for.
+    rebuilt_for: std::sync::atomic::AtomicU64,
+}
+
+impl VectorIndex {
+    fn new(engine: CollectionIndex) -> Self {
+        VectorIndex {
+            engine: RwLock::new(Arc::new(engine)),
+            dead_at_rebuild: std::sync::atomic::AtomicU64::new(0),
+            rebuilds: std::sync::atomic::AtomicU64::new(0),
+            settings_changes: std::sync::atomic::AtomicU64::new(0),
+            rebuilt_for: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn engine(&self) -> Arc<CollectionIndex> {
+        Arc::clone(&self.engine.read())
+    }
+}
+
+/// The graph directory of vector `name` under the collection's graph dir: the unnamed vector
+/// uses the dir itself (where graphs were saved before named vectors existed), a named one the
+/// subdirectory `v-<hex of the name>` (any name is a safe file name that way, and the engine's
+/// save only prunes files, never subdirectories).
+pub(crate) fn vector_graph_subdir(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    Some(format!("v-{}", name.bytes().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+fn vector_graph_dir(base: &std::path::Path, name: &str) -> PathBuf {
+    match vector_graph_subdir(name) {
+        Some(sub) => base.join(sub),
+        None => base.to_path_buf(),
+    }
+}
+
 /// A collection.
 #[derive(Debug)]
 pub(crate) struct Collection {
     pub name: String,
     pub id: u32,
-    pub config: CollectionConfig,
+    /// The current config (swapped by `update_config`; the vector names never change).
+    config: RwLock<Arc<CollectionConfig>>,
     kv: Arc<dyn KvBackend>,
     opts: StorageOptions,
     graph_dir: Option<PathBuf>,
     write: Mutex<()>,
     state: RwLock<State>,
-    index: RwLock<Arc<CollectionIndex>>,
+    /// One engine per named vector (`""`: the unnamed vector).
+    vectors: BTreeMap<String, VectorIndex>,
     worker: Arc<Worker>,
-    /// Dead ids when the index was last rebuilt: ids are kept across a rebuild (gaps stay
-    /// tombstoned in the arena), so only tombstones since then count toward the threshold.
-    dead_at_rebuild: std::sync::atomic::AtomicU64,
-    /// Rebuilds done (info and tests).
-    pub rebuilds: std::sync::atomic::AtomicU64,
     /// Set (under `write`) when the collection was deleted or replaced by a recovered snapshot:
     /// a writer still holding this handle must not write rows under a dropped id.
     dropped: AtomicBool,
@@ -251,12 +273,16 @@ fn read_payload(kv: &dyn KvBackend, coll: u32, id: u32) -> Result<Payload> {
     }
 }
 
-pub(crate) fn index_config(c: &CollectionConfig, opts: &StorageOptions) -> IndexConfig {
-    let mut cfg = IndexConfig::new(c.dimension, c.metric);
-    cfg.hnsw = GraphParams { m: c.hnsw.m, ef_construction: c.hnsw.ef_construction, gamma: 1, ..cfg.hnsw };
+/// The engine config of vector `name` (the caller checked that it exists).
+pub(crate) fn index_config(c: &CollectionConfig, name: &str, opts: &StorageOptions) -> IndexConfig {
+    let (dim, metric) =
+        c.vectors.get(name).map(|v| (v.dimension, v.metric)).unwrap_or((1, grove_index::Metric::L2));
+    let hnsw = c.hnsw_of(name);
+    let mut cfg = IndexConfig::new(dim, metric);
+    cfg.hnsw = GraphParams { m: hnsw.m, ef_construction: hnsw.ef_construction, gamma: 1, ..cfg.hnsw };
     cfg.acorn = (c.acorn.gamma > 1).then_some(GraphParams {
-        m: c.hnsw.m,
-        ef_construction: c.hnsw.ef_construction,
+        m: hnsw.m,
+        ef_construction: hnsw.ef_construction,
         gamma: c.acorn.gamma,
         m_beta: c.acorn.m_beta,
         seed: cfg.hnsw.seed,
@@ -268,17 +294,47 @@ pub(crate) fn index_config(c: &CollectionConfig, opts: &StorageOptions) -> Index
 
 /// Validates a collection config (beyond what serde checks).
 pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Result<()> {
-    if c.dimension == 0 || c.dimension > 65_536 {
+    if c.vectors.is_empty() {
+        return Err(StorageError::InvalidRequest(
+            "declare at least one vector (an unnamed one, or a map of named vectors)".into(),
+        ));
+    }
+    if c.vectors.len() > MAX_VECTORS {
         return Err(StorageError::InvalidRequest(format!(
-            "dimension must be between 1 and 65536, got {}",
-            c.dimension
+            "{} vectors declared; a collection holds at most {MAX_VECTORS}",
+            c.vectors.len()
         )));
     }
-    if let Some(d) = c.matryoshka_dims.iter().find(|d| **d == 0 || **d >= c.dimension) {
-        return Err(StorageError::InvalidRequest(format!(
-            "matryoshka prefix dimension {d} must be between 1 and dimension - 1 ({})",
-            c.dimension - 1
-        )));
+    for (name, v) in &c.vectors {
+        if name.len() > MAX_VECTOR_NAME || name.chars().any(char::is_control) {
+            return Err(StorageError::InvalidName {
+                name: name.clone(),
+                reason: format!(
+                    "a vector name is at most {MAX_VECTOR_NAME} bytes without control characters"
+                ),
+            });
+        }
+        if v.dimension == 0 || v.dimension > 65_536 {
+            return Err(StorageError::InvalidRequest(format!(
+                "vector {name:?}: size must be between 1 and 65536, got {}",
+                v.dimension
+            )));
+        }
+        IndexConfig::validate(&index_config(c, name, opts))?;
+    }
+    if !c.matryoshka_dims.is_empty() {
+        let Some(v) = c.vectors.get(DEFAULT_VECTOR) else {
+            return Err(StorageError::InvalidRequest(format!(
+                "matryoshka prefixes are declared on the unnamed vector (\"\"); this collection has {}",
+                c.vector_names()
+            )));
+        };
+        if let Some(d) = c.matryoshka_dims.iter().find(|d| **d == 0 || **d >= v.dimension) {
+            return Err(StorageError::InvalidRequest(format!(
+                "matryoshka prefix dimension {d} must be between 1 and dimension - 1 ({})",
+                v.dimension - 1
+            )));
+        }
     }
     if !(c.tombstone_rebuild_ratio > 0.0 && c.tombstone_rebuild_ratio <= 1.0) {
         return Err(StorageError::InvalidRequest(format!(
@@ -286,15 +342,19 @@ pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Re
             c.tombstone_rebuild_ratio
         )));
     }
-    if let Some(m) = matryoshka_config(c) {
-        m.validate(c.dimension, c.metric)?;
+    if let (Some(m), Some(v)) = (matryoshka_config(c), c.vectors.get(DEFAULT_VECTOR)) {
+        m.validate(v.dimension, v.metric)?;
     }
     if c.matryoshka.pca && c.matryoshka.pca_sample == 0 {
         return Err(StorageError::InvalidRequest("matryoshka.pca_sample must be at least 1".into()));
     }
-    IndexConfig::validate(&index_config(c, opts))?;
     Ok(())
 }
+
+/// Most named vectors per collection (each is an engine with its own graphs and thread work).
+pub const MAX_VECTORS: usize = 64;
+/// Longest vector name, bytes.
+pub const MAX_VECTOR_NAME: usize = 256;
 
 /// How a filter was compiled (the explain's filter part).
 #[derive(Debug, Default)]
@@ -315,7 +375,10 @@ impl Collection {
         graph_dir: Option<PathBuf>,
     ) -> Result<Arc<Self>> {
         let coll = rec.id;
-        let index = CollectionIndex::new(index_config(&rec.config, &opts))?;
+        let mut vectors = BTreeMap::new();
+        for name in rec.config.vectors.keys() {
+            vectors.insert(name.clone(), CollectionIndex::new(index_config(&rec.config, name, &opts))?);
+        }
         let mut st = State::default();
         let get_u = |k: &[u8]| -> Result<Option<Vec<u8>>> { kv.get(Cf::Meta, &key(coll, k)) };
         if let Some(b) = get_u(META_NEXT_ID)? {
@@ -337,8 +400,15 @@ impl Collection {
         kv.scan(Cf::Points, &prefix(coll), &[], &mut |k, v| {
             let r = (|| -> Result<()> {
                 let id = u32_at(&k[4..])?;
-                let (ext, vec) = decode_point(v)?;
-                index.insert(id, &vec)?;
+                let (ext, vecs) = decode_point(v)?;
+                for (vname, vec) in &vecs {
+                    let engine = vectors.get(vname).ok_or_else(|| {
+                        StorageError::Corrupt(format!(
+                            "point {ext} holds a vector {vname:?} the collection does not declare"
+                        ))
+                    })?;
+                    engine.insert(id, vec)?;
+                }
                 st.ids.insert(ext, id);
                 if let Some(slot) = st.ext.get_mut(id as usize) {
                     *slot = Some(ext);
@@ -357,12 +427,14 @@ impl Collection {
         if let Some(e) = err {
             return Err(e);
         }
-        // Ids above the last live one but below next_id were deleted: tell the engine so its id
-        // space matches ours.
-        let n = index.len() as u32;
-        for id in n..st.next_id {
-            index.insert(id, &vec![0.0; rec.config.dimension])?;
-            index.delete(id);
+        // Ids above the last one an engine holds but below next_id were deleted (or lack that
+        // vector): tell each engine so its id space matches ours (the ids between become gaps).
+        for (vname, index) in &vectors {
+            if (index.len() as u32) < st.next_id {
+                let dim = rec.config.vector(vname)?.dimension;
+                index.insert(st.next_id - 1, &vec![0.0; dim])?;
+                index.delete(st.next_id - 1);
+            }
         }
         // Field definitions and their postings.
         let mut defs = Vec::new();
@@ -409,25 +481,27 @@ impl Collection {
                 ),
                 None => None,
             };
-            index.set_matryoshka(Some(mc), rotation)?;
+            if let Some(index) = vectors.get(DEFAULT_VECTOR) {
+                index.set_matryoshka(Some(mc), rotation)?;
+            }
         }
         if let Some(dir) = &graph_dir {
-            let report = index.load_graphs(dir);
-            tracing::info!(collection = %name, ?report, "graphs loaded");
+            for (vname, index) in &vectors {
+                let report = index.load_graphs(&vector_graph_dir(dir, vname));
+                tracing::info!(collection = %name, vector = %vname, ?report, "graphs loaded");
+            }
         }
         let c = Arc::new(Collection {
             name,
             id: coll,
-            config: rec.config,
+            config: RwLock::new(Arc::new(rec.config)),
             kv,
             opts,
             graph_dir,
             write: Mutex::new(()),
             state: RwLock::new(st),
-            index: RwLock::new(Arc::new(index)),
+            vectors: vectors.into_iter().map(|(n, e)| (n, VectorIndex::new(e))).collect(),
             worker: Arc::new(Worker::default()),
-            dead_at_rebuild: std::sync::atomic::AtomicU64::new(0),
-            rebuilds: std::sync::atomic::AtomicU64::new(0),
             dropped: AtomicBool::new(false),
         });
         if c.opts.background_indexing {
@@ -436,8 +510,25 @@ impl Collection {
         Ok(c)
     }
 
-    fn engine(&self) -> Arc<CollectionIndex> {
-        Arc::clone(&self.index.read())
+    /// The current config.
+    pub fn config(&self) -> Arc<CollectionConfig> {
+        Arc::clone(&self.config.read())
+    }
+
+    /// The engine of vector `name` (an unknown name is an error listing the declared ones).
+    fn engine(&self, name: &str) -> Result<Arc<CollectionIndex>> {
+        match self.vectors.get(name) {
+            Some(v) => Ok(v.engine()),
+            None => Err(StorageError::UnknownVector {
+                name: name.to_string(),
+                known: self.config().vector_names(),
+            }),
+        }
+    }
+
+    /// Every vector's engine, by name.
+    fn engines(&self) -> Vec<(&str, Arc<CollectionIndex>)> {
+        self.vectors.iter().map(|(n, v)| (n.as_str(), v.engine())).collect()
     }
 
     fn start_worker(self: &Arc<Self>) {
@@ -484,13 +575,15 @@ impl Collection {
         if let Err(e) = self.maybe_fit_pca() {
             tracing::warn!(collection = %self.name, error = %e, "fitting the Matryoshka PCA failed");
         }
-        let engine = self.engine();
-        if engine.stats().pending > 0 {
-            let left = engine.index_pending(self.opts.index_chunk);
-            round.dirty = true;
-            if left > 0 {
-                return true;
+        let mut left = 0;
+        for (_, engine) in self.engines() {
+            if engine.stats().pending > 0 {
+                left += engine.index_pending(self.opts.index_chunk);
+                round.dirty = true;
             }
+        }
+        if left > 0 {
+            return true;
         }
         if round.dirty && round.last_save.is_none_or(|t| t.elapsed() >= self.opts.graph_save_interval) {
             if let Err(e) = self.save_graphs() {
@@ -521,10 +614,18 @@ impl Collection {
         }
     }
 
-    /// Saves the graphs into the data dir (no-op in memory).
+    /// Saves every vector's graphs into the data dir (no-op in memory).
     pub fn save_graphs(&self) -> Result<()> {
         if let Some(dir) = &self.graph_dir {
-            self.engine().save_graphs(dir)?;
+            self.save_graphs_to(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Saves every vector's graphs under `dir` (see [`vector_graph_subdir`]).
+    fn save_graphs_to(&self, dir: &std::path::Path) -> Result<()> {
+        for (name, engine) in self.engines() {
+            engine.save_graphs(&vector_graph_dir(dir, name))?;
         }
         Ok(())
     }
@@ -533,9 +634,10 @@ impl Collection {
     /// `pca_min_points` live points (only when configured and not fitted yet). Runs on the
     /// background thread (or from `wait_indexed` without one): CPU-heavy.
     pub fn maybe_fit_pca(&self) -> Result<bool> {
-        let s = &self.config.matryoshka;
-        let Some(mc) = matryoshka_config(&self.config) else { return Ok(false) };
-        let engine = self.engine();
+        let config = self.config();
+        let s = &config.matryoshka;
+        let Some(mc) = matryoshka_config(&config) else { return Ok(false) };
+        let engine = self.engine(DEFAULT_VECTOR)?;
         if !s.pca || engine.matryoshka_rotation().is_some() || engine.live_count() < s.pca_min_points.max(1) {
             return Ok(false);
         }
@@ -544,7 +646,7 @@ impl Collection {
         let mut b = Batch::new();
         b.put(Cf::Meta, key(self.id, META_PCA), rot.to_bytes());
         self.kv.write(b)?;
-        self.engine().set_matryoshka(Some(mc), Some(rot))?;
+        self.engine(DEFAULT_VECTOR)?.set_matryoshka(Some(mc), Some(rot))?;
         tracing::info!(collection = %self.name, "Matryoshka PCA fitted");
         Ok(true)
     }
@@ -562,7 +664,7 @@ impl Collection {
         req: &CalibrateRequest,
         stop: &grove_index::Stop,
     ) -> Result<CalibrationReport> {
-        if self.config.matryoshka_dims.is_empty() {
+        if self.config().matryoshka_dims.is_empty() {
             return Err(StorageError::InvalidRequest(
                 "the collection declares no matryoshka_dims: nothing to calibrate".into(),
             ));
@@ -581,24 +683,43 @@ impl Collection {
             filter,
             path: Default::default(),
         };
-        Ok(self.engine().calibrate_matryoshka_stoppable(&r, stop)?)
+        Ok(self.engine(DEFAULT_VECTOR)?.calibrate_matryoshka_stoppable(&r, stop)?)
     }
 
-    /// Rebuilds the in-memory index from the live points when tombstones pass the threshold.
-    /// Builds the new graph aside while writes continue, then catches up under the write lock.
+    /// Rebuilds each vector's index from its live points when its tombstones pass the
+    /// threshold, or when its settings changed (`update_config`).
     fn maybe_rebuild(&self) -> Result<()> {
-        let old = self.engine();
+        for (name, vi) in &self.vectors {
+            self.maybe_rebuild_vector(name, vi)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the new index aside while writes continue, then catches up under the write lock.
+    fn maybe_rebuild_vector(&self, name: &str, vi: &VectorIndex) -> Result<()> {
+        let old = vi.engine();
+        let wanted = vi.settings_changes.load(Ordering::Acquire);
+        let forced = wanted != vi.rebuilt_for.load(Ordering::Acquire);
         // One snapshot of both counts: read apart, an insert between them made `live` exceed
         // `total`, and the subtraction overflowed (a panic that killed the index worker in
         // debug builds; a needless rebuild in release).
         let counts = old.stats();
         let total = counts.points;
-        let dead = counts.points.saturating_sub(counts.live);
-        let new_dead = dead.saturating_sub(self.dead_at_rebuild.load(Ordering::Acquire));
-        if total < 1000 || (new_dead as f64) < self.config.tombstone_rebuild_ratio * total as f64 {
+        // Live points that lack this vector are gaps in its index, not tombstones: only the
+        // rest count (for the unnamed vector of a collection whose points all carry it, this is
+        // every dead id).
+        let live_points = self.state.read().live.len();
+        let absent = live_points.saturating_sub(counts.live);
+        let dead = counts.points.saturating_sub(counts.live).saturating_sub(absent);
+        let new_dead = dead.saturating_sub(vi.dead_at_rebuild.load(Ordering::Acquire));
+        if !forced
+            && (total < 1000 || (new_dead as f64) < self.config().tombstone_rebuild_ratio * total as f64)
+        {
             return Ok(());
         }
-        let fresh = CollectionIndex::new(index_config(&self.config, &self.opts))?;
+        let config = self.config();
+        let dim = config.vector(name)?.dimension;
+        let fresh = CollectionIndex::new(index_config(&config, name, &self.opts))?;
         let copy_from = |from: u32, to: u32, fresh: &CollectionIndex| -> Result<()> {
             for id in from..to {
                 if let Some(v) = old.vector(id) {
@@ -608,8 +729,10 @@ impl Collection {
             Ok(())
         };
         copy_from(0, total as u32, &fresh)?;
-        if let Some(mc) = matryoshka_config(&self.config) {
-            fresh.set_matryoshka(Some(mc), old.matryoshka_rotation())?;
+        if name == DEFAULT_VECTOR {
+            if let Some(mc) = matryoshka_config(&config) {
+                fresh.set_matryoshka(Some(mc), old.matryoshka_rotation())?;
+            }
         }
         fresh.build();
         let _w = self.write.lock();
@@ -619,14 +742,15 @@ impl Collection {
         let dead_now = old.deleted();
         for id in dead_now.iter() {
             if id >= fresh.len() as u32 {
-                fresh.insert(id, &vec![0.0; self.config.dimension])?;
+                fresh.insert(id, &vec![0.0; dim])?;
             }
             fresh.delete(id);
         }
-        self.dead_at_rebuild.store(dead_now.len(), Ordering::Release);
-        self.rebuilds.fetch_add(1, Ordering::AcqRel);
-        *self.index.write() = Arc::new(fresh);
-        tracing::info!(collection = %self.name, dead, total, "index rebuilt without tombstones");
+        vi.dead_at_rebuild.store(dead, Ordering::Release);
+        vi.rebuilds.fetch_add(1, Ordering::AcqRel);
+        *vi.engine.write() = Arc::new(fresh);
+        vi.rebuilt_for.store(wanted, Ordering::Release);
+        tracing::info!(collection = %self.name, vector = %name, dead, total, forced, "index rebuilt");
         drop(_w);
         self.save_graphs()
     }
@@ -694,14 +818,37 @@ impl Collection {
     }
 
     /// Inserts or replaces points (one batch; later duplicates of an id win).
-    pub fn upsert(&self, points: Vec<PointStruct>) -> Result<UpdateResult> {
+    pub fn upsert(&self, points: Vec<NamedPoint>) -> Result<UpdateResult> {
         let _w = self.write.lock();
+        self.upsert_locked(points)
+    }
+
+    /// Checks a point's vectors against the declaration (names, dimensions, finite, norm).
+    fn check_vectors(&self, config: &CollectionConfig, id: &PointId, vectors: &NamedVectors) -> Result<()> {
+        for (name, v) in vectors {
+            let decl = config.vector(name)?;
+            let point = if name.is_empty() { id.to_string() } else { format!("{id} (vector {name:?})") };
+            if v.len() != decl.dimension {
+                return Err(StorageError::DimensionMismatch {
+                    point,
+                    expected: decl.dimension,
+                    got: v.len(),
+                });
+            }
+            check_vector(&point, v)?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::upsert`] with `write` held by the caller.
+    fn upsert_locked(&self, points: Vec<NamedPoint>) -> Result<UpdateResult> {
+        let config = self.config();
         // Later duplicates win.
         let mut last: HashMap<PointId, usize> = HashMap::new();
         for (i, p) in points.iter().enumerate() {
             last.insert(p.id, i);
         }
-        let points: Vec<PointStruct> = points
+        let points: Vec<NamedPoint> = points
             .into_iter()
             .enumerate()
             .filter(|(i, p)| last.get(&p.id) == Some(i))
@@ -712,15 +859,7 @@ impl Collection {
         let mut prepared = Vec::with_capacity(points.len());
         let mut before = HashMap::new();
         for p in points {
-            let point = p.id.to_string();
-            if p.vector.len() != self.config.dimension {
-                return Err(StorageError::DimensionMismatch {
-                    point,
-                    expected: self.config.dimension,
-                    got: p.vector.len(),
-                });
-            }
-            check_vector(&point, &p.vector)?;
+            self.check_vectors(&config, &p.id, &p.vectors)?;
             let payload = p.payload.unwrap_or_default();
             self.check_payload(&payload, &p.id)?;
             let posts = Self::postings(&st, &payload, &p.id)?;
@@ -734,7 +873,7 @@ impl Collection {
                 }
                 None => Vec::new(),
             };
-            prepared.push((p.id, p.vector, payload, posts, old, old_posts));
+            prepared.push((p.id, p.vectors, payload, posts, old, old_posts));
         }
         let mut next_id = st.next_id;
         let field_ids: HashMap<String, u32> =
@@ -770,17 +909,24 @@ impl Collection {
             applied.push((ext, vector, new, posts, old, old_posts));
         }
         batch.put(Cf::Meta, key(self.id, META_NEXT_ID), next_id.to_be_bytes().to_vec());
-        let engine = self.engine();
+        let engines: BTreeMap<&str, Arc<CollectionIndex>> = self.engines().into_iter().collect();
         let mut ierr = None;
         let r = self.commit(batch, before, |st| {
             st.next_id = next_id;
             st.ext.resize(next_id as usize, None);
-            for (ext, vector, new, posts, old, old_posts) in applied {
-                if let Err(e) = engine.insert(new, &vector) {
-                    ierr = Some(e);
+            for (ext, vectors, new, posts, old, old_posts) in applied {
+                for (vname, v) in &vectors {
+                    // Names were checked against the declaration above; the map is the same.
+                    if let Some(engine) = engines.get(vname.as_str()) {
+                        if let Err(e) = engine.insert(new, v) {
+                            ierr = Some(e);
+                        }
+                    }
                 }
                 if let Some(o) = old {
-                    engine.delete(o);
+                    for engine in engines.values() {
+                        engine.delete(o);
+                    }
                     st.live.remove(o);
                     st.ext[o as usize] = None;
                     for (f, vals) in &old_posts {
@@ -845,10 +991,12 @@ impl Collection {
             gone.push((id, ext, posts));
         }
         drop(st);
-        let engine = self.engine();
+        let engines = self.engines();
         let r = self.commit(batch, before, |st| {
             for (id, ext, posts) in gone {
-                engine.delete(id);
+                for (_, engine) in &engines {
+                    engine.delete(id);
+                }
                 st.live.remove(id);
                 st.ids.remove(&ext);
                 st.ext[id as usize] = None;
@@ -861,6 +1009,133 @@ impl Collection {
         })?;
         self.wake_worker();
         Ok(r)
+    }
+
+    /// The stored (raw, not normalised) vectors of a live point, from its row.
+    fn stored_vectors(&self, id: u32) -> Result<NamedVectors> {
+        match self.kv.get(Cf::Points, &id_key(self.id, id))? {
+            Some(b) => Ok(decode_point(&b)?.1),
+            None => Err(StorageError::Corrupt(format!("internal id {id} is live but has no points row"))),
+        }
+    }
+
+    /// Rewrites points with `change` applied to their vectors, keeping their payloads: each
+    /// becomes a new internal id in one batch (the same path as an upsert, so every index,
+    /// posting and tombstone moves together).
+    fn rewrite_vectors(
+        &self,
+        targets: Vec<(PointId, u32)>,
+        change: &dyn Fn(&PointId, &mut NamedVectors) -> Result<()>,
+    ) -> Result<UpdateResult> {
+        let mut points = Vec::with_capacity(targets.len());
+        {
+            let st = self.state.read();
+            for (ext, id) in targets {
+                let mut vectors = self.stored_vectors(id)?;
+                change(&ext, &mut vectors)?;
+                points.push(NamedPoint { id: ext, vectors, payload: Some(self.payload_of(&st, id)?) });
+            }
+        }
+        if points.is_empty() {
+            let op = self.state.read().op_seq;
+            return Ok(UpdateResult { operation_id: op, status: UpdateStatus::Completed });
+        }
+        self.upsert_locked(points)
+    }
+
+    /// Sets the given vectors of existing points (other vectors and the payload stay). A
+    /// missing point is an error (404) and nothing is written.
+    pub fn update_vectors(&self, updates: Vec<(PointId, NamedVectors)>) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let config = self.config();
+        let mut targets = Vec::with_capacity(updates.len());
+        let mut by_id: HashMap<PointId, NamedVectors> = HashMap::new();
+        {
+            let st = self.state.read();
+            for (ext, vectors) in updates {
+                self.check_vectors(&config, &ext, &vectors)?;
+                let Some(id) = st.ids.get(&ext).copied() else {
+                    return Err(StorageError::PointNotFound { id: ext.to_string() });
+                };
+                if !by_id.contains_key(&ext) {
+                    targets.push((ext, id));
+                }
+                by_id.entry(ext).or_default().extend(vectors);
+            }
+        }
+        self.rewrite_vectors(targets, &|ext, vs| {
+            if let Some(new) = by_id.get(ext) {
+                vs.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes the named vectors from the selected points (points, payloads and other vectors
+    /// stay). Unknown names are an error listing the declared ones.
+    pub fn delete_vectors(&self, sel: &PointSelector, names: &[String]) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let config = self.config();
+        for n in names {
+            config.vector(n)?;
+        }
+        let ids = self.select(sel)?;
+        let targets: Vec<(PointId, u32)> = {
+            let st = self.state.read();
+            ids.into_iter().filter_map(|id| st.ext_of(id).map(|e| (e, id))).collect()
+        };
+        self.rewrite_vectors(targets, &|_, vs| {
+            for n in names {
+                vs.remove(n);
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the config with `new` (validated by the caller; same vector names, dimensions
+    /// and metrics): `persist` writes the registry record under the writer lock, then the
+    /// config swaps, and every vector whose engine settings changed is rebuilt with them by the
+    /// background thread (searches keep the old index until the new one is caught up).
+    pub fn update_config(
+        &self,
+        new: CollectionConfig,
+        persist: impl FnOnce(&CollectionConfig) -> Result<()>,
+    ) -> Result<()> {
+        let _w = self.write.lock();
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(StorageError::CollectionNotFound { name: self.name.clone() });
+        }
+        let old = self.config();
+        let fixed = |c: &CollectionConfig| -> Vec<(String, usize, grove_index::Metric)> {
+            c.vectors.iter().map(|(n, v)| (n.clone(), v.dimension, v.metric)).collect()
+        };
+        if fixed(&old) != fixed(&new) {
+            return Err(StorageError::InvalidRequest(format!(
+                "vector names, sizes and distances cannot change ({} declared); create a new collection",
+                old.vector_names()
+            )));
+        }
+        if old.matryoshka_dims != new.matryoshka_dims || old.matryoshka != new.matryoshka {
+            return Err(StorageError::InvalidRequest(
+                "matryoshka settings cannot change; create a new collection".into(),
+            ));
+        }
+        persist(&new)?;
+        let changed: Vec<&str> = self
+            .vectors
+            .keys()
+            .filter(|n| index_config(&old, n, &self.opts) != index_config(&new, n, &self.opts))
+            .map(String::as_str)
+            .collect();
+        *self.config.write() = Arc::new(new);
+        for n in changed {
+            if let Some(vi) = self.vectors.get(n) {
+                vi.settings_changes.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        drop(_w);
+        self.wake_worker();
+        Ok(())
     }
 
     /// Rewrites the payloads of the selected points with `f` (one batch, posting deltas only).
@@ -1139,7 +1414,8 @@ impl Collection {
         with_payload: &WithPayload,
         with_vector: bool,
     ) -> Result<Vec<Record>> {
-        let engine = self.engine();
+        let engines = if with_vector { self.engines() } else { Vec::new() };
+        let named = self.config().named_form;
         ids.iter()
             .map(|(ext, id)| {
                 let payload = if with_payload.wants_payload() {
@@ -1147,8 +1423,22 @@ impl Collection {
                 } else {
                     None
                 };
-                let vector = if with_vector { engine.vector(*id) } else { None };
-                Ok(Record { id: *ext, payload, vector })
+                // The unnamed form answers `vector`, the named form `vectors` (what was
+                // declared is what is read back).
+                let (mut vector, mut vectors) = (None, None);
+                if with_vector {
+                    if named {
+                        vectors = Some(
+                            engines
+                                .iter()
+                                .filter_map(|(n, e)| e.vector(*id).map(|v| ((*n).to_string(), v)))
+                                .collect::<NamedVectors>(),
+                        );
+                    } else {
+                        vector = engines.iter().find(|(n, _)| n.is_empty()).and_then(|(_, e)| e.vector(*id));
+                    }
+                }
+                Ok(Record { id: *ext, payload, vector, vectors })
             })
             .collect()
     }
@@ -1199,13 +1489,17 @@ impl Collection {
     /// [`Self::query`] with the caller's stop signal reaching the engine's hot loops: when it
     /// fires the query fails with [`crate::ErrorKind::Stopped`].
     pub fn query_with_stop(&self, req: &QueryRequest, stop: &grove_index::Stop) -> Result<QueryResponse> {
-        if req.vector.len() != self.config.dimension {
+        let using = req.using.as_deref().unwrap_or(DEFAULT_VECTOR);
+        let config = self.config();
+        let decl = config.vector(using)?;
+        if req.vector.len() != decl.dimension {
             return Err(StorageError::DimensionMismatch {
-                point: "query".into(),
-                expected: self.config.dimension,
+                point: if using.is_empty() { "query".into() } else { format!("query (vector {using:?})") },
+                expected: decl.dimension,
                 got: req.vector.len(),
             });
         }
+        let engine = self.engine(using)?;
         check_vector("query", &req.vector)?;
         if req.limit == 0 {
             return Err(StorageError::InvalidRequest("limit must be at least 1".into()));
@@ -1222,7 +1516,7 @@ impl Collection {
             }
             None => (None, None),
         };
-        let metric = self.config.metric;
+        let metric = decl.metric;
         let params = SearchParams {
             k: req.offset.saturating_add(req.limit),
             ef: req.ef,
@@ -1232,9 +1526,9 @@ impl Collection {
         };
         let out = match &req.matryoshka {
             Some(mq) => {
-                self.engine().search_matryoshka_stoppable(&req.vector, bitmap.as_ref(), &params, mq, stop)?
+                engine.search_matryoshka_stoppable(&req.vector, bitmap.as_ref(), &params, mq, stop)?
             }
-            None => self.engine().search_stoppable(&req.vector, bitmap.as_ref(), &params, stop)?,
+            None => engine.search_stoppable(&req.vector, bitmap.as_ref(), &params, stop)?,
         };
         let hits: Vec<(PointId, u32, f32)> = out
             .hits
@@ -1254,17 +1548,44 @@ impl Collection {
                 score: *score,
                 payload: r.payload,
                 vector: r.vector,
+                vectors: r.vectors,
             })
             .collect();
-        let explain = req.explain.then_some(QueryExplain { search: out.explain, filter: fex });
+        let explain = req.explain.then_some(QueryExplain {
+            search: out.explain,
+            filter: fex,
+            using: using.to_string(),
+        });
         Ok(QueryResponse { points, explain })
     }
 
     /// Collection info.
     pub fn info(&self) -> CollectionInfo {
-        let engine = self.engine();
-        let stats = engine.stats();
-        let matryoshka = engine.matryoshka_info();
+        let mut vectors = BTreeMap::new();
+        let mut matryoshka = None;
+        for (name, vi) in &self.vectors {
+            let engine = vi.engine();
+            let stats = engine.stats();
+            if name.is_empty() {
+                matryoshka = engine.matryoshka_info();
+            }
+            vectors.insert(
+                name.clone(),
+                IndexingInfo {
+                    indexed_points: stats.indexed,
+                    pending_points: stats.pending,
+                    tombstones: stats.points - stats.live,
+                    rebuilds: vi.rebuilds.load(Ordering::Acquire),
+                },
+            );
+        }
+        let sum = |f: fn(&IndexingInfo) -> u64| vectors.values().map(f).sum::<u64>();
+        let indexing = IndexingInfo {
+            indexed_points: sum(|i| i.indexed_points),
+            pending_points: sum(|i| i.pending_points),
+            tombstones: sum(|i| i.tombstones),
+            rebuilds: sum(|i| i.rebuilds),
+        };
         let st = self.state.read();
         let payload_schema = st
             .fields
@@ -1273,15 +1594,15 @@ impl Collection {
             .collect();
         CollectionInfo {
             name: self.name.clone(),
-            status: if stats.pending == 0 { CollectionStatus::Green } else { CollectionStatus::Yellow },
-            config: self.config.clone(),
-            points_count: st.live.len(),
-            indexing: IndexingInfo {
-                indexed_points: stats.indexed,
-                pending_points: stats.pending,
-                tombstones: stats.points - stats.live,
-                rebuilds: self.rebuilds.load(Ordering::Acquire),
+            status: if indexing.pending_points == 0 && !self.rebuild_due() {
+                CollectionStatus::Green
+            } else {
+                CollectionStatus::Yellow
             },
+            config: (*self.config()).clone(),
+            points_count: st.live.len(),
+            indexing,
+            vectors,
             payload_schema,
             matryoshka,
         }
@@ -1291,14 +1612,23 @@ impl Collection {
     pub fn wait_indexed(&self, timeout: Duration) -> bool {
         let t = Instant::now();
         loop {
-            if self.engine().stats().pending == 0 {
+            let pending: u64 = self.engines().iter().map(|(_, e)| e.stats().pending).sum();
+            if pending == 0 && !self.rebuild_due() {
                 return true;
             }
             if !self.opts.background_indexing {
                 if let Err(e) = self.maybe_fit_pca() {
                     tracing::warn!(collection = %self.name, error = %e, "fitting the Matryoshka PCA failed");
                 }
-                self.engine().index_pending(self.opts.index_chunk);
+                for (_, e) in self.engines() {
+                    e.index_pending(self.opts.index_chunk);
+                }
+                if pending == 0 {
+                    if let Err(e) = self.maybe_rebuild() {
+                        tracing::warn!(collection = %self.name, error = %e, "index rebuild failed");
+                        return false;
+                    }
+                }
                 continue;
             }
             if t.elapsed() > timeout {
@@ -1307,6 +1637,13 @@ impl Collection {
             self.wake_worker();
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// Whether a settings change still waits for its index rebuild.
+    fn rebuild_due(&self) -> bool {
+        self.vectors
+            .values()
+            .any(|v| v.settings_changes.load(Ordering::Acquire) != v.rebuilt_for.load(Ordering::Acquire))
     }
 
     /// Streams the collection into a snapshot archive. The writer lock is held only while the
@@ -1322,43 +1659,53 @@ impl Collection {
         let mut guard = Some(self.write.lock());
         let points = self.state.read().live.len();
         let meta = ArchiveMeta {
-            format: 1,
+            format: crate::snapshot::VERSION,
             collection: self.name.clone(),
-            config: self.config.clone(),
+            config: (*self.config()).clone(),
             creation_time,
             points,
         };
         let mut w = ArchiveWriter::new(out, &meta)?;
-        let engine = self.engine();
         self.kv.scan_consistent(
             &prefix(self.id),
             &mut || {
-                engine.save_graphs(graphs_tmp)?;
+                self.save_graphs_to(graphs_tmp)?;
                 guard.take();
                 Ok(())
             },
             &mut |cf, k, v| w.row(cf, &k[4..], v),
         )?;
         drop(guard);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(graphs_tmp)
-            .map_err(|e| StorageError::io(graphs_tmp, e))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        for f in files {
-            let bytes = std::fs::read(&f).map_err(|e| StorageError::io(&f, e))?;
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            w.graph(&name, &bytes)?;
+        // The unnamed vector's files at the top, each named vector's under its subdirectory
+        // (frame name `v-<hex>/<file>`).
+        let list = |dir: &std::path::Path| -> Result<Vec<PathBuf>> {
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+                Ok(rd) => rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(StorageError::io(dir, e)),
+            };
+            files.sort();
+            Ok(files)
+        };
+        for vname in self.vectors.keys() {
+            let sub = vector_graph_subdir(vname);
+            for f in list(&vector_graph_dir(graphs_tmp, vname))? {
+                let bytes = std::fs::read(&f).map_err(|e| StorageError::io(&f, e))?;
+                let file = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = match &sub {
+                    Some(s) => format!("{s}/{file}"),
+                    None => file,
+                };
+                w.graph(&name, &bytes)?;
+            }
         }
         w.finish()?;
         Ok(points)
     }
 
-    /// The engine, for the subset diagnostic.
-    pub(crate) fn engine_for_diagnostics(&self) -> Arc<CollectionIndex> {
-        self.engine()
+    /// The engine of vector `name`, for the subset diagnostic.
+    pub(crate) fn engine_for_diagnostics(&self, name: &str) -> Result<Arc<CollectionIndex>> {
+        self.engine(name)
     }
 
     /// Internal ids of external ids (`None`: not stored) and the live ids, under one read of the

@@ -64,7 +64,10 @@ fn invalid(msg: String) -> StorageError {
 
 /// Runs the diagnostic on one collection.
 pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<SubsetOutcome> {
-    let dim = c.config.dimension;
+    // The diagnostic runs on the unnamed vector.
+    let config = c.config();
+    let decl = config.vector(crate::api::DEFAULT_VECTOR)?;
+    let dim = decl.dimension;
     if req.queries.is_empty() {
         return Err(invalid("queries: give at least one query".into()));
     }
@@ -96,7 +99,7 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
         None => live,
     };
     // Copy the live vectors (see module docs); an id deleted meanwhile drops out of `allowed`.
-    let engine = c.engine_for_diagnostics();
+    let engine = c.engine_for_diagnostics(crate::api::DEFAULT_VECTOR)?;
     let n = engine.len();
     let mut store = VectorStore::with_capacity(dim, n);
     let zeros = vec![0.0f32; dim];
@@ -151,7 +154,7 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
         ..SubsetConfig::default()
     };
     let report =
-        diagnose(&store, c.config.metric, Allowed::Bitmap(&allowed), &queries, Some(&search), &cfg, &|_| {})?;
+        diagnose(&store, decl.metric, Allowed::Bitmap(&allowed), &queries, Some(&search), &cfg, &|_| {})?;
     Ok(SubsetOutcome { report, allowed_points: allowed.len() })
 }
 

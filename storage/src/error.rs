@@ -59,6 +59,20 @@ pub enum StorageError {
         /// The name asked for.
         name: String,
     },
+    /// A request names a vector the collection does not declare.
+    #[error("the collection has no vector named {name:?}; its vectors are: {known}")]
+    UnknownVector {
+        /// The name asked for.
+        name: String,
+        /// The declared names, quoted and comma-separated.
+        known: String,
+    },
+    /// A point addressed by id does not exist (updating one vector of a point).
+    #[error("no point with id {id} exists in this collection")]
+    PointNotFound {
+        /// The id (display form).
+        id: String,
+    },
     /// A snapshot archive is damaged, truncated or not an archive.
     #[error("invalid snapshot archive: {0}")]
     InvalidSnapshot(String),
@@ -160,11 +174,13 @@ impl StorageError {
         match self {
             StorageError::CollectionNotFound { .. }
             | StorageError::SnapshotNotFound { .. }
-            | StorageError::AliasNotFound { .. } => ErrorKind::NotFound,
+            | StorageError::AliasNotFound { .. }
+            | StorageError::PointNotFound { .. } => ErrorKind::NotFound,
             StorageError::CollectionExists { .. }
             | StorageError::IndexExists { .. }
             | StorageError::SnapshotConflict { .. } => ErrorKind::Conflict,
             StorageError::InvalidName { .. }
+            | StorageError::UnknownVector { .. }
             | StorageError::DimensionMismatch { .. }
             | StorageError::NonFiniteVector { .. }
             | StorageError::VectorTooLarge { .. }

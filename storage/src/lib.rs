@@ -39,11 +39,12 @@ pub mod filter;
 pub mod kv;
 mod payload_index;
 pub mod quantization;
+mod record;
 mod snapshot;
 mod storage;
 
 pub use api::*;
-pub use collection::MAX_VECTOR_NORM;
+pub use collection::{MAX_VECTORS, MAX_VECTOR_NAME, MAX_VECTOR_NORM};
 pub use error::{ErrorKind, Result, StorageError};
 pub use filter::{
     Condition, FieldCondition, Filter, GeoBoundingBox, GeoLineString, GeoPoint, GeoPolygon, GeoRadius, Match,

@@ -6,13 +6,15 @@
 //! be imported into any live database under a fresh id and swapped in by name (see
 //! [`crate::Storage::recover_snapshot`]), copied between machines, and checked for damage.
 //!
-//! Format, version 1 (integers little-endian):
+//! Format, version 2 (integers little-endian; version 1 differs only in the meta frame's
+//! config, the form before named vectors, and still loads):
 //! `GROVE-SNAPSHOT\n` (15 bytes), u32 version, then frames
 //! `u8 tag | u32 key length | u64 value length | key | value`:
 //! - tag 0, first frame: [`ArchiveMeta`] as JSON (empty key);
 //! - tags 1-5: one row of the column family meta / points / payloads / idmap / payload_index,
 //!   key without the collection prefix;
-//! - tag 6: a graph file saved by the engine (key: the file name);
+//! - tag 6: a graph file saved by the engine (key: the file name, or `v-<hex name>/<file>` for
+//!   a named vector's graphs);
 //! - tag 255, last frame: the CRC-32 (4 bytes) of every byte before this frame.
 //!
 //! Nothing of an archive is made visible before its final CRC has been checked.
@@ -26,7 +28,7 @@ use crate::error::{Result, StorageError};
 use crate::kv::Cf;
 
 const MAGIC: &[u8; 15] = b"GROVE-SNAPSHOT\n";
-const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 const TAG_META: u8 = 0;
 const TAG_GRAPH: u8 = 6;
 const TAG_END: u8 = 255;
@@ -36,6 +38,16 @@ const MAX_KEY: u32 = 64 * 1024;
 const MAX_VALUE: u64 = 16 << 30;
 /// File name extension of archives in the snapshots dir.
 pub const EXTENSION: &str = "snapshot";
+
+/// The meta frame as read, before its config is converted from the archive's version.
+#[derive(Deserialize)]
+struct RawMeta {
+    format: u32,
+    collection: String,
+    config: serde_json::Value,
+    creation_time: String,
+    points: u64,
+}
 
 /// What the first frame says about the archive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,20 +180,29 @@ impl<R: Read> ArchiveReader<R> {
         }
         a.crc.update(&magic);
         let version = u32::from_le_bytes(a.exact::<4>()?);
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(bad(format!(
-                "archive format version {version}; this server reads version {VERSION}"
+                "archive format version {version}; this server reads versions 1 to {VERSION}"
             )));
         }
         let (tag, _, value) = a.frame()?;
         if tag != TAG_META {
             return Err(bad("the archive does not start with its meta frame"));
         }
-        let meta: ArchiveMeta =
+        let raw: RawMeta =
             serde_json::from_slice(&value).map_err(|e| bad(format!("archive meta is not valid: {e}")))?;
-        if meta.format != VERSION {
-            return Err(bad(format!("archive meta says format {}, header says {VERSION}", meta.format)));
+        if raw.format != version {
+            return Err(bad(format!("archive meta says format {}, header says {version}", raw.format)));
         }
+        let config = crate::record::config_from_archive(version, raw.config)
+            .map_err(|e| bad(format!("archive meta's collection config is not valid: {e}")))?;
+        let meta = ArchiveMeta {
+            format: raw.format,
+            collection: raw.collection,
+            config,
+            creation_time: raw.creation_time,
+            points: raw.points,
+        };
         Ok((a, meta))
     }
 
@@ -241,9 +262,21 @@ impl<R: Read> ArchiveReader<R> {
             }
             TAG_GRAPH => {
                 let name = String::from_utf8(k).map_err(|_| bad("graph file name is not UTF-8"))?;
-                let ok = !name.is_empty()
-                    && !name.starts_with('.')
-                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+                let file_ok = |f: &str| {
+                    !f.is_empty()
+                        && !f.starts_with('.')
+                        && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+                };
+                // A named vector's file: exactly one `v-<hex>/` directory in front.
+                let ok = match name.split_once('/') {
+                    None => file_ok(&name),
+                    Some((dir, file)) => {
+                        dir.len() > 2
+                            && dir.starts_with("v-")
+                            && dir[2..].bytes().all(|b| b.is_ascii_hexdigit())
+                            && file_ok(file)
+                    }
+                };
                 if !ok {
                     return Err(bad(format!("graph file name {name:?} is not acceptable")));
                 }
@@ -287,6 +320,48 @@ mod tests {
                 Frame::End => return Ok(out),
                 f => out.push(f),
             }
+        }
+    }
+
+    /// A format-1 archive (written before named vectors: the meta's config has top-level
+    /// `dimension` and `metric`) still reads, as one unnamed vector.
+    #[test]
+    fn format_1_archives_still_read() {
+        let meta = br#"{"format":1,"collection":"old","config":{"dimension":5,"metric":"dot"},"creation_time":"t","points":0}"#;
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.push(TAG_META);
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+        b.extend_from_slice(meta);
+        let crc = crc32fast::hash(&b);
+        b.push(TAG_END);
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&4u64.to_le_bytes());
+        b.extend_from_slice(&crc.to_le_bytes());
+        let (mut r, m) = ArchiveReader::new(&b[..]).unwrap();
+        let v = m.config.vector("").unwrap();
+        assert_eq!((v.dimension, v.metric, m.config.named_form), (5, Metric::Dot, false));
+        assert!(matches!(r.next_frame().unwrap(), Frame::End));
+    }
+
+    /// Named vectors' graph files travel as `v-<hex>/<file>`; anything else with a slash is
+    /// refused.
+    #[test]
+    fn named_vector_graph_names() {
+        for (name, ok) in [
+            ("v-696d67/hnsw.graph", true),
+            ("v-/x", false),
+            ("v-zz/x", false),
+            ("a/b", false),
+            ("v-61/../x", false),
+            ("v-61/b/c", false),
+        ] {
+            let mut w = ArchiveWriter::new(Vec::new(), &meta()).unwrap();
+            w.graph(name, b"g").unwrap();
+            let b = w.finish().unwrap();
+            assert_eq!(read_all(&b).is_ok(), ok, "{name}");
         }
     }
 

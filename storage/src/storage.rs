@@ -12,9 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::RwLock;
 
 use crate::api::*;
-use crate::collection::{prefix, validate_config, Collection, CollectionRecord};
+use crate::collection::{prefix, validate_config, Collection};
 use crate::error::{Result, StorageError};
 use crate::kv::{dir_size, Batch, Cf, KvBackend, MemKv, RocksKv, Scan};
+use crate::record::{decode_record, encode_record, CollectionRecord};
 use crate::snapshot::{self, ArchiveReader, Frame};
 
 mod aliases;
@@ -203,7 +204,7 @@ impl Storage {
         let mut err = None;
         kv.scan(Cf::Meta, &reg_key(REG_COLL), &[], &mut |k, v| {
             let name = String::from_utf8_lossy(&k[4 + REG_COLL.len()..]).into_owned();
-            match serde_json::from_slice::<CollectionRecord>(v) {
+            match decode_record(v) {
                 Ok(r) => recs.push((name, r)),
                 Err(e) => err = Some(StorageError::Corrupt(format!("collection record {name}: {e}"))),
             }
@@ -266,11 +267,7 @@ impl Storage {
         let mut b = Batch::new();
         let mut k = REG_COLL.to_vec();
         k.extend_from_slice(name.as_bytes());
-        b.put(
-            Cf::Meta,
-            reg_key(&k),
-            serde_json::to_vec(&rec).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-        );
+        b.put(Cf::Meta, reg_key(&k), encode_record(&rec)?);
         b.put(Cf::Meta, reg_key(REG_NEXT), (next + 1).to_be_bytes().to_vec());
         self.kv.write(b)?;
         let gdir = self.dir.as_ref().map(|d| d.join("graphs").join(next.to_string()));
@@ -317,11 +314,58 @@ impl Storage {
         Ok(true)
     }
 
-    /// Inserts or replaces points as one atomic, durable batch. Validated before anything is
-    /// written: dimension, finite components, payload size, types of indexed fields (400).
-    /// A replaced point gets a new internal id; its old id is tombstoned in the same batch.
+    /// Inserts or replaces points (their unnamed vector) as one atomic, durable batch.
+    /// Validated before anything is written: dimension, finite components, payload size, types
+    /// of indexed fields (400). A replaced point gets a new internal id; its old id is
+    /// tombstoned in the same batch.
     pub fn upsert(&self, name: &str, points: Vec<PointStruct>) -> Result<UpdateResult> {
+        self.coll(name)?.upsert(points.into_iter().map(NamedPoint::from).collect())
+    }
+
+    /// [`Self::upsert`] of points carrying any subset of the collection's named vectors. An
+    /// undeclared name is a 400 listing the declared ones; a replaced point loses the vectors
+    /// it does not carry again (an upsert replaces the whole point, as in Qdrant).
+    pub fn upsert_named(&self, name: &str, points: Vec<NamedPoint>) -> Result<UpdateResult> {
         self.coll(name)?.upsert(points)
+    }
+
+    /// Sets some vectors of existing points, keeping their other vectors and payloads (one
+    /// batch). A missing point is 404 and nothing is written.
+    pub fn update_vectors(&self, name: &str, updates: Vec<(PointId, NamedVectors)>) -> Result<UpdateResult> {
+        self.coll(name)?.update_vectors(updates)
+    }
+
+    /// Removes the named vectors from the selected points (one batch).
+    pub fn delete_vectors(
+        &self,
+        name: &str,
+        selector: &PointSelector,
+        vectors: &[String],
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.delete_vectors(selector, vectors)
+    }
+
+    /// Replaces a collection's config by `f(current)`: settings that act (graph parameters,
+    /// `ef_search`, the tombstone ratio) take effect through a background rebuild of the
+    /// affected vectors' indexes; stored settings are persisted and returned by info. Vector
+    /// names, sizes, distances and Matryoshka settings cannot change (400).
+    pub fn update_collection(
+        &self,
+        name: &str,
+        f: impl FnOnce(&CollectionConfig) -> Result<CollectionConfig>,
+    ) -> Result<()> {
+        let _a = self.admin.lock();
+        let c = self.coll(name)?;
+        let new = f(&c.config())?;
+        validate_config(&new, &self.opts)?;
+        let mut k = REG_COLL.to_vec();
+        k.extend_from_slice(name.as_bytes());
+        let key = reg_key(&k);
+        c.update_config(new, |cfg| {
+            let mut b = Batch::new();
+            b.put(Cf::Meta, key, encode_record(&CollectionRecord { id: c.id, config: cfg.clone() })?);
+            self.kv.write(b)
+        })
     }
 
     /// Points by id, in request order (missing ids are skipped).
@@ -630,11 +674,7 @@ impl Storage {
             let mut b = Batch::new();
             let mut k = REG_COLL.to_vec();
             k.extend_from_slice(name.as_bytes());
-            b.put(
-                Cf::Meta,
-                reg_key(&k),
-                serde_json::to_vec(&rec).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            );
+            b.put(Cf::Meta, reg_key(&k), encode_record(&rec)?);
             match &old {
                 Some(o) => {
                     for cf in Cf::ALL {
@@ -666,13 +706,22 @@ impl Storage {
 
     fn check_replace(&self, name: &str, config: &CollectionConfig) -> Result<()> {
         let Some(old) = self.collections.read().get(name).cloned() else { return Ok(()) };
-        if old.config.dimension != config.dimension || old.config.metric != config.metric {
+        let shape = |c: &CollectionConfig| -> String {
+            c.vectors
+                .iter()
+                .map(|(n, v)| format!("{n:?}: {}-dimensional {:?}", v.dimension, v.metric))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let old_config = old.config();
+        if shape(&old_config) != shape(config) {
             return Err(StorageError::SnapshotConflict {
                 name: name.to_string(),
                 reason: format!(
-                    "the snapshot holds {}-dimensional {:?} vectors, the collection {}-dimensional {:?}; \
+                    "the snapshot holds vectors {}, the collection {}; \
                      delete the collection first or recover under another name",
-                    config.dimension, config.metric, old.config.dimension, old.config.metric
+                    shape(config),
+                    shape(&old_config)
                 ),
             });
         }
@@ -714,8 +763,11 @@ impl Storage {
                 }
                 Frame::Graph(file, v) => {
                     if let Some(g) = gdir {
-                        std::fs::create_dir_all(g).map_err(|e| StorageError::io(g, e))?;
+                        // `file` is a checked name, or `v-<hex>/<name>` for a named vector.
                         let p = g.join(file);
+                        if let Some(parent) = p.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| StorageError::io(parent, e))?;
+                        }
                         std::fs::write(&p, v).map_err(|e| StorageError::io(&p, e))?;
                     }
                 }

@@ -102,6 +102,7 @@ impl Point {
             id: Some((&self.id).into()),
             vector: Some(pb::Vector { data: self.vector.clone() }),
             payload: payload_to_pb(&self.payload),
+            ..Default::default()
         }
     }
 }
@@ -330,9 +331,10 @@ impl GroveClient {
     ) -> Result<bool> {
         let req = pb::CreateCollectionRequest {
             collection_name: name.to_owned(),
-            vectors: Some(pb::VectorParams { size: dim, distance: distance as i32 }),
+            vectors: Some(pb::VectorParams { size: dim, distance: distance as i32, ..Default::default() }),
             hnsw_config: hnsw,
             matryoshka: None,
+            ..Default::default()
         };
         Ok(self.collections.clone().create(req).await?.into_inner().result)
     }

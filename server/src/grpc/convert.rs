@@ -205,9 +205,21 @@ fn split_selector(s: Option<pb::PointsSelector>) -> ServiceResult<(Option<Vec<ap
 pub fn points(ps: Vec<pb::PointStruct>) -> ServiceResult<Vec<api::PointStruct>> {
     ps.into_iter()
         .map(|p| {
+            // The unnamed vector in `vector`, named ones in `named_vectors` (a point may carry
+            // both, or only named ones).
+            let vector = if p.named_vectors.is_empty() {
+                api::VectorStruct::Single(p.vector.ok_or_else(|| missing("point.vector"))?.data)
+            } else {
+                let mut m: std::collections::BTreeMap<String, Vec<f32>> =
+                    p.named_vectors.into_iter().map(|(k, v)| (k, v.data)).collect();
+                if let Some(v) = p.vector {
+                    m.insert(String::new(), v.data);
+                }
+                api::VectorStruct::Named(m)
+            };
             Ok(api::PointStruct {
                 id: point_id(p.id, "point.id")?,
-                vector: p.vector.ok_or_else(|| missing("point.vector"))?.data,
+                vector,
                 payload: Some(payload(p.payload)?),
             })
         })
@@ -238,6 +250,7 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
     };
     Ok(api::QueryRequest {
         query: Some(api::QueryInput::Vector(q.query.ok_or_else(|| missing("query"))?.data)),
+        using: (!q.using.is_empty()).then_some(q.using),
         filter: opt_filter(q.filter)?,
         params: Some(api::SearchParams {
             hnsw_ef: params.hnsw_ef.map(|e| usize::try_from(e).unwrap_or(usize::MAX)),
@@ -384,7 +397,7 @@ fn distance(d: i32) -> ServiceResult<api::Distance> {
         Ok(pb::Distance::Dot) => Ok(api::Distance::Dot),
         Ok(pb::Distance::Euclid) => Ok(api::Distance::Euclid),
         Ok(pb::Distance::Unspecified) | Err(_) => {
-            Err(ServiceError::invalid("vectors.distance is required: COSINE, DOT or EUCLID"))
+            Err(ServiceError::invalid("distance is required: COSINE, DOT or EUCLID"))
         }
     }
 }
@@ -394,6 +407,8 @@ fn distance_out(d: api::Distance) -> i32 {
         api::Distance::Cosine => pb::Distance::Cosine as i32,
         api::Distance::Dot => pb::Distance::Dot as i32,
         api::Distance::Euclid => pb::Distance::Euclid as i32,
+        // Never stored (refused at create).
+        api::Distance::Manhattan => pb::Distance::Unspecified as i32,
     }
 }
 
@@ -402,18 +417,65 @@ fn to_usize(v: Option<u64>) -> Option<usize> {
 }
 
 /// Create collection.
-pub fn create_collection(r: pb::CreateCollectionRequest) -> ServiceResult<api::CreateCollection> {
-    let v = r.vectors.ok_or_else(|| missing("vectors"))?;
-    Ok(api::CreateCollection {
-        vectors: api::VectorParams { size: v.size, distance: distance(v.distance)?, hnsw_config: None },
-        hnsw_config: r.hnsw_config.map(|h| api::HnswConfigDiff {
-            m: to_usize(h.m),
-            ef_construct: to_usize(h.ef_construction),
-            full_scan_threshold: None,
-            gamma: to_usize(h.gamma),
-            m_beta: to_usize(h.m_beta),
+fn hnsw_diff(h: pb::HnswConfig) -> api::HnswConfigDiff {
+    api::HnswConfigDiff {
+        m: to_usize(h.m),
+        ef_construct: to_usize(h.ef_construction),
+        gamma: to_usize(h.gamma),
+        m_beta: to_usize(h.m_beta),
+        ..Default::default()
+    }
+}
+
+fn vector_params(field: &str, v: pb::VectorParams) -> ServiceResult<api::VectorParams> {
+    Ok(api::VectorParams {
+        size: v.size,
+        distance: distance(v.distance).map_err(|e| ServiceError::invalid(format!("{field}.{e}")))?,
+        hnsw_config: v.hnsw_config.map(hnsw_diff),
+        quantization_config: None,
+        on_disk: v.on_disk,
+        datatype: None,
+        multivector_config: None,
+    })
+}
+
+fn vector_params_out(v: &api::VectorParams) -> pb::VectorParams {
+    pb::VectorParams {
+        size: v.size,
+        distance: distance_out(v.distance),
+        hnsw_config: v.hnsw_config.as_ref().map(|h| pb::HnswConfig {
+            m: h.m.map(|x| x as u64),
+            ef_construction: h.ef_construct.map(|x| x as u64),
+            gamma: h.gamma.map(|x| x as u64),
+            m_beta: h.m_beta.map(|x| x as u64),
         }),
+        on_disk: v.on_disk,
+    }
+}
+
+/// Create collection: `vectors` is the unnamed vector, `named_vectors` the named ones (with
+/// both, the unnamed one is the name `""` of the map).
+pub fn create_collection(r: pb::CreateCollectionRequest) -> ServiceResult<api::CreateCollection> {
+    let vectors = match (r.vectors, r.named_vectors.is_empty()) {
+        (None, true) => return Err(missing("vectors (or named_vectors)")),
+        (Some(v), true) => api::VectorsConfig::Single(vector_params("vectors", v)?),
+        (unnamed, false) => {
+            let mut m = std::collections::BTreeMap::new();
+            for (name, v) in r.named_vectors {
+                let p = vector_params(&format!("named_vectors[{name:?}]"), v)?;
+                m.insert(name, p);
+            }
+            if let Some(v) = unnamed {
+                m.insert(String::new(), vector_params("vectors", v)?);
+            }
+            api::VectorsConfig::Named(m)
+        }
+    };
+    Ok(api::CreateCollection {
+        vectors: Some(vectors),
+        hnsw_config: r.hnsw_config.map(hnsw_diff),
         matryoshka: r.matryoshka.map(matryoshka_config),
+        ..Default::default()
     })
 }
 
@@ -448,10 +510,16 @@ pub fn collection_info(name: String, i: api::CollectionInfo) -> pb::CollectionIn
     let h = &i.config.hnsw_config;
     pb::CollectionInfo {
         name,
-        vectors: Some(pb::VectorParams {
-            size: i.config.params.vectors.size,
-            distance: distance_out(i.config.params.vectors.distance),
-        }),
+        vectors: match &i.config.params.vectors {
+            api::VectorsConfig::Single(v) => Some(vector_params_out(v)),
+            api::VectorsConfig::Named(_) => None,
+        },
+        named_vectors: match &i.config.params.vectors {
+            api::VectorsConfig::Single(_) => Default::default(),
+            api::VectorsConfig::Named(m) => {
+                m.iter().map(|(k, v)| (k.clone(), vector_params_out(v))).collect()
+            }
+        },
         hnsw_config: Some(pb::HnswConfig {
             m: Some(h.m as u64),
             ef_construction: Some(h.ef_construct as u64),
@@ -488,20 +556,35 @@ pub fn update(r: api::UpdateResult) -> pb::UpdateResponse {
 
 /// A hit.
 pub fn scored(p: api::ScoredPoint) -> pb::ScoredPoint {
+    let (vector, named_vectors) = vectors_out(p.vector);
     pb::ScoredPoint {
         id: Some(point_id_out(p.id)),
         score: p.score,
         payload: p.payload.map(payload_out).unwrap_or_default(),
-        vector: p.vector.map(|data| pb::Vector { data }),
+        vector,
+        named_vectors,
+    }
+}
+
+/// A point's vectors on the wire: the unnamed form in `vector`, the named form in the map.
+fn vectors_out(v: Option<api::VectorStruct>) -> (Option<pb::Vector>, HashMap<String, pb::Vector>) {
+    match v {
+        None => (None, HashMap::new()),
+        Some(api::VectorStruct::Single(data)) => (Some(pb::Vector { data }), HashMap::new()),
+        Some(api::VectorStruct::Named(m)) => {
+            (None, m.into_iter().map(|(k, data)| (k, pb::Vector { data })).collect())
+        }
     }
 }
 
 /// A record.
 pub fn record(r: api::Record) -> pb::RetrievedPoint {
+    let (vector, named_vectors) = vectors_out(r.vector);
     pb::RetrievedPoint {
         id: Some(point_id_out(r.id)),
         payload: r.payload.map(payload_out).unwrap_or_default(),
-        vector: r.vector.map(|data| pb::Vector { data }),
+        vector,
+        named_vectors,
     }
 }
 
@@ -517,6 +600,7 @@ pub fn explain(e: api::ExplainOut) -> pb::Explain {
         nodes_visited: e.nodes_visited,
         distances_computed: e.distances_computed,
         unindexed_scanned: e.unindexed_scanned,
+        using: e.using,
         filter: e.filter.map(|f| pb::FilterExplain {
             cardinality: f.cardinality,
             indexed_fields: f.indexed_fields,

@@ -7,7 +7,7 @@ use crate::service::ServiceError;
 /// gRPC code of a service error.
 pub fn code_of(e: &ServiceError) -> Code {
     match e {
-        ServiceError::InvalidArgument(_) => Code::InvalidArgument,
+        ServiceError::InvalidArgument(_) | ServiceError::Unprocessable(_) => Code::InvalidArgument,
         ServiceError::NotFound(_) => Code::NotFound,
         ServiceError::AlreadyExists(_) => Code::AlreadyExists,
         ServiceError::Unauthenticated(_) => Code::Unauthenticated,

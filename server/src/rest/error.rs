@@ -97,6 +97,7 @@ fn source_text(e: &dyn std::error::Error) -> String {
 pub fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        ServiceError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::AlreadyExists(_) => StatusCode::CONFLICT,
         ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

@@ -6,9 +6,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::{
     CollectionExistence, CollectionInfo, CollectionsResponse, CountRequest, CountResult, CreateCollection,
-    CreateFieldIndex, DeletePayload, GetPoints, PointsSelector, QueryBatchRequest, QueryRequest,
-    QueryResponse, Record, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, SetPayload,
-    SnapshotDescription, SnapshotRecover, UpdateResult, UpsertPoints, VersionInfo,
+    CreateFieldIndex, DeletePayload, DeleteVectors, GetPoints, PointsSelector, QueryBatchRequest,
+    QueryRequest, QueryResponse, Record, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest, SetPayload,
+    SnapshotDescription, SnapshotRecover, UpdateCollection, UpdateResult, UpdateVectors, UpsertPoints,
+    VersionInfo,
 };
 use crate::service::ServiceError;
 
@@ -64,6 +65,32 @@ pub async fn create_collection(
     Json(body): Json<CreateCollection>,
 ) -> RestResult<bool> {
     Ok(Done(s.service.create_collection(name, body).await?))
+}
+
+pub async fn update_collection(
+    State(s): S,
+    Path(name): Path<String>,
+    Json(body): Json<UpdateCollection>,
+) -> RestResult<bool> {
+    Ok(Done(s.service.update_collection(name, body).await?))
+}
+
+pub async fn update_vectors(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(_w): Query<WriteParams>,
+    Json(body): Json<UpdateVectors>,
+) -> RestResult<UpdateResult> {
+    Ok(Done(s.service.update_vectors(name, body).await?))
+}
+
+pub async fn delete_vectors(
+    State(s): S,
+    Path(name): Path<String>,
+    Query(_w): Query<WriteParams>,
+    Json(body): Json<DeleteVectors>,
+) -> RestResult<UpdateResult> {
+    Ok(Done(s.service.delete_vectors(name, body).await?))
 }
 
 pub async fn get_collection(State(s): S, Path(name): Path<String>) -> RestResult<CollectionInfo> {

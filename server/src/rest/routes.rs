@@ -1,6 +1,6 @@
 //! The route table: the single list the router and the OpenAPI document are built from.
 
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 
 use super::compat as qc;
 use super::diagnostics as dg;
@@ -132,6 +132,33 @@ pub const ROUTES: &[Route] = &[
         request: Some("CreateCollection"),
         response: "bool",
         handler: || put(h::create_collection),
+    },
+    Route {
+        method: "PATCH",
+        path: "/collections/{name}",
+        access: W,
+        summary: "Update collection settings (graph parameters act; the rest is stored, see info)",
+        request: Some("UpdateCollection"),
+        response: "bool",
+        handler: || patch(h::update_collection),
+    },
+    Route {
+        method: "PUT",
+        path: "/collections/{name}/points/vectors",
+        access: W,
+        summary: "Set some vectors of existing points (their other vectors and payloads stay)",
+        request: Some("UpdateVectors"),
+        response: "UpdateResult",
+        handler: || put(h::update_vectors),
+    },
+    Route {
+        method: "POST",
+        path: "/collections/{name}/points/vectors/delete",
+        access: W,
+        summary: "Remove named vectors from points",
+        request: Some("DeleteVectors"),
+        response: "UpdateResult",
+        handler: || post(h::delete_vectors),
     },
     Route {
         method: "GET",

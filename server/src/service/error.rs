@@ -9,6 +9,9 @@ pub enum ServiceError {
     /// The request is malformed or asks for something impossible; the message says what to fix.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A well-formed value outside its documented range (Qdrant's 422, e.g. `shard_number: 0`).
+    #[error("{0}")]
+    Unprocessable(String),
     /// The collection (or other named object) does not exist.
     #[error("{0}")]
     NotFound(String),

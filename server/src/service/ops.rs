@@ -3,6 +3,7 @@
 //! This module is the only code that touches `grove_storage`; the conversions between the
 //! Qdrant-shaped API types and storage's types live here too.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use grove_index::{Metric, Strategy};
@@ -114,8 +115,21 @@ fn post_payload(w: &api::WithPayload, p: Option<api::Payload>) -> Option<api::Pa
     }
 }
 
+/// A record's vectors in the form the collection was declared in.
+fn vectors_out(vector: Option<Vec<f32>>, vectors: Option<st::NamedVectors>) -> Option<api::VectorStruct> {
+    match (vector, vectors) {
+        (_, Some(m)) => Some(api::VectorStruct::Named(m)),
+        (Some(v), None) => Some(api::VectorStruct::Single(v)),
+        (None, None) => None,
+    }
+}
+
 fn record_out(r: st::Record, w: &api::WithPayload) -> api::Record {
-    api::Record { id: id_out(r.id), payload: post_payload(w, r.payload), vector: r.vector }
+    api::Record {
+        id: id_out(r.id),
+        payload: post_payload(w, r.payload),
+        vector: vectors_out(r.vector, r.vectors),
+    }
 }
 
 fn update_out(r: st::UpdateResult) -> api::UpdateResult {
@@ -147,12 +161,17 @@ fn schema_out(t: st::PayloadSchemaType) -> api::PayloadSchemaType {
     }
 }
 
-fn metric_in(d: api::Distance) -> Metric {
-    match d {
+fn metric_in(field: &str, d: api::Distance) -> ServiceResult<Metric> {
+    Ok(match d {
         api::Distance::Cosine => Metric::Cosine,
         api::Distance::Dot => Metric::Dot,
         api::Distance::Euclid => Metric::L2,
-    }
+        api::Distance::Manhattan => {
+            return Err(ServiceError::invalid(format!(
+            "{field}.distance: Manhattan is not supported by Grove's engine yet; use Cosine, Dot or Euclid"
+        )))
+        }
+    })
 }
 
 fn metric_out(m: Metric) -> api::Distance {
@@ -272,36 +291,452 @@ fn calibration_out(r: grove_index::matryoshka::CalibrationReport) -> api::Calibr
     }
 }
 
-fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::CollectionConfig> {
-    let dim =
-        usize::try_from(req.vectors.size).map_err(|_| ServiceError::invalid("vectors.size is too large"))?;
-    if dim == 0 {
-        return Err(ServiceError::invalid("vectors.size must be at least 1"));
+/// Qdrant's 422 for a value outside its documented range (the same words Qdrant uses, so
+/// clients that match on them keep working), naming the field and the bound.
+fn out_of_range(field: &str, value: impl std::fmt::Display, bound: &str) -> ServiceError {
+    ServiceError::Unprocessable(format!(
+        "Validation error in JSON body: [{field}: value {value} invalid, must be {bound}]"
+    ))
+}
+
+fn at_least(field: &str, v: Option<u64>, min: u64) -> ServiceResult<()> {
+    match v {
+        Some(x) if x < min => Err(out_of_range(field, x, &format!("{min} or larger"))),
+        _ => Ok(()),
     }
-    let mut config = st::CollectionConfig::new(dim, metric_in(req.vectors.distance));
+}
+
+/// A typed value as the JSON stored for it (unset fields omitted, so info returns what was
+/// declared).
+fn to_json<T: serde::Serialize>(v: &T) -> ServiceResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(ServiceError::internal)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Option<T> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// Merges the set keys of `diff` (a JSON object) into the object stored under `key`.
+fn merge_stored(stored: &mut serde_json::Map<String, serde_json::Value>, key: &str, diff: serde_json::Value) {
+    let serde_json::Value::Object(d) = diff else { return };
+    let slot = stored.entry(key.to_owned()).or_insert_with(|| serde_json::json!({}));
+    if let serde_json::Value::Object(m) = slot {
+        for (k, v) in d {
+            if !v.is_null() {
+                m.insert(k, v);
+            }
+        }
+    }
+}
+
+fn check_hnsw(prefix: &str, h: &api::HnswConfigDiff) -> ServiceResult<()> {
+    at_least(&format!("{prefix}hnsw_config.ef_construct"), h.ef_construct.map(|x| x as u64), 4)?;
+    at_least(&format!("{prefix}hnsw_config.full_scan_threshold"), h.full_scan_threshold.map(|x| x as u64), 10)
+}
+
+fn check_quantization(field: &str, q: &api::QuantizationConfig) -> ServiceResult<()> {
+    if let api::QuantizationConfig::Scalar(s) = q {
+        if let Some(x) = s.quantile {
+            if !(0.5..=1.0).contains(&x) {
+                return Err(out_of_range(&format!("{field}.scalar.quantile"), x, "in range 0.5..=1"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_optimizers(o: &api::OptimizersConfigDiff) -> ServiceResult<()> {
+    if let Some(x) = o.deleted_threshold {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(out_of_range("optimizers_config.deleted_threshold", x, "in range 0..=1"));
+        }
+    }
+    at_least("optimizers_config.vacuum_min_vector_number", o.vacuum_min_vector_number, 100)?;
+    at_least("optimizers_config.max_segment_size", o.max_segment_size, 1)
+}
+
+/// The graph parameters `diff` asks for over `base` (`m = 0`, Qdrant's "no graph", keeps
+/// Grove's graph: it is listed as having no effect).
+fn hnsw_over(base: st::HnswConfig, diff: &api::HnswConfigDiff) -> st::HnswConfig {
+    st::HnswConfig {
+        m: diff.m.filter(|m| *m > 0).unwrap_or(base.m),
+        ef_construction: diff.ef_construct.unwrap_or(base.ef_construction),
+    }
+}
+
+fn datatype_in(d: Option<api::Datatype>) -> st::VectorDatatype {
+    match d {
+        None | Some(api::Datatype::Float32) => st::VectorDatatype::Float32,
+        Some(api::Datatype::Float16) => st::VectorDatatype::Float16,
+        Some(api::Datatype::Uint8) => st::VectorDatatype::Uint8,
+        Some(api::Datatype::Turbo4) => st::VectorDatatype::Turbo4,
+    }
+}
+
+fn datatype_out(d: st::VectorDatatype) -> Option<api::Datatype> {
+    match d {
+        st::VectorDatatype::Float32 => None,
+        st::VectorDatatype::Float16 => Some(api::Datatype::Float16),
+        st::VectorDatatype::Uint8 => Some(api::Datatype::Uint8),
+        st::VectorDatatype::Turbo4 => Some(api::Datatype::Turbo4),
+    }
+}
+
+fn vector_in(field: &str, p: api::VectorParams) -> ServiceResult<st::VectorConfig> {
+    let size =
+        usize::try_from(p.size).map_err(|_| ServiceError::invalid(format!("{field}.size is too large")))?;
+    if size == 0 || size > 65_536 {
+        return Err(out_of_range(&format!("{field}.size"), size, "from 1 to 65536"));
+    }
+    let mut v = st::VectorConfig::new(size, metric_in(field, p.distance)?);
+    if let Some(h) = &p.hnsw_config {
+        check_hnsw(&format!("{field}."), h)?;
+        v.stored.insert("hnsw_config".into(), to_json(h)?);
+    }
+    if let Some(q) = &p.quantization_config {
+        check_quantization(&format!("{field}.quantization_config"), q)?;
+        v.quantization = Some(to_json(q)?);
+    }
+    if let Some(m) = p.multivector_config {
+        if !m.is_null() {
+            v.stored.insert("multivector_config".into(), m);
+        }
+    }
+    v.on_disk = p.on_disk;
+    v.datatype = datatype_in(p.datatype);
+    Ok(v)
+}
+
+/// Recomputes the graph parameters that act from the stored diffs: the collection's over the
+/// defaults, each vector's over the collection's, ACORN's from both.
+fn apply_hnsw(config: &mut st::CollectionConfig) {
+    let diff_of = |m: &serde_json::Map<String, serde_json::Value>| -> api::HnswConfigDiff {
+        m.get("hnsw_config").and_then(from_json).unwrap_or_default()
+    };
+    let coll = diff_of(&config.stored);
+    config.hnsw = hnsw_over(st::HnswConfig::default(), &coll);
+    let mut acorn = st::AcornConfig::default();
+    let mut layer_acorn = |d: &api::HnswConfigDiff| {
+        if let Some(g) = d.gamma {
+            acorn.gamma = g;
+        }
+        if let Some(mb) = d.m_beta {
+            acorn.m_beta = mb;
+        }
+    };
+    layer_acorn(&coll);
+    let base = config.hnsw;
+    for v in config.vectors.values_mut() {
+        let d = diff_of(&v.stored);
+        layer_acorn(&d);
+        v.hnsw = (d.m.is_some_and(|m| m > 0) || d.ef_construct.is_some()).then(|| hnsw_over(base, &d));
+    }
+    config.acorn = acorn;
+}
+
+fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::CollectionConfig> {
+    let (vectors, named_form) = match req.vectors {
+        Some(api::VectorsConfig::Single(p)) => {
+            (BTreeMap::from([(String::new(), vector_in("vectors", p)?)]), false)
+        }
+        Some(api::VectorsConfig::Named(m)) => {
+            let mut out = BTreeMap::new();
+            for (name, p) in m {
+                out.insert(name.clone(), vector_in(&format!("vectors.{name}"), p)?);
+            }
+            (out, true)
+        }
+        None => (BTreeMap::new(), true),
+    };
+    if vectors.is_empty() {
+        let sparse = req.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty());
+        return Err(ServiceError::invalid(if sparse {
+            "vectors: Grove does not serve sparse vectors yet, so a collection needs at least one dense vector \
+             (\"vectors\": {\"size\": n, \"distance\": \"Cosine\"} or a map of names)"
+        } else {
+            "vectors: declare at least one dense vector: {\"size\": n, \"distance\": \"Cosine\"} or a map of names"
+        }));
+    }
+    let mut config = st::CollectionConfig::with_vectors(vectors, named_form);
     if let Some(m) = req.matryoshka {
         matryoshka_in(m, &mut config)?;
     }
-    // Collection-level settings first, then the vector-level ones (more specific) on top.
-    for diff in [req.hnsw_config, req.vectors.hnsw_config].into_iter().flatten() {
-        if let Some(m) = diff.m {
-            config.hnsw.m = m;
-        }
-        if let Some(ef) = diff.ef_construct {
-            config.hnsw.ef_construction = ef;
-        }
-        if let Some(g) = diff.gamma {
-            config.acorn.gamma = g;
-        }
-        if let Some(mb) = diff.m_beta {
-            config.acorn.m_beta = mb;
+    for (field, v) in [
+        ("shard_number", req.shard_number),
+        ("replication_factor", req.replication_factor),
+        ("write_consistency_factor", req.write_consistency_factor),
+    ] {
+        at_least(field, v.map(u64::from), 1)?;
+        if let Some(v) = v {
+            config.stored.insert(field.into(), v.into());
         }
     }
+    if let Some(m) = req.sharding_method {
+        config.stored.insert("sharding_method".into(), to_json(&m)?);
+    }
+    if let Some(b) = req.on_disk_payload {
+        config.stored.insert("on_disk_payload".into(), b.into());
+    }
+    if let Some(h) = &req.hnsw_config {
+        check_hnsw("", h)?;
+        config.stored.insert("hnsw_config".into(), to_json(h)?);
+    }
+    if let Some(w) = &req.wal_config {
+        at_least("wal_config.wal_capacity_mb", w.wal_capacity_mb, 1)?;
+        merge_stored(&mut config.stored, "wal_config", to_json(w)?);
+    }
+    if let Some(o) = &req.optimizers_config {
+        check_optimizers(o)?;
+        merge_stored(&mut config.stored, "optimizers_config", to_json(o)?);
+        if let Some(t) = o.deleted_threshold.filter(|t| *t > 0.0) {
+            config.tombstone_rebuild_ratio = t;
+        }
+    }
+    if let Some(q) = &req.quantization_config {
+        check_quantization("quantization_config", q)?;
+        config.quantization = Some(to_json(q)?);
+    }
+    for (key, v) in [
+        ("sparse_vectors", req.sparse_vectors.map(|s| serde_json::Value::Object(s.into_iter().collect()))),
+        ("strict_mode_config", req.strict_mode_config),
+        ("metadata", req.metadata.map(serde_json::Value::Object)),
+        ("init_from", req.init_from),
+        ("payload", req.payload),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_null()) {
+            config.stored.insert(key.into(), v);
+        }
+    }
+    if !req.unknown.is_empty() {
+        config.stored.insert("unknown".into(), serde_json::Value::Object(req.unknown.into_iter().collect()));
+    }
+    apply_hnsw(&mut config);
     Ok(config)
+}
+
+/// `PATCH /collections/{name}` applied to the current config (validated as the create body is).
+fn collection_update_in(
+    cur: &st::CollectionConfig,
+    req: &api::UpdateCollection,
+) -> ServiceResult<st::CollectionConfig> {
+    let mut config = cur.clone();
+    if let Some(vs) = &req.vectors {
+        for (name, d) in vs {
+            let known = config.vector_names();
+            let field = format!("vectors.{name:?}");
+            let Some(v) = config.vectors.get_mut(name) else {
+                return Err(ServiceError::invalid(format!(
+                    "{field}: the collection has no vector named {name:?}; its vectors are: {known}"
+                )));
+            };
+            if let Some(h) = &d.hnsw_config {
+                check_hnsw(&format!("{field}."), h)?;
+                merge_stored(&mut v.stored, "hnsw_config", to_json(h)?);
+            }
+            match &d.quantization_config {
+                Some(api::QuantizationConfigDiff::Config(q)) => {
+                    check_quantization(&format!("{field}.quantization_config"), q)?;
+                    v.quantization = Some(to_json(q)?);
+                }
+                Some(api::QuantizationConfigDiff::Disabled(_)) => v.quantization = None,
+                None => {}
+            }
+            if let Some(b) = d.on_disk {
+                v.on_disk = Some(b);
+            }
+        }
+    }
+    if let Some(h) = &req.hnsw_config {
+        check_hnsw("", h)?;
+        merge_stored(&mut config.stored, "hnsw_config", to_json(h)?);
+    }
+    if let Some(o) = &req.optimizers_config {
+        check_optimizers(o)?;
+        merge_stored(&mut config.stored, "optimizers_config", to_json(o)?);
+        if let Some(t) = o.deleted_threshold.filter(|t| *t > 0.0) {
+            config.tombstone_rebuild_ratio = t;
+        }
+    }
+    if let Some(p) = &req.params {
+        at_least("params.replication_factor", p.replication_factor.map(u64::from), 1)?;
+        at_least("params.write_consistency_factor", p.write_consistency_factor.map(u64::from), 1)?;
+        if let serde_json::Value::Object(m) = to_json(p)? {
+            for (k, v) in m {
+                config.stored.insert(k, v);
+            }
+        }
+    }
+    match &req.quantization_config {
+        Some(api::QuantizationConfigDiff::Config(q)) => {
+            check_quantization("quantization_config", q)?;
+            config.quantization = Some(to_json(q)?);
+        }
+        Some(api::QuantizationConfigDiff::Disabled(_)) => config.quantization = None,
+        None => {}
+    }
+    if let Some(s) = &req.sparse_vectors {
+        let slot = config.stored.entry("sparse_vectors").or_insert_with(|| serde_json::json!({}));
+        for (name, d) in s {
+            if let serde_json::Value::Object(m) = slot {
+                let e = m.entry(name.clone()).or_insert_with(|| serde_json::json!({}));
+                if let (serde_json::Value::Object(cur), serde_json::Value::Object(d)) = (e, d) {
+                    for (k, v) in d {
+                        cur.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+    }
+    if let Some(sm) = &req.strict_mode_config {
+        merge_stored(&mut config.stored, "strict_mode_config", sm.clone());
+    }
+    if let Some(md) = &req.metadata {
+        merge_stored(&mut config.stored, "metadata", serde_json::Value::Object(md.clone()));
+    }
+    if !req.unknown.is_empty() {
+        merge_stored(
+            &mut config.stored,
+            "unknown",
+            serde_json::Value::Object(req.unknown.clone().into_iter().collect()),
+        );
+    }
+    apply_hnsw(&mut config);
+    Ok(config)
+}
+
+/// The declared settings that have no effect in Grove, one line each: what collection info
+/// lists as `grove_settings_without_effect`.
+fn settings_without_effect(c: &st::CollectionConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let s = &c.stored;
+    let u64_of = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
+    for (k, why) in [
+        ("shard_number", "a Grove node keeps each collection in one shard"),
+        ("replication_factor", "Grove runs on one node: there are no replicas"),
+        ("write_consistency_factor", "Grove runs on one node: a write is acknowledged once durable"),
+        ("read_fan_out_factor", "Grove runs on one node"),
+        ("read_fan_out_delay_ms", "Grove runs on one node"),
+    ] {
+        if let Some(v) = u64_of(k).filter(|v| *v != 1 || k.starts_with("read_")) {
+            out.push(format!("{k} = {v}: {why}"));
+        }
+    }
+    if s.get("sharding_method").and_then(serde_json::Value::as_str) == Some("custom") {
+        out.push("sharding_method = custom: shard keys are not supported; points go to the one shard".into());
+    }
+    if s.get("on_disk_payload") == Some(&serde_json::Value::Bool(false)) {
+        out.push("on_disk_payload = false: payloads live in RocksDB (on disk, cached) either way".into());
+    }
+    let hnsw_extras = |prefix: &str,
+                       m: &serde_json::Map<String, serde_json::Value>,
+                       out: &mut Vec<String>| {
+        let Some(serde_json::Value::Object(h)) = m.get("hnsw_config") else { return };
+        for (k, v) in h {
+            let why = match k.as_str() {
+                "m" if v.as_u64() == Some(0) => {
+                    "Grove keeps its graph; the planner scans exactly where that is faster"
+                }
+                "full_scan_threshold" => "the planner picks exact scans from the filter's exact cardinality",
+                "max_indexing_threads" => "graph building uses the server's build threads",
+                "on_disk" if v.as_bool() == Some(true) => "graphs are held in memory",
+                "payload_m" => "no per-payload graphs are built; ACORN serves restrictive filters",
+                "inline_storage" | "memory" => "graphs are held in memory",
+                _ => continue,
+            };
+            out.push(format!("{prefix}hnsw_config.{k} = {v}: {why}"));
+        }
+    };
+    hnsw_extras("", s, &mut out);
+    if let Some(serde_json::Value::Object(w)) = s.get("wal_config") {
+        if !w.is_empty() {
+            out.push("wal_config: Grove's WAL is RocksDB's, synced before every acknowledgement".into());
+        }
+    }
+    if let Some(serde_json::Value::Object(o)) = s.get("optimizers_config") {
+        for (k, v) in o {
+            if k == "deleted_threshold" && v.as_f64().is_some_and(|t| t > 0.0) {
+                continue;
+            }
+            out.push(format!(
+                "optimizers_config.{k} = {v}: Grove indexes continuously into one segment \
+                 (deleted_threshold > 0 acts: it is the tombstone rebuild ratio)"
+            ));
+        }
+    }
+    if c.quantization.is_some() {
+        out.push(
+            "quantization_config: stored; Grove's engine does not quantize yet (searches use full vectors)"
+                .into(),
+        );
+    }
+    for (name, v) in &c.vectors {
+        let p = format!("vectors.{name:?}.");
+        hnsw_extras(&p, &v.stored, &mut out);
+        if v.quantization.is_some() {
+            out.push(format!("{p}quantization_config: stored; Grove's engine does not quantize yet"));
+        }
+        if v.on_disk == Some(true) {
+            out.push(format!("{p}on_disk = true: vectors are held in memory"));
+        }
+        if let Some(d) = datatype_out(v.datatype) {
+            out.push(format!("{p}datatype = {d:?}: vectors are stored as float32"));
+        }
+        if v.stored.contains_key("multivector_config") {
+            out.push(format!("{p}multivector_config: stored; points carry one vector per name"));
+        }
+    }
+    for (k, why) in [
+        (
+            "sparse_vectors",
+            "stored; Grove does not serve sparse vectors yet (points carrying them are refused)",
+        ),
+        ("strict_mode_config", "stored; Grove's limits are the server's [limits] config"),
+        ("init_from", "stored; nothing was copied (copy a collection with a snapshot)"),
+        ("payload", "stored; payloads live in RocksDB"),
+    ] {
+        if s.contains_key(k) {
+            out.push(format!("{k}: {why}"));
+        }
+    }
+    if let Some(serde_json::Value::Object(u)) = s.get("unknown") {
+        for k in u.keys() {
+            out.push(format!("{k}: not a setting of Qdrant's API; ignored"));
+        }
+    }
+    out
+}
+
+fn vector_out(v: &st::VectorConfig) -> api::VectorParams {
+    api::VectorParams {
+        size: v.dimension as u64,
+        distance: metric_out(v.metric),
+        hnsw_config: v.stored.get("hnsw_config").and_then(from_json),
+        quantization_config: v.quantization.as_ref().and_then(from_json),
+        on_disk: v.on_disk,
+        datatype: datatype_out(v.datatype),
+        multivector_config: v.stored.get("multivector_config").cloned(),
+    }
 }
 
 fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
     let c = &i.config;
+    let s = &c.stored;
+    let u32_or = |k: &str, d: u32| s.get(k).and_then(serde_json::Value::as_u64).map_or(d, |v| v as u32);
+    let vectors = if c.named_form {
+        api::VectorsConfig::Named(c.vectors.iter().map(|(n, v)| (n.clone(), vector_out(v))).collect())
+    } else {
+        match c.vectors.get("") {
+            Some(v) => api::VectorsConfig::Single(vector_out(v)),
+            None => api::VectorsConfig::Named(BTreeMap::new()),
+        }
+    };
+    let hnsw: api::HnswConfigDiff = s.get("hnsw_config").and_then(from_json).unwrap_or_default();
+    let opt: api::OptimizersConfigDiff = s.get("optimizers_config").and_then(from_json).unwrap_or_default();
+    let wal: api::WalConfigDiff = s.get("wal_config").and_then(from_json).unwrap_or_default();
+    let obj = |k: &str| match s.get(k) {
+        Some(serde_json::Value::Object(m)) => Some(m.clone()),
+        _ => None,
+    };
     api::CollectionInfo {
         status: match i.status {
             st::CollectionStatus::Green => "green",
@@ -314,20 +749,50 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
         indexed_vectors_count: i.indexing.indexed_points,
         config: api::CollectionConfig {
             params: api::CollectionParams {
-                vectors: api::VectorParams {
-                    size: c.dimension as u64,
-                    distance: metric_out(c.metric),
-                    hnsw_config: None,
-                },
+                vectors,
+                shard_number: u32_or("shard_number", 1),
+                sharding_method: s.get("sharding_method").and_then(from_json),
+                replication_factor: u32_or("replication_factor", 1),
+                write_consistency_factor: u32_or("write_consistency_factor", 1),
+                read_fan_out_factor: s.get("read_fan_out_factor").and_then(from_json),
+                read_fan_out_delay_ms: s.get("read_fan_out_delay_ms").and_then(from_json),
+                on_disk_payload: s
+                    .get("on_disk_payload")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(true),
+                sparse_vectors: obj("sparse_vectors").map(|m| m.into_iter().collect()),
             },
             hnsw_config: api::HnswConfig {
-                m: c.hnsw.m,
+                m: hnsw.m.unwrap_or(c.hnsw.m),
                 ef_construct: c.hnsw.ef_construction,
-                full_scan_threshold: 0,
+                full_scan_threshold: hnsw.full_scan_threshold.unwrap_or(10_000),
+                max_indexing_threads: hnsw.max_indexing_threads.unwrap_or(0),
+                on_disk: hnsw.on_disk,
+                payload_m: hnsw.payload_m,
+                inline_storage: hnsw.inline_storage,
                 gamma: c.acorn.gamma,
                 m_beta: c.acorn.m_beta,
             },
-            optimizer_config: api::OptimizersConfig { default_segment_number: 1, flush_interval_sec: 0 },
+            optimizer_config: api::OptimizersConfig {
+                deleted_threshold: opt.deleted_threshold.unwrap_or(c.tombstone_rebuild_ratio),
+                vacuum_min_vector_number: opt.vacuum_min_vector_number.unwrap_or(1000),
+                default_segment_number: opt.default_segment_number.unwrap_or(0),
+                max_segment_size: opt.max_segment_size,
+                memmap_threshold: opt.memmap_threshold,
+                indexing_threshold: Some(opt.indexing_threshold.unwrap_or(10_000)),
+                flush_interval_sec: opt.flush_interval_sec.unwrap_or(5),
+                // Qdrant's info schema has a number here ("auto" reads back as null).
+                max_optimization_threads: opt.max_optimization_threads.filter(serde_json::Value::is_u64),
+                prevent_unoptimized: opt.prevent_unoptimized,
+            },
+            wal_config: api::WalConfig {
+                wal_capacity_mb: wal.wal_capacity_mb.unwrap_or(32),
+                wal_segments_ahead: wal.wal_segments_ahead.unwrap_or(0),
+                wal_retain_closed: wal.wal_retain_closed.unwrap_or(1),
+            },
+            quantization_config: c.quantization.as_ref().and_then(from_json),
+            strict_mode_config: s.get("strict_mode_config").cloned(),
+            metadata: obj("metadata"),
             matryoshka: matryoshka_config_out(c),
         },
         matryoshka: i.matryoshka.map(matryoshka_info_out),
@@ -335,6 +800,21 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
             .payload_schema
             .into_iter()
             .map(|(k, v)| (k, api::PayloadIndexInfo { data_type: schema_out(v.data_type), points: v.points }))
+            .collect(),
+        grove_settings_without_effect: settings_without_effect(c),
+        grove_vectors: i
+            .vectors
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    n,
+                    api::VectorIndexInfo {
+                        indexed_points: v.indexed_points,
+                        pending_points: v.pending_points,
+                        rebuilds: v.rebuilds,
+                    },
+                )
+            })
             .collect(),
     }
 }
@@ -362,6 +842,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
     let explain = q.explain.unwrap_or(false);
     let request = st::QueryRequest {
         vector: checked.vector,
+        using: q.using.clone().filter(|u| !u.is_empty()),
         filter: filter_in(q.filter, limits)?,
         limit: checked.fetch - checked.offset,
         offset: checked.offset,
@@ -396,12 +877,13 @@ fn query_out(
                 version: 0,
                 score: h.score,
                 payload: post_payload(&p.with_payload, h.payload),
-                vector: h.vector,
+                vector: vectors_out(h.vector, h.vectors),
             })
             .collect(),
         explain: if p.explain {
             r.explain.as_ref().map(|e| api::ExplainOut {
                 filter: e.filter.as_ref().map(api::FilterExplainOut::from),
+                using: e.using.clone(),
                 ..api::ExplainOut::from(&e.search)
             })
         } else {
@@ -515,9 +997,67 @@ impl Service {
         }
         let points = points
             .into_iter()
-            .map(|p| Ok(st::PointStruct { id: id_in(p.id)?, vector: p.vector, payload: p.payload }))
+            .map(|p| {
+                Ok(st::NamedPoint { id: id_in(p.id)?, vectors: p.vector.into_named(), payload: p.payload })
+            })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| Ok(update_out(s.upsert(&name, points)?))).await
+        self.run_write(move |s| Ok(update_out(s.upsert_named(&name, points)?))).await
+    }
+
+    /// `PUT /collections/{name}/points/vectors`: sets some vectors of existing points.
+    pub async fn update_vectors(
+        &self,
+        name: String,
+        req: api::UpdateVectors,
+    ) -> ServiceResult<api::UpdateResult> {
+        check_points(req.points.len(), self.limits())?;
+        if req.points.is_empty() {
+            return Err(ServiceError::invalid("points: give at least one point"));
+        }
+        let updates = req
+            .points
+            .into_iter()
+            .map(|p| Ok((id_in(p.id)?, p.vector.into_named())))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        self.run_write(move |s| Ok(update_out(s.update_vectors(&name, updates)?))).await
+    }
+
+    /// `POST /collections/{name}/points/vectors/delete`: removes named vectors from points.
+    pub async fn delete_vectors(
+        &self,
+        name: String,
+        req: api::DeleteVectors,
+    ) -> ServiceResult<api::UpdateResult> {
+        let sel = points_or_filter(req.points, req.filter, self.limits())?;
+        if req.vector.is_empty() {
+            return Err(ServiceError::invalid("vector: name at least one vector to delete"));
+        }
+        let names = req.vector;
+        self.run_write(move |s| Ok(update_out(s.delete_vectors(&name, &sel, &names)?))).await
+    }
+
+    /// `PATCH /collections/{name}`: graph and optimizer settings act (the affected indexes are
+    /// rebuilt in the background); the rest is stored and returned by info.
+    pub async fn update_collection(&self, name: String, req: api::UpdateCollection) -> ServiceResult<bool> {
+        self.run_write(move |s| {
+            let mut err = None;
+            let r = s.update_collection(&name, |cur| match collection_update_in(cur, &req) {
+                Ok(c) => Ok(c),
+                Err(e) => {
+                    let msg = e.to_string();
+                    err = Some(e);
+                    Err(st::StorageError::InvalidRequest(msg))
+                }
+            });
+            match (r, err) {
+                (_, Some(e)) => Err(e),
+                (r, None) => {
+                    r?;
+                    Ok(true)
+                }
+            }
+        })
+        .await
     }
 
     /// `POST /collections/{name}/points`.
@@ -835,16 +1375,120 @@ mod tests {
 
     #[test]
     fn collection_config_layers_vector_over_collection_settings() {
-        let req = api::CreateCollection {
-            vectors: api::VectorParams {
-                size: 8,
-                distance: api::Distance::Euclid,
-                hnsw_config: Some(api::HnswConfigDiff { m: Some(32), ..Default::default() }),
-            },
-            hnsw_config: Some(api::HnswConfigDiff { m: Some(8), gamma: Some(4), ..Default::default() }),
-            matryoshka: None,
-        };
+        let req: api::CreateCollection = serde_json::from_value(serde_json::json!({
+            "vectors": {"size": 8, "distance": "Euclid", "hnsw_config": {"m": 32}},
+            "hnsw_config": {"m": 8, "gamma": 4}
+        }))
+        .expect("parses");
         let c = collection_config_in(req).expect("valid");
-        assert_eq!((c.dimension, c.metric, c.hnsw.m, c.acorn.gamma), (8, Metric::L2, 32, 4));
+        let v = c.vector("").expect("unnamed");
+        assert_eq!(
+            (v.dimension, v.metric, c.hnsw_of("").m, c.hnsw.m, c.acorn.gamma),
+            (8, Metric::L2, 32, 8, 4)
+        );
+    }
+
+    /// Every Qdrant create setting is accepted; the ones without effect are listed once each,
+    /// with the reason, and a value outside Qdrant's range is its 422 naming the field.
+    #[test]
+    fn qdrant_create_settings_are_stored_and_listed() {
+        let req: api::CreateCollection = serde_json::from_value(serde_json::json!({
+            "vectors": {"image": {"size": 4, "distance": "Dot", "on_disk": true, "datatype": "float16",
+                                  "quantization_config": {"binary": {"always_ram": true}}},
+                        "text": {"size": 3, "distance": "Cosine", "hnsw_config": {"m": 24, "payload_m": 8}}},
+            "shard_number": 2, "sharding_method": "auto", "replication_factor": 2, "write_consistency_factor": 1,
+            "on_disk_payload": false,
+            "hnsw_config": {"ef_construct": 64, "full_scan_threshold": 20000, "max_indexing_threads": 2, "on_disk": false},
+            "wal_config": {"wal_capacity_mb": 64, "wal_segments_ahead": null},
+            "optimizers_config": {"deleted_threshold": 0.3, "indexing_threshold": 5000},
+            "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}},
+            "sparse_vectors": {"bm25": {"modifier": "idf"}},
+            "strict_mode_config": {"enabled": false},
+            "metadata": {"owner": "x"},
+            "init_from": {"collection": "old"},
+            "frobnicate": 1
+        }))
+        .expect("parses");
+        let c = collection_config_in(req).expect("valid");
+        assert!(c.named_form);
+        assert_eq!(c.hnsw.ef_construction, 64);
+        assert_eq!(c.hnsw_of("text").m, 24);
+        assert_eq!(c.hnsw_of("image").m, 16);
+        assert!((c.tombstone_rebuild_ratio - 0.3).abs() < 1e-12);
+        let notes = settings_without_effect(&c);
+        for needle in [
+            "shard_number = 2",
+            "replication_factor = 2",
+            "on_disk_payload",
+            "hnsw_config.full_scan_threshold",
+            "hnsw_config.max_indexing_threads",
+            "wal_config",
+            "optimizers_config.indexing_threshold",
+            "quantization_config",
+            "vectors.\"image\".on_disk",
+            "vectors.\"image\".datatype",
+            "vectors.\"text\".hnsw_config.payload_m",
+            "sparse_vectors",
+            "strict_mode_config",
+            "init_from",
+            "frobnicate",
+        ] {
+            assert_eq!(notes.iter().filter(|n| n.starts_with(needle)).count(), 1, "{needle} in {notes:#?}");
+        }
+        assert!(!notes.iter().any(|n| n.starts_with("optimizers_config.deleted_threshold")), "{notes:#?}");
+        let bad: api::CreateCollection = serde_json::from_value(
+            serde_json::json!({"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 0}),
+        )
+        .expect("parses");
+        match collection_config_in(bad) {
+            Err(ServiceError::Unprocessable(m)) => assert!(m.contains("shard_number"), "{m}"),
+            other => panic!("expected 422, got {other:?}"),
+        }
+        let manhattan: api::CreateCollection =
+            serde_json::from_value(serde_json::json!({"vectors": {"size": 4, "distance": "Manhattan"}}))
+                .expect("parses");
+        match collection_config_in(manhattan) {
+            Err(ServiceError::InvalidArgument(m)) => {
+                assert!(m.contains("Manhattan") && m.contains("Euclid"), "{m}")
+            }
+            other => panic!("expected 400, got {other:?}"),
+        }
+    }
+
+    /// PATCH merges diffs: a vector's graph parameters change (and act), quantization can be
+    /// replaced or disabled, unknown vector names are refused naming the declared ones.
+    #[test]
+    fn patch_merges_into_the_stored_config() {
+        let req: api::CreateCollection =
+            serde_json::from_value(serde_json::json!({"vectors": {"size": 4, "distance": "Dot"}}))
+                .expect("parses");
+        let c = collection_config_in(req).expect("valid");
+        let patch: api::UpdateCollection = serde_json::from_value(serde_json::json!({
+            "vectors": {"": {"hnsw_config": {"m": 32}, "quantization_config": {"scalar": {"type": "int8"}}, "on_disk": true}},
+            "hnsw_config": {"ef_construct": 123},
+            "params": {"on_disk_payload": false, "replication_factor": 3},
+            "optimizers_config": {"default_segment_number": 6}
+        }))
+        .expect("parses");
+        let c2 = collection_update_in(&c, &patch).expect("applies");
+        assert_eq!(
+            (c2.hnsw_of("").m, c2.hnsw_of("").ef_construction, c2.hnsw.ef_construction),
+            (32, 123, 123)
+        );
+        assert!(c2.vectors[""].quantization.is_some());
+        assert_eq!(c2.stored.get("replication_factor"), Some(&serde_json::json!(3)));
+        let off: api::UpdateCollection =
+            serde_json::from_value(serde_json::json!({"vectors": {"": {"quantization_config": "Disabled"}}}))
+                .expect("parses");
+        assert!(collection_update_in(&c2, &off).expect("applies").vectors[""].quantization.is_none());
+        let unknown: api::UpdateCollection =
+            serde_json::from_value(serde_json::json!({"vectors": {"img": {"on_disk": true}}}))
+                .expect("parses");
+        match collection_update_in(&c2, &unknown) {
+            Err(ServiceError::InvalidArgument(m)) => {
+                assert!(m.contains("\"img\"") && m.contains("\"\""), "{m}")
+            }
+            other => panic!("expected 400, got {other:?}"),
+        }
     }
 }

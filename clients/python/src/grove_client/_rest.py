@@ -204,7 +204,9 @@ class RestTransport:
         hnsw = dict(r["config"].get("hnsw_config", {}))
         if "ef_construct" in hnsw:
             hnsw["ef_construction"] = hnsw.pop("ef_construct")
-        hnsw.pop("full_scan_threshold", None)
+        # Qdrant-compatibility fields the Grove CollectionInfo does not carry.
+        for k in ("full_scan_threshold", "max_indexing_threads", "on_disk", "payload_m", "inline_storage"):
+            hnsw.pop(k, None)
         return CollectionInfo(
             name=name,
             dim=int(vectors["size"]),

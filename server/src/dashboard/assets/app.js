@@ -63,13 +63,15 @@ async function pageCollections() {
   const infos = await Promise.all(names.map(async (n) => [n, await call('GET', `/collections/${enc(n)}`)]));
   const rows = infos.map(([n, c]) => {
     const v = c.config.params.vectors;
+    // Named vectors come as a map of names (the unnamed form as one object).
+    const named = v.size === undefined ? Object.entries(v) : null;
     const pct = c.points_count ? Math.min(100, (100 * c.indexed_vectors_count) / c.points_count) : 100;
     const idx = Object.entries(c.payload_schema).map(([f, i]) => `${f}: ${i.data_type} (${fmt(i.points)})`).join(', ') || '-';
     return h('tr', { 'data-collection': n },
       h('td', {}, h('a', { href: '#/points', on: { click: () => setChosen(n) } }, n)),
       h('td', {}, c.status),
-      h('td', { class: 'num' }, String(v.size)),
-      h('td', {}, v.distance),
+      h('td', { class: 'num' }, named ? named.map(([k, p]) => `${k || '""'}: ${p.size}`).join(', ') : String(v.size)),
+      h('td', {}, named ? named.map(([, p]) => p.distance).join(', ') : v.distance),
       h('td', { class: 'num' }, fmt(c.points_count)),
       h('td', {}, h('div', { class: 'bar', title: `${fmt(c.indexed_vectors_count)} indexed` }, h('span', { style: `width:${pct}%` })),
         h('span', { class: 'muted' }, `${fmt(c.indexed_vectors_count)} (${pct.toFixed(0)} %)`)),
@@ -110,7 +112,7 @@ function recordTable(points, withScore) {
       h('td', { class: 'pid' }, String(p.id)),
       withScore ? h('td', { class: 'num score' }, String(p.score)) : null,
       h('td', {}, h('code', { class: 'payload' }, JSON.stringify(p.payload ?? {}))),
-      h('td', { class: 'muted' }, p.vector ? `[${p.vector.slice(0, 6).map((x) => x.toFixed(3)).join(', ')}${p.vector.length > 6 ? `, … ${p.vector.length} dims` : ''}]` : '-'))));
+      h('td', { class: 'muted' }, p.vector && !Array.isArray(p.vector) ? Object.keys(p.vector).map((k) => k || '""').join(', ') : p.vector ? `[${p.vector.slice(0, 6).map((x) => x.toFixed(3)).join(', ')}${p.vector.length > 6 ? `, … ${p.vector.length} dims` : ''}]` : '-'))));
 }
 
 async function pagePoints() {

@@ -235,8 +235,9 @@ pub struct OptimizersConfigDiff {
 }
 
 /// Qdrant's quantization shapes: `{"scalar": {...}}`, `{"binary": {...}}` or
-/// `{"product": {...}}`. Validated here, stored as given (unset fields omitted); the engine
-/// does not quantize yet.
+/// `{"product": {...}}`. Validated here, stored as given (unset fields omitted); what each does
+/// in the engine is `grove_storage::quantization::effect` (scalar and one-bit binary build
+/// codes; the others are listed in info as having no effect).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum QuantizationConfig {
@@ -1378,6 +1379,39 @@ pub enum StrategyParam {
     Acorn,
 }
 
+/// Query-time quantization knobs (`params.quantization`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantizationSearchParams {
+    /// Search the full vectors even where codes exist (default false).
+    #[serde(default)]
+    pub ignore: Option<bool>,
+    /// Rescore the candidates found on codes with the full vectors (default true).
+    #[serde(default)]
+    pub rescore: Option<bool>,
+    /// Candidates rescored = `ceil(limit * oversampling)`, between 1 and 64 (default: Grove's
+    /// per code kind: 4 x limit of an int8 walk's beam, its whole beam for binary codes).
+    #[serde(default)]
+    pub oversampling: Option<f64>,
+}
+
+/// What quantized codes did in a search (explain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QuantizationExplainOut {
+    /// Code kind: int8 or binary.
+    pub kind: String,
+    /// Whether codes were used.
+    pub used: bool,
+    /// Why they were or were not.
+    pub reason: String,
+    /// Distances computed on codes.
+    pub code_distances: u64,
+    /// Candidates rescored with the full vectors.
+    pub rescored: u64,
+    /// Bound on a code estimate's inner-product error for this query, when known.
+    pub error_bound: Option<f32>,
+}
+
 /// Search parameters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1388,10 +1422,9 @@ pub struct SearchParams {
     /// Exact scan (same as strategy "exact").
     #[serde(default)]
     pub exact: Option<bool>,
-    /// Accepted for Qdrant compatibility (Grove does not quantize); must be absent or null.
+    /// How quantized codes are used when the vector has them (Qdrant's shape).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub quantization: Option<serde_json::Value>,
+    pub quantization: Option<QuantizationSearchParams>,
     /// Accepted for Qdrant compatibility; ignored.
     #[serde(default)]
     pub indexed_only: Option<bool>,
@@ -1567,6 +1600,9 @@ pub struct ExplainOut {
     /// Matryoshka stages, shortest prefix first (absent for other paths).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matryoshka: Vec<MatryoshkaStageOut>,
+    /// What quantized codes did (absent when the vector has no quantization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<QuantizationExplainOut>,
 }
 
 /// How the filter was answered: storage's side of the explain.
@@ -1621,6 +1657,14 @@ impl From<&grove_index::Explain> for ExplainOut {
                     distances_computed: s.distances_computed,
                 })
                 .collect(),
+            quantization: e.quantization.as_ref().map(|q| QuantizationExplainOut {
+                kind: q.kind.clone(),
+                used: q.used,
+                reason: q.reason.clone(),
+                code_distances: q.code_distances,
+                rescored: q.rescored,
+                error_bound: q.error_bound,
+            }),
         }
     }
 }

@@ -495,6 +495,25 @@ pub struct QueryRequest {
     /// Search at a Matryoshka prefix and rescore at full dimension.
     #[serde(default)]
     pub matryoshka: Option<MatryoshkaQuery>,
+    /// How quantized codes are used, when the vector has them (Qdrant's
+    /// `params.quantization`).
+    #[serde(default)]
+    pub quantization: Option<QuantizationQuery>,
+}
+
+/// Query-time use of quantized codes (Qdrant's `params.quantization`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuantizationQuery {
+    /// Search the full vectors even where codes exist.
+    #[serde(default)]
+    pub ignore: bool,
+    /// Rescore the candidates found on codes with the full vectors (default true).
+    #[serde(default)]
+    pub rescore: Option<bool>,
+    /// Candidates rescored = `ceil(limit * oversampling)`, 1 to 64; default: the engine's.
+    #[serde(default)]
+    pub oversampling: Option<f64>,
 }
 
 fn default_limit() -> usize {
@@ -518,6 +537,7 @@ impl QueryRequest {
             strategy: Strategy::Auto,
             explain: false,
             matryoshka: None,
+            quantization: None,
         }
     }
 }

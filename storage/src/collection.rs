@@ -289,6 +289,11 @@ pub(crate) fn index_config(c: &CollectionConfig, name: &str, opts: &StorageOptio
     });
     cfg.ef_search = c.ef_search;
     cfg.build_threads = opts.build_threads.max(1);
+    // A vector's own quantization replaces the collection-wide one (Qdrant's rule).
+    let stored = c.vectors.get(name).and_then(|v| v.quantization.as_ref()).or(c.quantization.as_ref());
+    if let crate::quantization::QuantizationEffect::Active(q) = crate::quantization::effect(stored) {
+        cfg.quantization = Some(q);
+    }
     cfg
 }
 
@@ -1522,6 +1527,11 @@ impl Collection {
             ef: req.ef,
             strategy: if req.exact { Strategy::Exact } else { req.strategy },
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
+            quantization: req.quantization.map_or_else(Default::default, |q| grove_index::quant::QuantSearch {
+                ignore: q.ignore,
+                rescore: q.rescore.unwrap_or(true),
+                oversampling: q.oversampling,
+            }),
             ..Default::default()
         };
         let out = match &req.matryoshka {

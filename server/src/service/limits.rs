@@ -145,8 +145,13 @@ pub fn check_query(q: &QueryRequest, limits: &LimitsConfig) -> ServiceResult<Che
     }
     check_filter(q.filter.as_ref(), limits)?;
     let params = q.params.clone().unwrap_or_default();
-    if params.quantization.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ServiceError::invalid("`params.quantization` is not supported: Grove does not quantize"));
+    if let Some(o) = params.quantization.and_then(|q| q.oversampling) {
+        if !(1.0..=grove_index::quant::MAX_OVERSAMPLING).contains(&o) {
+            return Err(ServiceError::invalid(format!(
+                "params.quantization.oversampling = {o}; it must be between 1 and {}",
+                grove_index::quant::MAX_OVERSAMPLING
+            )));
+        }
     }
     let ef = params.hnsw_ef;
     if let Some(ef) = ef {

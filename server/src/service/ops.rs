@@ -116,7 +116,7 @@ fn post_payload(w: &api::WithPayload, p: Option<api::Payload>) -> Option<api::Pa
 }
 
 /// A record's vectors in the form the collection was declared in.
-fn vectors_out(vector: Option<Vec<f32>>, vectors: Option<st::NamedVectors>) -> Option<api::VectorStruct> {
+pub(crate) fn vectors_out(vector: Option<Vec<f32>>, vectors: Option<st::NamedVectors>) -> Option<api::VectorStruct> {
     match (vector, vectors) {
         (_, Some(m)) => Some(api::VectorStruct::Named(m)),
         (Some(v), None) => Some(api::VectorStruct::Single(v)),
@@ -663,17 +663,18 @@ fn settings_without_effect(c: &st::CollectionConfig) -> Vec<String> {
             ));
         }
     }
-    if c.quantization.is_some() {
-        out.push(
-            "quantization_config: stored; Grove's engine does not quantize yet (searches use full vectors)"
-                .into(),
-        );
+    if let grove_storage::quantization::QuantizationEffect::NoEffect(why) =
+        grove_storage::quantization::effect(c.quantization.as_ref())
+    {
+        out.push(format!("quantization_config: {why}"));
     }
     for (name, v) in &c.vectors {
         let p = format!("vectors.{name:?}.");
         hnsw_extras(&p, &v.stored, &mut out);
-        if v.quantization.is_some() {
-            out.push(format!("{p}quantization_config: stored; Grove's engine does not quantize yet"));
+        if let grove_storage::quantization::QuantizationEffect::NoEffect(why) =
+            grove_storage::quantization::effect(v.quantization.as_ref())
+        {
+            out.push(format!("{p}quantization_config: {why}"));
         }
         if v.on_disk == Some(true) {
             out.push(format!("{p}on_disk = true: vectors are held in memory"));
@@ -855,9 +856,16 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         // Always asked for: the path feeds the per-path search counter; dropped from the
         // response unless the client asked.
         explain: true,
+        quantization: q.params.as_ref().and_then(|p| p.quantization).map(quantization_query_in),
         matryoshka: q.params.and_then(|p| p.matryoshka).map(matryoshka_query_in).transpose()?,
     };
     Ok(PreparedQuery { request, with_payload, explain })
+}
+
+/// `params.quantization` into storage's form (the range of `oversampling` is checked in
+/// `limits`).
+pub(crate) fn quantization_query_in(q: api::QuantizationSearchParams) -> st::QuantizationQuery {
+    st::QuantizationQuery { ignore: q.ignore.unwrap_or(false), rescore: q.rescore, oversampling: q.oversampling }
 }
 
 fn query_out(
@@ -1401,7 +1409,7 @@ mod tests {
             "hnsw_config": {"ef_construct": 64, "full_scan_threshold": 20000, "max_indexing_threads": 2, "on_disk": false},
             "wal_config": {"wal_capacity_mb": 64, "wal_segments_ahead": null},
             "optimizers_config": {"deleted_threshold": 0.3, "indexing_threshold": 5000},
-            "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}},
+            "quantization_config": {"product": {"compression": "x16"}},
             "sparse_vectors": {"bm25": {"modifier": "idf"}},
             "strict_mode_config": {"enabled": false},
             "metadata": {"owner": "x"},
@@ -1436,6 +1444,8 @@ mod tests {
             assert_eq!(notes.iter().filter(|n| n.starts_with(needle)).count(), 1, "{needle} in {notes:#?}");
         }
         assert!(!notes.iter().any(|n| n.starts_with("optimizers_config.deleted_threshold")), "{notes:#?}");
+        // Binary (and scalar) codes act: not listed.
+        assert!(!notes.iter().any(|n| n.starts_with("vectors.\"image\".quantization_config")), "{notes:#?}");
         let bad: api::CreateCollection = serde_json::from_value(
             serde_json::json!({"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 0}),
         )

@@ -87,7 +87,9 @@ fn resolve_examples(
     groups: [&[c::Example]; 2],
 ) -> ServiceResult<Resolved> {
     let info = s.collection_info(name)?;
-    let (metric, dim) = (info.config.metric, info.config.dimension);
+    // The compatibility operations search the unnamed vector (`check_using`).
+    let v = info.config.vector("").map_err(ServiceError::from)?;
+    let (metric, dim) = (v.metric, v.dimension);
     let source = match lookup {
         Some(l) => {
             check_using(l.vector.as_deref())?;
@@ -234,7 +236,7 @@ fn hits_out(
                 version: 0,
                 score,
                 payload: r.and_then(|r| r.payload.clone()).and_then(|p| with_payload.apply(p)),
-                vector: r.and_then(|r| r.vector.clone()),
+                vector: r.and_then(|r| super::ops::vectors_out(r.vector.clone(), r.vectors.clone())),
             }
         })
         .collect())
@@ -318,6 +320,7 @@ fn recommend_on(
             let params = r.params.clone().unwrap_or_default();
             let req = st::QueryRequest {
                 vector: query,
+                using: None,
                 filter,
                 limit,
                 offset,
@@ -333,6 +336,7 @@ fn recommend_on(
                 strategy: grove_index::Strategy::Auto,
                 explain: false,
                 matryoshka: None,
+                quantization: params.quantization.map(super::ops::quantization_query_in),
             };
             let out = s.query_with_stop(name, &req, cancel.stop())?;
             Ok(out
@@ -343,7 +347,7 @@ fn recommend_on(
                     version: 0,
                     score: h.score,
                     payload: h.payload.and_then(|p| r.with_payload.apply(p)),
-                    vector: h.vector,
+                    vector: super::ops::vectors_out(h.vector, h.vectors),
                 })
                 .collect())
         }
@@ -565,7 +569,7 @@ fn matrix_on(
             limits.max_limit
         )));
     }
-    let metric = s.collection_info(name)?.config.metric;
+    let metric = s.collection_info(name)?.config.vector("").map_err(ServiceError::from)?.metric;
     let filter = filter_in(req.filter.clone(), limits)?;
     // Reservoir sample over the matching ids (Vitter's algorithm R), seeded.
     let mut rng = SplitMix(0x0067_726f_7665);
@@ -830,6 +834,7 @@ impl Service {
         loop {
             let q = api::QueryRequest {
                 query: Some(api::QueryInput::Vector(req.vector.clone())),
+                using: None,
                 filter: req.filter.clone(),
                 params: req.params.clone(),
                 limit: Some(window),

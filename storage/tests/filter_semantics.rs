@@ -66,9 +66,11 @@ fn random_cond(rng: &mut ChaCha8Rng) -> Value {
         0 => json!({"key": "text", "match": {"text": format!("{} {}", w(rng), w(rng))}}),
         1 => json!({"key": "text", "match": {"phrase": format!("{} {}", w(rng), w(rng))}}),
         2 => {
+            // A start of some URL, or a piece from its middle (which a prefix must not find).
             let u = URLS[rng.gen_range(0..URLS.len())];
             let cut = rng.gen_range(0..=u.len());
-            json!({"key": "url", "match": {"prefix": &u[..cut]}})
+            let from = if rng.gen_bool(0.5) { 0 } else { rng.gen_range(0..=cut) };
+            json!({"key": "url", "match": {"prefix": &u[from..cut]}})
         }
         3 => {
             json!({"key": "loc", "geo_radius": {"center": {"lon": rng.gen_range(-20.0..40.0), "lat": rng.gen_range(30.0..65.0)},

@@ -163,8 +163,9 @@ knobs! {
         /// Seconds a REST client has to send a request's headers, counted from the connection
         /// opening or from the previous response on a kept-alive connection (so it also closes
         /// idle connections). A connection that has not sent them by then is closed, so stalled
-        /// clients cannot pile up open connections.
-        header_read_timeout_secs: u64 = 10;
+        /// clients cannot pile up open connections. Not much lower: pooled clients reuse idle
+        /// connections, and one closed under a request fails that request.
+        header_read_timeout_secs: u64 = 30;
         /// Seconds a REST request body may take to arrive, counted from its headers; then it is
         /// refused with 408 and its concurrency slot freed. Snapshot uploads, which may be far
         /// larger, fail only when no byte arrives for this long.

@@ -30,6 +30,7 @@ fn options(dir: &std::path::Path) -> Options {
         kinds: vec![],
         cache_dir: dir.join("cache"),
         default_ef: 64,
+        quantization: None,
     }
 }
 

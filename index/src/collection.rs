@@ -856,7 +856,13 @@ impl CollectionIndex {
         let mut pre: Option<(DenseIdSet, Option<Probe>)> = None;
         if planner::wants_probe(&self.cfg.planner, &input) {
             if let Some(d) = ctx.dense() {
-                let p = hnsw.graph.probe(&pts.store, &q, &d, &mut probe_stats);
+                // On codes when the walk will read codes: the probe's entry (and its distance)
+                // seeds that walk, so both must come from the same source.
+                let p = match codes {
+                    Some(Codes::Sq8(c)) => hnsw.graph.probe_with(&c.scorer(&q), &d, &mut probe_stats),
+                    Some(Codes::Binary(c)) => hnsw.graph.probe_with(&c.scorer(&q), &d, &mut probe_stats),
+                    None => hnsw.graph.probe(&pts.store, &q, &d, &mut probe_stats),
+                };
                 input.local_selectivity = p.map(|p| p.local_selectivity());
                 pre = Some((d, p));
             }

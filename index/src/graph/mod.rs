@@ -363,9 +363,15 @@ impl Graph {
         if query.len() != self.dim || vectors.dim() != self.dim {
             return None;
         }
+        self.probe_with(&F32Scorer::new(vectors, self.dist, query), allow, stats)
+    }
+
+    /// [`Graph::probe`] over any vector source (codes make the descent cheaper; the entry
+    /// distance is then the source's estimate, which is what a walk over the same source
+    /// starts from).
+    pub fn probe_with<S: Scorer>(&self, src: &S, allow: &DenseIdSet, stats: &mut SearchStats) -> Option<Probe> {
         let layers = self.layers.read();
-        let src = F32Scorer::new(vectors, self.dist, query);
-        let ctx = Ctx { layers: &layers, src: &src, stop: &crate::stop::NEVER };
+        let ctx = Ctx { layers: &layers, src, stop: &crate::stop::NEVER };
         // The upper layers' local minimum can sit in a neighbouring cluster; a greedy walk on
         // layer 0 (a few hops, beam 1) brings the entry next to the query before counting.
         let cur = ctx.greedy(self.descend(&ctx, stats)?, 0, 0, stats);

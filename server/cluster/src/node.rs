@@ -557,7 +557,8 @@ impl ClusterNode {
     async fn upsert_once(&self, collection: &str, points: Vec<PointStruct>) -> Result<()> {
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
-        let dim = meta.config.vectors.dimension;
+        // The cluster serves the unnamed vector.
+        let dim = meta.config.vectors.vector("").map_err(|e| ClusterError::Invalid(e.to_string()))?.dimension;
         if let Some(p) = points.iter().find(|p| p.vector.len() != dim) {
             return Err(ClusterError::Invalid(format!(
                 "point {}: vector has {} dimensions, the collection has {dim}",
@@ -748,7 +749,8 @@ impl ClusterNode {
     pub async fn search(&self, collection: &str, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
-        let higher_better = meta.config.vectors.metric.higher_is_better();
+        let higher_better =
+            meta.config.vectors.vector("").map_err(|e| ClusterError::Invalid(e.to_string()))?.metric.higher_is_better();
         let mut q = QueryRequest::new(req.vector.clone(), req.limit);
         q.filter = req.filter.clone();
         q.strategy = req.strategy;

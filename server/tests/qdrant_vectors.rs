@@ -99,7 +99,6 @@ async fn create_accepts_every_qdrant_setting_and_info_returns_it() {
         "hnsw_config.payload_m",
         "wal_config",
         "optimizers_config.vacuum_min_vector_number",
-        "quantization_config",
         "sparse_vectors",
         "strict_mode_config",
         "init_from",

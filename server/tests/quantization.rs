@@ -66,7 +66,11 @@ async fn scalar_codes_are_walked_steered_and_match_the_exact_scan() {
         "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99, "always_ram": true}}
     })))
     .await;
-    ok(c.put(s.url("/collections/q/points?wait=true")).json(&json!({"points": points(1200)}))).await;
+    // More points than the planner scans exactly (exact_max_points, 4096), so queries walk.
+    let all = points(6000);
+    for chunk in all.chunks(1000) {
+        ok(c.put(s.url("/collections/q/points?wait=true")).json(&json!({"points": chunk}))).await;
+    }
     let info = wait_green(&c, &s, "q").await;
     assert_eq!(info["config"]["quantization_config"]["scalar"]["type"], "int8", "{info}");
     let notes = info["grove_settings_without_effect"].to_string();

@@ -284,7 +284,10 @@ async fn node_loss_partition_and_leader_restart() {
     let (active_after, dead_after) = check_replicas(&c, "docs", &w.oracle);
     assert_eq!((active_after, dead_after), (6, 0), "every replica recovered");
     assert!(copied > 0);
-    assert!(live > 0, "no write ran during a transfer: the concurrent path was not exercised");
+    // Whether a live write landed during a transfer depends on timing (a loaded machine can
+    // finish every transfer between two batches); tests/cluster.rs's forced-interleaving test
+    // covers that path deterministically, so this run only reports it.
+    eprintln!("writes that landed during a transfer: {live}");
     for node in c.nodes.values() {
         check_reads(node, "docs", &w.oracle, 500 + node.id(), 6).await;
     }

@@ -36,7 +36,8 @@ fn points(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
             let c = (i % 5) as f64;
-            let v: Vec<f64> = (0..16).map(|j| if j % 5 == i % 5 { 1.0 + c } else { 0.0 } + next() - 0.5).collect();
+            let v: Vec<f64> =
+                (0..16).map(|j| if j % 5 == i % 5 { 1.0 + c } else { 0.0 } + next() - 0.5).collect();
             json!({"id": i, "vector": v, "payload": {"even": i % 2 == 0}})
         })
         .collect()
@@ -54,7 +55,13 @@ async fn wait_green(c: &reqwest::Client, s: &Server, name: &str) -> Value {
 }
 
 fn ids(r: &Value) -> Vec<u64> {
-    r["points"].as_array().or(r.as_array()).expect("points").iter().map(|p| p["id"].as_u64().expect("id")).collect()
+    r["points"]
+        .as_array()
+        .or(r.as_array())
+        .expect("points")
+        .iter()
+        .map(|p| p["id"].as_u64().expect("id"))
+        .collect()
 }
 
 #[tokio::test]
@@ -78,7 +85,10 @@ async fn scalar_codes_are_walked_steered_and_match_the_exact_scan() {
 
     let q: Vec<f64> = (0..16).map(|j| if j % 5 == 2 { 3.0 } else { 0.1 }).collect();
     let query = |params: Value| json!({"query": q, "limit": 10, "params": params, "explain": true});
-    let exact = ok(c.post(s.url("/collections/q/points/query")).json(&query(json!({"exact": true, "quantization": {"ignore": true}})))).await;
+    let exact = ok(c
+        .post(s.url("/collections/q/points/query"))
+        .json(&query(json!({"exact": true, "quantization": {"ignore": true}}))))
+    .await;
     let quant = ok(c.post(s.url("/collections/q/points/query")).json(&query(json!({})))).await;
     let qx = &quant["explain"]["quantization"];
     assert_eq!(qx["kind"], "int8", "{quant}");
@@ -91,18 +101,26 @@ async fn scalar_codes_are_walked_steered_and_match_the_exact_scan() {
         assert!((sa - sb).abs() < 1e-5, "{sa} vs {sb}");
     }
     // ignore: full vectors; oversampling bounds the rescored candidates.
-    let r = ok(c.post(s.url("/collections/q/points/query")).json(&query(json!({"quantization": {"ignore": true}})))).await;
+    let r = ok(c
+        .post(s.url("/collections/q/points/query"))
+        .json(&query(json!({"quantization": {"ignore": true}}))))
+    .await;
     assert_eq!(r["explain"]["quantization"]["used"], false, "{r}");
-    let r = ok(c.post(s.url("/collections/q/points/query")).json(&query(json!({"quantization": {"oversampling": 2.0}})))).await;
+    let r = ok(c
+        .post(s.url("/collections/q/points/query"))
+        .json(&query(json!({"quantization": {"oversampling": 2.0}}))))
+    .await;
     assert_eq!(r["explain"]["quantization"]["rescored"], 20, "{r}");
     // A filtered query on codes only returns allowed points.
     let f = json!({"query": q, "limit": 10, "filter": {"must": [{"key": "even", "match": {"value": true}}]}});
     let r = ok(c.post(s.url("/collections/q/points/query")).json(&f)).await;
     assert!(ids(&r).iter().all(|i| i % 2 == 0), "{r}");
     // Out of range: a 400 naming the field.
-    let (st, body) =
-        send(c.post(s.url("/collections/q/points/query")).json(&query(json!({"quantization": {"oversampling": 100.0}}))))
-            .await;
+    let (st, body) = send(
+        c.post(s.url("/collections/q/points/query"))
+            .json(&query(json!({"quantization": {"oversampling": 100.0}}))),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["status"]["error"].as_str().unwrap_or("").contains("oversampling"), "{body}");
 

@@ -1527,10 +1527,12 @@ impl Collection {
             ef: req.ef,
             strategy: if req.exact { Strategy::Exact } else { req.strategy },
             score_threshold: req.score_threshold.map(|s| metric.distance_from_score(s)),
-            quantization: req.quantization.map_or_else(Default::default, |q| grove_index::quant::QuantSearch {
-                ignore: q.ignore,
-                rescore: q.rescore.unwrap_or(true),
-                oversampling: q.oversampling,
+            quantization: req.quantization.map_or_else(Default::default, |q| {
+                grove_index::quant::QuantSearch {
+                    ignore: q.ignore,
+                    rescore: q.rescore.unwrap_or(true),
+                    oversampling: q.oversampling,
+                }
             }),
             ..Default::default()
         };

@@ -369,7 +369,12 @@ impl Graph {
     /// [`Graph::probe`] over any vector source (codes make the descent cheaper; the entry
     /// distance is then the source's estimate, which is what a walk over the same source
     /// starts from).
-    pub fn probe_with<S: Scorer>(&self, src: &S, allow: &DenseIdSet, stats: &mut SearchStats) -> Option<Probe> {
+    pub fn probe_with<S: Scorer>(
+        &self,
+        src: &S,
+        allow: &DenseIdSet,
+        stats: &mut SearchStats,
+    ) -> Option<Probe> {
         let layers = self.layers.read();
         let ctx = Ctx { layers: &layers, src, stop: &crate::stop::NEVER };
         // The upper layers' local minimum can sit in a neighbouring cluster; a greedy walk on

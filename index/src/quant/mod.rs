@@ -38,7 +38,7 @@ pub enum QuantConfig {
     /// One byte per component, ranges per dimension holding the central `quantile` of the
     /// values (`None`: 0.99).
     Scalar {
-        /// In `(0.5, 1]`.
+        /// In `[0.5, 1]` (Qdrant's range).
         quantile: Option<f32>,
         /// Codes always in RAM (they are: accepted for compatibility, reported).
         always_ram: bool,
@@ -54,10 +54,10 @@ impl QuantConfig {
     /// Checks the parameters; errors name the field.
     pub fn validate(&self) -> Result<()> {
         match self {
-            QuantConfig::Scalar { quantile: Some(q), .. } if !(*q > 0.5 && *q <= 1.0) => {
+            QuantConfig::Scalar { quantile: Some(q), .. } if !(0.5..=1.0).contains(q) => {
                 Err(IndexError::InvalidParameter {
                     name: "quantile",
-                    reason: format!("must be in (0.5, 1.0], got {q}"),
+                    reason: format!("must be between 0.5 and 1.0 (Qdrant's range), got {q}"),
                 })
             }
             QuantConfig::Scalar { .. } | QuantConfig::Binary { .. } => Ok(()),
@@ -225,4 +225,23 @@ pub fn sample_rows<'a>(store: &'a VectorStore, dead: &roaring::RoaringBitmap, ma
     }
     let step = live.div_ceil(max as u64).max(1);
     (0..n as u32).filter(|id| !dead.contains(*id)).step_by(step as usize).map(|id| store.get(id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_and_oversampling_ranges_name_the_field() {
+        let q = |x| QuantConfig::Scalar { quantile: Some(x), always_ram: true }.validate();
+        assert!(q(0.5).is_ok() && q(1.0).is_ok(), "Qdrant's bounds are inclusive");
+        assert!(q(0.49).unwrap_err().to_string().contains("quantile"));
+        assert!(q(1.01).is_err());
+        let o = |x| QuantSearch { oversampling: Some(x), ..Default::default() }.validate();
+        assert!(o(1.0).is_ok() && o(MAX_OVERSAMPLING).is_ok());
+        assert!(o(0.9).unwrap_err().to_string().contains("oversampling"));
+        assert!(o(f64::NAN).is_err());
+        assert_eq!(QuantSearch { oversampling: Some(2.5), ..Default::default() }.candidates(10, 64), 25);
+        assert_eq!(QuantSearch::default().candidates(10, 64), 64);
+    }
 }

@@ -749,8 +749,13 @@ impl ClusterNode {
     pub async fn search(&self, collection: &str, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
-        let higher_better =
-            meta.config.vectors.vector("").map_err(|e| ClusterError::Invalid(e.to_string()))?.metric.higher_is_better();
+        let higher_better = meta
+            .config
+            .vectors
+            .vector("")
+            .map_err(|e| ClusterError::Invalid(e.to_string()))?
+            .metric
+            .higher_is_better();
         let mut q = QueryRequest::new(req.vector.clone(), req.limit);
         q.filter = req.filter.clone();
         q.strategy = req.strategy;

@@ -116,7 +116,10 @@ fn post_payload(w: &api::WithPayload, p: Option<api::Payload>) -> Option<api::Pa
 }
 
 /// A record's vectors in the form the collection was declared in.
-pub(crate) fn vectors_out(vector: Option<Vec<f32>>, vectors: Option<st::NamedVectors>) -> Option<api::VectorStruct> {
+pub(crate) fn vectors_out(
+    vector: Option<Vec<f32>>,
+    vectors: Option<st::NamedVectors>,
+) -> Option<api::VectorStruct> {
     match (vector, vectors) {
         (_, Some(m)) => Some(api::VectorStruct::Named(m)),
         (Some(v), None) => Some(api::VectorStruct::Single(v)),
@@ -865,7 +868,11 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
 /// `params.quantization` into storage's form (the range of `oversampling` is checked in
 /// `limits`).
 pub(crate) fn quantization_query_in(q: api::QuantizationSearchParams) -> st::QuantizationQuery {
-    st::QuantizationQuery { ignore: q.ignore.unwrap_or(false), rescore: q.rescore, oversampling: q.oversampling }
+    st::QuantizationQuery {
+        ignore: q.ignore.unwrap_or(false),
+        rescore: q.rescore,
+        oversampling: q.oversampling,
+    }
 }
 
 fn query_out(

@@ -44,7 +44,7 @@ impl DenseIdSet {
             }
         };
         // The last word may hold ids at or past `capacity` (capacity % 64 != 0).
-        if capacity % 64 != 0 {
+        if !capacity.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 let extra = (*last & !((1u64 << (capacity % 64)) - 1)).count_ones();
                 *last &= (1u64 << (capacity % 64)) - 1;
@@ -63,7 +63,7 @@ impl DenseIdSet {
     /// Every id below `capacity` except those in `minus`.
     pub fn all_except(capacity: usize, minus: Option<&RoaringBitmap>) -> Self {
         let mut words = vec![u64::MAX; capacity.div_ceil(64)];
-        if capacity % 64 != 0 {
+        if !capacity.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last = (1u64 << (capacity % 64)) - 1;
             }

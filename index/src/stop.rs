@@ -160,7 +160,9 @@ impl<'a> StopCheck<'a> {
         self.polls = self.polls.wrapping_add(1);
         if self.stop.cancelled() {
             self.fired = Some(StopCause::Cancelled);
-        } else if self.polls % CLOCK_EVERY == 0 && self.stop.deadline.is_some_and(|d| Instant::now() >= d) {
+        } else if self.polls.is_multiple_of(CLOCK_EVERY)
+            && self.stop.deadline.is_some_and(|d| Instant::now() >= d)
+        {
             self.fired = Some(StopCause::Deadline);
         }
         self.fired.is_some()

@@ -23,7 +23,7 @@ impl VectorStore {
 
     /// Builds a store from row-major data; `data.len()` must be a multiple of `dim`.
     pub fn from_flat(dim: usize, data: Vec<f32>) -> Self {
-        assert!(dim > 0 && data.len() % dim == 0, "flat data is not a whole number of rows");
+        assert!(dim > 0 && data.len().is_multiple_of(dim), "flat data is not a whole number of rows");
         Self { dim, data }
     }
 

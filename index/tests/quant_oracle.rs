@@ -1,6 +1,7 @@
 //! Oracle tests of the quantized paths: recall@k of searches that walk or scan int8 codes
 //! (and rescore) against exact f32 brute force, with explicit tolerances, for every metric and
 //! the filtered paths; and the rescoring itself (returned distances are exact).
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use grove_index::quant::{QuantConfig, QuantSearch};
 use grove_index::{

@@ -41,7 +41,7 @@ fn point(n: u64) -> pb::PointStruct {
         id: Some(id(n)),
         vector: Some(pb::Vector { data: vec![1.0, x, x * 0.5, 1.0 - x * 0.01] }),
         payload: [
-            ("cat".to_owned(), str_value(if n % 2 == 0 { "even" } else { "odd" })),
+            ("cat".to_owned(), str_value(if n.is_multiple_of(2) { "even" } else { "odd" })),
             ("n".to_owned(), int_value(n as i64)),
         ]
         .into_iter()

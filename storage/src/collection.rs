@@ -1534,7 +1534,6 @@ impl Collection {
                     oversampling: q.oversampling,
                 }
             }),
-            ..Default::default()
         };
         let out = match &req.matryoshka {
             Some(mq) => {

@@ -97,7 +97,7 @@ pub struct Vectors {
 impl Vectors {
     /// Wraps row-major data; `data.len()` must be a multiple of `dim`.
     pub fn new(dim: usize, data: Vec<f32>) -> Self {
-        debug_assert!(dim > 0 && data.len() % dim == 0);
+        debug_assert!(dim > 0 && data.len().is_multiple_of(dim));
         Self { dim, data }
     }
 

@@ -493,7 +493,7 @@ fn optimise(
             });
         loss = row_out.iter().map(|(l, _)| *l).sum::<f64>() / m as f64;
         let realised = row_out.iter().filter(|(_, r)| *r).count();
-        if cfg.progress_every > 0 && step % cfg.progress_every == 0 {
+        if cfg.progress_every > 0 && step.is_multiple_of(cfg.progress_every) {
             progress(&CapacityProgress { n, attempt, step, loss, realised, queries: m });
         }
         if realised == m {

@@ -69,7 +69,7 @@ pub fn dot_u8_i16_scalar(codes: &[u8], w: &[i16]) -> i32 {
 #[inline]
 pub fn bitsliced_sum(code: &[u64], planes: &[u64]) -> (u32, u32) {
     let words = code.len();
-    assert!(words > 0 && planes.len() % words == 0, "planes are not whole rows of the code length");
+    assert!(words > 0 && planes.len().is_multiple_of(words), "planes are not whole rows of the code length");
     let mut total = 0u32;
     for (b, plane) in planes.chunks_exact(words).enumerate() {
         let mut s = 0u32;

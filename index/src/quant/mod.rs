@@ -104,7 +104,7 @@ impl QuantSearch {
     /// Checks the parameters; errors name the field.
     pub fn validate(&self) -> Result<()> {
         match self.oversampling {
-            Some(o) if !(o >= 1.0 && o <= MAX_OVERSAMPLING) => Err(IndexError::InvalidParameter {
+            Some(o) if !(1.0..=MAX_OVERSAMPLING).contains(&o) => Err(IndexError::InvalidParameter {
                 name: "oversampling",
                 reason: format!("must be between 1 and {MAX_OVERSAMPLING}, got {o}"),
             }),

@@ -248,8 +248,8 @@ mod tests {
         codes.encode_all(&store);
         for id in 0..n as u32 {
             let dec = codes.decode(id);
-            for i in 0..d {
-                assert!((dec[i] - store.get(id)[i]).abs() <= codes.step[i] * 0.5001, "id {id} dim {i}");
+            for (i, ((x, y), s)) in dec.iter().zip(store.get(id)).zip(&codes.step).enumerate() {
+                assert!((x - y).abs() <= s * 0.5001, "id {id} dim {i}");
             }
         }
     }

@@ -46,12 +46,16 @@ class HnswConfig(_message.Message):
     def __init__(self, m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., gamma: _Optional[int] = ..., m_beta: _Optional[int] = ...) -> None: ...
 
 class VectorParams(_message.Message):
-    __slots__ = ("size", "distance")
+    __slots__ = ("size", "distance", "hnsw_config", "on_disk")
     SIZE_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    ON_DISK_FIELD_NUMBER: _ClassVar[int]
     size: int
     distance: Distance
-    def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ...) -> None: ...
+    hnsw_config: HnswConfig
+    on_disk: bool
+    def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., on_disk: _Optional[bool] = ...) -> None: ...
 
 class MatryoshkaConfig(_message.Message):
     __slots__ = ("dims", "renormalise", "dtype", "graph", "pca", "pca_sample", "pca_min_points")
@@ -100,16 +104,25 @@ class MatryoshkaInfo(_message.Message):
     def __init__(self, prefixes: _Optional[_Iterable[_Union[MatryoshkaPrefix, _Mapping]]] = ..., renormalise: _Optional[bool] = ..., dtype: _Optional[str] = ..., pca: _Optional[bool] = ..., pca_sample: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("collection_name", "vectors", "hnsw_config", "matryoshka")
+    __slots__ = ("collection_name", "vectors", "hnsw_config", "named_vectors", "matryoshka")
+    class NamedVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: VectorParams
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[VectorParams, _Mapping]] = ...) -> None: ...
     COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     collection_name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
+    named_vectors: _containers.MessageMap[str, VectorParams]
     matryoshka: MatryoshkaConfig
-    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ...) -> None: ...
+    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ...) -> None: ...
 
 class CreateCollectionResponse(_message.Message):
     __slots__ = ("result",)
@@ -134,7 +147,14 @@ class PayloadFieldInfo(_message.Message):
     def __init__(self, field_name: _Optional[str] = ..., schema: _Optional[_Union[PayloadSchemaType, str]] = ..., points: _Optional[int] = ...) -> None: ...
 
 class CollectionInfo(_message.Message):
-    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status", "matryoshka", "matryoshka_info")
+    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status", "matryoshka", "matryoshka_info", "named_vectors")
+    class NamedVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: VectorParams
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[VectorParams, _Mapping]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +164,7 @@ class CollectionInfo(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_INFO_FIELD_NUMBER: _ClassVar[int]
+    NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
@@ -153,7 +174,8 @@ class CollectionInfo(_message.Message):
     status: str
     matryoshka: MatryoshkaConfig
     matryoshka_info: MatryoshkaInfo
-    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., matryoshka_info: _Optional[_Union[MatryoshkaInfo, _Mapping]] = ...) -> None: ...
+    named_vectors: _containers.MessageMap[str, VectorParams]
+    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., matryoshka_info: _Optional[_Union[MatryoshkaInfo, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ...) -> None: ...
 
 class GetCollectionResponse(_message.Message):
     __slots__ = ("info",)

@@ -15,6 +15,10 @@
 //! - [`hnswrs`]: the hnsw_rs crate with our kernels, a selectable baseline.
 //! - [`distance`]: the metric kernels (simsimd), with an f64 scalar reference.
 //! - [`store`]: the contiguous vector arena.
+//! - [`source`]: [`source::Scorer`], a query bound to a vector source (full rows or codes); the
+//!   graph walks and the exact scan are generic over it.
+//! - [`quant`]: int8 and binary codes, their kernels, and the query-time knobs; walks and scans
+//!   over codes are rescored with the full vectors.
 //! - [`topk`], [`idset`]: candidate ordering and dense id sets for hot loops.
 //! - [`explain`]: strategies, paths and the Explain record.
 //! - [`matryoshka`]: prefix stores (f32/f16/int8), prefix graphs, funnel search with

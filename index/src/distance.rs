@@ -52,6 +52,17 @@ impl Metric {
         }
     }
 
+    /// The internal distance from an inner product `q . x` and the squared norms `|q|^2`,
+    /// `|x|^2` (only L2 uses them): how every code scorer turns its estimate into a distance.
+    #[inline(always)]
+    pub fn distance_from_inner(self, ip: f32, q_sq: f32, x_sq: f32) -> f32 {
+        match self {
+            Metric::Cosine => 1.0 - ip,
+            Metric::Dot => -ip,
+            Metric::L2 => (q_sq - 2.0 * ip + x_sq).max(0.0),
+        }
+    }
+
     /// Converts an internal distance into the score users see (see the module table).
     #[inline]
     pub fn score(self, distance: f32) -> f32 {

@@ -175,12 +175,7 @@ impl Sq8Scorer<'_> {
 impl Scorer for Sq8Scorer<'_> {
     #[inline(always)]
     fn dist(&self, id: u32) -> f32 {
-        let ip = self.inner(id);
-        match self.codes.metric {
-            Metric::Cosine => 1.0 - ip,
-            Metric::Dot => -ip,
-            Metric::L2 => (self.q_sq - 2.0 * ip + self.codes.sq_norms[id as usize]).max(0.0),
-        }
+        self.codes.metric.distance_from_inner(self.inner(id), self.q_sq, self.codes.sq_norms[id as usize])
     }
 
     #[inline(always)]

@@ -8,6 +8,7 @@
 //! - [`truth`]: brute-force ground truth and its disk cache.
 //! - [`matryoshka`]: Matryoshka prefix search against full-dimension exact scan and HNSW.
 //! - [`measure`]: the single-thread measuring loop over a [`measure::Searcher`].
+//! - [`hnswrs`]: the hnsw_rs crate with Grove's kernels, a baseline measured beside Grove.
 //! - [`pyrun`]: the peers (hnswlib, faiss, usearch, qdrant-edge) run from Python on the same
 //!   workloads; [`report`] and [`plots`]: tables, CSV/JSON and PNG figures.
 //! - [`server_mode`], [`load`], [`remote`]: the same workloads through a running `grove serve`
@@ -15,6 +16,7 @@
 
 pub mod data;
 pub mod engine;
+pub mod hnswrs;
 pub mod limit;
 pub mod load;
 pub mod matryoshka;

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use grove_bench::data::{self, Dataset};
 use grove_bench::engine::Grove;
-use grove_bench::measure::{strategy_name, Budget};
+use grove_bench::measure::{BenchPath, Budget};
 use grove_bench::report::{self, Machine};
 use grove_bench::run::{self, Options};
 use grove_bench::workload::Kind;
@@ -265,15 +265,8 @@ struct RunArgs {
     quantization: String,
 }
 
-fn parse_strategy(s: &str) -> anyhow::Result<Strategy> {
-    Ok(match s {
-        "auto" => Strategy::Auto,
-        "exact" => Strategy::Exact,
-        "hnsw" => Strategy::Hnsw,
-        "acorn" => Strategy::Acorn,
-        "hnsw_rs" => Strategy::HnswRs,
-        _ => bail!("unknown path {s:?} (auto, exact, hnsw, acorn, hnsw_rs)"),
-    })
+fn parse_path(s: &str) -> anyhow::Result<BenchPath> {
+    BenchPath::parse(s).with_context(|| format!("unknown path {s:?} (auto, exact, hnsw, acorn, hnsw_rs)"))
 }
 
 fn parse_metric(s: &str) -> anyhow::Result<Metric> {
@@ -313,7 +306,7 @@ impl RunArgs {
         };
         Ok(Options {
             efs: self.efs.clone(),
-            strategies: self.paths.iter().map(|p| parse_strategy(p)).collect::<anyhow::Result<_>>()?,
+            strategies: self.paths.iter().map(|p| parse_path(p)).collect::<anyhow::Result<_>>()?,
             ks: if self.recall100 { vec![10, 100] } else { vec![10] },
             budget: Budget {
                 time: Duration::from_secs_f64(self.budget),
@@ -378,7 +371,7 @@ fn bench_run(mut ds: Dataset, a: RunArgs, default_results: Option<&Path>) -> any
         r.peers_failed = pr.failed;
     }
     let machine_after = Machine::now();
-    let names: Vec<&str> = o.strategies.iter().map(|s| strategy_name(*s)).collect();
+    let names: Vec<&str> = o.strategies.iter().map(|p| p.name()).collect();
     let summary = report::summary_table(&r.cells, &names, o.default_ef, 0.95, false);
     let summary_cpu = report::summary_table(&r.cells, &names, o.default_ef, 0.95, true);
     let builds = report::builds_table(&r);
@@ -577,7 +570,6 @@ fn peerlabels(
         ef_search: o.default_ef,
         planner: Default::default(),
         build_threads: o.build_threads,
-        use_hnsw_rs: false,
         quantization: o.quantization,
     };
     let (g, b) = Grove::build("grove hnsw", &d.x, cfg)?;
@@ -585,7 +577,14 @@ fn peerlabels(
         "[build] {} points, insert {:.1}s + build {:.1}s, RSS {:.0} -> {:.0} MiB, peak {:.0} MiB",
         b.points, b.insert_s, b.build_s, b.rss_before_mb, b.rss_after_mb, b.peak_rss_mb
     ));
-    let strategies: Vec<Strategy> = o.strategies.iter().copied().filter(|s| *s != Strategy::HnswRs).collect();
+    let strategies: Vec<Strategy> = o
+        .strategies
+        .iter()
+        .filter_map(|p| match p {
+            BenchPath::Grove(s) => Some(*s),
+            BenchPath::HnswRs => None,
+        })
+        .collect();
     let machine = Machine::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let cells =

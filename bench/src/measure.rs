@@ -206,7 +206,38 @@ pub fn strategy_name(s: Strategy) -> &'static str {
         Strategy::Exact => "exact",
         Strategy::Hnsw => "hnsw",
         Strategy::Acorn => "acorn",
-        Strategy::HnswRs => "hnsw_rs",
+    }
+}
+
+/// What an in-process run measures: one of Grove's strategies, or the hnsw_rs baseline
+/// ([`crate::hnswrs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchPath {
+    /// Grove's engine with this strategy.
+    Grove(Strategy),
+    /// The hnsw_rs crate.
+    HnswRs,
+}
+
+impl BenchPath {
+    /// `auto`, `exact`, `hnsw`, `acorn` or `hnsw_rs`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "auto" => BenchPath::Grove(Strategy::Auto),
+            "exact" => BenchPath::Grove(Strategy::Exact),
+            "hnsw" => BenchPath::Grove(Strategy::Hnsw),
+            "acorn" => BenchPath::Grove(Strategy::Acorn),
+            "hnsw_rs" => BenchPath::HnswRs,
+            _ => return None,
+        })
+    }
+
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchPath::Grove(s) => strategy_name(s),
+            BenchPath::HnswRs => "hnsw_rs",
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use grove_index::{GraphParams, IndexConfig, PlannerConfig, Strategy};
 
 use crate::data::Dataset;
 use crate::engine::{BuildReport, Grove};
-use crate::measure::{self, Budget, Cell, Searcher};
+use crate::hnswrs::HnswRsBaseline;
+use crate::measure::{self, BenchPath, Budget, Cell, Searcher};
 use crate::payload::PayloadIndex;
 use crate::truth;
 use crate::workload::{self, Kind, Workload};
@@ -20,8 +21,8 @@ pub const TRUTH_K: usize = 100;
 pub struct Options {
     /// ef values swept for graph paths.
     pub efs: Vec<usize>,
-    /// Strategies measured.
-    pub strategies: Vec<Strategy>,
+    /// Paths measured (Grove's strategies and the hnsw_rs baseline).
+    pub strategies: Vec<BenchPath>,
     /// Neighbours asked for: each value is a sweep of its own (10 gives recall@10; 100 gives
     /// recall@100, and recall@10 from its first 10 answers).
     pub ks: Vec<usize>,
@@ -88,7 +89,7 @@ pub struct Report {
 }
 
 /// The index configuration of a run.
-pub fn index_config(dim: usize, ds: &Dataset, o: &Options, hnsw_rs: bool) -> IndexConfig {
+pub fn index_config(dim: usize, ds: &Dataset, o: &Options) -> IndexConfig {
     let hnsw = GraphParams { m: o.m, ef_construction: o.ef_construction, ..GraphParams::default() };
     IndexConfig {
         dim,
@@ -98,7 +99,6 @@ pub fn index_config(dim: usize, ds: &Dataset, o: &Options, hnsw_rs: bool) -> Ind
         ef_search: o.default_ef,
         planner: PlannerConfig::default(),
         build_threads: o.build_threads,
-        use_hnsw_rs: hnsw_rs,
         quantization: o.quantization,
     }
 }
@@ -168,16 +168,15 @@ pub fn run_on(
 ) -> anyhow::Result<Report> {
     let dim = ds.base.dim;
     let mut builds = Vec::new();
-    let (grove, b) = Grove::build("grove hnsw", &ds.base, index_config(dim, ds, o, false))?;
+    let (grove, b) = Grove::build("grove hnsw", &ds.base, index_config(dim, ds, o))?;
     log(format!(
         "[build] {}: {} points, insert {:.1}s + build {:.1}s = {:.0} points/s ({} threads); RSS {:.0} -> {:.0} MiB, peak {:.0} MiB",
         b.label, b.points, b.insert_s, b.build_s, b.points_per_s, b.threads, b.rss_before_mb, b.rss_after_mb, b.peak_rss_mb
     ));
     builds.push(b);
-    let baseline = if o.strategies.contains(&Strategy::HnswRs) {
-        let (g, b) =
-            Grove::build("hnsw_rs baseline (+ grove hnsw)", &ds.base, index_config(dim, ds, o, true))?;
-        log(format!("[build] {}: insert {:.1}s + build {:.1}s", b.label, b.insert_s, b.build_s));
+    let baseline = if o.strategies.contains(&BenchPath::HnswRs) {
+        let (g, b) = HnswRsBaseline::build(&ds.base, &index_config(dim, ds, o).hnsw, ds.metric)?;
+        log(format!("[build] {}: build {:.1}s", b.label, b.build_s));
         builds.push(b);
         Some(g)
     } else {
@@ -188,16 +187,18 @@ pub fn run_on(
     let mut cells = Vec::new();
     pool.install(|| -> anyhow::Result<()> {
         for (w, gt, _) in wls {
-            for &s in &o.strategies {
-                let searcher: &dyn Searcher = match (s, &baseline) {
-                    (Strategy::HnswRs, Some(g)) => g,
-                    _ => &grove,
+            for &p in &o.strategies {
+                // The baseline ignores the strategy argument.
+                let (searcher, s): (&dyn Searcher, Strategy) = match (p, &baseline) {
+                    (BenchPath::Grove(s), _) => (&grove, s),
+                    (BenchPath::HnswRs, Some(g)) => (g, Strategy::Hnsw),
+                    (BenchPath::HnswRs, None) => continue,
                 };
-                let efs: &[usize] = if s == Strategy::Exact { &[0] } else { &o.efs };
+                let efs: &[usize] = if p == BenchPath::Grove(Strategy::Exact) { &[0] } else { &o.efs };
                 for &k in &o.ks {
                     for &ef in efs {
                         let outs = measure::run(searcher, &ds.queries, w, gt, k, ef, s, o.budget)?;
-                        let got = measure::aggregate(w, &outs, measure::strategy_name(s), ef, k);
+                        let got = measure::aggregate(w, &outs, p.name(), ef, k);
                         for c in &got {
                             log(format!(
                                 "[{}] {:<12} {:>6} k={} ef={:<4} nq={:<5} recall={:.4} qps={:.0} p50={:.0}us p99={:.0}us {:?}",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use grove_bench::data::{fanns, vecs};
 use grove_bench::engine::Grove;
-use grove_bench::measure::{self, BruteForce, Budget};
+use grove_bench::measure::{self, BenchPath, BruteForce, Budget};
 use grove_bench::payload::PayloadIndex;
 use grove_bench::run::{index_config, Options, TRUTH_K};
 use grove_bench::workload::Workload;
@@ -14,7 +14,7 @@ use grove_index::{Metric, Strategy};
 fn options(dir: &std::path::Path) -> Options {
     Options {
         efs: vec![64],
-        strategies: vec![Strategy::Auto],
+        strategies: vec![BenchPath::Grove(Strategy::Auto)],
         ks: vec![10],
         budget: Budget {
             time: Duration::from_secs(60),
@@ -47,7 +47,7 @@ fn generated_fanns_directory_loads_and_is_consistent() {
     let index = PayloadIndex::build(&ds.records);
     let bf = BruteForce { base: &ds.base, metric: ds.metric };
     let (grove, report) =
-        Grove::build("test", &ds.base, index_config(ds.base.dim, &ds, &options(tmp.path()), false)).unwrap();
+        Grove::build("test", &ds.base, index_config(ds.base.dim, &ds, &options(tmp.path()))).unwrap();
     assert_eq!(report.points, 3000);
     for p in &ds.provided {
         let w = Workload::from_filters(&p.name, "", p.filters.clone(), &index);

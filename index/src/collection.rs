@@ -1,8 +1,9 @@
 //! [`CollectionIndex`]: the one object the storage layer talks to.
 //!
-//! It owns a collection's vectors (the arena), its tombstones, its graphs (Grove's HNSW graph,
-//! optionally an ACORN-gamma graph and the hnsw_rs baseline) and the planner, and answers
-//! searches through whichever path the planner picks.
+//! It owns a collection's vectors (the arena), its tombstones, the [`Registry`] of its indexes
+//! (Grove's HNSW graph, optionally an ACORN-gamma graph, and the Matryoshka prefix graphs when
+//! declared), its quantized codes and the planner, and answers searches through whichever path
+//! the planner picks.
 //!
 //! # Ids
 //! Internal ids are dense `u32` handed out by storage and never reused: an updated point gets a
@@ -11,43 +12,41 @@
 //!
 //! # Incremental indexing and the unindexed tail
 //! [`CollectionIndex::insert`] only stores the vector; the point becomes *pending* for every
-//! graph. [`CollectionIndex::index_pending`] (a background worker in storage) and
-//! [`CollectionIndex::build`] move pending points into the graphs. A graph search also scans the
-//! pending points of its graph exactly and merges them ([`Explain::unindexed_scanned`]), so a
-//! search is always over every live point, indexed or not. A point leaves the pending set only
-//! after its graph insert completed, so a concurrent search sees it in the tail, in the graph, or
-//! both (merged by id) — never in neither.
+//! registered index. [`CollectionIndex::index_pending`] (a background worker in storage) and
+//! [`CollectionIndex::build`] move pending points into the indexes ([`Entry::drain`]). A graph
+//! search also scans the pending points of its index exactly and merges them
+//! ([`Explain::unindexed_scanned`]), so a search is always over every live point, indexed or
+//! not. A point leaves the pending set only after its insert completed, so a concurrent search
+//! sees it in the tail, in the index, or both (merged by id) — never in neither.
 //!
 //! # Locking
-//! Two levels, always taken in this order: the points (arena + tombstones) and then a graph
-//! slot (graph + its pending set). Searches and graph inserts hold the points' read lock;
-//! inserts and deletes take its write lock briefly. Graph indexing works in chunks of
-//! [`INDEX_CHUNK_PER_THREAD`] points per thread so a waiting insert is delayed by one chunk at
-//! most. Indexing, saving and loading are serialised by one mutex.
+//! Always taken in this order: the points (arena + tombstones), the Matryoshka stores, the
+//! quantized codes, then one registry entry (index + its pending set). Searches and index
+//! inserts hold the points' read lock; inserts and deletes take its write lock briefly.
+//! Indexing works in chunks of [`INDEX_CHUNK_PER_THREAD`] points per thread so a waiting insert
+//! is delayed by one chunk at most. Indexing, saving and loading are serialised by one mutex.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::error::validate_vector;
 use crate::flat::{self, Allowed};
 use crate::graph::{Graph, GraphFilter, GraphParams, Probe, SearchStats};
-use crate::hnswrs::HnswRsIndex;
 use crate::matryoshka::{
     CalibrationReport, CalibrationRequest, FunnelOutcome, Matryoshka, MatryoshkaConfig, MatryoshkaInfo,
     MatryoshkaQuery, Rotation,
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::quant::{Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
+use crate::registry::{merge, Entry, IndexKind, Registry, Slot};
+pub use crate::registry::{GraphLoad, INDEX_CHUNK_PER_THREAD};
 use crate::source::{F32Scorer, Scorer};
 use crate::stop::{Stop, NEVER};
 use crate::{DenseIdSet, Explain, IndexError, Metric, Neighbor, Result, SearchPath, Strategy, VectorStore};
-
-/// Points inserted into a graph per worker thread while the points' read lock is held.
-pub const INDEX_CHUNK_PER_THREAD: usize = 64;
 
 /// File name of the HNSW graph inside the directory given to save/load.
 pub const HNSW_FILE: &str = "hnsw.graph";
@@ -76,9 +75,6 @@ pub struct IndexConfig {
     pub planner: PlannerConfig,
     /// Threads used for graph construction (`build`, `index_pending`).
     pub build_threads: usize,
-    /// Also maintain the hnsw_rs baseline graph ([`Strategy::HnswRs`]); it is rebuilt, not
-    /// saved, and doubles vector memory (hnsw_rs keeps its own copy).
-    pub use_hnsw_rs: bool,
     /// Quantized codes that graph walks and large scans read, with exact rescoring
     /// ([`crate::quant`]); `None`: every path reads the full vectors.
     pub quantization: Option<QuantConfig>,
@@ -86,7 +82,7 @@ pub struct IndexConfig {
 
 impl IndexConfig {
     /// Defaults for a `dim`-dimensional collection: HNSW with `M = 16`, `ef_construction =
-    /// 100`, no gamma graph, `ef_search = 64`, default planner, 1 build thread, no hnsw_rs.
+    /// 100`, no gamma graph, `ef_search = 64`, default planner, 1 build thread, no codes.
     pub fn new(dim: usize, metric: Metric) -> Self {
         Self {
             dim,
@@ -96,7 +92,6 @@ impl IndexConfig {
             ef_search: 64,
             planner: PlannerConfig::default(),
             build_threads: 1,
-            use_hnsw_rs: false,
             quantization: None,
         }
     }
@@ -125,9 +120,6 @@ impl IndexConfig {
         }
         if let Some(q) = &self.quantization {
             q.validate()?;
-        }
-        if self.use_hnsw_rs && self.hnsw.m > 256 {
-            return bad("M", format!("{} exceeds hnsw_rs's limit of 256", self.hnsw.m));
         }
         self.planner.validate()
     }
@@ -187,37 +179,13 @@ pub struct IndexStats {
     pub pending: u64,
     /// Bytes held by the vector arena.
     pub vector_bytes: u64,
-    /// Bytes held by Grove's graphs (hnsw_rs not included: it does not report its size).
+    /// Bytes held by the HNSW and ACORN-gamma graphs (prefix graphs are reported with the
+    /// Matryoshka stores).
     pub graph_bytes: u64,
     /// Bytes held by quantized codes (0 without quantization or before training).
     pub code_bytes: u64,
     /// Bytes per point of the codes (0 when there are none).
     pub code_bytes_per_point: u64,
-}
-
-/// What happened to one graph in [`CollectionIndex::load_graphs`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphLoad {
-    /// The file was loaded; `pending` live points were not in it and await indexing.
-    Loaded {
-        /// Nodes read from the file.
-        nodes: u64,
-        /// Live points left to index.
-        pending: u64,
-    },
-    /// No file: the graph was kept as it was and its pending points wait for indexing.
-    Missing {
-        /// Live points left to index.
-        pending: u64,
-    },
-    /// The file could not be used (corrupt, other version, other parameters, or ids the
-    /// collection does not have); kept as it was, pending points wait for indexing.
-    Invalid {
-        /// Why.
-        reason: String,
-        /// Live points left to index.
-        pending: u64,
-    },
 }
 
 /// The outcome of [`CollectionIndex::load_graphs`]. Never an error: a graph that cannot be
@@ -228,8 +196,6 @@ pub struct LoadReport {
     pub hnsw: GraphLoad,
     /// The ACORN-gamma graph, when configured.
     pub acorn: Option<GraphLoad>,
-    /// Points the hnsw_rs baseline must (re)index, when configured (it is never saved).
-    pub hnsw_rs_pending: Option<u64>,
     /// Each Matryoshka prefix graph, by prefix dimension, when prefix graphs are configured.
     pub matryoshka: Vec<(usize, GraphLoad)>,
 }
@@ -261,15 +227,8 @@ struct QuantState {
     trained_sample: usize,
 }
 
-/// A graph and the live points not yet in it.
-#[derive(Debug)]
-struct Slot<G> {
-    graph: Arc<G>,
-    pending: RoaringBitmap,
-}
-
-/// A collection's vectors, tombstones, graphs and planner. `Send + Sync`; every method takes
-/// `&self`.
+/// A collection's vectors, tombstones, registered indexes and planner. `Send + Sync`; every
+/// method takes `&self`.
 ///
 /// ```
 /// use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
@@ -288,11 +247,11 @@ struct Slot<G> {
 pub struct CollectionIndex {
     cfg: IndexConfig,
     points: RwLock<Points>,
-    hnsw: RwLock<Slot<Graph>>,
-    acorn: Option<RwLock<Slot<Graph>>>,
-    hnsw_rs: Option<RwLock<Slot<HnswRsIndex>>>,
-    /// Matryoshka prefix stores and graphs, when declared ([`Self::set_matryoshka`]). Locked
-    /// after `points`, before the graph slots.
+    /// The HNSW graph (always), the ACORN-gamma graph (when configured) and one graph per
+    /// Matryoshka prefix (when declared with graphs). Entries are locked last.
+    registry: Registry,
+    /// Matryoshka prefix stores, when declared ([`Self::set_matryoshka`]). Locked after
+    /// `points`, before the registry.
     mat: RwLock<Option<Matryoshka>>,
     /// Quantized codes, when configured and trained. Locked after `points` (and after `mat`),
     /// before the graph slots.
@@ -303,25 +262,27 @@ pub struct CollectionIndex {
 }
 
 impl CollectionIndex {
-    /// An empty index.
+    /// An empty index: the HNSW graph and, when configured, the ACORN-gamma graph registered.
     pub fn new(cfg: IndexConfig) -> Result<Self> {
         cfg.validate()?;
-        let hnsw = Graph::new(cfg.hnsw, cfg.metric, cfg.dim)?;
-        let acorn = match &cfg.acorn {
-            Some(p) => Some(RwLock::new(Slot {
-                graph: Arc::new(Graph::new(*p, cfg.metric, cfg.dim)?),
-                pending: RoaringBitmap::new(),
-            })),
-            None => None,
-        };
-        let hnsw_rs = if cfg.use_hnsw_rs {
-            Some(RwLock::new(Slot {
-                graph: Arc::new(HnswRsIndex::new(&cfg.hnsw, cfg.metric, cfg.dim, 1 << 16)?),
-                pending: RoaringBitmap::new(),
-            }))
-        } else {
-            None
-        };
+        let mut entries = vec![Entry::new(
+            IndexKind::Hnsw,
+            HNSW_FILE.into(),
+            cfg.hnsw,
+            cfg.metric,
+            cfg.dim,
+            RoaringBitmap::new(),
+        )?];
+        if let Some(p) = &cfg.acorn {
+            entries.push(Entry::new(
+                IndexKind::AcornGamma,
+                ACORN_FILE.into(),
+                *p,
+                cfg.metric,
+                cfg.dim,
+                RoaringBitmap::new(),
+            )?);
+        }
         let pool =
             if cfg.build_threads > 1 {
                 Some(rayon::ThreadPoolBuilder::new().num_threads(cfg.build_threads).build().map_err(|e| {
@@ -336,15 +297,26 @@ impl CollectionIndex {
                 dead: RoaringBitmap::new(),
                 gaps: RoaringBitmap::new(),
             }),
-            hnsw: RwLock::new(Slot { graph: Arc::new(hnsw), pending: RoaringBitmap::new() }),
-            acorn,
-            hnsw_rs,
+            registry: Registry::new(entries),
             mat: RwLock::new(None),
             quant: RwLock::new(QuantState::default()),
             indexing: Mutex::new(()),
             pool,
             cfg,
         })
+    }
+
+    /// The HNSW graph's entry (registered by [`Self::new`], never removed).
+    fn hnsw(&self) -> Result<Arc<Entry<Graph>>> {
+        self.registry.get(IndexKind::Hnsw).ok_or_else(|| IndexError::PathUnavailable {
+            path: "hnsw",
+            reason: "the HNSW graph is not registered".into(),
+        })
+    }
+
+    /// The registered index kinds, in registration order.
+    pub fn index_kinds(&self) -> Vec<IndexKind> {
+        self.registry.kinds()
     }
 
     /// The configuration.
@@ -382,13 +354,7 @@ impl CollectionIndex {
         if let Some(c) = self.quant.write().codes.as_mut() {
             c.set(id, &prepared);
         }
-        self.hnsw.write().pending.insert(id);
-        if let Some(s) = &self.acorn {
-            s.write().pending.insert(id);
-        }
-        if let Some(s) = &self.hnsw_rs {
-            s.write().pending.insert(id);
-        }
+        self.registry.mark_pending(id);
         Ok(())
     }
 
@@ -400,16 +366,7 @@ impl CollectionIndex {
             return false;
         }
         pts.dead.insert(id);
-        if let Some(m) = self.mat.write().as_mut() {
-            m.delete(id);
-        }
-        self.hnsw.write().pending.remove(id);
-        if let Some(s) = &self.acorn {
-            s.write().pending.remove(id);
-        }
-        if let Some(s) = &self.hnsw_rs {
-            s.write().pending.remove(id);
-        }
+        self.registry.unmark(id);
         true
     }
 
@@ -443,29 +400,43 @@ impl CollectionIndex {
         Some(pts.store.get(id).to_vec())
     }
 
-    /// Moves up to `max` pending points into each graph; returns how many remain pending (the
-    /// largest remainder of any graph). Meant for a background worker: it never blocks an
-    /// insert for longer than one chunk.
+    /// Moves up to `max` pending points into each registered index; returns how many remain
+    /// pending (the largest remainder of any index). Meant for a background worker: it never
+    /// blocks an insert for longer than one chunk.
     pub fn index_pending(&self, max: usize) -> usize {
         let _serial = self.indexing.lock();
         self.train_codes_if_due();
-        let mut left = self.drain_graph(&self.hnsw, max);
-        if let Some(s) = &self.acorn {
-            left = left.max(self.drain_graph(s, max));
+        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
+        let mut left = 0;
+        for e in self.registry.entries() {
+            let rest = match e.kind() {
+                IndexKind::Hnsw | IndexKind::AcornGamma => e.drain(chunk, max, self.pool.as_ref(), &|f| {
+                    let pts = self.points.read();
+                    f(&pts.store, &pts.dead)
+                }),
+                IndexKind::Prefix { dim } => e.drain(chunk, max, self.pool.as_ref(), &|f| {
+                    let pts = self.points.read();
+                    let mat = self.mat.read();
+                    if let Some(store) =
+                        mat.as_ref().and_then(|m| m.level(dim)).and_then(|l| l.store.as_f32())
+                    {
+                        f(store, &pts.dead)
+                    }
+                }),
+            };
+            left = left.max(rest);
         }
-        if let Some(s) = &self.hnsw_rs {
-            left = left.max(self.drain_hnsw_rs(s, max));
-        }
-        left.max(self.drain_prefix_graphs(max))
+        left as usize
     }
 
     /// Indexes every pending point, in parallel over `build_threads`; returns how many points
     /// it indexed (in the HNSW graph). On an empty graph this is the bulk build: the same
     /// parallel insert loop as [`Graph::build`], done in chunks so inserts are not held up.
     pub fn build(&self) -> usize {
-        let before = self.hnsw.read().graph.len();
+        let len = || self.hnsw().map_or(0, |e| e.len());
+        let before = len();
         self.index_pending(usize::MAX);
-        self.hnsw.read().graph.len().saturating_sub(before)
+        len().saturating_sub(before)
     }
 
     /// Trains (or retrains) the codes when quantization is configured and the collection has
@@ -504,87 +475,6 @@ impl CollectionIndex {
         self.pool.as_ref().map_or(1, |p| p.current_num_threads())
     }
 
-    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match &self.pool {
-            Some(p) => p.install(f),
-            None => f(),
-        }
-    }
-
-    /// Next up-to-`want` pending ids of a slot (not removed: they stay pending until inserted).
-    fn next_chunk<G>(slot: &RwLock<Slot<G>>, want: usize) -> (Arc<G>, Vec<u32>) {
-        let s = slot.read();
-        (Arc::clone(&s.graph), s.pending.iter().take(want).collect())
-    }
-
-    fn drain_graph(&self, slot: &RwLock<Slot<Graph>>, max: usize) -> usize {
-        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
-        let mut budget = max;
-        while budget > 0 {
-            let (graph, ids) = Self::next_chunk(slot, chunk.min(budget));
-            if ids.is_empty() {
-                break;
-            }
-            {
-                let pts = self.points.read();
-                graph.reserve(pts.store.len());
-                let store = &pts.store;
-                let dead = &pts.dead;
-                self.run(|| {
-                    ids.par_iter().filter(|&&id| !dead.contains(id)).for_each(|&id| graph.insert(id, store))
-                });
-            }
-            let mut s = slot.write();
-            for &id in &ids {
-                s.pending.remove(id);
-            }
-            budget -= ids.len();
-        }
-        slot.read().pending.len() as usize
-    }
-
-    /// Moves up to `max` pending points into each prefix graph (same chunking as the main
-    /// graphs); returns the largest remainder.
-    fn drain_prefix_graphs(&self, max: usize) -> usize {
-        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
-        let levels = self.mat.read().as_ref().map_or(0, |m| m.levels.len());
-        let mut left = 0;
-        for li in 0..levels {
-            let mut budget = max;
-            while budget > 0 {
-                let ids: Vec<u32> = {
-                    let pts = self.points.read();
-                    let mat = self.mat.read();
-                    let Some(level) = mat.as_ref().and_then(|m| m.levels.get(li)) else { break };
-                    let Some(graph) = &level.graph else { break };
-                    let ids: Vec<u32> = level.pending.iter().take(chunk.min(budget)).collect();
-                    if ids.is_empty() {
-                        break;
-                    }
-                    if let Some(store) = level.store.as_f32() {
-                        graph.reserve(store.len());
-                        let dead = &pts.dead;
-                        self.run(|| {
-                            ids.par_iter()
-                                .filter(|&&id| !dead.contains(id))
-                                .for_each(|&id| graph.insert(id, store))
-                        });
-                    }
-                    ids
-                };
-                if let Some(level) = self.mat.write().as_mut().and_then(|m| m.levels.get_mut(li)) {
-                    for &id in &ids {
-                        level.pending.remove(id);
-                    }
-                }
-                budget -= ids.len();
-            }
-            left = left
-                .max(self.mat.read().as_ref().and_then(|m| m.levels.get(li)).map_or(0, |l| l.pending.len()));
-        }
-        left as usize
-    }
-
     /// Declares (or with `None` removes) the Matryoshka prefixes: builds a prefix store per
     /// declared dimension from the stored vectors, rotated by `rotation` when given (fit one
     /// with [`Self::fit_rotation`]). Prefix graphs, when configured, start with every live point
@@ -593,10 +483,32 @@ impl CollectionIndex {
         let _serial = self.indexing.lock();
         let pts = self.points.read();
         let next = match cfg {
-            Some(c) => Some(Matryoshka::build(c, rotation, self.cfg.metric, &pts.store, &pts.dead)?),
+            Some(c) => Some(Matryoshka::build(c, rotation, self.cfg.metric, &pts.store)?),
             None => None,
         };
-        *self.mat.write() = next;
+        // Prefix graphs start with every live point pending.
+        let mut graphs = Vec::new();
+        if let Some(m) = &next {
+            if let Some(params) = m.cfg.graph {
+                let mut live = RoaringBitmap::new();
+                live.insert_range(0..pts.store.len() as u32);
+                live -= &pts.dead;
+                for &dim in &m.cfg.dims {
+                    let kind = IndexKind::Prefix { dim };
+                    graphs.push(Entry::new(
+                        kind,
+                        m.graph_file(dim),
+                        params,
+                        self.cfg.metric,
+                        dim,
+                        live.clone(),
+                    )?);
+                }
+            }
+        }
+        let mut mat = self.mat.write();
+        *mat = next;
+        self.registry.replace(|k| matches!(k, IndexKind::Prefix { .. }), graphs);
         Ok(())
     }
 
@@ -612,7 +524,9 @@ impl CollectionIndex {
 
     /// The Matryoshka declaration's facts (prefixes, bytes, variance kept), when declared.
     pub fn matryoshka_info(&self) -> Option<MatryoshkaInfo> {
-        self.mat.read().as_ref().map(Matryoshka::info)
+        let graph =
+            |dim: usize| self.registry.get(IndexKind::Prefix { dim }).map(|e| (e.len(), e.memory_bytes()));
+        self.mat.read().as_ref().map(|m| m.info(&graph))
     }
 
     /// The PCA rotation in use, when there is one (storage persists it).
@@ -675,7 +589,10 @@ impl CollectionIndex {
         let allowed = allowed_bm.as_ref().map_or(live, |a| a.len());
         let mut fo = FunnelOutcome::default();
         let ef = params.ef.unwrap_or(self.cfg.ef_search);
+        let graph_entry = self.registry.get(IndexKind::Prefix { dim: mq.dim });
+        let graph = graph_entry.as_ref().map(|e| e.read());
         let hits = m.candidates(
+            graph.as_deref(),
             &pts.store,
             &pts.dead,
             &q,
@@ -735,32 +652,6 @@ impl CollectionIndex {
         crate::matryoshka::calibrate::run(self, req, stop)
     }
 
-    fn drain_hnsw_rs(&self, slot: &RwLock<Slot<HnswRsIndex>>, max: usize) -> usize {
-        let chunk = INDEX_CHUNK_PER_THREAD * self.threads();
-        let mut budget = max;
-        while budget > 0 {
-            let (index, ids) = Self::next_chunk(slot, chunk.min(budget));
-            if ids.is_empty() {
-                break;
-            }
-            {
-                let pts = self.points.read();
-                let items: Vec<(u32, &[f32])> = ids
-                    .iter()
-                    .filter(|&&id| !pts.dead.contains(id))
-                    .map(|&id| (id, pts.store.get(id)))
-                    .collect();
-                self.run(|| index.insert_batch(&items));
-            }
-            let mut s = slot.write();
-            for &id in &ids {
-                s.pending.remove(id);
-            }
-            budget -= ids.len();
-        }
-        slot.read().pending.len() as usize
-    }
-
     /// The `k` nearest live points allowed by `filter` (a bitmap of internal ids; `None` allows
     /// all), by the path the planner chooses or `params.strategy` forces.
     ///
@@ -777,7 +668,7 @@ impl CollectionIndex {
     }
 
     /// [`Self::search`] polling `stop` every few hundred distances on every path (exact scan,
-    /// graph walks, the unindexed tail; hnsw_rs only before and after its walk):
+    /// graph walks, the unindexed tail):
     /// `Err(IndexError::Stopped)` when it fires, never a partial result.
     pub fn search_stoppable(
         &self,
@@ -826,8 +717,10 @@ impl CollectionIndex {
             a
         });
         let allowed = allowed_bm.as_ref().map_or(live, |a| a.len());
-        let hnsw = self.hnsw.read();
-        let acorn = self.acorn.as_ref().map(|s| s.read());
+        let hnsw_entry = self.hnsw()?;
+        let acorn_entry = self.registry.get(IndexKind::AcornGamma);
+        let hnsw = hnsw_entry.read();
+        let acorn = acorn_entry.as_ref().map(|e| e.read());
         let mut input = PlanInput {
             strategy: params.strategy,
             k: params.k,
@@ -835,9 +728,8 @@ impl CollectionIndex {
             live,
             allowed,
             filtered: filter.is_some(),
-            hnsw_indexed: hnsw.graph.len() as u64,
-            acorn_gamma: acorn.as_ref().filter(|a| !a.graph.is_empty()).map(|a| a.graph.params().gamma),
-            hnsw_rs: self.hnsw_rs.is_some(),
+            hnsw_indexed: hnsw.index.len() as u64,
+            acorn_gamma: acorn.as_ref().filter(|a| !a.index.is_empty()).map(|a| a.index.params().gamma),
             local_selectivity: None,
         };
         let ctx = QueryCtx {
@@ -859,15 +751,15 @@ impl CollectionIndex {
                 // On codes when the walk will read codes: the probe's entry (and its distance)
                 // seeds that walk, so both must come from the same source.
                 let p = match codes {
-                    Some(Codes::Sq8(c)) => hnsw.graph.probe_with(&c.scorer(&q), &d, &mut probe_stats),
-                    Some(Codes::Binary(c)) => hnsw.graph.probe_with(&c.scorer(&q), &d, &mut probe_stats),
-                    None => hnsw.graph.probe(&pts.store, &q, &d, &mut probe_stats),
+                    Some(Codes::Sq8(c)) => hnsw.index.probe_with(&c.scorer(&q), &d, &mut probe_stats),
+                    Some(Codes::Binary(c)) => hnsw.index.probe_with(&c.scorer(&q), &d, &mut probe_stats),
+                    None => hnsw.index.probe(&pts.store, &q, &d, &mut probe_stats),
                 };
                 input.local_selectivity = p.map(|p| p.local_selectivity());
                 pre = Some((d, p));
             }
         }
-        let plan = planner::plan(&self.cfg.planner, &input)?;
+        let plan = planner::plan(&self.cfg.planner, &input);
         let ef = plan.ef.unwrap_or(input.ef);
         let mut explain = Explain {
             path: plan.path,
@@ -930,19 +822,6 @@ impl CollectionIndex {
                     None => ctx.graph_search(&hnsw, self.cfg.metric, ef, true, pre, &mut explain)?,
                 }
             }
-            SearchPath::HnswRs => {
-                explain.ef = Some(ef);
-                if let Some(qx) = explain.quantization.as_mut() {
-                    qx.used = false;
-                    qx.reason = "hnsw_rs reads full vectors".into();
-                }
-                let slot =
-                    self.hnsw_rs.as_ref().map(|s| s.read()).ok_or_else(|| IndexError::PathUnavailable {
-                        path: "hnsw_rs",
-                        reason: "the index was built without the hnsw_rs baseline".into(),
-                    })?;
-                ctx.hnsw_rs_search(&slot, self.cfg.metric, ef, &mut explain)?
-            }
         };
         let hits = match params.score_threshold {
             Some(b) => hits.into_iter().filter(|h| h.dist <= b).collect(),
@@ -962,162 +841,73 @@ impl CollectionIndex {
         queries.par_iter().map(|q| self.search(q, filter, params)).collect()
     }
 
-    /// Writes the HNSW graph (and the ACORN-gamma graph, when configured) into `dir` as
-    /// [`HNSW_FILE`] / [`ACORN_FILE`] (each written to a temporary file and renamed). Points
-    /// still pending are not in the files; after a load they are pending again.
+    /// Writes every registered index into `dir`: the HNSW graph as [`HNSW_FILE`], the
+    /// ACORN-gamma graph as [`ACORN_FILE`], each prefix graph under its fingerprinted name
+    /// (each written to a temporary file and renamed). Points still pending are not in the
+    /// files; after a load they are pending again.
     pub fn save_graphs(&self, dir: &Path) -> Result<()> {
         let _serial = self.indexing.lock();
         std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.to_path_buf(), source })?;
-        let hnsw = Arc::clone(&self.hnsw.read().graph);
-        hnsw.save(&dir.join(HNSW_FILE))?;
-        if let Some(s) = &self.acorn {
-            let g = Arc::clone(&s.read().graph);
-            g.save(&dir.join(ACORN_FILE))?;
-        }
-        let prefix: Vec<(String, Arc<Graph>)> = self.mat.read().as_ref().map_or_else(Vec::new, |m| {
-            m.levels
-                .iter()
-                .filter_map(|l| Some((m.graph_file(l.store.dim()), Arc::clone(l.graph.as_ref()?))))
-                .collect()
-        });
-        for (name, g) in &prefix {
-            g.save(&dir.join(name))?;
+        let entries = self.registry.entries();
+        for e in &entries {
+            e.save(dir)?;
         }
         // Files of an earlier declaration or rotation can never load again: remove them.
         if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let ours = prefix.iter().any(|(n, _)| *n == name);
+            for f in rd.flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                let ours = entries.iter().any(|e| e.file() == name);
                 if !ours && name.starts_with(MATRYOSHKA_FILE_PREFIX) && name.ends_with(".graph") {
-                    let _ = std::fs::remove_file(e.path());
+                    let _ = std::fs::remove_file(f.path());
                 }
             }
         }
         Ok(())
     }
 
-    /// Replaces the graphs with the files in `dir` written by [`Self::save_graphs`]. Live points
-    /// the loaded graph lacks become pending. A missing or unusable file keeps the current
-    /// graph (and its pending points) and is reported, never an error: the vectors are the
-    /// truth and a graph can always be rebuilt from them.
+    /// Replaces the registered indexes with the files in `dir` written by
+    /// [`Self::save_graphs`]. Live points a loaded index lacks become pending. A missing or
+    /// unusable file keeps the current index (and its pending points) and is reported, never
+    /// an error: the vectors are the truth and an index can always be rebuilt from them.
     pub fn load_graphs(&self, dir: &Path) -> LoadReport {
         let _serial = self.indexing.lock();
-        let hnsw = self.load_one(&self.hnsw, &dir.join(HNSW_FILE), &self.cfg.hnsw);
-        let acorn = match (&self.acorn, &self.cfg.acorn) {
-            (Some(slot), Some(p)) => Some(self.load_one(slot, &dir.join(ACORN_FILE), p)),
-            _ => None,
-        };
-        let hnsw_rs_pending = self.hnsw_rs.as_ref().map(|s| s.read().pending.len());
-        let matryoshka = self.load_prefix_graphs(dir);
-        LoadReport { hnsw, acorn, hnsw_rs_pending, matryoshka }
-    }
-
-    fn load_one(&self, slot: &RwLock<Slot<Graph>>, path: &Path, params: &GraphParams) -> GraphLoad {
-        if !path.exists() {
-            return GraphLoad::Missing { pending: slot.read().pending.len() };
-        }
         let pts = self.points.read();
-        match Self::read_graph(&pts, path, self.cfg.metric, self.cfg.dim, params) {
-            Ok((graph, pending)) => {
-                let nodes = graph.len() as u64;
-                let left = pending.len();
-                *slot.write() = Slot { graph: Arc::new(graph), pending };
-                GraphLoad::Loaded { nodes, pending: left }
-            }
-            Err(reason) => GraphLoad::Invalid { reason, pending: slot.read().pending.len() },
-        }
-    }
-
-    /// Loads each prefix graph saved under this declaration and rotation
-    /// ([`Matryoshka::graph_file`]); the others keep their (pending) graphs.
-    fn load_prefix_graphs(&self, dir: &Path) -> Vec<(usize, GraphLoad)> {
-        let pts = self.points.read();
-        let mut mat = self.mat.write();
-        let Some(m) = mat.as_mut() else { return Vec::new() };
-        let Some(params) = m.cfg.graph else { return Vec::new() };
-        let (metric, names): (Metric, Vec<String>) =
-            (self.cfg.metric, m.levels.iter().map(|l| m.graph_file(l.store.dim())).collect());
-        let mut out = Vec::with_capacity(names.len());
-        for (level, name) in m.levels.iter_mut().zip(names) {
-            let dim = level.store.dim();
-            let path = dir.join(name);
-            let outcome = if !path.exists() {
-                GraphLoad::Missing { pending: level.pending.len() }
-            } else {
-                match Self::read_graph(&pts, &path, metric, dim, &params) {
-                    Ok((graph, pending)) => {
-                        let outcome = GraphLoad::Loaded { nodes: graph.len() as u64, pending: pending.len() };
-                        level.graph = Some(Arc::new(graph));
-                        level.pending = pending;
-                        outcome
-                    }
-                    Err(reason) => GraphLoad::Invalid { reason, pending: level.pending.len() },
-                }
-            };
-            out.push((dim, outcome));
-        }
-        out
-    }
-
-    /// A saved graph checked against the collection (parameters, ids in range), with the live
-    /// points it lacks (to index); `Err` says why it cannot be used.
-    fn read_graph(
-        pts: &Points,
-        path: &Path,
-        metric: Metric,
-        dim: usize,
-        params: &GraphParams,
-    ) -> std::result::Result<(Graph, RoaringBitmap), String> {
-        let graph = Graph::load(path, metric, dim).map_err(|e| e.to_string())?;
-        if graph.params() != params {
-            return Err(format!(
-                "built with {:?}, the collection is configured with {:?}",
-                graph.params(),
-                params
-            ));
-        }
-        let n = pts.store.len() as u32;
-        // Every node must be a row we hold, or a search would read past the arena.
-        let in_range = (0..n).filter(|&id| graph.contains(id)).count();
-        if in_range != graph.len() {
-            return Err(format!(
-                "{} of its {} nodes are ids this collection does not have (it holds ids below {n})",
-                graph.len() - in_range,
-                graph.len()
-            ));
-        }
-        let mut pending = RoaringBitmap::new();
-        for id in 0..n {
-            if !pts.dead.contains(id) && !graph.contains(id) {
-                pending.insert(id);
+        let n = pts.store.len();
+        let mut report =
+            LoadReport { hnsw: GraphLoad::Missing { pending: 0 }, acorn: None, matryoshka: Vec::new() };
+        for e in self.registry.entries() {
+            let outcome = e.load(dir, self.cfg.metric, n, &pts.dead);
+            match e.kind() {
+                IndexKind::Hnsw => report.hnsw = outcome,
+                IndexKind::AcornGamma => report.acorn = Some(outcome),
+                IndexKind::Prefix { dim } => report.matryoshka.push((dim, outcome)),
             }
         }
-        Ok((graph, pending))
+        report
     }
 
     /// Counts and memory.
     pub fn stats(&self) -> IndexStats {
         let pts = self.points.read();
-        let hnsw = self.hnsw.read();
-        let mut pending = hnsw.pending.len();
-        let mut graph_bytes = hnsw.graph.memory_bytes() as u64;
-        if let Some(s) = &self.acorn {
-            let s = s.read();
-            pending = pending.max(s.pending.len());
-            graph_bytes += s.graph.memory_bytes() as u64;
-        }
-        if let Some(s) = &self.hnsw_rs {
-            pending = pending.max(s.read().pending.len());
-        }
-        if let Some(m) = self.mat.read().as_ref() {
-            pending = pending.max(m.pending());
-        }
         let quant = self.quant.read();
+        let mut graph_bytes = 0;
+        let mut indexed = 0;
+        for e in self.registry.entries() {
+            match e.kind() {
+                IndexKind::Hnsw => {
+                    indexed = e.len() as u64;
+                    graph_bytes += e.memory_bytes() as u64;
+                }
+                IndexKind::AcornGamma => graph_bytes += e.memory_bytes() as u64,
+                // Reported with the prefix stores (`matryoshka_info`).
+                IndexKind::Prefix { .. } => {}
+            }
+        }
         IndexStats {
             points: pts.store.len() as u64,
             live: pts.live(),
-            indexed: hnsw.graph.len() as u64,
-            pending,
+            indexed,
+            pending: self.registry.pending(),
             vector_bytes: pts.store.memory_bytes() as u64,
             graph_bytes,
             code_bytes: quant.codes.as_ref().map_or(0, |c| c.memory_bytes() as u64),
@@ -1286,7 +1076,7 @@ impl QueryCtx<'_> {
     /// `pre`: the allowed set already made dense, and a probe of this graph for the query.
     fn graph_search(
         &self,
-        slot: &RwLockReadGuard<'_, Slot<Graph>>,
+        slot: &Slot<Graph>,
         metric: Metric,
         ef: usize,
         acorn_walk: bool,
@@ -1310,9 +1100,9 @@ impl QueryCtx<'_> {
         let mut stats = SearchStats::default();
         let found = match self.codes {
             None => {
-                let src = F32Scorer::new(&self.pts.store, slot.graph.metric().kernel(), self.q);
+                let src = F32Scorer::new(&self.pts.store, slot.index.metric().kernel(), self.q);
                 let found =
-                    slot.graph.search_with(&src, self.k, ef, filter, entry.as_ref(), &mut stats, self.stop);
+                    slot.index.search_with(&src, self.k, ef, filter, entry.as_ref(), &mut stats, self.stop);
                 if let Some(cause) = stats.stopped {
                     return Err(IndexError::Stopped { cause });
                 }
@@ -1322,48 +1112,18 @@ impl QueryCtx<'_> {
             Some(Codes::Sq8(c)) => {
                 let sc = c.scorer(self.q);
                 let bound = sc.error_bound();
-                self.walk_codes(&slot.graph, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
+                self.walk_codes(&slot.index, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
             }
             Some(Codes::Binary(c)) => {
                 let sc = c.scorer(self.q);
                 let bound = sc.error_bound();
-                self.walk_codes(&slot.graph, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
+                self.walk_codes(&slot.index, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
             }
         };
         explain.nodes_visited += stats.nodes_visited;
         let tail = self.tail(&slot.pending, metric, explain)?;
         Ok(merge(found, tail, self.k))
     }
-
-    fn hnsw_rs_search(
-        &self,
-        slot: &RwLockReadGuard<'_, Slot<HnswRsIndex>>,
-        metric: Metric,
-        ef: usize,
-        explain: &mut Explain,
-    ) -> Result<Vec<Neighbor>> {
-        let dense = self.dense();
-        // hnsw_rs's walk cannot be interrupted: the signal is looked at around it.
-        self.stop.check()?;
-        let found = slot.graph.search(self.q, self.k, ef, dense.as_ref());
-        self.stop.check()?;
-        let tail = self.tail(&slot.pending, metric, explain)?;
-        Ok(merge(found, tail, self.k))
-    }
-}
-
-/// The `k` best of two hit lists, each id once.
-fn merge(mut a: Vec<Neighbor>, b: Vec<Neighbor>, k: usize) -> Vec<Neighbor> {
-    if b.is_empty() {
-        a.truncate(k);
-        return a;
-    }
-    a.extend(b);
-    a.sort();
-    let mut seen = std::collections::HashSet::with_capacity(a.len());
-    a.retain(|h| seen.insert(h.id));
-    a.truncate(k);
-    a
 }
 
 #[cfg(test)]
@@ -1412,14 +1172,6 @@ mod tests {
     }
 
     #[test]
-    fn merge_dedupes_and_truncates() {
-        let a = vec![Neighbor::new(1, 0.1), Neighbor::new(2, 0.3)];
-        let b = vec![Neighbor::new(2, 0.3), Neighbor::new(3, 0.2), Neighbor::new(4, 0.9)];
-        let m = merge(a, b, 3);
-        assert_eq!(m.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 3, 2]);
-    }
-
-    #[test]
     fn bad_queries_are_errors() {
         let idx = CollectionIndex::new(cfg(2)).unwrap();
         idx.insert(0, &[0.0, 0.0]).unwrap();
@@ -1427,7 +1179,5 @@ mod tests {
         assert!(idx.search(&[0.0, f32::INFINITY], None, &SearchParams::default()).is_err());
         let p = SearchParams { ef: Some(0), ..Default::default() };
         assert!(idx.search(&[0.0, 0.0], None, &p).is_err());
-        let p = SearchParams { strategy: Strategy::HnswRs, ..Default::default() };
-        assert!(matches!(idx.search(&[0.0, 0.0], None, &p), Err(IndexError::PathUnavailable { .. })));
     }
 }

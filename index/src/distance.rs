@@ -12,7 +12,7 @@
 //! product. A Matryoshka prefix search simply passes `&v[..m]`.
 //!
 //! # Which kernel runs
-//! [`dot`] and [`l2sq`] are *the* kernels: the exact scan, Grove's graph and the hnsw_rs
+//! [`dot`] and [`l2sq`] are *the* kernels: the exact scan, Grove's graph and the bench's hnsw_rs
 //! baseline all call them (the graph through [`Metric::kernel`], a plain function pointer).
 //! On x86_64 with AVX2 and FMA (detected at run time; the check is a cached atomic load) they
 //! run Grove's own loop with four independent 8-lane accumulators; elsewhere they call

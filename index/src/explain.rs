@@ -15,8 +15,6 @@ pub enum Strategy {
     Hnsw,
     /// ACORN over the predicate subgraph (gamma or 1, whichever the index was built for).
     Acorn,
-    /// The hnsw_rs crate's HNSW (a selectable baseline).
-    HnswRs,
 }
 
 /// The algorithm that actually answered a query.
@@ -31,8 +29,6 @@ pub enum SearchPath {
     Acorn1,
     /// ACORN-gamma: predicate subgraph of the denser (M*gamma) graph.
     AcornGamma,
-    /// hnsw_rs.
-    HnswRs,
     /// Matryoshka: a prefix scan or prefix graph, then rescoring (the stages are in
     /// [`Explain::matryoshka`]).
     Matryoshka,
@@ -46,7 +42,6 @@ impl SearchPath {
             SearchPath::Hnsw => "hnsw",
             SearchPath::Acorn1 => "acorn1",
             SearchPath::AcornGamma => "acorn_gamma",
-            SearchPath::HnswRs => "hnsw_rs",
             SearchPath::Matryoshka => "matryoshka",
         }
     }

@@ -5,14 +5,15 @@
 //! deletions; it talks to one object per collection, [`CollectionIndex`].
 //!
 //! Parts:
-//! - [`collection`]: [`CollectionIndex`], vectors + tombstones + graphs + planner behind `&self`
-//!   methods, safe to search while points are inserted and indexed.
+//! - [`collection`]: [`CollectionIndex`], vectors + tombstones + registered indexes + planner
+//!   behind `&self` methods, safe to search while points are inserted and indexed.
+//! - [`registry`]: the index interface ([`registry::VectorIndex`]) and the registry that owns
+//!   what every index kind shares (pending sets, draining, the unindexed tail, files, stats).
 //! - [`planner`]: picks exact / filtered HNSW / ACORN per query from the filter's exact
 //!   cardinality and says why ([`Explain`]).
 //! - [`flat`]: exact top-k over all rows or a bitmap of allowed ids (the oracle, and the
 //!   fastest path for narrow filters).
 //! - [`graph`]: Grove's HNSW graph with ACORN-1 and ACORN-gamma filtered search.
-//! - [`hnswrs`]: the hnsw_rs crate with our kernels, a selectable baseline.
 //! - [`distance`]: the metric kernels (simsimd), with an f64 scalar reference.
 //! - [`store`]: the contiguous vector arena.
 //! - [`source`]: [`source::Scorer`], a query bound to a vector source (full rows or codes); the
@@ -57,11 +58,11 @@ pub mod error;
 pub mod explain;
 pub mod flat;
 pub mod graph;
-pub mod hnswrs;
 pub mod idset;
 pub mod matryoshka;
 pub mod planner;
 pub mod quant;
+pub mod registry;
 pub mod source;
 pub mod stop;
 pub mod store;

@@ -40,8 +40,7 @@
 //! the same `ef` finds fewer of the true neighbours (arXiv, below); a filter *anti-correlated*
 //! with the query needs the most, since the walk must cross regions with no allowed point.
 //!
-//! A forced [`Strategy`] is always honoured with the `ef` asked for (the reason says so);
-//! `HnswRs` is never chosen automatically (it is a baseline).
+//! A forced [`Strategy`] is always honoured with the `ef` asked for (the reason says so).
 //!
 //! # Where the default thresholds come from
 //! See [`PlannerConfig::default`]: the numbers are written next to the fields they justify.
@@ -214,8 +213,6 @@ pub struct PlanInput {
     pub hnsw_indexed: u64,
     /// `gamma` of the ACORN-gamma graph, when one is built and non-empty.
     pub acorn_gamma: Option<usize>,
-    /// Whether the hnsw_rs baseline is built.
-    pub hnsw_rs: bool,
     /// The share of allowed nodes around the query's graph entry ([`crate::graph::Probe`]),
     /// when the caller probed (see [`wants_probe`]).
     pub local_selectivity: Option<f64>,
@@ -259,9 +256,9 @@ pub fn wants_probe(cfg: &PlannerConfig, input: &PlanInput) -> bool {
         && s >= cfg.probe_min_selectivity.min(cfg.acorn1_min_selectivity)
 }
 
-/// Chooses the path for one query. Errors only for a forced path that does not exist
-/// (`HnswRs` on an index built without it).
-pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
+/// Chooses the path for one query. Every path it can name exists: a forced ACORN on an index
+/// without the gamma graph becomes ACORN-1.
+pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> Plan {
     let s = input.selectivity();
     let nums = format!("{} of {} live points allowed (selectivity {:.4})", input.allowed, input.live, s);
     let graph = |path: SearchPath, reason: String, ef: usize| Plan { path, reason, ef: Some(ef) };
@@ -295,20 +292,11 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
         };
         (input.ef * factor, why)
     };
-    Ok(match input.strategy {
+    match input.strategy {
         Strategy::Exact => forced(SearchPath::Exact),
         Strategy::Hnsw => forced(SearchPath::Hnsw),
         Strategy::Acorn => {
             forced(if input.acorn_gamma.is_some() { SearchPath::AcornGamma } else { SearchPath::Acorn1 })
-        }
-        Strategy::HnswRs => {
-            if !input.hnsw_rs {
-                return Err(crate::IndexError::PathUnavailable {
-                    path: "hnsw_rs",
-                    reason: "the index was built without the hnsw_rs baseline (use_hnsw_rs = false)".into(),
-                });
-            }
-            forced(SearchPath::HnswRs)
         }
         Strategy::Auto => {
             let coverage = input.acorn_gamma.map(|g| s * g as f64);
@@ -381,7 +369,7 @@ pub fn plan(cfg: &PlannerConfig, input: &PlanInput) -> crate::Result<Plan> {
                 ))
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -398,7 +386,6 @@ mod tests {
             filtered: allowed < live,
             hnsw_indexed: live,
             acorn_gamma: None,
-            hnsw_rs: false,
             local_selectivity: None,
         }
     }
@@ -410,7 +397,7 @@ mod tests {
     #[test]
     fn auto_follows_the_thresholds() {
         let c = cfg();
-        let p = |i: PlanInput| plan(&c, &i).unwrap().path;
+        let p = |i: PlanInput| plan(&c, &i).path;
         assert_eq!(p(input(Strategy::Auto, 100_000, 100_000)), SearchPath::Hnsw);
         assert_eq!(p(input(Strategy::Auto, 100_000, 90_000)), SearchPath::Hnsw);
         assert_eq!(p(input(Strategy::Auto, 100_000, 89_999)), SearchPath::Acorn1);
@@ -435,7 +422,7 @@ mod tests {
     #[test]
     fn acorn_ef_grows_as_the_filter_narrows() {
         let c = cfg();
-        let ef = |allowed| plan(&c, &input(Strategy::Auto, 100_000, allowed)).unwrap().ef;
+        let ef = |allowed| plan(&c, &input(Strategy::Auto, 100_000, allowed)).ef;
         assert_eq!(ef(100_000), Some(64), "HNSW keeps the asked ef");
         assert_eq!(ef(50_000), Some(64 * 2), "sqrt(1 / 0.5) rounds up to 2");
         assert_eq!(ef(20_000), Some(64 * 3), "sqrt(5) rounds up to 3");
@@ -443,9 +430,9 @@ mod tests {
         assert_eq!(ef(5_000), Some(64 * 4), "sqrt(20) is capped at acorn_ef_boost_max");
         assert_eq!(ef(500), None, "exact has no beam");
         let no_boost = PlannerConfig { acorn_ef_boost_max: 1, ..c };
-        assert_eq!(plan(&no_boost, &input(Strategy::Auto, 100_000, 5_000)).unwrap().ef, Some(64));
+        assert_eq!(plan(&no_boost, &input(Strategy::Auto, 100_000, 5_000)).ef, Some(64));
         // Forced paths keep the ef asked for.
-        assert_eq!(plan(&c, &input(Strategy::Acorn, 100_000, 5_000)).unwrap().ef, Some(64));
+        assert_eq!(plan(&c, &input(Strategy::Acorn, 100_000, 5_000)).ef, Some(64));
     }
 
     #[test]
@@ -453,7 +440,7 @@ mod tests {
         let c = cfg();
         let probed = |allowed, l: Option<f64>| {
             let i = PlanInput { local_selectivity: l, ..input(Strategy::Auto, 100_000, allowed) };
-            plan(&c, &i).unwrap()
+            plan(&c, &i)
         };
         // Dense around the query: filtered HNSW with the asked ef.
         let p = probed(50_000, Some(0.5));
@@ -486,7 +473,7 @@ mod tests {
         let c = cfg();
         let probed = |allowed, l: f64| {
             let i = PlanInput { local_selectivity: Some(l), ..input(Strategy::Auto, 100_000, allowed) };
-            plan(&c, &i).unwrap()
+            plan(&c, &i)
         };
         // 10% overall, none of it near the query: the points lie elsewhere, scan them.
         let p = probed(10_000, 0.0);
@@ -499,39 +486,36 @@ mod tests {
         let p = probed(20_000, 0.0);
         assert_eq!((p.path, p.ef), (SearchPath::Acorn1, Some(64 * 4)));
         // Without a probe, or with the rule off, the cardinality rules alone.
-        assert_eq!(plan(&c, &input(Strategy::Auto, 100_000, 10_000)).unwrap().path, SearchPath::Acorn1);
+        assert_eq!(plan(&c, &input(Strategy::Auto, 100_000, 10_000)).path, SearchPath::Acorn1);
         let off = PlannerConfig { far_density_ratio: 0.0, ..c };
         let i = PlanInput { local_selectivity: Some(0.0), ..input(Strategy::Auto, 100_000, 10_000) };
-        assert_eq!(plan(&off, &i).unwrap().path, SearchPath::Acorn1);
+        assert_eq!(plan(&off, &i).path, SearchPath::Acorn1);
         // Forced paths are honoured.
         let i = PlanInput { local_selectivity: Some(0.0), ..input(Strategy::Acorn, 100_000, 10_000) };
-        assert_eq!(plan(&c, &i).unwrap().path, SearchPath::Acorn1);
+        assert_eq!(plan(&c, &i).path, SearchPath::Acorn1);
     }
 
     #[test]
     fn reasons_carry_the_numbers() {
         let c = cfg();
-        let r = plan(&c, &input(Strategy::Auto, 100_000, 500)).unwrap().reason;
+        let r = plan(&c, &input(Strategy::Auto, 100_000, 500)).reason;
         assert!(r.contains("500") && r.contains("100000") && r.contains("exact_max_points 1000"), "{r}");
-        let r = plan(&c, &input(Strategy::Auto, 100_000, 20_000)).unwrap().reason;
+        let r = plan(&c, &input(Strategy::Auto, 100_000, 20_000)).reason;
         assert!(r.contains("0.2000") && r.contains("ACORN-1") && r.contains("x3"), "{r}");
-        let r = plan(&c, &input(Strategy::Auto, 100_000, 2_000)).unwrap().reason;
+        let r = plan(&c, &input(Strategy::Auto, 100_000, 2_000)).reason;
         assert!(r.contains("acorn1_min_selectivity 0.05"), "{r}");
     }
 
     #[test]
     fn forced_strategies_are_honoured() {
         let c = PlannerConfig::default();
-        let p = |s, allowed| plan(&c, &input(s, 100_000, allowed)).unwrap();
+        let p = |s, allowed| plan(&c, &input(s, 100_000, allowed));
         assert_eq!(p(Strategy::Exact, 100_000).path, SearchPath::Exact);
         assert_eq!(p(Strategy::Hnsw, 10).path, SearchPath::Hnsw);
         assert_eq!(p(Strategy::Acorn, 100_000).path, SearchPath::Acorn1);
         assert!(p(Strategy::Hnsw, 10).reason.starts_with("forced"));
-        assert!(plan(&c, &input(Strategy::HnswRs, 10, 10)).is_err());
-        let with_rs = PlanInput { hnsw_rs: true, ..input(Strategy::HnswRs, 10, 10) };
-        assert_eq!(plan(&c, &with_rs).unwrap().path, SearchPath::HnswRs);
         let gamma = PlanInput { acorn_gamma: Some(4), ..input(Strategy::Acorn, 100, 1) };
-        assert_eq!(plan(&c, &gamma).unwrap().path, SearchPath::AcornGamma);
+        assert_eq!(plan(&c, &gamma).path, SearchPath::AcornGamma);
     }
 
     #[test]

@@ -28,21 +28,24 @@ fn points(n: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
-fn cfg(use_hnsw_rs: bool) -> IndexConfig {
+fn cfg() -> IndexConfig {
     IndexConfig {
         hnsw: GraphParams { m: 8, ef_construction: 48, ..GraphParams::default() },
         build_threads: 2,
-        use_hnsw_rs,
         ..IndexConfig::new(DIM, Metric::L2)
     }
 }
 
-fn filled(vs: &[Vec<f32>], use_hnsw_rs: bool) -> CollectionIndex {
-    let idx = CollectionIndex::new(cfg(use_hnsw_rs)).unwrap();
+fn filled_with(vs: &[Vec<f32>], cfg: IndexConfig) -> CollectionIndex {
+    let idx = CollectionIndex::new(cfg).unwrap();
     for (i, v) in vs.iter().enumerate() {
         idx.insert(i as u32, v).unwrap();
     }
     idx
+}
+
+fn filled(vs: &[Vec<f32>]) -> CollectionIndex {
+    filled_with(vs, cfg())
 }
 
 /// Exact top-k ids of the points `ok` admits, by the f64 reference.
@@ -69,12 +72,22 @@ fn params(strategy: Strategy) -> SearchParams {
     SearchParams { k: K, ef: Some(64), strategy, ..Default::default() }
 }
 
-/// Every forced path (and auto) returns no deleted id and no filtered-out id, reports the
-/// path it ran, and keeps recall@10 >= 0.9 against the truth without the deleted points.
+/// Every forced path returns no deleted id and no filtered-out id, reports the path it ran,
+/// and keeps recall@10 >= 0.9 against the truth without the deleted points; with an ACORN-gamma
+/// graph registered, a forced ACORN walks it.
 #[test]
 fn tombstones_and_forced_strategies_on_every_path() {
     let vs = points(4000, 1);
-    let idx = filled(&vs, true);
+    for gamma in [false, true] {
+        let mut c = cfg();
+        if gamma {
+            c.acorn = Some(GraphParams { gamma: 3, m_beta: 16, ..c.hnsw });
+        }
+        forced_paths(&vs, filled_with(&vs, c), gamma);
+    }
+}
+
+fn forced_paths(vs: &[Vec<f32>], idx: CollectionIndex, gamma: bool) {
     idx.build();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let mut deleted = RoaringBitmap::new();
@@ -87,16 +100,13 @@ fn tombstones_and_forced_strategies_on_every_path() {
     assert_eq!(idx.deleted(), deleted);
     assert_eq!(idx.live_count(), 4000 - deleted.len());
     let filter: RoaringBitmap = (0..4000u32).filter(|i| i % 2 == 0).collect();
-    let cases = [
-        (Strategy::Exact, SearchPath::Exact),
-        (Strategy::Hnsw, SearchPath::Hnsw),
-        (Strategy::Acorn, SearchPath::Acorn1),
-        (Strategy::HnswRs, SearchPath::HnswRs),
-    ];
+    let acorn = if gamma { SearchPath::AcornGamma } else { SearchPath::Acorn1 };
+    let cases =
+        [(Strategy::Exact, SearchPath::Exact), (Strategy::Hnsw, SearchPath::Hnsw), (Strategy::Acorn, acorn)];
     for (strategy, path) in cases {
         for f in [None, Some(&filter)] {
             let (mut hit, mut total) = (0, 0);
-            for q in queries(&vs, 40, 3) {
+            for q in queries(vs, 40, 3) {
                 let out = idx.search(&q, f, &params(strategy)).unwrap();
                 assert_eq!(out.explain.path, path);
                 assert!(out.explain.reason.starts_with("forced"), "{}", out.explain.reason);
@@ -104,7 +114,7 @@ fn tombstones_and_forced_strategies_on_every_path() {
                     assert!(!deleted.contains(h.id), "{strategy:?} returned deleted id {}", h.id);
                     assert!(f.is_none_or(|f| f.contains(h.id)), "{strategy:?} returned a filtered-out id");
                 }
-                let want = truth(&vs, &q, K, |i| !deleted.contains(i) && f.is_none_or(|f| f.contains(i)));
+                let want = truth(vs, &q, K, |i| !deleted.contains(i) && f.is_none_or(|f| f.contains(i)));
                 let (h, t) = recall(&out.hits, &want);
                 hit += h;
                 total += t;
@@ -123,7 +133,7 @@ fn tombstones_and_forced_strategies_on_every_path() {
 #[test]
 fn unindexed_tail_is_merged() {
     let vs = points(3000, 4);
-    let idx = filled(&vs, false);
+    let idx = filled(&vs);
     assert_eq!(idx.stats().pending, 3000);
     let left = idx.index_pending(2000);
     assert_eq!(left, 1000);
@@ -159,7 +169,7 @@ fn unindexed_tail_is_merged() {
 #[test]
 fn small_allowed_sets_and_score_threshold() {
     let vs = points(2000, 5);
-    let idx = filled(&vs, false);
+    let idx = filled(&vs);
     idx.build();
     let filter: RoaringBitmap = [3u32, 70, 900, 1999, 5000].into_iter().collect();
     idx.delete(70);
@@ -184,11 +194,11 @@ fn small_allowed_sets_and_score_threshold() {
 fn save_load_round_trip() {
     let vs = points(3000, 6);
     let dir = tempfile::tempdir().unwrap();
-    let a = filled(&vs, false);
+    let a = filled(&vs);
     a.build();
     a.save_graphs(dir.path()).unwrap();
 
-    let b = filled(&vs, false);
+    let b = filled(&vs);
     b.insert(3000, &vs[0]).unwrap(); // a point the saved graph does not have
     let report = b.load_graphs(dir.path());
     assert_eq!(report.hnsw, GraphLoad::Loaded { nodes: 3000, pending: 1 });
@@ -202,7 +212,7 @@ fn save_load_round_trip() {
     }
 
     let missing = tempfile::tempdir().unwrap();
-    let c = filled(&vs, false);
+    let c = filled(&vs);
     assert_eq!(c.load_graphs(missing.path()).hnsw, GraphLoad::Missing { pending: 3000 });
 
     let path = dir.path().join(HNSW_FILE);
@@ -210,7 +220,7 @@ fn save_load_round_trip() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
-    let d = filled(&vs, false);
+    let d = filled(&vs);
     match d.load_graphs(dir.path()).hnsw {
         GraphLoad::Invalid { pending, .. } => assert_eq!(pending, 3000),
         other => panic!("corrupt file loaded: {other:?}"),
@@ -220,7 +230,7 @@ fn save_load_round_trip() {
     assert_eq!(out.explain.unindexed_scanned, 3000);
 
     // A graph with more points than the collection holds is refused, not trusted.
-    let small = filled(&vs[..100], false);
+    let small = filled(&vs[..100]);
     let dir2 = tempfile::tempdir().unwrap();
     a.save_graphs(dir2.path()).unwrap();
     assert!(matches!(small.load_graphs(dir2.path()).hnsw, GraphLoad::Invalid { .. }));
@@ -231,7 +241,7 @@ fn save_load_round_trip() {
 #[test]
 fn concurrent_insert_index_and_search() {
     let vs = points(3000, 8);
-    let idx = CollectionIndex::new(cfg(false)).unwrap();
+    let idx = CollectionIndex::new(cfg()).unwrap();
     let inserted = AtomicU32::new(0);
     std::thread::scope(|s| {
         s.spawn(|| {

@@ -27,14 +27,13 @@ pub mod calibrate;
 pub mod pca;
 pub mod prefix;
 
-use std::sync::Arc;
-
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::flat::Allowed;
 use crate::graph::{Graph, GraphFilter, GraphParams, SearchStats};
 use crate::planner::PlannerConfig;
+use crate::registry::Slot;
 use crate::{DenseIdSet, IndexError, Metric, Neighbor, Result, VectorStore};
 pub use calibrate::{CalibrationReport, CalibrationRequest, CalibrationRow};
 pub use pca::Rotation;
@@ -217,13 +216,11 @@ pub struct StageExplain {
     pub distances_computed: u64,
 }
 
-/// One declared prefix: its store and optional graph.
+/// One declared prefix: its store. Its graph, when declared, is registered with the
+/// collection's other indexes ([`crate::registry::IndexKind::Prefix`]).
 #[derive(Debug)]
 pub(crate) struct Level {
     pub(crate) store: PrefixStore,
-    pub(crate) graph: Option<Arc<Graph>>,
-    /// Live ids not yet in the graph (empty without a graph).
-    pub(crate) pending: RoaringBitmap,
 }
 
 /// Per-prefix facts for collection info.
@@ -268,13 +265,12 @@ pub(crate) struct Matryoshka {
 
 impl Matryoshka {
     /// Prefix stores for every row of `full` (gaps and tombstones get a row too, never
-    /// returned), and graphs with every live id pending.
+    /// returned).
     pub(crate) fn build(
         cfg: MatryoshkaConfig,
         rotation: Option<Rotation>,
         metric: Metric,
         full: &VectorStore,
-        dead: &RoaringBitmap,
     ) -> Result<Self> {
         cfg.validate(full.dim(), metric)?;
         if let Some(r) = &rotation {
@@ -282,30 +278,11 @@ impl Matryoshka {
                 return Err(IndexError::DimensionMismatch { expected: full.dim(), got: r.dim() });
             }
         }
-        let mut levels = Vec::with_capacity(cfg.dims.len());
-        for &m in &cfg.dims {
-            let graph = match &cfg.graph {
-                Some(p) => Some(Arc::new(Graph::new(*p, metric, m)?)),
-                None => None,
-            };
-            levels.push(Level {
-                store: PrefixStore::new(m, cfg.dtype),
-                graph,
-                pending: RoaringBitmap::new(),
-            });
-        }
+        let levels = cfg.dims.iter().map(|&m| Level { store: PrefixStore::new(m, cfg.dtype) }).collect();
         let mut me = Self { cfg, rotation, levels, metric, full_dim: full.dim() };
         let mut buf = Vec::new();
         for id in 0..full.len() as u32 {
             me.set_row(id, full.get(id), &mut buf);
-        }
-        if me.cfg.graph.is_some() {
-            let mut live = RoaringBitmap::new();
-            live.insert_range(0..full.len() as u32);
-            live -= dead;
-            for l in &mut me.levels {
-                l.pending = live.clone();
-            }
         }
         Ok(me)
     }
@@ -361,31 +338,16 @@ impl Matryoshka {
     pub(crate) fn insert(&mut self, id: u32, v: &[f32]) {
         let mut buf = Vec::new();
         self.set_row(id, v, &mut buf);
-        for l in &mut self.levels {
-            if l.graph.is_some() {
-                l.pending.insert(id);
-            }
-        }
     }
 
-    /// A deleted point: it leaves the pending sets (graphs keep the node for routing).
-    pub(crate) fn delete(&mut self, id: u32) {
-        for l in &mut self.levels {
-            l.pending.remove(id);
-        }
-    }
-
-    fn level(&self, m: usize) -> Option<&Level> {
+    /// The level of prefix dimension `m`.
+    pub(crate) fn level(&self, m: usize) -> Option<&Level> {
         self.levels.iter().find(|l| l.store.dim() == m)
     }
 
-    /// Largest pending set of any prefix graph.
-    pub(crate) fn pending(&self) -> u64 {
-        self.levels.iter().map(|l| l.pending.len()).max().unwrap_or(0)
-    }
-
-    /// Info for the collection.
-    pub(crate) fn info(&self) -> MatryoshkaInfo {
+    /// Info for the collection; `graph(m)` gives prefix `m`'s graph size and bytes, when it
+    /// has a graph.
+    pub(crate) fn info(&self, graph: &dyn Fn(usize) -> Option<(usize, usize)>) -> MatryoshkaInfo {
         MatryoshkaInfo {
             prefixes: self
                 .levels
@@ -393,7 +355,7 @@ impl Matryoshka {
                 .map(|l| PrefixInfo {
                     dim: l.store.dim(),
                     bytes_per_vector: l.store.bytes_per_row(),
-                    graph_indexed: l.graph.as_ref().map(|g| g.len() as u64),
+                    graph_indexed: graph(l.store.dim()).map(|(n, _)| n as u64),
                     variance_kept: self.rotation.as_ref().map(|r| r.variance_kept(l.store.dim())),
                 })
                 .collect(),
@@ -401,24 +363,22 @@ impl Matryoshka {
             dtype: self.cfg.dtype,
             pca: self.rotation.is_some(),
             pca_sample: self.rotation.as_ref().map(Rotation::sample),
-            memory_bytes: self.memory_bytes() as u64,
+            memory_bytes: self
+                .levels
+                .iter()
+                .map(|l| (l.store.memory_bytes() + graph(l.store.dim()).map_or(0, |(_, b)| b)) as u64)
+                .sum(),
         }
     }
 
-    /// Bytes of the prefix stores and graphs.
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.levels
-            .iter()
-            .map(|l| l.store.memory_bytes() + l.graph.as_ref().map_or(0, |g| g.memory_bytes()))
-            .sum()
-    }
-
     /// The funnel below the full-dimension stage: the candidates to rescore exactly, with the
-    /// stages recorded in `out`. `q` is the query prepared for the metric; `allowed` is the
-    /// filter minus tombstones (`None` without a filter); `mq` is validated.
+    /// stages recorded in `out`. `graph` is the first prefix's registered graph, when it has
+    /// one; `q` is the query prepared for the metric; `allowed` is the filter minus tombstones
+    /// (`None` without a filter); `mq` is validated.
     #[expect(clippy::too_many_arguments, reason = "the per-query state of one search")]
     pub(crate) fn candidates(
         &self,
+        graph: Option<&Slot<Graph>>,
         full: &VectorStore,
         dead: &RoaringBitmap,
         q: &[f32],
@@ -443,7 +403,7 @@ impl Matryoshka {
         let use_graph = match mq.path {
             PrefixPath::Scan => false,
             PrefixPath::Graph => {
-                if first.graph.as_ref().is_none_or(|g| g.is_empty()) {
+                if graph.is_none_or(|g| g.index.is_empty()) {
                     return Err(IndexError::PathUnavailable {
                         path: "prefix_graph",
                         reason: format!(
@@ -455,7 +415,7 @@ impl Matryoshka {
                 true
             }
             PrefixPath::Auto => {
-                first.graph.as_ref().is_some_and(|g| !g.is_empty())
+                graph.is_some_and(|g| !g.index.is_empty())
                     && allowed_count > planner.exact_max_points
                     && s >= planner.acorn1_min_selectivity
                     && (c1 as u64) < allowed_count / 2
@@ -466,8 +426,8 @@ impl Matryoshka {
             Some(a) => Allowed::Bitmap(a),
             None => Allowed::All { dead: (!dead.is_empty()).then_some(dead) },
         };
-        let mut cands = match (&first.graph, use_graph) {
-            (Some(graph), true) => {
+        let mut cands = match (graph, use_graph) {
+            (Some(slot), true) => {
                 let dense = match allowed {
                     Some(a) => Some(DenseIdSet::from_roaring(a, None, full.len())),
                     None if dead.is_empty() => None,
@@ -484,8 +444,16 @@ impl Matryoshka {
                 })?;
                 let qv = self.cut(&lead, mq.dim);
                 let mut stats = SearchStats::default();
-                let found =
-                    graph.search_from_stoppable(store, &qv, c1, ef.max(c1), filter, None, &mut stats, stop);
+                let found = slot.index.search_from_stoppable(
+                    store,
+                    &qv,
+                    c1,
+                    ef.max(c1),
+                    filter,
+                    None,
+                    &mut stats,
+                    stop,
+                );
                 if let Some(cause) = stats.stopped {
                     return Err(IndexError::Stopped { cause });
                 }
@@ -493,8 +461,8 @@ impl Matryoshka {
                 let mut distances = stats.distances_computed;
                 // The pending tail, scanned at the prefix.
                 let tail_ids = match allowed {
-                    Some(a) => &first.pending & a,
-                    None => &first.pending - dead,
+                    Some(a) => &slot.pending & a,
+                    None => &slot.pending - dead,
                 };
                 let tail = if tail_ids.is_empty() {
                     Vec::new()
@@ -505,7 +473,7 @@ impl Matryoshka {
                     out.unindexed_scanned += tail_ids.len();
                     t
                 };
-                let merged = merge(found, tail, c1);
+                let merged = crate::registry::merge(found, tail, c1);
                 out.stages.push(StageExplain {
                     dim: mq.dim,
                     path: "prefix_graph".into(),
@@ -583,18 +551,6 @@ pub(crate) struct FunnelOutcome {
     pub(crate) nodes_visited: u64,
     pub(crate) unindexed_scanned: u64,
     pub(crate) ef: Option<usize>,
-}
-
-/// The `k` best of two lists, each id once.
-fn merge(mut a: Vec<Neighbor>, b: Vec<Neighbor>, k: usize) -> Vec<Neighbor> {
-    if !b.is_empty() {
-        a.extend(b);
-        a.sort();
-        let mut seen = std::collections::HashSet::with_capacity(a.len());
-        a.retain(|h| seen.insert(h.id));
-    }
-    a.truncate(k);
-    a
 }
 
 #[cfg(test)]

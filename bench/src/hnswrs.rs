@@ -1,7 +1,8 @@
-//! The hnsw_rs crate as a selectable baseline ([`crate::Strategy::HnswRs`]).
+//! The hnsw_rs crate as a baseline the bench measures beside Grove (path `hnsw_rs`).
 //!
-//! Grove's own graph ([`crate::graph`]) serves the planner; this wrapper exists so the two can be
-//! compared on the same vectors with the same kernels. It differs from our graph in ways that
+//! Grove's own graph (`grove_index::graph`) serves the server; this wrapper exists so the two can
+//! be compared on the same vectors with the same kernels. It lives in the bench, not the engine:
+//! the server never runs it. It differs from our graph in ways that
 //! matter for filtered search: hnsw_rs keeps its own copy of every vector, has no deletion, and
 //! its filtered search ([`hnsw_rs::filter::FilterT`]) walks the whole beam without an early stop
 //! tuned to the filter's share, so it is slow at low selectivity. The planner never picks it.
@@ -17,8 +18,15 @@ use std::fmt;
 
 use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
 
-use crate::graph::GraphParams;
-use crate::{DenseIdSet, IndexError, Metric, Neighbor, Result};
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use grove_index::{DenseIdSet, GraphParams, Metric, Neighbor, Strategy};
+use roaring::RoaringBitmap;
+
+use crate::data::Vectors;
+use crate::engine::{reset_peak_rss, rss_mb, BuildReport};
+use crate::measure::Searcher;
 
 /// Layers hnsw_rs may use (its maximum).
 const MAX_LAYERS: usize = 16;
@@ -88,16 +96,10 @@ impl HnswRsIndex {
     pub fn new(params: &GraphParams, metric: Metric, dim: usize, expected_points: usize) -> Result<Self> {
         // hnsw_rs exits the process for M > 256; refuse it here instead.
         if !(2..=256).contains(&params.m) {
-            return Err(IndexError::InvalidParameter {
-                name: "M",
-                reason: format!("{} is outside 2..=256 (hnsw_rs's limit)", params.m),
-            });
+            bail!("M = {} is outside 2..=256 (hnsw_rs's limit)", params.m);
         }
         if params.ef_construction == 0 || dim == 0 {
-            return Err(IndexError::InvalidParameter {
-                name: "ef_construction",
-                reason: "ef_construction and dim must be at least 1".into(),
-            });
+            bail!("ef_construction and dim must be at least 1");
         }
         let inner = Hnsw::new(
             params.m,
@@ -166,6 +168,73 @@ impl HnswRsIndex {
     }
 }
 
+/// The baseline as a [`Searcher`]: hnsw_rs over a dataset's base rows (id = row), with the
+/// filter handed to hnsw_rs's own filter hook. It keeps its own copy of the vectors.
+#[derive(Debug)]
+pub struct HnswRsBaseline {
+    index: HnswRsIndex,
+    n: usize,
+}
+
+impl HnswRsBaseline {
+    /// Builds over every row of `base` (prepared for `metric` here, as Grove's engine does on
+    /// insert), in parallel over the current rayon pool, timing the build.
+    pub fn build(base: &Vectors, params: &GraphParams, metric: Metric) -> Result<(Self, BuildReport)> {
+        let n = base.len();
+        let index = HnswRsIndex::new(params, metric, base.dim, n)?;
+        let reset = reset_peak_rss();
+        let (rss0, _) = rss_mb().unwrap_or_default();
+        let cpu0 = crate::measure::process_cpu_time();
+        let t = Instant::now();
+        let rows: Vec<Vec<f32>> = (0..n)
+            .map(|i| {
+                let mut v = base.row(i).to_vec();
+                metric.prepare(&mut v);
+                v
+            })
+            .collect();
+        let items: Vec<(u32, &[f32])> =
+            rows.iter().enumerate().map(|(i, v)| (i as u32, v.as_slice())).collect();
+        index.insert_batch(&items);
+        let build_s = t.elapsed().as_secs_f64();
+        let cpu_s = crate::measure::process_cpu_time().saturating_sub(cpu0).as_secs_f64();
+        let (rss1, peak) = rss_mb().unwrap_or_default();
+        let report = BuildReport {
+            label: "hnsw_rs baseline".into(),
+            points: n,
+            insert_s: 0.0,
+            build_s,
+            cpu_s,
+            points_per_s: n as f64 / build_s.max(1e-9),
+            rss_before_mb: rss0,
+            rss_after_mb: rss1,
+            peak_rss_mb: peak,
+            peak_is_build_only: reset,
+            graph_bytes: 0,
+            vector_bytes: (n * base.dim * std::mem::size_of::<f32>()) as u64,
+            threads: rayon::current_num_threads(),
+        };
+        Ok((Self { index, n }, report))
+    }
+}
+
+impl Searcher for HnswRsBaseline {
+    fn search(
+        &self,
+        query: &[f32],
+        allowed: Option<&RoaringBitmap>,
+        k: usize,
+        ef: usize,
+        _strategy: Strategy,
+    ) -> Result<(Vec<u32>, &'static str)> {
+        let mut q = query.to_vec();
+        self.index.metric().prepare(&mut q);
+        let dense = allowed.map(|a| DenseIdSet::from_roaring(a, None, self.n));
+        let hits = self.index.search(&q, k, ef.max(1), dense.as_ref());
+        Ok((hits.iter().map(|h| h.id).collect(), "hnsw_rs"))
+    }
+}
+
 /// Inverse of [`to_nonnegative`].
 #[inline]
 fn from_nonnegative(y: f32) -> f32 {
@@ -179,7 +248,7 @@ fn from_nonnegative(y: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{flat, VectorStore};
+    use grove_index::{flat, VectorStore};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -41,7 +41,7 @@ use crate::matryoshka::{
     MatryoshkaQuery, Rotation,
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
-use crate::quant::{Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
+use crate::quant::{CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
 use crate::registry::{merge, Entry, IndexKind, Registry, Slot};
 pub use crate::registry::{GraphLoad, INDEX_CHUNK_PER_THREAD};
 use crate::source::{F32Scorer, Scorer};
@@ -751,8 +751,9 @@ impl CollectionIndex {
                 // On codes when the walk will read codes: the probe's entry (and its distance)
                 // seeds that walk, so both must come from the same source.
                 let p = match codes {
-                    Some(Codes::Sq8(c)) => hnsw.index.probe_with(&c.scorer(&q), &d, &mut probe_stats),
-                    Some(Codes::Binary(c)) => hnsw.index.probe_with(&c.scorer(&q), &d, &mut probe_stats),
+                    Some(c) => {
+                        c.visit(&q, ProbeOn { graph: &hnsw.index, dense: &d, stats: &mut probe_stats })
+                    }
                     None => hnsw.index.probe(&pts.store, &q, &d, &mut probe_stats),
                 };
                 input.local_selectivity = p.map(|p| p.local_selectivity());
@@ -967,56 +968,15 @@ impl QueryCtx<'_> {
         Ok(found)
     }
 
-    /// A graph walk over codes keeping `r` candidates by code distance (the whole beam by
-    /// default), then rescored. The probe's entry distance is exact, which only makes the
-    /// start a better one.
-    #[expect(clippy::too_many_arguments, reason = "the walk's arguments plus the code scorer")]
-    fn walk_codes<S: Scorer>(
-        &self,
-        graph: &Graph,
-        sc: &S,
-        bound: f32,
-        ef: usize,
-        filter: GraphFilter<'_>,
-        entry: Option<&Probe>,
-        stats: &mut SearchStats,
-        explain: &mut Explain,
-    ) -> Result<Vec<Neighbor>> {
-        let default = self.codes.map_or(ef, |c| c.walk_candidates(self.k, ef));
-        let r = self.qs.candidates(self.k, default);
-        let found = graph.search_with(sc, r, ef.max(r), filter, entry, stats, self.stop);
-        if let Some(cause) = stats.stopped {
-            return Err(IndexError::Stopped { cause });
-        }
-        explain.distances_computed += stats.distances_computed;
-        self.finish_codes(found, stats.distances_computed, Some(bound), explain)
-    }
-
-    /// The `r` best allowed rows by code distance.
-    fn scan_codes<S: Scorer>(&self, sc: &S, r: usize) -> Result<(Vec<Neighbor>, u64)> {
-        let f = flat::scan_with(sc, r, self.allowed_rows(), self.stop);
-        if let Some(cause) = f.stopped {
-            return Err(IndexError::Stopped { cause });
-        }
-        Ok((f.hits, f.distances_computed))
-    }
-
     /// The exact path over codes: the `oversampling * k` best allowed rows by code distance,
     /// rescored with the full vectors.
     fn code_scan(&self, explain: &mut Explain) -> Result<Vec<Neighbor>> {
         let default = (self.k as f64 * DEFAULT_SCAN_OVERSAMPLING).ceil() as usize;
         let r = self.qs.candidates(self.k, default);
-        let ((found, computed), bound) = match self.codes {
-            Some(Codes::Sq8(c)) => {
-                let sc = c.scorer(self.q);
-                (self.scan_codes(&sc, r)?, sc.error_bound())
-            }
-            Some(Codes::Binary(c)) => {
-                let sc = c.scorer(self.q);
-                (self.scan_codes(&sc, r)?, sc.error_bound())
-            }
-            None => return Err(IndexError::PathUnavailable { path: "codes", reason: "no codes".into() }),
-        };
+        let codes = self
+            .codes
+            .ok_or_else(|| IndexError::PathUnavailable { path: "codes", reason: "no codes".into() })?;
+        let (found, computed, bound) = codes.visit(self.q, ScanCodes { ctx: self, r })?;
         let bound = Some(bound);
         explain.distances_computed += computed;
         if let Some(qx) = explain.quantization.as_mut() {
@@ -1109,20 +1069,83 @@ impl QueryCtx<'_> {
                 explain.distances_computed += stats.distances_computed;
                 found
             }
-            Some(Codes::Sq8(c)) => {
-                let sc = c.scorer(self.q);
-                let bound = sc.error_bound();
-                self.walk_codes(&slot.index, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
-            }
-            Some(Codes::Binary(c)) => {
-                let sc = c.scorer(self.q);
-                let bound = sc.error_bound();
-                self.walk_codes(&slot.index, &sc, bound, ef, filter, entry.as_ref(), &mut stats, explain)?
-            }
+            Some(c) => c.visit(
+                self.q,
+                WalkCodes {
+                    ctx: self,
+                    graph: &slot.index,
+                    ef,
+                    filter,
+                    entry: entry.as_ref(),
+                    stats: &mut stats,
+                    explain,
+                },
+            )?,
         };
         explain.nodes_visited += stats.nodes_visited;
         let tail = self.tail(&slot.pending, metric, explain)?;
         Ok(merge(found, tail, self.k))
+    }
+}
+
+/// The planner's probe on codes, so its entry (and distance) can seed a walk on the same codes.
+struct ProbeOn<'a> {
+    graph: &'a Graph,
+    dense: &'a DenseIdSet,
+    stats: &'a mut SearchStats,
+}
+
+impl CodeVisitor for ProbeOn<'_> {
+    type Out = Option<Probe>;
+    fn visit<S: Scorer>(self, sc: &S, _bound: f32) -> Option<Probe> {
+        self.graph.probe_with(sc, self.dense, self.stats)
+    }
+}
+
+/// The exact path's scan on codes: the `r` best allowed rows by code distance, the distances
+/// computed, and the codes' error bound.
+struct ScanCodes<'a, 'q> {
+    ctx: &'a QueryCtx<'q>,
+    r: usize,
+}
+
+impl CodeVisitor for ScanCodes<'_, '_> {
+    type Out = Result<(Vec<Neighbor>, u64, f32)>;
+    fn visit<S: Scorer>(self, sc: &S, bound: f32) -> Self::Out {
+        let f = flat::scan_with(sc, self.r, self.ctx.allowed_rows(), self.ctx.stop);
+        if let Some(cause) = f.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
+        Ok((f.hits, f.distances_computed, bound))
+    }
+}
+
+/// A graph walk over codes keeping `r` candidates by code distance (the code kind's default,
+/// or the query's oversampling), then rescored. The probe's entry distance is exact, which only
+/// makes the start a better one.
+struct WalkCodes<'a, 'q> {
+    ctx: &'a QueryCtx<'q>,
+    graph: &'a Graph,
+    ef: usize,
+    filter: GraphFilter<'a>,
+    entry: Option<&'a Probe>,
+    stats: &'a mut SearchStats,
+    explain: &'a mut Explain,
+}
+
+impl CodeVisitor for WalkCodes<'_, '_> {
+    type Out = Result<Vec<Neighbor>>;
+    fn visit<S: Scorer>(self, sc: &S, bound: f32) -> Self::Out {
+        let ctx = self.ctx;
+        let default = ctx.codes.map_or(self.ef, |c| c.walk_candidates(ctx.k, self.ef));
+        let r = ctx.qs.candidates(ctx.k, default);
+        let found =
+            self.graph.search_with(sc, r, self.ef.max(r), self.filter, self.entry, self.stats, ctx.stop);
+        if let Some(cause) = self.stats.stopped {
+            return Err(IndexError::Stopped { cause });
+        }
+        self.explain.distances_computed += self.stats.distances_computed;
+        ctx.finish_codes(found, self.stats.distances_computed, Some(bound), self.explain)
     }
 }
 

@@ -20,6 +20,7 @@ pub use binary::{BinaryCodes, BinaryScorer};
 pub use sq8::{Sq8Codes, Sq8Scorer};
 
 use crate::error::{IndexError, Result};
+use crate::source::Scorer;
 use crate::{Metric, VectorStore};
 
 /// Live points a collection needs before codes are trained.
@@ -171,6 +172,24 @@ impl Codes {
         }
     }
 
+    /// Runs `v` with this query's scorer over the codes at hand and its error bound: callers
+    /// write a walk or a scan over codes once, generic over the scorer, and a new code kind is
+    /// one more arm here.
+    pub fn visit<V: CodeVisitor>(&self, query: &[f32], v: V) -> V::Out {
+        match self {
+            Codes::Sq8(c) => {
+                let sc = c.scorer(query);
+                let bound = sc.error_bound();
+                v.visit(&sc, bound)
+            }
+            Codes::Binary(c) => {
+                let sc = c.scorer(query);
+                let bound = sc.error_bound();
+                v.visit(&sc, bound)
+            }
+        }
+    }
+
     /// Encodes row `id`.
     pub fn set(&mut self, id: u32, v: &[f32]) {
         match self {
@@ -213,6 +232,15 @@ impl Codes {
             Codes::Binary(c) => c.bytes_per_row(),
         }
     }
+}
+
+/// Work over a code scorer of any kind, run by [`Codes::visit`] (a closure cannot be generic
+/// over the scorer type, a trait method can).
+pub trait CodeVisitor {
+    /// What the work returns.
+    type Out;
+    /// Runs with the query's scorer and the bound on its distance estimates' error.
+    fn visit<S: Scorer>(self, sc: &S, error_bound: f32) -> Self::Out;
 }
 
 /// Up to `max` live rows of `store`, evenly spaced over the id range (deterministic: the same

@@ -163,7 +163,7 @@ def test_explain(loaded: tuple[str, np.ndarray, list[dict]], client: GroveClient
     assert e.live_points == N
     assert e.allowed_points == int(lg_recent_mask(payloads).sum())
     assert e.selectivity == pytest.approx(e.allowed_points / N, rel=1e-6)
-    assert e.path in {"exact", "hnsw", "acorn1", "acorn_gamma", "hnsw_rs"} and e.reason
+    assert e.path in {"exact", "hnsw", "acorn1", "acorn_gamma"} and e.reason
     forced = client.query(name, vectors[0], filter=LG_RECENT, strategy="exact", explain=True)
     assert forced.explain is not None and forced.explain.path == "exact"
     # Storage's side: which fields an index answered, which were scanned.

@@ -23,7 +23,7 @@ Payload = dict[str, Any]
 class Explain:
     """What one search did and why (the planner's decision and the work done).
 
-    ``path`` is one of ``"exact"``, ``"hnsw"``, ``"acorn1"``, ``"acorn_gamma"``, ``"hnsw_rs"``;
+    ``path`` is one of ``"exact"``, ``"hnsw"``, ``"acorn1"``, ``"acorn_gamma"``, ``"matryoshka"``;
     ``selectivity`` is ``allowed_points / live_points``.
     """
 

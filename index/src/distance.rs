@@ -119,7 +119,9 @@ impl Metric {
 /// Dot product: Grove's AVX2+FMA loop where the CPU has it, simsimd otherwise.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
+    // In release builds too: a length mismatch is a bug upstream, and a silently truncated
+    // distance would rank wrong points first (one compare per call, against d multiplies).
+    assert_eq!(a.len(), b.len(), "dot: vectors of unequal length");
     #[cfg(target_arch = "x86_64")]
     {
         if x86::available() {
@@ -133,7 +135,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Squared Euclidean distance: Grove's AVX2+FMA loop where the CPU has it, simsimd otherwise.
 #[inline]
 pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
+    assert_eq!(a.len(), b.len(), "l2sq: vectors of unequal length");
     #[cfg(target_arch = "x86_64")]
     {
         if x86::available() {
@@ -454,5 +456,17 @@ mod tests {
         let mut v: Vec<f32> = (0..1024).map(|i| (i as f32).cos() * 1e3).collect();
         Metric::Cosine.prepare(&mut v);
         assert!((scalar::dot(&v, &v) - 1.0).abs() <= rel(1024, 4) * 2.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "unequal length")]
+    fn unequal_lengths_panic_in_every_build() {
+        dot(&[1.0, 2.0, 3.0], &[1.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "unequal length")]
+    fn unequal_lengths_panic_for_l2_too() {
+        l2sq(&[1.0; 9], &[1.0; 8]);
     }
 }

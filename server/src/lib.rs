@@ -1,6 +1,7 @@
 //! grove-server: the `grove` binary's library.
 //!
-//! REST (axum, Qdrant-shaped) and gRPC (tonic, `grove.v1`) are thin layers over one service
+//! REST (axum, Qdrant-shaped) and gRPC (tonic: `grove.v1`, and Qdrant's `qdrant` package in
+//! [`qdrant_grpc`]) are thin layers over one service
 //! layer ([`service::Service`]); only the service touches storage. Configuration is layered and
 //! documented in [`config`]; errors are mapped to HTTP in [`rest::error`] and to gRPC in
 //! [`grpc::error`], once each.
@@ -21,6 +22,7 @@ pub mod dashboard;
 pub mod diagnostics;
 pub mod grpc;
 pub mod metrics;
+pub mod qdrant_grpc;
 pub mod rest;
 pub mod service;
 pub mod tls;

@@ -38,8 +38,8 @@ impl Grpc {
 /// Builds the tonic router with every service, the auth/metrics layer and message limits.
 pub fn routes(service: Service) -> tonic::service::Routes {
     let max = service.config().service.max_body_bytes;
-    let g = Grpc::new(service);
-    tonic::service::Routes::new(
+    let g = Grpc::new(service.clone());
+    let routes = tonic::service::Routes::new(
         pb::collections_server::CollectionsServer::new(g.clone())
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
@@ -55,7 +55,9 @@ pub fn routes(service: Service) -> tonic::service::Routes {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max),
     )
-    .add_service(pb::health_server::HealthServer::new(g))
+    .add_service(pb::health_server::HealthServer::new(g));
+    // Qdrant's own API beside grove.v1, under the same guard layer.
+    crate::qdrant_grpc::add_services(routes, service)
 }
 
 #[tonic::async_trait]
@@ -274,6 +276,9 @@ impl pb::health_server::Health for Grpc {
 /// What a gRPC method needs; `None` for public methods.
 pub fn access_of(path: &str) -> Option<Access> {
     let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
+    if service.starts_with("qdrant.") {
+        return crate::qdrant_grpc::access_of(service, method);
+    }
     match (service, method) {
         ("grove.v1.Health", _) => None,
         ("grove.v1.Collections", "Get" | "List")
@@ -336,6 +341,10 @@ where
         let start = Instant::now();
         let path = req.uri().path().to_owned();
         let method = path.rsplit_once('.').map(|(_, m)| m.to_owned()).unwrap_or_else(|| path.clone());
+        // Qdrant's methods are counted under their package, so `qdrant.Points/Query` and
+        // `grove.v1.Points/Query` stay apart in the metrics.
+        let method =
+            if path.starts_with("/qdrant.") { path.trim_start_matches('/').to_owned() } else { method };
         let layer = self.layer.clone();
         if let Some(access) = access_of(&path) {
             let headers = req.headers();
@@ -357,6 +366,7 @@ where
         Box::pin(async move {
             let mut response = inner.call(req).await?;
             error::reclassify_decode_failure(response.headers_mut());
+            crate::qdrant_grpc::name_unimplemented(&path, response.headers_mut());
             // Errors come back "trailers-only", with grpc-status in the headers; a success has
             // it in the trailers, so an absent header means OK.
             let code = response

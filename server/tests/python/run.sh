@@ -3,7 +3,7 @@
 #   1. builds the grove binary (dev profile, honouring CARGO_TARGET_DIR),
 #   2. creates a venv with qdrant-client, pytest and numpy (reused when present),
 #   3. starts grove on free ports over a temporary data dir and waits for /readyz,
-#   4. runs test_qdrant_client.py against it, then stops grove with SIGTERM.
+#   4. runs test_qdrant_client.py against it (REST and gRPC), then stops grove with SIGTERM.
 # Exits non-zero when anything fails; pytest's summary line is the last thing it prints.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +24,7 @@ source "$here/../lib/serve.sh"
 start_grove "$bin" "$venv/bin/python"
 
 status=0
-GROVE_URL="http://127.0.0.1:$http_port" "$venv/bin/pytest" -q -p no:cacheprovider "$here/test_qdrant_client.py" || status=$?
+GROVE_URL="http://127.0.0.1:$http_port" GROVE_GRPC_PORT="$grpc_port" "$venv/bin/pytest" -q -p no:cacheprovider "$here/test_qdrant_client.py" || status=$?
 if [ "$status" != 0 ]; then
   echo "run.sh: grove log (last 40 lines):" >&2
   tail -n 40 "$log" >&2

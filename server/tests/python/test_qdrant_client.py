@@ -1,7 +1,8 @@
-"""The unmodified qdrant-client (from PyPI) driving a real Grove server over REST.
+"""The unmodified qdrant-client (from PyPI) driving a real Grove server, over REST and over
+Qdrant's gRPC API (`prefer_grpc=True`): the same workflow on both transports.
 
 Every answer is checked against an exact computation with numpy over the same seeded data.
-Run through run.sh, which starts the server and sets GROVE_URL.
+Run through run.sh, which starts the server and sets GROVE_URL and GROVE_GRPC_PORT.
 """
 
 import os
@@ -18,9 +19,18 @@ CATEGORIES = ["cs.LG", "cs.CL", "cs.CV", "math.ST"]
 TAGS = ["x", "y", "z"]
 
 
+@pytest.fixture(scope="module", params=["rest", "grpc"])
+def transport(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def client():
-    c = QdrantClient(url=os.environ["GROVE_URL"], check_compatibility=False, timeout=60)
+def client(transport):
+    if transport == "grpc":
+        c = QdrantClient(url=os.environ["GROVE_URL"], grpc_port=int(os.environ["GROVE_GRPC_PORT"]),
+                         prefer_grpc=True, check_compatibility=False, timeout=60)
+    else:
+        c = QdrantClient(url=os.environ["GROVE_URL"], check_compatibility=False, timeout=60)
     yield c
     c.close()
 
@@ -202,9 +212,19 @@ def test_deletes_then_answers_stay_exact(client, data, loaded):
     assert all(p.id >= 100 for p in got)
 
 
-def test_errors_are_client_errors(client, loaded):
+def test_errors_are_client_errors(client, loaded, transport):
     from qdrant_client.http.exceptions import UnexpectedResponse
 
+    if transport == "grpc":
+        import grpc
+
+        with pytest.raises(grpc.RpcError) as e:
+            client.query_points(COLLECTION, query=[1.0, 2.0], limit=3)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "dimension" in e.value.details()
+        with pytest.raises(grpc.RpcError) as e:
+            client.get_collection("no_such_collection")
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+        return
     with pytest.raises(UnexpectedResponse) as e:
         client.query_points(COLLECTION, query=[1.0, 2.0], limit=3)
     assert e.value.status_code == 400 and "dimension" in str(e.value.content)

@@ -21,7 +21,7 @@ use grove_index::Metric;
 use grove_storage::*;
 use serde_json::json;
 
-type AnyResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+type AnyResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

@@ -24,6 +24,8 @@
 //! - [`explain`]: strategies, paths and the Explain record.
 //! - [`matryoshka`]: prefix stores (f32/f16/int8), prefix graphs, funnel search with
 //!   full-dimension rescoring, PCA rotation, calibration.
+//! - [`sparse`]: sparse vectors, an inverted index with exact dot-product top-k (filters,
+//!   idf).
 //! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
 //!
 //! ```
@@ -64,6 +66,7 @@ pub mod planner;
 pub mod quant;
 pub mod registry;
 pub mod source;
+pub mod sparse;
 pub mod stop;
 pub mod store;
 pub mod topk;

@@ -416,6 +416,46 @@ pub enum ShardingMethod {
     Custom,
 }
 
+/// How query weights of a sparse vector are modified (Qdrant's `modifier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SparseModifier {
+    /// Raw dot product.
+    #[default]
+    None,
+    /// Query weights times the inverse document frequency the server keeps (BM25 with
+    /// client-side term frequencies).
+    Idf,
+}
+
+/// A sparse vector's index parameters (Qdrant's `sparse_vectors.<name>.index`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SparseIndexParams {
+    /// Filters allowing at most this many points are answered by scoring each allowed point
+    /// instead of walking posting lists (default 5000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_scan_threshold: Option<u64>,
+    /// Serve from disk (accepted; the index is held in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// Element type of the values (accepted; stored as float32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<Datatype>,
+}
+
+/// One sparse vector's parameters (create body, PATCH body and collection info).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SparseVectorParams {
+    /// Index parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<SparseIndexParams>,
+    /// `idf` or `none` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modifier: Option<SparseModifier>,
+}
+
 /// `PUT /collections/{name}` body, in Qdrant's shape. Every Qdrant setting is accepted: the
 /// ones Grove acts on (vectors, hnsw m/ef_construct, optimizers deleted_threshold) change the
 /// collection; the others are validated, stored, returned by collection info and listed there
@@ -454,10 +494,10 @@ pub struct CreateCollection {
     /// as Qdrant accepts it).
     #[serde(default, alias = "quantization", skip_serializing_if = "Option::is_none")]
     pub quantization_config: Option<QuantizationConfig>,
-    /// Sparse vectors by name (accepted and stored; Grove does not serve sparse vectors yet).
+    /// Sparse vectors by name (exact dot product over an inverted index; `modifier: idf` for
+    /// BM25). A collection may declare only sparse vectors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+    pub sparse_vectors: Option<BTreeMap<String, SparseVectorParams>>,
     /// Qdrant's strict mode (accepted and stored; Grove's limits are server-wide config).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -539,10 +579,9 @@ pub struct UpdateCollection {
     /// New collection-wide quantization, or "Disabled".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization_config: Option<QuantizationConfigDiff>,
-    /// Sparse vector changes by name (stored).
+    /// Sparse vector changes by name (modifier and index parameters of declared names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+    pub sparse_vectors: Option<BTreeMap<String, SparseVectorParams>>,
     /// Strict mode changes (stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -793,8 +832,7 @@ pub struct CollectionParams {
     pub on_disk_payload: bool,
     /// Sparse vectors as declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+    pub sparse_vectors: Option<BTreeMap<String, SparseVectorParams>>,
 }
 
 /// Qdrant's optimizer settings as declared (`deleted_threshold` is Grove's tombstone rebuild
@@ -1008,6 +1046,28 @@ pub enum VectorStruct {
     Single(Vec<f32>),
     /// Vectors by name.
     Named(BTreeMap<String, Vec<f32>>),
+    /// Vectors by name where some are sparse (`{"text": {"indices": [..], "values": [..]}}`).
+    Mixed(BTreeMap<String, VectorValue>),
+}
+
+/// A sparse vector on the wire: dimension ids and their weights, equal lengths, unique ids.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SparseVector {
+    /// Dimension ids (any order, each at most once).
+    pub indices: Vec<u32>,
+    /// One weight per id.
+    pub values: Vec<f32>,
+}
+
+/// One vector of a point in the mixed (dense and sparse) named form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum VectorValue {
+    /// A dense vector.
+    Dense(Vec<f32>),
+    /// A sparse vector.
+    Sparse(SparseVector),
 }
 
 impl From<Vec<f32>> for VectorStruct {
@@ -1038,10 +1098,26 @@ impl<'de> Deserialize<'de> for VectorStruct {
             v @ serde_json::Value::Array(_) => dense_of("vector", v).map(VectorStruct::Single),
             serde_json::Value::Object(m) => {
                 let mut out = BTreeMap::new();
+                let mut sparse = BTreeMap::new();
                 for (name, v) in m {
-                    out.insert(name.clone(), dense_of(&format!("vector {name:?}"), v)?);
+                    if v.as_object().is_some_and(|o| o.contains_key("indices") || o.contains_key("values")) {
+                        let sv: SparseVector = serde_json::from_value(v).map_err(|e| {
+                            D::Error::custom(format!(
+                                "vector {name:?}: a sparse vector is {{\"indices\": [u32...], \"values\": [f32...]}}: {e}"
+                            ))
+                        })?;
+                        sparse.insert(name, sv);
+                    } else {
+                        out.insert(name.clone(), dense_of(&format!("vector {name:?}"), v)?);
+                    }
                 }
-                Ok(VectorStruct::Named(out))
+                if sparse.is_empty() {
+                    return Ok(VectorStruct::Named(out));
+                }
+                let mut mixed: BTreeMap<String, VectorValue> =
+                    out.into_iter().map(|(k, v)| (k, VectorValue::Dense(v))).collect();
+                mixed.extend(sparse.into_iter().map(|(k, v)| (k, VectorValue::Sparse(v))));
+                Ok(VectorStruct::Mixed(mixed))
             }
             _ => Err(D::Error::custom(
                 "vector: give an array of numbers, or an object of vector names to arrays",
@@ -1053,9 +1129,28 @@ impl<'de> Deserialize<'de> for VectorStruct {
 impl VectorStruct {
     /// The vectors by name (the plain form is the vector named `""`).
     pub fn into_named(self) -> BTreeMap<String, Vec<f32>> {
+        self.into_parts().0
+    }
+
+    /// The dense vectors by name and the sparse ones by name.
+    pub fn into_parts(self) -> (BTreeMap<String, Vec<f32>>, BTreeMap<String, SparseVector>) {
         match self {
-            VectorStruct::Single(v) => BTreeMap::from([(String::new(), v)]),
-            VectorStruct::Named(m) => m,
+            VectorStruct::Single(v) => (BTreeMap::from([(String::new(), v)]), BTreeMap::new()),
+            VectorStruct::Named(m) => (m, BTreeMap::new()),
+            VectorStruct::Mixed(m) => {
+                let (mut dense, mut sparse) = (BTreeMap::new(), BTreeMap::new());
+                for (k, v) in m {
+                    match v {
+                        VectorValue::Dense(d) => {
+                            dense.insert(k, d);
+                        }
+                        VectorValue::Sparse(s) => {
+                            sparse.insert(k, s);
+                        }
+                    }
+                }
+                (dense, sparse)
+            }
         }
     }
 }
@@ -1098,6 +1193,8 @@ pub enum BatchVectors {
     Single(Vec<Vec<f32>>),
     /// Per name, each point's vector.
     Named(BTreeMap<String, Vec<Vec<f32>>>),
+    /// Per name, each point's vector, some names sparse (`{"text": [{"indices", "values"}, ..]}`).
+    Mixed(BTreeMap<String, Vec<VectorValue>>),
 }
 
 /// `PUT /collections/{name}/points` body: `{"points": [...]}` or `{"batch": {...}}`.
@@ -1138,6 +1235,18 @@ impl UpsertPoints {
                             }
                         }
                         rows.into_iter().map(VectorStruct::Named).collect()
+                    }
+                    BatchVectors::Mixed(m) => {
+                        let mut rows = vec![BTreeMap::new(); n];
+                        for (name, col) in m {
+                            if col.len() != n {
+                                return Err(format!("batch has {n} ids but {} vectors {name:?}", col.len()));
+                            }
+                            for (row, v) in rows.iter_mut().zip(col) {
+                                row.insert(name.clone(), v);
+                            }
+                        }
+                        rows.into_iter().map(VectorStruct::Mixed).collect()
                     }
                 };
                 let payloads = match batch.payloads {
@@ -1353,13 +1462,29 @@ pub enum QueryInput {
         /// The vector.
         nearest: Vec<f32>,
     },
+    /// A sparse query `{"indices": [..], "values": [..]}` (`using` names a sparse vector).
+    Sparse(SparseVector),
+    /// `{"nearest": {"indices": [..], "values": [..]}}`.
+    NearestSparse {
+        /// The sparse vector.
+        nearest: SparseVector,
+    },
 }
 
 impl QueryInput {
-    /// The query vector.
+    /// The dense query vector (empty for a sparse query).
     pub fn into_vector(self) -> Vec<f32> {
         match self {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => v,
+            QueryInput::Sparse(_) | QueryInput::NearestSparse { .. } => Vec::new(),
+        }
+    }
+
+    /// The sparse query vector, when the query is sparse.
+    pub fn sparse(&self) -> Option<&SparseVector> {
+        match self {
+            QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => Some(v),
+            QueryInput::Vector(_) | QueryInput::Nearest { .. } => None,
         }
     }
 }
@@ -1487,6 +1612,13 @@ pub enum NamedVectorStruct {
         /// The query.
         vector: Vec<f32>,
     },
+    /// A named sparse vector: `{"name": "text", "vector": {"indices": [..], "values": [..]}}`.
+    Sparse {
+        /// The sparse vector's name.
+        name: String,
+        /// The query.
+        vector: SparseVector,
+    },
 }
 
 /// Qdrant's older `POST /collections/{name}/points/search` body.
@@ -1524,12 +1656,13 @@ pub struct SearchRequest {
 
 impl From<SearchRequest> for QueryRequest {
     fn from(s: SearchRequest) -> Self {
-        let (using, vector) = match s.vector {
-            NamedVectorStruct::Default(v) => (None, v),
-            NamedVectorStruct::Named { name, vector } => (Some(name), vector),
+        let (using, query) = match s.vector {
+            NamedVectorStruct::Default(v) => (None, QueryInput::Vector(v)),
+            NamedVectorStruct::Named { name, vector } => (Some(name), QueryInput::Vector(vector)),
+            NamedVectorStruct::Sparse { name, vector } => (Some(name), QueryInput::Sparse(vector)),
         };
         QueryRequest {
-            query: Some(QueryInput::Vector(vector)),
+            query: Some(query),
             using,
             filter: s.filter,
             params: s.params,
@@ -1603,6 +1736,26 @@ pub struct ExplainOut {
     /// What quantized codes did (absent when the vector has no quantization).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<QuantizationExplainOut>,
+    /// What the sparse index did (a sparse vector was searched; `path` is then
+    /// `sparse_postings` or `sparse_full_scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<SparseExplainOut>,
+}
+
+/// The work of a sparse search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SparseExplainOut {
+    /// `sparse_postings` (the query's posting lists walked) or `sparse_full_scan` (each allowed
+    /// point scored).
+    pub path: String,
+    /// Query dimensions some live point holds.
+    pub query_dims: u64,
+    /// Posting entries read.
+    pub postings_read: u64,
+    /// Points scored.
+    pub candidates_scored: u64,
+    /// Whether query weights were multiplied by idf.
+    pub idf: bool,
 }
 
 /// How the filter was answered: storage's side of the explain.
@@ -1665,6 +1818,7 @@ impl From<&grove_index::Explain> for ExplainOut {
                 rescored: q.rescored,
                 error_bound: q.error_bound,
             }),
+            sparse: None,
         }
     }
 }

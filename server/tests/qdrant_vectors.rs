@@ -99,7 +99,6 @@ async fn create_accepts_every_qdrant_setting_and_info_returns_it() {
         "hnsw_config.payload_m",
         "wal_config",
         "optimizers_config.vacuum_min_vector_number",
-        "sparse_vectors",
         "strict_mode_config",
         "init_from",
         "not_a_qdrant_field",
@@ -147,9 +146,9 @@ async fn create_accepts_every_qdrant_setting_and_info_returns_it() {
     )
     .await;
     err(
-        c.put(s.url("/collections/bad")).json(&json!({"sparse_vectors": {"s": {}}})),
+        c.put(s.url("/collections/bad")).json(&json!({"sparse_vectors": {"": {}}})),
         StatusCode::BAD_REQUEST,
-        &["sparse"],
+        &["sparse vector needs a non-empty name"],
     )
     .await;
     assert!(!ok(c.get(s.url("/collections/bad/exists"))).await["exists"].as_bool().unwrap_or(true));
@@ -161,7 +160,8 @@ async fn patch_updates_settings_as_qdrant_does() {
     let c = reqwest::Client::new();
     let col = s.url("/collections/p");
     ok(c.put(&col).json(
-        &json!({"vectors": {"size": 4, "distance": "Dot", "on_disk": false}, "on_disk_payload": false}),
+        &json!({"vectors": {"size": 4, "distance": "Dot", "on_disk": false}, "on_disk_payload": false,
+                "sparse_vectors": {"sparse-text": {}}}),
     ))
     .await;
     let pts: Vec<Value> = (0..50).map(|i| json!({"id": i, "vector": [1.0, i as f32, 0.5, -1.0]})).collect();
@@ -308,7 +308,7 @@ async fn named_vectors_upsert_query_and_update() {
         c.put(s.url("/collections/n/points"))
             .json(&json!({"points": [{"id": 1, "vector": {"text": {"indices": [1], "values": [0.5]}}}]})),
         StatusCode::BAD_REQUEST,
-        &["sparse"],
+        &["\"text\" is a dense vector"],
     )
     .await;
     // Update one vector of a point; delete another; payloads stay.

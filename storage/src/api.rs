@@ -190,6 +190,10 @@ pub struct CollectionConfig {
     /// top-level name so collection info returns them. Storage never interprets them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub stored: serde_json::Map<String, serde_json::Value>,
+    /// Sparse vectors by name (never `""`; names distinct from the dense ones). Absent in
+    /// records written before sparse vectors existed, hence the default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse_vectors: BTreeMap<String, crate::sparse::SparseVectorConfig>,
 }
 
 pub(crate) fn default_ef_search() -> usize {
@@ -222,6 +226,7 @@ impl CollectionConfig {
             tombstone_rebuild_ratio: default_tombstone_ratio(),
             quantization: None,
             stored: serde_json::Map::new(),
+            sparse_vectors: BTreeMap::new(),
         }
     }
 
@@ -233,9 +238,19 @@ impl CollectionConfig {
         })
     }
 
-    /// The declared names, quoted and comma-separated (`""` for the unnamed vector).
+    /// The declared names, quoted and comma-separated (`""` for the unnamed vector; sparse
+    /// ones marked `(sparse)`), or `none` when nothing is declared.
     pub fn vector_names(&self) -> String {
-        self.vectors.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+        let names: Vec<String> = self
+            .vectors
+            .keys()
+            .map(|k| format!("{k:?}"))
+            .chain(self.sparse_vectors.keys().map(|k| format!("{k:?} (sparse)")))
+            .collect();
+        if names.is_empty() {
+            return "none".into();
+        }
+        names.join(", ")
     }
 
     /// The graph parameters of vector `name`: its own, else the collection's.
@@ -330,18 +345,21 @@ pub struct PointStruct {
 pub struct NamedPoint {
     /// External id; an existing id is replaced (all its vectors and its payload).
     pub id: PointId,
-    /// Vectors by name; at least one.
+    /// Dense vectors by name.
     pub vectors: NamedVectors,
     /// Attributes (absent = empty).
     #[serde(default)]
     pub payload: Option<Payload>,
+    /// Sparse vectors by name (a point may carry only these).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse: crate::sparse::SparseVectors,
 }
 
 impl From<PointStruct> for NamedPoint {
     fn from(p: PointStruct) -> Self {
         let mut vectors = NamedVectors::new();
         vectors.insert(DEFAULT_VECTOR.to_string(), p.vector);
-        NamedPoint { id: p.id, vectors, payload: p.payload }
+        NamedPoint { id: p.id, vectors, payload: p.payload, sparse: Default::default() }
     }
 }
 
@@ -359,6 +377,9 @@ pub struct Record {
     /// Every vector of the point by name, when asked for (`""` included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors: Option<NamedVectors>,
+    /// The point's sparse vectors by name, when asked for and the collection declares any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<crate::sparse::SparseVectors>,
 }
 
 /// A search hit.
@@ -378,6 +399,9 @@ pub struct ScoredPoint {
     /// Every vector of the point by name, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vectors: Option<NamedVectors>,
+    /// The point's sparse vectors by name, when asked for and the collection declares any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<crate::sparse::SparseVectors>,
 }
 
 /// Which payload to return: all (`true`), none (`false`) or only the listed keys.
@@ -499,6 +523,11 @@ pub struct QueryRequest {
     /// `params.quantization`).
     #[serde(default)]
     pub quantization: Option<QuantizationQuery>,
+    /// A sparse query: `using` names a sparse vector and `vector` is empty. Searched exactly
+    /// over the sparse inverted index (`ef`, `strategy`, `matryoshka`, `quantization` do not
+    /// apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<grove_index::sparse::SparseVector>,
 }
 
 /// Query-time use of quantized codes (Qdrant's `params.quantization`).
@@ -538,6 +567,16 @@ impl QueryRequest {
             explain: false,
             matryoshka: None,
             quantization: None,
+            sparse: None,
+        }
+    }
+
+    /// A sparse query of vector `using` for the `limit` best points.
+    pub fn sparse(using: &str, vector: grove_index::sparse::SparseVector, limit: usize) -> Self {
+        QueryRequest {
+            using: Some(using.to_string()),
+            sparse: Some(vector),
+            ..QueryRequest::new(Vec::new(), limit)
         }
     }
 }
@@ -579,6 +618,10 @@ pub struct QueryExplain {
     /// The named vector searched (`""`: the unnamed vector).
     #[serde(default)]
     pub using: String,
+    /// What the sparse path did, when a sparse vector was searched (`search` then summarises
+    /// it: path `exact`, since sparse search is exact, candidates scored as distances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<crate::sparse::SparseExplain>,
 }
 
 /// A scroll request: pages through points in id order.
@@ -680,6 +723,18 @@ pub struct CollectionInfo {
     /// Matryoshka prefixes (bytes per vector, variance kept under PCA), when declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matryoshka: Option<MatryoshkaInfo>,
+    /// Per sparse vector: live points holding it and the index's approximate memory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse_vectors: BTreeMap<String, SparseIndexInfo>,
+}
+
+/// One sparse vector's index in collection info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SparseIndexInfo {
+    /// Live points holding this sparse vector.
+    pub points: u64,
+    /// Approximate bytes of its in-memory inverted index (postings and vectors).
+    pub memory_bytes: u64,
 }
 
 /// Outcome of a write.

@@ -32,8 +32,9 @@ use crate::error::{Result, StorageError};
 use crate::filter::{Condition, Filter};
 use crate::kv::{Batch, Cf, KvBackend, Scan};
 use crate::payload_index::{contains_sorted, extract, FieldDef, FieldIndex, IndexValue};
-use crate::record::{decode_point, encode_point, CollectionRecord};
+use crate::record::{decode_point_full, encode_point, CollectionRecord};
 use crate::snapshot::{ArchiveMeta, ArchiveWriter};
+use crate::sparse::{SparseIndexes, SparseVectors};
 use crate::storage::StorageOptions;
 
 // Per-collection meta keys (after the 4-byte collection prefix).
@@ -259,6 +260,8 @@ pub(crate) struct Collection {
     state: RwLock<State>,
     /// One engine per named vector (`""`: the unnamed vector).
     vectors: BTreeMap<String, VectorIndex>,
+    /// The sparse vectors' inverted indexes (`sparse.rs`; searched in `collection/sparse_query.rs`).
+    sparse: SparseIndexes,
     worker: Arc<Worker>,
     /// Set (under `write`) when the collection was deleted or replaced by a recovered snapshot:
     /// a writer still holding this handle must not write rows under a dropped id.
@@ -299,11 +302,12 @@ pub(crate) fn index_config(c: &CollectionConfig, name: &str, opts: &StorageOptio
 
 /// Validates a collection config (beyond what serde checks).
 pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Result<()> {
-    if c.vectors.is_empty() {
+    if c.vectors.is_empty() && c.sparse_vectors.is_empty() {
         return Err(StorageError::InvalidRequest(
-            "declare at least one vector (an unnamed one, or a map of named vectors)".into(),
+            "declare at least one vector (an unnamed one, a map of named vectors, or sparse vectors)".into(),
         ));
     }
+    crate::sparse::validate(c)?;
     if c.vectors.len() > MAX_VECTORS {
         return Err(StorageError::InvalidRequest(format!(
             "{} vectors declared; a collection holds at most {MAX_VECTORS}",
@@ -384,6 +388,7 @@ impl Collection {
         for name in rec.config.vectors.keys() {
             vectors.insert(name.clone(), CollectionIndex::new(index_config(&rec.config, name, &opts))?);
         }
+        let sparse = SparseIndexes::new(&rec.config);
         let mut st = State::default();
         let get_u = |k: &[u8]| -> Result<Option<Vec<u8>>> { kv.get(Cf::Meta, &key(coll, k)) };
         if let Some(b) = get_u(META_NEXT_ID)? {
@@ -405,7 +410,13 @@ impl Collection {
         kv.scan(Cf::Points, &prefix(coll), &[], &mut |k, v| {
             let r = (|| -> Result<()> {
                 let id = u32_at(&k[4..])?;
-                let (ext, vecs) = decode_point(v)?;
+                let (ext, vecs, sp) = decode_point_full(v)?;
+                if let Some(n) = sp.keys().find(|n| !sparse.has(n)) {
+                    return Err(StorageError::Corrupt(format!(
+                        "point {ext} holds a sparse vector {n:?} the collection does not declare"
+                    )));
+                }
+                sparse.insert(id, &sp);
                 for (vname, vec) in &vecs {
                     let engine = vectors.get(vname).ok_or_else(|| {
                         StorageError::Corrupt(format!(
@@ -506,6 +517,7 @@ impl Collection {
             write: Mutex::new(()),
             state: RwLock::new(st),
             vectors: vectors.into_iter().map(|(n, e)| (n, VectorIndex::new(e))).collect(),
+            sparse,
             worker: Arc::new(Worker::default()),
             dropped: AtomicBool::new(false),
         });
@@ -831,6 +843,11 @@ impl Collection {
     /// Checks a point's vectors against the declaration (names, dimensions, finite, norm).
     fn check_vectors(&self, config: &CollectionConfig, id: &PointId, vectors: &NamedVectors) -> Result<()> {
         for (name, v) in vectors {
+            if config.sparse_vectors.contains_key(name) {
+                return Err(StorageError::InvalidRequest(format!(
+                    "point {id}: vector {name:?} is a sparse vector; send {{\"indices\": [...], \"values\": [...]}}"
+                )));
+            }
             let decl = config.vector(name)?;
             let point = if name.is_empty() { id.to_string() } else { format!("{id} (vector {name:?})") };
             if v.len() != decl.dimension {
@@ -865,6 +882,7 @@ impl Collection {
         let mut before = HashMap::new();
         for p in points {
             self.check_vectors(&config, &p.id, &p.vectors)?;
+            let sparse = crate::sparse::check_point(&config, &p.id, p.sparse)?;
             let payload = p.payload.unwrap_or_default();
             self.check_payload(&payload, &p.id)?;
             let posts = Self::postings(&st, &payload, &p.id)?;
@@ -878,7 +896,7 @@ impl Collection {
                 }
                 None => Vec::new(),
             };
-            prepared.push((p.id, p.vectors, payload, posts, old, old_posts));
+            prepared.push((p.id, p.vectors, sparse, payload, posts, old, old_posts));
         }
         let mut next_id = st.next_id;
         let field_ids: HashMap<String, u32> =
@@ -891,7 +909,7 @@ impl Collection {
         }
         let mut batch = Batch::new();
         let mut applied = Vec::with_capacity(prepared.len());
-        for (ext, vector, payload, posts, old, old_posts) in prepared {
+        for (ext, vector, sparse, payload, posts, old, old_posts) in prepared {
             let new = next_id;
             next_id += 1;
             if let Some(o) = old {
@@ -903,7 +921,7 @@ impl Collection {
                     }
                 }
             }
-            batch.put(Cf::Points, id_key(self.id, new), encode_point(&ext, &vector));
+            batch.put(Cf::Points, id_key(self.id, new), encode_point(&ext, &vector, &sparse));
             batch.put(Cf::Payloads, id_key(self.id, new), serde_json::to_vec(&payload).map_err(corrupt)?);
             batch.put(Cf::IdMap, key(self.id, &encode_point_id(&ext)), new.to_be_bytes().to_vec());
             for (f, vals) in &posts {
@@ -911,7 +929,7 @@ impl Collection {
                     batch.put(Cf::PayloadIndex, posting_key(self.id, field_ids[f], v, new), Vec::new());
                 }
             }
-            applied.push((ext, vector, new, posts, old, old_posts));
+            applied.push((ext, vector, sparse, new, posts, old, old_posts));
         }
         batch.put(Cf::Meta, key(self.id, META_NEXT_ID), next_id.to_be_bytes().to_vec());
         let engines: BTreeMap<&str, Arc<CollectionIndex>> = self.engines().into_iter().collect();
@@ -919,7 +937,8 @@ impl Collection {
         let r = self.commit(batch, before, |st| {
             st.next_id = next_id;
             st.ext.resize(next_id as usize, None);
-            for (ext, vectors, new, posts, old, old_posts) in applied {
+            for (ext, vectors, sparse, new, posts, old, old_posts) in applied {
+                self.sparse.insert(new, &sparse);
                 for (vname, v) in &vectors {
                     // Names were checked against the declaration above; the map is the same.
                     if let Some(engine) = engines.get(vname.as_str()) {
@@ -932,6 +951,7 @@ impl Collection {
                     for engine in engines.values() {
                         engine.delete(o);
                     }
+                    self.sparse.delete(o);
                     st.live.remove(o);
                     st.ext[o as usize] = None;
                     for (f, vals) in &old_posts {
@@ -1002,6 +1022,7 @@ impl Collection {
                 for (_, engine) in &engines {
                     engine.delete(id);
                 }
+                self.sparse.delete(id);
                 st.live.remove(id);
                 st.ids.remove(&ext);
                 st.ext[id as usize] = None;
@@ -1016,10 +1037,10 @@ impl Collection {
         Ok(r)
     }
 
-    /// The stored (raw, not normalised) vectors of a live point, from its row.
-    fn stored_vectors(&self, id: u32) -> Result<NamedVectors> {
+    /// The stored (raw, not normalised) dense and sparse vectors of a live point, from its row.
+    fn stored_vectors(&self, id: u32) -> Result<(NamedVectors, SparseVectors)> {
         match self.kv.get(Cf::Points, &id_key(self.id, id))? {
-            Some(b) => Ok(decode_point(&b)?.1),
+            Some(b) => decode_point_full(&b).map(|(_, v, s)| (v, s)),
             None => Err(StorageError::Corrupt(format!("internal id {id} is live but has no points row"))),
         }
     }
@@ -1030,15 +1051,20 @@ impl Collection {
     fn rewrite_vectors(
         &self,
         targets: Vec<(PointId, u32)>,
-        change: &dyn Fn(&PointId, &mut NamedVectors) -> Result<()>,
+        change: &dyn Fn(&PointId, &mut NamedVectors, &mut SparseVectors) -> Result<()>,
     ) -> Result<UpdateResult> {
         let mut points = Vec::with_capacity(targets.len());
         {
             let st = self.state.read();
             for (ext, id) in targets {
-                let mut vectors = self.stored_vectors(id)?;
-                change(&ext, &mut vectors)?;
-                points.push(NamedPoint { id: ext, vectors, payload: Some(self.payload_of(&st, id)?) });
+                let (mut vectors, mut sparse) = self.stored_vectors(id)?;
+                change(&ext, &mut vectors, &mut sparse)?;
+                points.push(NamedPoint {
+                    id: ext,
+                    vectors,
+                    payload: Some(self.payload_of(&st, id)?),
+                    sparse,
+                });
             }
         }
         if points.is_empty() {
@@ -1051,26 +1077,40 @@ impl Collection {
     /// Sets the given vectors of existing points (other vectors and the payload stay). A
     /// missing point is an error (404) and nothing is written.
     pub fn update_vectors(&self, updates: Vec<(PointId, NamedVectors)>) -> Result<UpdateResult> {
+        self.update_vectors_with_sparse(
+            updates.into_iter().map(|(p, v)| (p, v, SparseVectors::new())).collect(),
+        )
+    }
+
+    /// [`Self::update_vectors`] with sparse vectors too.
+    pub fn update_vectors_with_sparse(
+        &self,
+        updates: Vec<(PointId, NamedVectors, SparseVectors)>,
+    ) -> Result<UpdateResult> {
         let _w = self.write.lock();
         let config = self.config();
         let mut targets = Vec::with_capacity(updates.len());
-        let mut by_id: HashMap<PointId, NamedVectors> = HashMap::new();
+        let mut by_id: HashMap<PointId, (NamedVectors, SparseVectors)> = HashMap::new();
         {
             let st = self.state.read();
-            for (ext, vectors) in updates {
+            for (ext, vectors, sparse) in updates {
                 self.check_vectors(&config, &ext, &vectors)?;
+                let sparse = crate::sparse::check_point(&config, &ext, sparse)?;
                 let Some(id) = st.ids.get(&ext).copied() else {
                     return Err(StorageError::PointNotFound { id: ext.to_string() });
                 };
                 if !by_id.contains_key(&ext) {
                     targets.push((ext, id));
                 }
-                by_id.entry(ext).or_default().extend(vectors);
+                let e = by_id.entry(ext).or_default();
+                e.0.extend(vectors);
+                e.1.extend(sparse);
             }
         }
-        self.rewrite_vectors(targets, &|ext, vs| {
-            if let Some(new) = by_id.get(ext) {
+        self.rewrite_vectors(targets, &|ext, vs, sp| {
+            if let Some((new, new_sparse)) = by_id.get(ext) {
                 vs.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+                sp.extend(new_sparse.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             Ok(())
         })
@@ -1082,16 +1122,19 @@ impl Collection {
         let _w = self.write.lock();
         let config = self.config();
         for n in names {
-            config.vector(n)?;
+            if !config.sparse_vectors.contains_key(n) {
+                config.vector(n)?;
+            }
         }
         let ids = self.select(sel)?;
         let targets: Vec<(PointId, u32)> = {
             let st = self.state.read();
             ids.into_iter().filter_map(|id| st.ext_of(id).map(|e| (e, id))).collect()
         };
-        self.rewrite_vectors(targets, &|_, vs| {
+        self.rewrite_vectors(targets, &|_, vs, sp| {
             for n in names {
                 vs.remove(n);
+                sp.remove(n);
             }
             Ok(())
         })
@@ -1114,7 +1157,7 @@ impl Collection {
         let fixed = |c: &CollectionConfig| -> Vec<(String, usize, grove_index::Metric)> {
             c.vectors.iter().map(|(n, v)| (n.clone(), v.dimension, v.metric)).collect()
         };
-        if fixed(&old) != fixed(&new) {
+        if fixed(&old) != fixed(&new) || old.sparse_vectors.keys().ne(new.sparse_vectors.keys()) {
             return Err(StorageError::InvalidRequest(format!(
                 "vector names, sizes and distances cannot change ({} declared); create a new collection",
                 old.vector_names()
@@ -1132,6 +1175,7 @@ impl Collection {
             .filter(|n| index_config(&old, n, &self.opts) != index_config(&new, n, &self.opts))
             .map(String::as_str)
             .collect();
+        self.sparse.reconfigure(&new);
         *self.config.write() = Arc::new(new);
         for n in changed {
             if let Some(vi) = self.vectors.get(n) {
@@ -1420,7 +1464,10 @@ impl Collection {
         with_vector: bool,
     ) -> Result<Vec<Record>> {
         let engines = if with_vector { self.engines() } else { Vec::new() };
-        let named = self.config().named_form;
+        let config = self.config();
+        // Sparse vectors only exist in the named form (`{"text": {indices, values}}`).
+        let has_sparse = !config.sparse_vectors.is_empty();
+        let named = config.named_form || has_sparse;
         ids.iter()
             .map(|(ext, id)| {
                 let payload = if with_payload.wants_payload() {
@@ -1443,7 +1490,8 @@ impl Collection {
                         vector = engines.iter().find(|(n, _)| n.is_empty()).and_then(|(_, e)| e.vector(*id));
                     }
                 }
-                Ok(Record { id: *ext, payload, vector, vectors })
+                let sparse = (with_vector && has_sparse).then(|| self.sparse.vectors(*id));
+                Ok(Record { id: *ext, payload, vector, vectors, sparse })
             })
             .collect()
     }
@@ -1496,6 +1544,9 @@ impl Collection {
     pub fn query_with_stop(&self, req: &QueryRequest, stop: &grove_index::Stop) -> Result<QueryResponse> {
         let using = req.using.as_deref().unwrap_or(DEFAULT_VECTOR);
         let config = self.config();
+        if req.sparse.is_some() || config.sparse_vectors.contains_key(using) {
+            return self.query_sparse(req, &config, stop);
+        }
         let decl = config.vector(using)?;
         if req.vector.len() != decl.dimension {
             return Err(StorageError::DimensionMismatch {
@@ -1560,12 +1611,14 @@ impl Collection {
                 payload: r.payload,
                 vector: r.vector,
                 vectors: r.vectors,
+                sparse: r.sparse,
             })
             .collect();
         let explain = req.explain.then_some(QueryExplain {
             search: out.explain,
             filter: fex,
             using: using.to_string(),
+            sparse: None,
         });
         Ok(QueryResponse { points, explain })
     }
@@ -1616,6 +1669,12 @@ impl Collection {
             vectors,
             payload_schema,
             matryoshka,
+            sparse_vectors: self
+                .sparse
+                .stats()
+                .into_iter()
+                .map(|(n, (points, bytes))| (n, SparseIndexInfo { points, memory_bytes: bytes as u64 }))
+                .collect(),
         }
     }
 
@@ -1726,6 +1785,8 @@ impl Collection {
         (ids.iter().map(|e| st.ids.get(e).copied()).collect(), st.live.clone())
     }
 }
+
+mod sparse_query;
 
 impl Drop for Collection {
     fn drop(&mut self) {

@@ -41,6 +41,7 @@ mod payload_index;
 pub mod quantization;
 mod record;
 mod snapshot;
+pub mod sparse;
 mod storage;
 
 pub use api::*;
@@ -50,4 +51,6 @@ pub use filter::{
     Condition, FieldCondition, Filter, GeoBoundingBox, GeoLineString, GeoPoint, GeoPolygon, GeoRadius, Match,
     MatchValue, Range, RangeBound, ValuesCount,
 };
+pub use grove_index::sparse::{Modifier as SparseModifier, SparseVector};
+pub use sparse::{SparseIndexParams, SparseVectorConfig, SparseVectors};
 pub use storage::{rfc3339_now, AliasAction, Storage, StorageOptions};

@@ -17,6 +17,8 @@ use crate::api::{
 };
 use crate::collection::{decode_point_id, encode_point_id};
 use crate::error::{Result, StorageError};
+use crate::sparse::SparseVectors;
+use grove_index::sparse::SparseVector;
 
 /// The registry entry of a collection as the code uses it.
 #[derive(Debug, Clone)]
@@ -120,15 +122,20 @@ pub(crate) fn config_from_archive(
 }
 
 /// First byte of a version-2 points row. Version-1 rows start with the point id's tag (0 or
-/// 1), so the two never collide.
+/// 1), so the versions never collide.
 const POINT_ROW_V2: u8 = 2;
+/// First byte of a version-3 points row (version 2 plus sparse vectors).
+const POINT_ROW_V3: u8 = 3;
 
-/// The points row, version 2: `2 | point id | u16 count | count x (u16 name length | name |
-/// u32 dimension | f32 LE components)`, names in ascending order.
-pub(crate) fn encode_point(ext: &PointId, vectors: &NamedVectors) -> Vec<u8> {
-    let floats: usize = vectors.values().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(1 + 17 + 2 + vectors.len() * 8 + floats * 4);
-    out.push(POINT_ROW_V2);
+/// The points row, version 3: `3 | point id | u16 count | count x (u16 name length | name |
+/// u32 dimension | f32 LE components) | u16 sparse count | sparse count x (u16 name length |
+/// name | u32 nnz | nnz x u32 LE index | nnz x f32 LE value)`, names in ascending order.
+/// Version 2 is the same without the sparse section.
+pub(crate) fn encode_point(ext: &PointId, vectors: &NamedVectors, sparse: &SparseVectors) -> Vec<u8> {
+    let floats: usize =
+        vectors.values().map(Vec::len).sum::<usize>() + sparse.values().map(|v| 2 * v.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(1 + 17 + 4 + (vectors.len() + sparse.len()) * 8 + floats * 4);
+    out.push(POINT_ROW_V3);
     out.extend_from_slice(&encode_point_id(ext));
     out.extend_from_slice(&(vectors.len() as u16).to_le_bytes());
     for (name, v) in vectors {
@@ -136,6 +143,18 @@ pub(crate) fn encode_point(ext: &PointId, vectors: &NamedVectors) -> Vec<u8> {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(&(v.len() as u32).to_le_bytes());
         for x in v {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&(sparse.len() as u16).to_le_bytes());
+    for (name, v) in sparse {
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        for i in &v.indices {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        for x in &v.values {
             out.extend_from_slice(&x.to_le_bytes());
         }
     }
@@ -154,11 +173,22 @@ fn floats(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
-/// Reads a points row of any version. Version 1 (external id then the raw f32 vector) holds
-/// the unnamed vector.
+/// A points row's dense vectors only (see [`decode_point_full`]).
+#[cfg(test)]
 pub(crate) fn decode_point(b: &[u8]) -> Result<(PointId, NamedVectors)> {
+    decode_point_full(b).map(|(id, v, _)| (id, v))
+}
+
+/// Reads a points row of any version. Version 1 (external id then the raw f32 vector) holds
+/// the unnamed vector; versions 1 and 2 hold no sparse vectors.
+pub(crate) fn decode_point_full(b: &[u8]) -> Result<(PointId, NamedVectors, SparseVectors)> {
     let bad = |what: &str| StorageError::Corrupt(format!("points row: {what}"));
-    if b.first() != Some(&POINT_ROW_V2) {
+    let version = match b.first() {
+        Some(&POINT_ROW_V2) => 2,
+        Some(&POINT_ROW_V3) => 3,
+        _ => 1,
+    };
+    if version == 1 {
         let n = id_len(b.first())?;
         let id = decode_point_id(b.get(..n).unwrap_or_default())?;
         let rest = b.get(n..).unwrap_or_default();
@@ -167,7 +197,7 @@ pub(crate) fn decode_point(b: &[u8]) -> Result<(PointId, NamedVectors)> {
         }
         let mut vectors = NamedVectors::new();
         vectors.insert(DEFAULT_VECTOR.to_string(), floats(rest));
-        return Ok((id, vectors));
+        return Ok((id, vectors, SparseVectors::new()));
     }
     let n = id_len(b.get(1))?;
     let id = decode_point_id(b.get(1..1 + n).ok_or_else(|| bad("id"))?)?;
@@ -186,10 +216,29 @@ pub(crate) fn decode_point(b: &[u8]) -> Result<(PointId, NamedVectors)> {
         let v = floats(take(dim.checked_mul(4).ok_or_else(|| bad("dimension"))?)?);
         vectors.insert(name, v);
     }
+    let mut sparse = SparseVectors::new();
+    if version == 3 {
+        let count = u16::from_le_bytes(take(2)?.try_into().map_err(|_| bad("sparse count"))?);
+        for _ in 0..count {
+            let nl = u16::from_le_bytes(take(2)?.try_into().map_err(|_| bad("name length"))?) as usize;
+            let name = String::from_utf8(take(nl)?.to_vec()).map_err(|_| bad("vector name is not UTF-8"))?;
+            let nnz = u32::from_le_bytes(take(4)?.try_into().map_err(|_| bad("nnz"))?) as usize;
+            let indices: Vec<u32> = take(nnz.checked_mul(4).ok_or_else(|| bad("nnz"))?)?
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let values = floats(take(nnz * 4)?);
+            let v = SparseVector { indices, values };
+            if !v.is_canonical() {
+                return Err(bad("sparse vector not sorted, repeated or not finite"));
+            }
+            sparse.insert(name, v);
+        }
+    }
     if at != b.len() {
         return Err(bad("bytes after the last vector"));
     }
-    Ok((id, vectors))
+    Ok((id, vectors, sparse))
 }
 
 #[cfg(test)]
@@ -235,11 +284,53 @@ mod tests {
         vs.insert("image".into(), vec![1.0, 2.0]);
         vs.insert("ünï".into(), vec![]);
         let u = PointId::Uuid(uuid::Uuid::from_u128(77));
-        let row = encode_point(&u, &vs);
-        assert_eq!(decode_point(&row).expect("v2 row"), (u, vs));
+        let row = encode_point(&u, &vs, &SparseVectors::new());
+        assert_eq!(decode_point(&row).expect("v3 row"), (u, vs.clone()));
         assert!(decode_point(&row[..row.len() - 1]).is_err());
         let mut longer = row.clone();
         longer.push(0);
         assert!(decode_point(&longer).is_err());
+        // A version-2 row (as written before sparse vectors): the v3 layout without the sparse
+        // section, first byte 2.
+        let mut v2 = row.clone();
+        v2[0] = 2;
+        v2.truncate(v2.len() - 2);
+        assert_eq!(decode_point_full(&v2).expect("v2 row"), (u, vs.clone(), SparseVectors::new()));
+        // Sparse vectors round-trip beside dense ones, and alone.
+        let mut sp = SparseVectors::new();
+        sp.insert("text".into(), SparseVector::new(vec![9, 1, 400_000], vec![0.5, 2.0, -1.0]).expect("v"));
+        sp.insert("empty".into(), SparseVector::default());
+        let row = encode_point(&u, &vs, &sp);
+        assert_eq!(decode_point_full(&row).expect("v3 row"), (u, vs, sp.clone()));
+        let row = encode_point(&PointId::Num(3), &NamedVectors::new(), &sp);
+        assert_eq!(
+            decode_point_full(&row).expect("sparse-only row"),
+            (PointId::Num(3), NamedVectors::new(), sp)
+        );
+        assert!(decode_point_full(&row[..row.len() - 3]).is_err());
+    }
+
+    /// A version-2 record written before sparse vectors (no `sparse_vectors` key) loads with
+    /// none; one with sparse vectors round-trips.
+    #[test]
+    fn records_without_and_with_sparse_vectors() {
+        let old = br#"{"version":2,"id":3,"config":{"vectors":{"":{"dimension":4,"metric":"cosine"}},"named_form":false}}"#;
+        let r = decode_record(old).expect("loads");
+        assert!(r.config.sparse_vectors.is_empty());
+        let mut c = r.config.clone();
+        c.sparse_vectors.insert(
+            "text".into(),
+            crate::sparse::SparseVectorConfig {
+                modifier: grove_index::sparse::Modifier::Idf,
+                index: crate::sparse::SparseIndexParams {
+                    full_scan_threshold: Some(100),
+                    ..Default::default()
+                },
+            },
+        );
+        let back =
+            decode_record(&encode_record(&CollectionRecord { id: 3, config: c.clone() }).expect("enc"))
+                .expect("dec");
+        assert_eq!(back.config, c);
     }
 }

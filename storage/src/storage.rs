@@ -335,7 +335,17 @@ impl Storage {
         self.coll(name)?.update_vectors(updates)
     }
 
-    /// Removes the named vectors from the selected points (one batch).
+    /// [`Self::update_vectors`] with sparse vectors as well (dense and sparse names of one
+    /// point are set in the same rewrite).
+    pub fn update_vectors_with_sparse(
+        &self,
+        name: &str,
+        updates: Vec<(PointId, NamedVectors, crate::sparse::SparseVectors)>,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.update_vectors_with_sparse(updates)
+    }
+
+    /// Removes the named vectors (dense or sparse) from the selected points (one batch).
     pub fn delete_vectors(
         &self,
         name: &str,

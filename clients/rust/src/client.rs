@@ -182,6 +182,16 @@ impl Query {
         }
     }
 
+    /// The 10 best points by dot product with a sparse query over the sparse vector `using`
+    /// (indices and values of equal length, each index once), with payloads.
+    pub fn sparse(collection: impl Into<String>, using: &str, indices: Vec<u32>, values: Vec<f32>) -> Self {
+        let mut q = Query::new(collection, Vec::new());
+        q.req.query = None;
+        q.req.using = using.to_owned();
+        q.req.sparse_query = Some(pb::SparseVector { indices, values });
+        q
+    }
+
     /// k: hits to return.
     pub fn limit(mut self, k: u64) -> Self {
         self.req.limit = k;

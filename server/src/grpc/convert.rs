@@ -11,6 +11,8 @@ use serde_json::{json, Map, Value as Json};
 use crate::api;
 use crate::service::{ServiceError, ServiceResult};
 
+use super::sparse;
+
 fn missing(what: &str) -> ServiceError {
     ServiceError::invalid(format!("`{what}` is required"))
 }
@@ -207,7 +209,9 @@ pub fn points(ps: Vec<pb::PointStruct>) -> ServiceResult<Vec<api::PointStruct>> 
         .map(|p| {
             // The unnamed vector in `vector`, named ones in `named_vectors` (a point may carry
             // both, or only named ones).
-            let vector = if p.named_vectors.is_empty() {
+            let vector = if !p.sparse_vectors.is_empty() {
+                sparse::point_vectors(p.vector, p.named_vectors, p.sparse_vectors)
+            } else if p.named_vectors.is_empty() {
                 api::VectorStruct::Single(p.vector.ok_or_else(|| missing("point.vector"))?.data)
             } else {
                 let mut m: std::collections::BTreeMap<String, Vec<f32>> =
@@ -248,8 +252,13 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
         Ok(pb::Strategy::Acorn) => api::StrategyParam::Acorn,
         Err(_) => return Err(ServiceError::invalid(format!("unknown strategy {}", params.strategy))),
     };
+    let query = match (q.query, q.sparse_query) {
+        (_, Some(sv)) => api::QueryInput::Sparse(sparse::vector_in(sv)),
+        (Some(v), None) => api::QueryInput::Vector(v.data),
+        (None, None) => return Err(missing("query (or sparse_query)")),
+    };
     Ok(api::QueryRequest {
-        query: Some(api::QueryInput::Vector(q.query.ok_or_else(|| missing("query"))?.data)),
+        query: Some(query),
         using: (!q.using.is_empty()).then_some(q.using),
         filter: opt_filter(q.filter)?,
         params: Some(api::SearchParams {
@@ -457,7 +466,8 @@ fn vector_params_out(v: &api::VectorParams) -> pb::VectorParams {
 /// both, the unnamed one is the name `""` of the map).
 pub fn create_collection(r: pb::CreateCollectionRequest) -> ServiceResult<api::CreateCollection> {
     let vectors = match (r.vectors, r.named_vectors.is_empty()) {
-        (None, true) => return Err(missing("vectors (or named_vectors)")),
+        (None, true) if !r.sparse_vectors.is_empty() => api::VectorsConfig::Named(Default::default()),
+        (None, true) => return Err(missing("vectors (or named_vectors, or sparse_vectors)")),
         (Some(v), true) => api::VectorsConfig::Single(vector_params("vectors", v)?),
         (unnamed, false) => {
             let mut m = std::collections::BTreeMap::new();
@@ -475,6 +485,7 @@ pub fn create_collection(r: pb::CreateCollectionRequest) -> ServiceResult<api::C
         vectors: Some(vectors),
         hnsw_config: r.hnsw_config.map(hnsw_diff),
         matryoshka: r.matryoshka.map(matryoshka_config),
+        sparse_vectors: sparse::params_in(r.sparse_vectors)?,
         ..Default::default()
     })
 }
@@ -538,6 +549,7 @@ pub fn collection_info(name: String, i: api::CollectionInfo) -> pb::CollectionIn
             })
             .collect(),
         status: i.status,
+        sparse_vectors: sparse::params_out(i.config.params.sparse_vectors.as_ref()),
         matryoshka: i.config.matryoshka.map(matryoshka_config_out),
         matryoshka_info: i.matryoshka.map(matryoshka_info_out),
     }
@@ -556,35 +568,41 @@ pub fn update(r: api::UpdateResult) -> pb::UpdateResponse {
 
 /// A hit.
 pub fn scored(p: api::ScoredPoint) -> pb::ScoredPoint {
-    let (vector, named_vectors) = vectors_out(p.vector);
+    let (vector, named_vectors, sparse_vectors) = sparse::vectors_out(p.vector);
     pb::ScoredPoint {
         id: Some(point_id_out(p.id)),
         score: p.score,
         payload: p.payload.map(payload_out).unwrap_or_default(),
         vector,
         named_vectors,
+        sparse_vectors,
     }
 }
 
 /// A point's vectors on the wire: the unnamed form in `vector`, the named form in the map.
-fn vectors_out(v: Option<api::VectorStruct>) -> (Option<pb::Vector>, HashMap<String, pb::Vector>) {
+pub(super) fn vectors_out(v: Option<api::VectorStruct>) -> (Option<pb::Vector>, HashMap<String, pb::Vector>) {
     match v {
         None => (None, HashMap::new()),
         Some(api::VectorStruct::Single(data)) => (Some(pb::Vector { data }), HashMap::new()),
         Some(api::VectorStruct::Named(m)) => {
             (None, m.into_iter().map(|(k, data)| (k, pb::Vector { data })).collect())
         }
+        Some(api::VectorStruct::Mixed(_)) => {
+            let (v, n, _) = sparse::vectors_out(v);
+            (v, n)
+        }
     }
 }
 
 /// A record.
 pub fn record(r: api::Record) -> pb::RetrievedPoint {
-    let (vector, named_vectors) = vectors_out(r.vector);
+    let (vector, named_vectors, sparse_vectors) = sparse::vectors_out(r.vector);
     pb::RetrievedPoint {
         id: Some(point_id_out(r.id)),
         payload: r.payload.map(payload_out).unwrap_or_default(),
         vector,
         named_vectors,
+        sparse_vectors,
     }
 }
 
@@ -619,6 +637,13 @@ pub fn explain(e: api::ExplainOut) -> pb::Explain {
                 distances_computed: s.distances_computed,
             })
             .collect(),
+        sparse: e.sparse.map(|s| pb::SparseExplain {
+            path: s.path,
+            query_dims: s.query_dims,
+            postings_read: s.postings_read,
+            candidates_scored: s.candidates_scored,
+            idf: s.idf,
+        }),
     }
 }
 

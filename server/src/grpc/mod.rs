@@ -7,6 +7,7 @@
 pub mod convert;
 mod diagnostics;
 pub mod error;
+mod sparse;
 
 use std::future::Future;
 use std::pin::Pin;

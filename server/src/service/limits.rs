@@ -1,6 +1,6 @@
 //! Per-request limits (the `limits` config section), checked before any work is queued.
 
-use crate::api::{QueryRequest, StrategyParam};
+use crate::api::{QueryInput, QueryRequest, StrategyParam};
 use crate::config::LimitsConfig;
 
 use super::{ServiceError, ServiceResult};
@@ -128,7 +128,7 @@ pub fn check_query(q: &QueryRequest, limits: &LimitsConfig) -> ServiceResult<Che
             ))
         }
     };
-    if vector.is_empty() {
+    if vector.is_empty() && q.query.as_ref().and_then(QueryInput::sparse).is_none() {
         return Err(ServiceError::invalid("query vector is empty"));
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);

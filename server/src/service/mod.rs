@@ -21,6 +21,7 @@ mod full_snapshots;
 mod limits;
 mod ops;
 mod points_compat;
+mod sparse;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

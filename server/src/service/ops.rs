@@ -120,6 +120,25 @@ pub(crate) fn vectors_out(
     vector: Option<Vec<f32>>,
     vectors: Option<st::NamedVectors>,
 ) -> Option<api::VectorStruct> {
+    vectors_with_sparse_out(vector, vectors, None)
+}
+
+/// [`vectors_out`] with the point's sparse vectors: collections that declare sparse vectors
+/// answer the mixed named form (`{"dense": [..], "text": {"indices", "values"}}`).
+pub(crate) fn vectors_with_sparse_out(
+    vector: Option<Vec<f32>>,
+    vectors: Option<st::NamedVectors>,
+    sparse: Option<st::SparseVectors>,
+) -> Option<api::VectorStruct> {
+    if let Some(sp) = sparse {
+        let mut m: BTreeMap<String, api::VectorValue> =
+            vectors.unwrap_or_default().into_iter().map(|(k, v)| (k, api::VectorValue::Dense(v))).collect();
+        if let Some(v) = vector {
+            m.insert(String::new(), api::VectorValue::Dense(v));
+        }
+        m.extend(sp.into_iter().map(|(k, v)| (k, api::VectorValue::Sparse(super::sparse::vector_out(v)))));
+        return Some(api::VectorStruct::Mixed(m));
+    }
     match (vector, vectors) {
         (_, Some(m)) => Some(api::VectorStruct::Named(m)),
         (Some(v), None) => Some(api::VectorStruct::Single(v)),
@@ -131,7 +150,7 @@ fn record_out(r: st::Record, w: &api::WithPayload) -> api::Record {
     api::Record {
         id: id_out(r.id),
         payload: post_payload(w, r.payload),
-        vector: vectors_out(r.vector, r.vectors),
+        vector: vectors_with_sparse_out(r.vector, r.vectors, r.sparse),
     }
 }
 
@@ -451,16 +470,15 @@ fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::Collect
         }
         None => (BTreeMap::new(), true),
     };
-    if vectors.is_empty() {
-        let sparse = req.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty());
-        return Err(ServiceError::invalid(if sparse {
-            "vectors: Grove does not serve sparse vectors yet, so a collection needs at least one dense vector \
-             (\"vectors\": {\"size\": n, \"distance\": \"Cosine\"} or a map of names)"
-        } else {
-            "vectors: declare at least one dense vector: {\"size\": n, \"distance\": \"Cosine\"} or a map of names"
-        }));
+    let sparse = super::sparse::config_in(req.sparse_vectors.clone().unwrap_or_default())?;
+    if vectors.is_empty() && sparse.is_empty() {
+        return Err(ServiceError::invalid(
+            "vectors: declare at least one vector: {\"size\": n, \"distance\": \"Cosine\"}, a map of names, \
+             or sparse_vectors",
+        ));
     }
     let mut config = st::CollectionConfig::with_vectors(vectors, named_form);
+    config.sparse_vectors = sparse;
     if let Some(m) = req.matryoshka {
         matryoshka_in(m, &mut config)?;
     }
@@ -500,7 +518,6 @@ fn collection_config_in(req: api::CreateCollection) -> ServiceResult<st::Collect
         config.quantization = Some(to_json(q)?);
     }
     for (key, v) in [
-        ("sparse_vectors", req.sparse_vectors.map(|s| serde_json::Value::Object(s.into_iter().collect()))),
         ("strict_mode_config", req.strict_mode_config),
         ("metadata", req.metadata.map(serde_json::Value::Object)),
         ("init_from", req.init_from),
@@ -578,17 +595,7 @@ fn collection_update_in(
         None => {}
     }
     if let Some(s) = &req.sparse_vectors {
-        let slot = config.stored.entry("sparse_vectors").or_insert_with(|| serde_json::json!({}));
-        for (name, d) in s {
-            if let serde_json::Value::Object(m) = slot {
-                let e = m.entry(name.clone()).or_insert_with(|| serde_json::json!({}));
-                if let (serde_json::Value::Object(cur), serde_json::Value::Object(d)) = (e, d) {
-                    for (k, v) in d {
-                        cur.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
+        super::sparse::update_in(&mut config, s)?;
     }
     if let Some(sm) = &req.strict_mode_config {
         merge_stored(&mut config.stored, "strict_mode_config", sm.clone());
@@ -689,10 +696,11 @@ fn settings_without_effect(c: &st::CollectionConfig) -> Vec<String> {
             out.push(format!("{p}multivector_config: stored; points carry one vector per name"));
         }
     }
+    super::sparse::settings_without_effect(c, &mut out);
     for (k, why) in [
         (
             "sparse_vectors",
-            "stored; Grove does not serve sparse vectors yet (points carrying them are refused)",
+            "stored when declared before Grove served sparse vectors; recreate the collection to search them",
         ),
         ("strict_mode_config", "stored; Grove's limits are the server's [limits] config"),
         ("init_from", "stored; nothing was copied (copy a collection with a snapshot)"),
@@ -764,7 +772,7 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
                     .get("on_disk_payload")
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(true),
-                sparse_vectors: obj("sparse_vectors").map(|m| m.into_iter().collect()),
+                sparse_vectors: super::sparse::config_out(c),
             },
             hnsw_config: api::HnswConfig {
                 m: hnsw.m.unwrap_or(c.hnsw.m),
@@ -844,6 +852,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         api::StrategyParam::Acorn => Strategy::Acorn,
     };
     let explain = q.explain.unwrap_or(false);
+    let sparse = q.query.as_ref().and_then(api::QueryInput::sparse).cloned().map(super::sparse::vector_in);
     let request = st::QueryRequest {
         vector: checked.vector,
         using: q.using.clone().filter(|u| !u.is_empty()),
@@ -861,6 +870,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         explain: true,
         quantization: q.params.as_ref().and_then(|p| p.quantization).map(quantization_query_in),
         matryoshka: q.params.and_then(|p| p.matryoshka).map(matryoshka_query_in).transpose()?,
+        sparse,
     };
     Ok(PreparedQuery { request, with_payload, explain })
 }
@@ -881,7 +891,7 @@ fn query_out(
     metrics: &crate::metrics::Metrics,
 ) -> api::QueryResponse {
     if let Some(e) = &r.explain {
-        metrics.search(e.search.path.as_str());
+        metrics.search(e.sparse.as_ref().map_or(e.search.path.as_str(), |s| s.path.as_str()));
     }
     api::QueryResponse {
         points: r
@@ -892,14 +902,19 @@ fn query_out(
                 version: 0,
                 score: h.score,
                 payload: post_payload(&p.with_payload, h.payload),
-                vector: vectors_out(h.vector, h.vectors),
+                vector: vectors_with_sparse_out(h.vector, h.vectors, h.sparse),
             })
             .collect(),
         explain: if p.explain {
-            r.explain.as_ref().map(|e| api::ExplainOut {
-                filter: e.filter.as_ref().map(api::FilterExplainOut::from),
-                using: e.using.clone(),
-                ..api::ExplainOut::from(&e.search)
+            r.explain.as_ref().map(|e| {
+                let base = api::ExplainOut::from(&e.search);
+                api::ExplainOut {
+                    filter: e.filter.as_ref().map(api::FilterExplainOut::from),
+                    using: e.using.clone(),
+                    path: e.sparse.as_ref().map_or(base.path.clone(), |s| s.path.as_str().to_owned()),
+                    sparse: e.sparse.as_ref().map(super::sparse::explain_out),
+                    ..base
+                }
             })
         } else {
             None
@@ -1013,7 +1028,13 @@ impl Service {
         let points = points
             .into_iter()
             .map(|p| {
-                Ok(st::NamedPoint { id: id_in(p.id)?, vectors: p.vector.into_named(), payload: p.payload })
+                let (vectors, sparse) = p.vector.into_parts();
+                Ok(st::NamedPoint {
+                    id: id_in(p.id)?,
+                    vectors,
+                    payload: p.payload,
+                    sparse: super::sparse::vectors_in(sparse),
+                })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         self.run_write(move |s| Ok(update_out(s.upsert_named(&name, points)?))).await
@@ -1032,9 +1053,12 @@ impl Service {
         let updates = req
             .points
             .into_iter()
-            .map(|p| Ok((id_in(p.id)?, p.vector.into_named())))
+            .map(|p| {
+                let (dense, sparse) = p.vector.into_parts();
+                Ok((id_in(p.id)?, dense, super::sparse::vectors_in(sparse)))
+            })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| Ok(update_out(s.update_vectors(&name, updates)?))).await
+        self.run_write(move |s| Ok(update_out(s.update_vectors_with_sparse(&name, updates)?))).await
     }
 
     /// `POST /collections/{name}/points/vectors/delete`: removes named vectors from points.
@@ -1443,7 +1467,6 @@ mod tests {
             "vectors.\"image\".on_disk",
             "vectors.\"image\".datatype",
             "vectors.\"text\".hnsw_config.payload_m",
-            "sparse_vectors",
             "strict_mode_config",
             "init_from",
             "frobnicate",
@@ -1451,6 +1474,9 @@ mod tests {
             assert_eq!(notes.iter().filter(|n| n.starts_with(needle)).count(), 1, "{needle} in {notes:#?}");
         }
         assert!(!notes.iter().any(|n| n.starts_with("optimizers_config.deleted_threshold")), "{notes:#?}");
+        // Sparse vectors act: declared, not listed.
+        assert_eq!(c.sparse_vectors["bm25"].modifier, st::SparseModifier::Idf);
+        assert!(!notes.iter().any(|n| n.starts_with("sparse_vectors")), "{notes:#?}");
         // Binary (and scalar) codes act: not listed.
         assert!(!notes.iter().any(|n| n.starts_with("vectors.\"image\".quantization_config")), "{notes:#?}");
         let bad: api::CreateCollection = serde_json::from_value(

@@ -337,6 +337,7 @@ fn recommend_on(
                 explain: false,
                 matryoshka: None,
                 quantization: params.quantization.map(super::ops::quantization_query_in),
+                sparse: None,
             };
             let out = s.query_with_stop(name, &req, cancel.stop())?;
             Ok(out

@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A field condition is much larger than the other condition kinds; boxing it keeps
         // every `Condition` small (clippy::large_enum_variant).
         .boxed(".grove.v1.Condition.kind.field")
+        .boxed(".qdrant.Condition.condition_one_of.field")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -75,21 +75,21 @@ fn point(n: u64) -> pb::PointStruct {
 
 fn keyword(key: &str, v: &str) -> pb::Condition {
     pb::Condition {
-        condition_one_of: Some(pb::condition::ConditionOneOf::Field(pb::FieldCondition {
+        condition_one_of: Some(pb::condition::ConditionOneOf::Field(Box::new(pb::FieldCondition {
             key: key.into(),
             r#match: Some(pb::Match { match_value: Some(pb::r#match::MatchValue::Keyword(v.into())) }),
             ..Default::default()
-        })),
+        }))),
     }
 }
 
 fn range_gte(key: &str, v: f64) -> pb::Condition {
     pb::Condition {
-        condition_one_of: Some(pb::condition::ConditionOneOf::Field(pb::FieldCondition {
+        condition_one_of: Some(pb::condition::ConditionOneOf::Field(Box::new(pb::FieldCondition {
             key: key.into(),
             range: Some(pb::Range { gte: Some(v), ..Default::default() }),
             ..Default::default()
-        })),
+        }))),
     }
 }
 
@@ -426,10 +426,10 @@ async fn errors_carry_the_right_codes_and_say_what_to_fix() {
 
     // A field condition that sets nothing.
     let empty = pb::Condition {
-        condition_one_of: Some(pb::condition::ConditionOneOf::Field(pb::FieldCondition {
+        condition_one_of: Some(pb::condition::ConditionOneOf::Field(Box::new(pb::FieldCondition {
             key: "cat".into(),
             ..Default::default()
-        })),
+        }))),
     };
     let err = pts
         .count(pb::CountPoints {

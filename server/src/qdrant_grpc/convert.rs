@@ -76,7 +76,7 @@ pub fn vector(v: pb::Vector) -> Result<J, Status> {
             (Some(ix), _) => json!({"indices": ix.data, "values": v.data}),
             (None, Some(n)) if n > 1 => {
                 let n = n as usize;
-                if v.data.len() % n != 0 {
+                if !v.data.len().is_multiple_of(n) {
                     return Err(Status::invalid_argument(format!(
                         "vector: {} numbers do not split into vectors_count = {n} vectors",
                         v.data.len()

@@ -49,7 +49,7 @@ fn condition(c: pb::Condition) -> Result<J, Status> {
         ));
     };
     Ok(match c {
-        C::Field(f) => field(f)?,
+        C::Field(f) => field(*f)?,
         C::IsEmpty(e) => json!({"is_empty": {"key": e.key}}),
         C::IsNull(e) => json!({"is_null": {"key": e.key}}),
         C::HasId(h) => {
@@ -169,7 +169,7 @@ mod tests {
     use super::*;
 
     fn field_cond(f: pb::FieldCondition) -> pb::Condition {
-        pb::Condition { condition_one_of: Some(C::Field(f)) }
+        pb::Condition { condition_one_of: Some(C::Field(Box::new(f))) }
     }
 
     #[test]

@@ -23,6 +23,9 @@ use serde_json::json;
 
 type AnyResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// One query: its terms (weight 1 each) and its dense embedding.
+type Query = (Vec<(u32, f32)>, Vec<f32>);
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
@@ -126,7 +129,7 @@ fn main() -> AnyResult<()> {
     eprintln!("ingested {n} points in {ingest:?}, graph caught up {:?} later", t.elapsed());
     let info = s.collection_info("a")?;
     let sp = info.sparse_vectors["text"];
-    let queries: Vec<(Vec<(u32, f32)>, Vec<f32>)> = {
+    let queries: Vec<Query> = {
         let f = std::fs::File::open(dir.join("queries.jsonl"))?;
         let mut out = Vec::new();
         for (i, line) in std::io::BufReader::new(f).lines().enumerate().take(q_max.min(qvecs.len())) {

@@ -24,6 +24,7 @@
 //! - [`matryoshka`]: prefix stores (f32/f16/int8), prefix graphs, funnel search with
 //!   full-dimension rescoring, PCA rotation, calibration.
 //! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
+//! - [`fusion`]: RRF and DBSF fusion of ranked lists (hybrid queries), Qdrant's definitions.
 //!
 //! ```
 //! use grove_index::{CollectionIndex, IndexConfig, Metric, SearchParams, SearchPath};
@@ -56,6 +57,7 @@ pub mod distance;
 pub mod error;
 pub mod explain;
 pub mod flat;
+pub mod fusion;
 pub mod graph;
 pub mod hnswrs;
 pub mod idset;

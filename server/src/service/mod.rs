@@ -21,6 +21,8 @@ mod full_snapshots;
 mod limits;
 mod ops;
 mod points_compat;
+mod query_api;
+mod query_plan;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

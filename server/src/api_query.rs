@@ -13,13 +13,17 @@ use crate::api::{ExplainOut, PointId, QueryInput, SearchParams, StrategyParam, W
 use crate::api_compat::{LookupLocation, RecommendStrategy};
 
 /// One item or a list of them (Qdrant accepts both for `prefetch` and `context`).
+///
+/// `Many` is tried first: serde reads a struct from a JSON array too (fields in order), so
+/// with `One` first a one-element list of prefetches parsed as a prefetch whose `prefetch` was
+/// that element.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
-    /// A single item (boxed: a prefetch holds prefetches).
-    One(Box<T>),
     /// A list.
     Many(Vec<T>),
+    /// A single item (boxed: a prefetch holds prefetches).
+    One(Box<T>),
 }
 
 impl<T> OneOrMany<T> {
@@ -323,6 +327,12 @@ mod tests {
         assert_eq!(pre[1].query, Some(QueryInput::Point(PointId::Num(7))));
         assert_eq!(pre[0].prefetch.as_ref().map(|p| p.as_slice().len()), Some(1));
         assert_eq!(q.query, Some(QueryInput::Fusion { fusion: Fusion::Dbsf }));
+        // Regression: a one-element list is a list of one prefetch, not a prefetch wrapping it.
+        let q: QueryRequest =
+            serde_json::from_str(r#"{"prefetch":[{"query":[1.0],"limit":40}],"query":[1.0]}"#)
+                .expect("parses");
+        let pre = q.prefetch.expect("prefetch").into_vec();
+        assert_eq!((pre.len(), pre[0].limit), (1, Some(40)));
         for body in [
             r#"{"query":{"rrf":{"k":60}}}"#,
             r#"{"query":{"recommend":{"positive":[1,[0.5,0.5]],"strategy":"best_score"}}}"#,

@@ -403,7 +403,8 @@ impl StoreLeaf<'_> {
                 call.path
             )));
         }
-        let ex = self.resolve(call, &[r.positive.iter().collect(), r.negative.iter().collect()])?;
+        let groups: [Vec<&VectorInput>; 2] = [r.positive.iter().collect(), r.negative.iter().collect()];
+        let ex = self.resolve(call, &groups)?;
         let (pos, neg) = (&ex.groups[0], &ex.groups[1]);
         let (metric, dim) = self.metric_dim(call.using)?;
         match strategy {
@@ -441,14 +442,12 @@ impl StoreLeaf<'_> {
         kind: &str,
     ) -> ServiceResult<LeafOut> {
         let (metric, _) = self.metric_dim(call.using)?;
-        let ex = self.resolve(
-            call,
-            &[
-                target.into_iter().collect(),
-                pairs.iter().map(|p| &p.positive).collect(),
-                pairs.iter().map(|p| &p.negative).collect(),
-            ],
-        )?;
+        let groups: [Vec<&VectorInput>; 3] = [
+            target.into_iter().collect(),
+            pairs.iter().map(|p| &p.positive).collect(),
+            pairs.iter().map(|p| &p.negative).collect(),
+        ];
+        let ex = self.resolve(call, &groups)?;
         let t = ex.groups[0].first().map(Vec::as_slice);
         let pairs: Vec<(Vec<f32>, Vec<f32>)> =
             ex.groups[1].iter().cloned().zip(ex.groups[2].iter().cloned()).collect();

@@ -27,6 +27,7 @@
 //! - [`sparse`]: sparse vectors, an inverted index with exact dot-product top-k (filters,
 //!   idf).
 //! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
+//! - [`fusion`]: RRF and DBSF fusion of ranked lists (hybrid queries), Qdrant's definitions.
 //!
 //! ```
 //! use grove_index::{CollectionIndex, IndexConfig, Metric, SearchParams, SearchPath};
@@ -59,6 +60,7 @@ pub mod distance;
 pub mod error;
 pub mod explain;
 pub mod flat;
+pub mod fusion;
 pub mod graph;
 pub mod idset;
 pub mod matryoshka;

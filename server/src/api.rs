@@ -1469,14 +1469,71 @@ pub enum QueryInput {
         /// The sparse vector.
         nearest: SparseVector,
     },
+    /// A stored point's id: nearest to its vector, the point itself left out.
+    Point(PointId),
+    /// `{"nearest": id}`.
+    NearestPoint {
+        /// The point.
+        nearest: PointId,
+    },
+    /// `{"fusion": "rrf" | "dbsf"}`: fuse the prefetches' results.
+    Fusion {
+        /// The method.
+        fusion: crate::api_query::Fusion,
+    },
+    /// `{"rrf": {"k": .., "weights": ..}}`: reciprocal rank fusion with parameters.
+    Rrf {
+        /// The parameters.
+        rrf: crate::api_query::Rrf,
+    },
+    /// `{"recommend": {positive, negative, strategy}}`.
+    Recommend {
+        /// The examples.
+        recommend: crate::api_query::RecommendInput,
+    },
+    /// `{"discover": {target, context}}`.
+    Discover {
+        /// Target and context.
+        discover: crate::api_query::DiscoverInput,
+    },
+    /// `{"context": pair or [pairs]}`.
+    Context {
+        /// The pairs.
+        #[schema(value_type = Object)]
+        context: crate::api_query::OneOrMany<crate::api_query::ContextInputPair>,
+    },
+    /// `{"order_by": key or {key, direction, start_from}}`: by a payload field.
+    OrderBy {
+        /// The field and direction.
+        order_by: crate::api_query::OrderByInput,
+    },
+    /// `{"sample": "random"}`.
+    Sample {
+        /// The kind of sample.
+        sample: crate::api_query::Sample,
+        /// Grove: seed of the sample (default: a fresh random seed per request).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
 }
 
 impl QueryInput {
-    /// The dense query vector (empty for a sparse query).
-    pub fn into_vector(self) -> Vec<f32> {
+    /// The query vector of a plain nearest-vector query; `None` for the other kinds (sparse
+    /// queries go to the sparse index, the rest to `service::query_plan`).
+    pub fn dense_vector(&self) -> Option<&[f32]> {
         match self {
-            QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => v,
-            QueryInput::Sparse(_) | QueryInput::NearestSparse { .. } => Vec::new(),
+            QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => Some(v),
+            QueryInput::Sparse(_)
+            | QueryInput::NearestSparse { .. }
+            | QueryInput::Point(_)
+            | QueryInput::NearestPoint { .. }
+            | QueryInput::Fusion { .. }
+            | QueryInput::Rrf { .. }
+            | QueryInput::Recommend { .. }
+            | QueryInput::Discover { .. }
+            | QueryInput::Context { .. }
+            | QueryInput::OrderBy { .. }
+            | QueryInput::Sample { .. } => None,
         }
     }
 
@@ -1484,8 +1541,23 @@ impl QueryInput {
     pub fn sparse(&self) -> Option<&SparseVector> {
         match self {
             QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => Some(v),
-            QueryInput::Vector(_) | QueryInput::Nearest { .. } => None,
+            QueryInput::Vector(_)
+            | QueryInput::Nearest { .. }
+            | QueryInput::Point(_)
+            | QueryInput::NearestPoint { .. }
+            | QueryInput::Fusion { .. }
+            | QueryInput::Rrf { .. }
+            | QueryInput::Recommend { .. }
+            | QueryInput::Discover { .. }
+            | QueryInput::Context { .. }
+            | QueryInput::OrderBy { .. }
+            | QueryInput::Sample { .. } => None,
         }
+    }
+
+    /// The query vector (empty for kinds without one, which the limits then refuse).
+    pub fn into_vector(self) -> Vec<f32> {
+        self.dense_vector().map(<[f32]>::to_vec).unwrap_or_default()
     }
 }
 
@@ -1562,9 +1634,22 @@ pub struct SearchParams {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// The query vector.
+    /// Stages whose results `query` rescores or fuses (Qdrant's Query API).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub prefetch: Option<crate::api_query::OneOrMany<crate::api_query::Prefetch>>,
+    /// The query: a vector, a point id, or `{"nearest" | "fusion" | "rrf" | "recommend" |
+    /// "discover" | "context" | "order_by" | "sample": ..}`. Absent without prefetch: points
+    /// in id order.
     #[serde(default)]
     pub query: Option<QueryInput>,
+    /// Where point ids in the query take their vectors from (default: this collection).
+    #[serde(default)]
+    pub lookup_from: Option<crate::api_compat::LookupLocation>,
+    /// Accepted and ignored: one node, one shard.
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<Object>)]
+    pub shard_key: Option<serde_json::Value>,
     /// The named vector to search (absent or `""`: the unnamed vector).
     #[serde(default)]
     pub using: Option<String>,
@@ -1662,7 +1747,10 @@ impl From<SearchRequest> for QueryRequest {
             NamedVectorStruct::Sparse { name, vector } => (Some(name), QueryInput::Sparse(vector)),
         };
         QueryRequest {
+            prefetch: None,
             query: Some(query),
+            lookup_from: None,
+            shard_key: None,
             using,
             filter: s.filter,
             params: s.params,
@@ -1701,6 +1789,10 @@ pub struct ScoredPoint {
     /// Vector(s), when asked for (an array, or an object by name for named vectors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<VectorStruct>,
+    /// The payload value an `order_by` query sorted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub order_value: Option<serde_json::Value>,
 }
 
 /// What a search did and why.
@@ -1831,6 +1923,10 @@ pub struct QueryResponse {
     /// Present when `explain` was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<ExplainOut>,
+    /// Grove: every stage of a Query API request (prefetches, rescoring, fusion), when
+    /// `explain` was asked for and the query is more than one nearest-vector search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<crate::api_query::StageExplainOut>,
 }
 
 /// `POST /collections/{name}/points/scroll` body.

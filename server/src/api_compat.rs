@@ -125,12 +125,13 @@ pub struct RecommendRequest {
 }
 
 /// Where example ids are looked up.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupLocation {
     /// The collection holding the example points.
     pub collection: String,
-    /// Vector name (only absent or `""`).
+    /// Vector name (recommend / discover: only absent or `""`; the Query API: any, default
+    /// the query's `using`).
     #[serde(default)]
     pub vector: Option<String>,
 }
@@ -308,6 +309,9 @@ pub struct PointGroup {
     pub hits: Vec<ScoredPoint>,
     /// The shared value.
     pub id: GroupId,
+    /// The point of the `with_lookup` collection whose id is the group's (query groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<crate::api::Record>,
 }
 
 /// Groups, best group (by its best hit) first.

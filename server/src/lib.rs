@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod api_compat;
+pub mod api_query;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -275,6 +275,7 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
         with_vector: Some(q.with_vector),
         strategy: Some(strategy),
         explain: Some(q.explain),
+        ..api::QueryRequest::default()
     })
 }
 

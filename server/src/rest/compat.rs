@@ -80,6 +80,14 @@ pub async fn discover_batch(
     Ok(Done(s.service.discover_batch(name, body.searches).await?))
 }
 
+pub async fn query_groups(
+    State(s): S,
+    Path(name): Path<String>,
+    Json(body): Json<crate::api_query::QueryGroupsRequest>,
+) -> RestResult<c::GroupsResult> {
+    Ok(Done(s.service.query_groups(name, body).await?))
+}
+
 pub async fn search_groups(
     State(s): S,
     Path(name): Path<String>,

@@ -165,6 +165,21 @@ struct ApiDoc;
     crate::api_compat::WebApiTelemetry,
     crate::api_compat::GrpcTelemetry,
     crate::api_compat::OperationDurationStatistics,
+    crate::api_query::Prefetch,
+    crate::api_query::Fusion,
+    crate::api_query::Rrf,
+    crate::api_query::VectorInput,
+    crate::api_query::RecommendInput,
+    crate::api_query::ContextInputPair,
+    crate::api_query::DiscoverInput,
+    crate::api_query::Direction,
+    crate::api_query::OrderByInput,
+    crate::api_query::OrderBy,
+    crate::api_query::Sample,
+    crate::api_query::WithLookup,
+    crate::api_query::WithLookupFull,
+    crate::api_query::QueryGroupsRequest,
+    crate::api_query::StageExplainOut,
 )))]
 struct CompatDoc;
 

@@ -22,6 +22,8 @@ mod limits;
 mod ops;
 mod points_compat;
 mod sparse;
+mod query_api;
+mod query_plan;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -98,7 +98,7 @@ fn points_or_filter(
 }
 
 /// Storage's selector for an API selector; `Exclude` is applied afterwards by the caller.
-fn with_payload_in(w: &api::WithPayload) -> st::WithPayload {
+pub(super) fn with_payload_in(w: &api::WithPayload) -> st::WithPayload {
     match w {
         api::WithPayload::Enable(b) => st::WithPayload::All(*b),
         api::WithPayload::Fields(f) | api::WithPayload::Selector(api::PayloadSelector::Include(f)) => {
@@ -270,7 +270,7 @@ fn matryoshka_info_out(i: grove_index::matryoshka::MatryoshkaInfo) -> api::Matry
 
 /// `params.matryoshka` into the engine's query; shape errors name the field (the engine
 /// checks the dimensions against the declaration).
-fn matryoshka_query_in(m: api::MatryoshkaParams) -> ServiceResult<grove_index::MatryoshkaQuery> {
+pub(super) fn matryoshka_query_in(m: api::MatryoshkaParams) -> ServiceResult<grove_index::MatryoshkaQuery> {
     use grove_index::matryoshka::{FunnelStage, PrefixPath};
     let path = match m.path.as_deref() {
         None | Some("auto") => PrefixPath::Auto,
@@ -903,8 +903,10 @@ fn query_out(
                 score: h.score,
                 payload: post_payload(&p.with_payload, h.payload),
                 vector: vectors_with_sparse_out(h.vector, h.vectors, h.sparse),
+                order_value: None,
             })
             .collect(),
+        stages: None,
         explain: if p.explain {
             r.explain.as_ref().map(|e| {
                 let base = api::ExplainOut::from(&e.search);
@@ -1169,6 +1171,9 @@ impl Service {
 
     /// `POST /collections/{name}/points/query`.
     pub async fn query(&self, name: String, q: api::QueryRequest) -> ServiceResult<api::QueryResponse> {
+        if !super::query_api::is_plain(&q) {
+            return self.query_planned(name, q).await;
+        }
         let prepared = prepare_query(q, self.limits())?;
         let this = self.clone();
         self.run_search(move |s, c| {
@@ -1208,7 +1213,12 @@ impl Service {
             .into_iter()
             .enumerate()
             .map(|(i, q)| {
-                prepare_query(q, self.limits()).map_err(|e| ServiceError::invalid(format!("query {i}: {e}")))
+                let job = if super::query_api::is_plain(&q) {
+                    prepare_query(q, self.limits()).map(BatchJob::Plain)
+                } else {
+                    super::query_api::plan(q, self.limits()).map(|p| BatchJob::Planned(Box::new(p)))
+                };
+                job.map_err(|e| ServiceError::invalid(format!("query {i}: {e}")))
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         let store = self.store()?;
@@ -1230,7 +1240,13 @@ impl Service {
                 let result = if std::time::Instant::now() > deadline {
                     Err(ServiceError::Timeout(this.inner.config.service.request_timeout_secs))
                 } else {
-                    match s_query(&store, &name, &p, &this, &stop) {
+                    let r = match &p {
+                        BatchJob::Plain(p) => s_query(&store, &name, p, &this, &stop),
+                        BatchJob::Planned(p) => {
+                            super::query_api::run_planned(&store, &name, p, &stop, this.metrics())
+                        }
+                    };
+                    match r {
                         Err(ServiceError::Stopped(_)) => {
                             Err(ServiceError::Timeout(this.inner.config.service.request_timeout_secs))
                         }
@@ -1376,6 +1392,12 @@ impl Service {
 
 fn recover_out(r: st::RecoverOutcome) -> api::RecoverOutcome {
     api::RecoverOutcome { points: r.points, replaced: r.replaced, source_collection: r.source_collection }
+}
+
+/// One query of a batch: the core nearest-vector path, or a Query API stage tree.
+enum BatchJob {
+    Plain(PreparedQuery),
+    Planned(Box<super::query_api::Planned>),
 }
 
 fn s_query(

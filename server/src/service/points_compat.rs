@@ -59,7 +59,7 @@ pub fn path_id(raw: &str) -> ServiceResult<PointId> {
 
 /// Similarity in "larger is closer" form, whatever the metric: cosine and dot as they are, L2
 /// as minus the Euclidean distance. Vectors must be prepared (`Metric::prepare`).
-fn similarity(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn similarity(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let s = metric.score(metric.distance(a, b));
     if metric.higher_is_better() {
         s
@@ -237,6 +237,7 @@ fn hits_out(
                 score,
                 payload: r.and_then(|r| r.payload.clone()).and_then(|p| with_payload.apply(p)),
                 vector: r.and_then(|r| super::ops::vectors_out(r.vector.clone(), r.vectors.clone())),
+                order_value: None,
             }
         })
         .collect())
@@ -349,6 +350,7 @@ fn recommend_on(
                     score: h.score,
                     payload: h.payload.and_then(|p| r.with_payload.apply(p)),
                     vector: super::ops::vectors_out(h.vector, h.vectors),
+                    order_value: None,
                 })
                 .collect())
         }
@@ -366,7 +368,7 @@ fn recommend_on(
 }
 
 /// Best-score or sum-scores objective of one candidate (see [`c::RecommendStrategy`]).
-fn reco_score(metric: Metric, best: bool, pos: &[Vec<f32>], neg: &[Vec<f32>], v: &[f32]) -> f32 {
+pub(super) fn reco_score(metric: Metric, best: bool, pos: &[Vec<f32>], neg: &[Vec<f32>], v: &[f32]) -> f32 {
     if best {
         let bp = pos.iter().map(|p| similarity(metric, p, v)).fold(f32::NEG_INFINITY, f32::max);
         let bn = neg.iter().map(|n| similarity(metric, n, v)).fold(f32::NEG_INFINITY, f32::max);
@@ -385,7 +387,12 @@ fn reco_score(metric: Metric, best: bool, pos: &[Vec<f32>], neg: &[Vec<f32>], v:
 /// minus those it is on the negative side of, plus a logistic of its target similarity in
 /// (0, 1) (so the pair count dominates). Without a target: the sum over pairs of
 /// `min(sim(pos) - sim(neg), 0)`, 0 for every point inside all positive zones.
-fn discover_score(metric: Metric, target: Option<&[f32]>, pairs: &[(Vec<f32>, Vec<f32>)], v: &[f32]) -> f32 {
+pub(super) fn discover_score(
+    metric: Metric,
+    target: Option<&[f32]>,
+    pairs: &[(Vec<f32>, Vec<f32>)],
+    v: &[f32],
+) -> f32 {
     match target {
         Some(t) => {
             let rank: i32 = pairs
@@ -437,7 +444,11 @@ fn discover_on(
     hits_out(s, name, scored, &with_payload, r.with_vector.unwrap_or(false))
 }
 
-fn check_window(limit: usize, offset: usize, limits: &crate::config::LimitsConfig) -> ServiceResult<()> {
+pub(super) fn check_window(
+    limit: usize,
+    offset: usize,
+    limits: &crate::config::LimitsConfig,
+) -> ServiceResult<()> {
     if limit == 0 || limit.saturating_add(offset) > limits.max_limit {
         return Err(ServiceError::LimitExceeded(format!(
             "limit {limit} with offset {offset}: limit must be at least 1 and limit + offset at most {} \
@@ -470,7 +481,7 @@ fn group_values(payload: Option<&api::Payload>, key: &str) -> Vec<c::GroupId> {
 
 /// Groups hits (best first) into at most `limit` groups of at most `size` hits; returns the
 /// groups and whether every group that will ever appear is full (no more hits needed).
-fn group_hits(
+pub(super) fn group_hits(
     hits: &[ScoredPoint],
     key: &str,
     limit: usize,
@@ -492,11 +503,15 @@ fn group_hits(
 }
 
 /// Shapes groups for the answer: the user's payload selector applied.
-fn groups_out(groups: Vec<(c::GroupId, Vec<ScoredPoint>)>, with_payload: &WithPayload) -> c::GroupsResult {
+pub(super) fn groups_out(
+    groups: Vec<(c::GroupId, Vec<ScoredPoint>)>,
+    with_payload: &WithPayload,
+) -> c::GroupsResult {
     c::GroupsResult {
         groups: groups
             .into_iter()
             .map(|(id, hits)| c::PointGroup {
+                lookup: None,
                 id,
                 hits: hits
                     .into_iter()
@@ -510,7 +525,7 @@ fn groups_out(groups: Vec<(c::GroupId, Vec<ScoredPoint>)>, with_payload: &WithPa
     }
 }
 
-fn check_groups(
+pub(super) fn check_groups(
     key: &str,
     size: usize,
     limit: usize,
@@ -533,10 +548,10 @@ fn check_groups(
 
 /// Tiny seeded generator for the matrix sample (splitmix64): a fixed seed makes the sample the
 /// same for the same points, which keeps the answer reproducible.
-struct SplitMix(u64);
+pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -845,6 +860,7 @@ impl Service {
                 with_vector: req.with_vector,
                 strategy: None,
                 explain: None,
+                ..api::QueryRequest::default()
             };
             let hits = self.query(name.clone(), q).await?.points;
             let exhausted = hits.len() < window || window >= max;

@@ -49,7 +49,7 @@ async fn rejections_are_qdrant_shaped() {
     let (st, body) = call(&app, "DELETE", "/", None).await;
     assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
     assert!(body["status"]["error"].is_string());
-    let (st, body) = call(&app, "POST", "/collections/r/points/query", Some(json!({"query": "abc"}))).await;
+    let (st, body) = call(&app, "POST", "/collections/r/points/query", Some(json!({"query": true}))).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(body["status"]["error"].as_str().expect("message").contains("JSON"), "{body}");
 }

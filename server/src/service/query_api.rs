@@ -258,14 +258,20 @@ impl StoreLeaf<'_> {
     }
 
     /// A nearest search through the engine (exact over the candidates when there are some).
+    /// `sparse`: a sparse query instead of `vector` (searched on the sparse index, exactly;
+    /// scores are dot products, larger is better).
     fn nearest(
         &self,
         call: &LeafCall<'_>,
         vector: Vec<f32>,
+        sparse: Option<st::SparseVector>,
         exclude: &[st::PointId],
         kind: &str,
     ) -> ServiceResult<LeafOut> {
-        let (metric, _) = self.metric_dim(call.using)?;
+        let larger_better = match &sparse {
+            Some(_) => true,
+            None => self.metric_dim(call.using)?.0.higher_is_better(),
+        };
         let params = call.params.cloned().unwrap_or_default();
         let rescore = call.candidates.is_some();
         let req = st::QueryRequest {
@@ -287,6 +293,7 @@ impl StoreLeaf<'_> {
                 params.matryoshka.map(super::ops::matryoshka_query_in).transpose()?
             },
             quantization: params.quantization.map(super::ops::quantization_query_in),
+            sparse,
         };
         let r = self.s.query_with_stop(self.name, &req, self.stop)?;
         let search = r.explain.as_ref().map(|e| {
@@ -297,7 +304,7 @@ impl StoreLeaf<'_> {
                 ..api::ExplainOut::from(&e.search)
             }
         });
-        let order = if metric.higher_is_better() { Order::LargerBetter } else { Order::SmallerBetter };
+        let order = if larger_better { Order::LargerBetter } else { Order::SmallerBetter };
         Ok(LeafOut {
             ranked: Ranked {
                 points: r
@@ -425,7 +432,7 @@ impl StoreLeaf<'_> {
                 } else {
                     p.iter().zip(mean(neg)).map(|(a, b)| a + (a - b)).collect()
                 };
-                self.nearest(call, query, &ex.exclude, "recommend_average_vector")
+                self.nearest(call, query, None, &ex.exclude, "recommend_average_vector")
             }
             c::RecommendStrategy::BestScore | c::RecommendStrategy::SumScores => {
                 let best = strategy == c::RecommendStrategy::BestScore;
@@ -597,13 +604,17 @@ impl Leaf for StoreLeaf<'_> {
         let Some(query) = call.query else { return self.scroll(&call) };
         match query {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => {
-                self.nearest(&call, v.clone(), &[], "nearest")
+                self.nearest(&call, v.clone(), None, &[], "nearest")
+            }
+            QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => {
+                let sparse = super::sparse::vector_in(v.clone());
+                self.nearest(&call, Vec::new(), Some(sparse), &[], "nearest_sparse")
             }
             QueryInput::Point(id) | QueryInput::NearestPoint { nearest: id } => {
                 let input = VectorInput::Id(id.clone());
                 let ex = self.resolve(&call, &[vec![&input]])?;
                 let v = ex.groups[0].first().cloned().unwrap_or_default();
-                self.nearest(&call, v, &ex.exclude, "nearest_point")
+                self.nearest(&call, v, None, &ex.exclude, "nearest_point")
             }
             QueryInput::Recommend { recommend } => self.recommend(&call, recommend),
             QueryInput::Discover { discover } => {

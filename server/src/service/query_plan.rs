@@ -324,6 +324,8 @@ pub fn evaluate(stage: &Stage, leaf: &mut dyn Leaf) -> ServiceResult<(Ranked, St
         Some(
             QueryInput::Vector(_)
             | QueryInput::Nearest { .. }
+            | QueryInput::Sparse(_)
+            | QueryInput::NearestSparse { .. }
             | QueryInput::Point(_)
             | QueryInput::NearestPoint { .. }
             | QueryInput::Recommend { .. }

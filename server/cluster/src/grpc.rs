@@ -193,3 +193,49 @@ impl Transport for GrpcTransport {
         })
     }
 }
+
+/// Asks the cluster a member of which listens on `seed` (its peer address, `host:port` or
+/// `http://host:port`) to add `node` as a voter; the member forwards it to the leader. Retried
+/// until `timeout` (the seed may still be starting). A node that is already a member needs no
+/// join: it rejoins from its own Raft state.
+pub async fn join(node: &crate::ClusterNode, seed: &str, timeout: Duration) -> crate::Result<()> {
+    use crate::rpc::{Reply, Request};
+    let uri = if seed.contains("://") { seed.to_string() } else { format!("http://{seed}") };
+    let ep = Endpoint::from_shared(uri).map_err(|e| {
+        crate::ClusterError::Invalid(format!("join address `{seed}` is not a valid URI: {e}"))
+    })?;
+    let ch = ep.connect_timeout(Duration::from_secs(2)).tcp_nodelay(true).connect_lazy();
+    let req = serde_json::to_vec(&Request::Join { id: node.id(), addr: node.addr().to_string() })
+        .map_err(|e| crate::ClusterError::Raft(format!("join request not encodable: {e}")))?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut client = tonic::client::Grpc::new(ch.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let attempt = async {
+            client.ready().await.map_err(|e| e.to_string())?;
+            let mut r = tonic::Request::new(req.clone());
+            r.set_timeout(Duration::from_secs(30));
+            let bytes = client
+                .unary(r, http::uri::PathAndQuery::from_static(CALL_PATH), RawCodec)
+                .await
+                .map_err(|s| format!("{}: {}", s.code(), s.message()))?
+                .into_inner();
+            serde_json::from_slice::<Reply>(&bytes).map_err(|e| format!("undecodable reply: {e}"))
+        };
+        let err = match attempt.await {
+            Ok(Reply::Added(Ok(()))) => return Ok(()),
+            Ok(Reply::Added(Err(crate::rpc::RemoteFail::Invalid(m)))) => {
+                return Err(crate::ClusterError::Invalid(m))
+            }
+            Ok(Reply::Added(Err(e))) => e.to_string(),
+            Ok(other) => format!("unexpected reply {}", other.kind()),
+            Err(e) => e,
+        };
+        if std::time::Instant::now() > deadline {
+            return Err(crate::ClusterError::Raft(format!("could not join through {seed}: {err}")));
+        }
+        tracing::info!(seed, error = %err, "join not answered yet; retrying");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

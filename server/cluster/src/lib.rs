@@ -38,5 +38,5 @@ pub use meta::{
     ClusterCollectionConfig, ClusterMeta, CollectionMeta, Command, CommandResult, NodeId, ReplicaState,
     ShardInfo, Transfer,
 };
-pub use node::{local_name, ClusterNode, NodeOptions, SearchRequest, TransferReport};
+pub use node::{local_name, ClusterNode, NodeOptions, RaftStatus, SearchRequest, TransferReport};
 pub use transport::{Handler, LocalNet, Transport, TransportError};

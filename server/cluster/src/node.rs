@@ -172,6 +172,8 @@ struct Inner {
     /// transfer began (streamed copies of those are older and skipped). Its mutex orders live
     /// writes and streamed batches.
     receiving: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<HashSet<PointId>>>>>,
+    /// Set when [`ClusterNode::shutdown`] begins: the background recovery loop ends.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// A running cluster node. Cheap to clone.
@@ -184,6 +186,19 @@ impl std::fmt::Debug for ClusterNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClusterNode").field("id", &self.inner.opts.id).finish()
     }
+}
+
+/// Raft's state on one node, as status pages show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// Current term.
+    pub term: u64,
+    /// Last applied log index.
+    pub applied: u64,
+    /// The leader this node follows, if any.
+    pub leader: Option<NodeId>,
+    /// Qdrant's role names: Leader, Follower, Candidate, Learner (or Shutdown).
+    pub role: &'static str,
 }
 
 /// What a shard transfer did.
@@ -210,6 +225,10 @@ pub struct SearchRequest {
     pub strategy: Strategy,
     /// Payloads to return (fetched after the merge, for the winners only).
     pub with_payload: WithPayload,
+    /// Drop hits scoring worse than this (user-facing score), on every shard.
+    pub score_threshold: Option<f32>,
+    /// Graph beam width on every shard (`None`: each shard's default).
+    pub ef: Option<usize>,
 }
 
 impl SearchRequest {
@@ -221,6 +240,8 @@ impl SearchRequest {
             filter: None,
             strategy: Strategy::Auto,
             with_payload: WithPayload::All(false),
+            score_threshold: None,
+            ef: None,
         }
     }
 }
@@ -313,6 +334,7 @@ impl ClusterNode {
                 rr: AtomicU64::new(0),
                 shard_locks: Default::default(),
                 receiving: Default::default(),
+                stopping: Default::default(),
             }),
         })
     }
@@ -320,6 +342,22 @@ impl ClusterNode {
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.inner.opts.id
+    }
+
+    /// This node's peer address (what the others dial).
+    pub fn addr(&self) -> &str {
+        &self.inner.opts.addr
+    }
+
+    /// Every member and its peer address, as this node last applied them.
+    pub fn members(&self) -> Vec<(NodeId, String)> {
+        let st = self.inner.state.read();
+        st.membership.membership().nodes().map(|(id, m)| (*id, m.addr.clone())).collect()
+    }
+
+    /// Whether this node has a membership (bootstrapped, joined, or restarted after either).
+    pub fn is_member(&self) -> bool {
+        self.members().iter().any(|(id, _)| *id == self.id())
     }
 
     /// The handler to register with the transport (holds the node weakly: dropping every
@@ -346,6 +384,23 @@ impl ClusterNode {
     /// The leader this node currently follows, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.inner.raft.metrics().borrow().current_leader
+    }
+
+    /// Raft's state as this node sees it (for status pages).
+    pub fn raft_status(&self) -> RaftStatus {
+        let m = self.inner.raft.metrics().borrow().clone();
+        RaftStatus {
+            term: m.current_term,
+            applied: m.last_applied.map_or(0, |l| l.index),
+            leader: m.current_leader,
+            role: match m.state {
+                openraft::ServerState::Leader => "Leader",
+                openraft::ServerState::Candidate => "Candidate",
+                openraft::ServerState::Learner => "Learner",
+                openraft::ServerState::Follower => "Follower",
+                openraft::ServerState::Shutdown => "Shutdown",
+            },
+        }
     }
 
     /// The Raft handle (metrics, waiting, triggers).
@@ -394,6 +449,7 @@ impl ClusterNode {
     /// (requests in flight, openraft's state-machine worker) are gone, so that dropping this
     /// last handle closes the storage and another process, or a test, can reopen the dir.
     pub async fn shutdown(&self) -> Result<()> {
+        self.inner.stopping.store(true, Ordering::Relaxed);
         self.inner.raft.shutdown().await.map_err(raft_err)?;
         let deadline = Instant::now() + self.inner.opts.op_timeout;
         while Arc::strong_count(&self.inner) > 1 || Arc::strong_count(&self.inner.storage) > 1 {
@@ -731,7 +787,10 @@ impl ClusterNode {
                 self.call(node, &make()).await
             };
             match reply {
-                Ok(Reply::Hits(Err(e))) | Ok(Reply::Records(Err(e))) | Ok(Reply::Count(Err(e))) => {
+                Ok(Reply::Hits(Err(e)))
+                | Ok(Reply::Records(Err(e)))
+                | Ok(Reply::Count(Err(e)))
+                | Ok(Reply::Page(Err(e))) => {
                     if matches!(e, RemoteFail::Invalid(_)) {
                         return Err(e);
                     }
@@ -759,6 +818,8 @@ impl ClusterNode {
         let mut q = QueryRequest::new(req.vector.clone(), req.limit);
         q.filter = req.filter.clone();
         q.strategy = req.strategy;
+        q.score_threshold = req.score_threshold;
+        q.ef = req.ef;
         let mut tasks = tokio::task::JoinSet::new();
         for (shard, info) in meta.shards.iter().enumerate() {
             let shard = shard as u32;
@@ -830,6 +891,125 @@ impl ClusterNode {
         Ok(hits.into_iter().map(|(p, _, _)| p).collect())
     }
 
+    /// Points by id, each from one active replica of its shard; ids not found are left out.
+    /// Returned in the order asked.
+    pub async fn get(
+        &self,
+        collection: &str,
+        ids: &[PointId],
+        with_payload: WithPayload,
+    ) -> Result<Vec<Record>> {
+        let applied = self.fresh().await?;
+        let meta = self.collection(collection)?;
+        let mut by_shard: BTreeMap<u32, Vec<PointId>> = BTreeMap::new();
+        for id in ids {
+            by_shard.entry(shard_of(id, meta.config.shard_number)).or_default().push(*id);
+        }
+        let mut found: HashMap<PointId, Record> = HashMap::new();
+        for (shard, ids) in by_shard {
+            let info = meta
+                .shards
+                .get(shard as usize)
+                .ok_or_else(|| ClusterError::Raft(format!("shard {shard} missing from the metadata")))?;
+            let addr = ShardAddr { collection: collection.to_string(), shard, min_applied: applied };
+            let wp = with_payload.clone();
+            match self
+                .read_shard(&info.active(), || Request::Get {
+                    shard: addr.clone(),
+                    ids: ids.clone(),
+                    with_payload: wp.clone(),
+                })
+                .await
+            {
+                Ok((_, Reply::Records(Ok(recs)))) => found.extend(recs.into_iter().map(|r| (r.id, r))),
+                Ok((_, other)) => {
+                    return Err(ClusterError::Raft(format!("unexpected reply {}", other.kind())))
+                }
+                Err(RemoteFail::Invalid(m)) => return Err(ClusterError::Invalid(m)),
+                Err(_) => {
+                    return Err(ClusterError::ShardUnavailable { collection: collection.to_string(), shard })
+                }
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// A page of the points matching `req.filter` over all shards, in id order (each shard
+    /// pages in id order: the first `limit` of the merged pages are the first `limit` overall).
+    /// Returns the points and the next page's offset.
+    pub async fn scroll(
+        &self,
+        collection: &str,
+        req: &grove_storage::ScrollRequest,
+    ) -> Result<(Vec<Record>, Option<PointId>)> {
+        let applied = self.fresh().await?;
+        let meta = self.collection(collection)?;
+        let limit = req.limit.max(1);
+        // One more than asked from each shard: the smallest id left over is the next offset.
+        let page = grove_storage::ScrollRequest { limit: limit + 1, ..req.clone() };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (shard, info) in meta.shards.iter().enumerate() {
+            let shard = shard as u32;
+            let active = info.active();
+            let me = self.clone();
+            let addr = ShardAddr { collection: collection.to_string(), shard, min_applied: applied };
+            let page = page.clone();
+            tasks.spawn(async move {
+                let r = me
+                    .read_shard(&active, || Request::Page { shard: addr.clone(), request: page.clone() })
+                    .await;
+                (shard, r)
+            });
+        }
+        let mut all: Vec<Record> = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            let (shard, r) = r.map_err(|e| ClusterError::Raft(format!("scroll task failed: {e}")))?;
+            match r {
+                Ok((_, Reply::Page(Ok((points, _))))) => all.extend(points),
+                Ok((_, other)) => {
+                    return Err(ClusterError::Raft(format!("unexpected reply {}", other.kind())))
+                }
+                Err(RemoteFail::Invalid(m)) => return Err(ClusterError::Invalid(m)),
+                Err(_) => {
+                    return Err(ClusterError::ShardUnavailable { collection: collection.to_string(), shard })
+                }
+            }
+        }
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let next = all.get(limit).map(|r| r.id);
+        all.truncate(limit);
+        Ok((all, next))
+    }
+
+    /// Deletes the points matching `filter`: per shard, the matching ids are read from an
+    /// active replica and deleted on every replica like [`ClusterNode::delete`]. Not atomic
+    /// with concurrent writes: a point upserted while this runs may survive it. Returns the
+    /// number of ids deleted.
+    pub async fn delete_by_filter(&self, collection: &str, filter: Filter) -> Result<u64> {
+        let mut ids = Vec::new();
+        let mut offset = None;
+        loop {
+            let req = grove_storage::ScrollRequest {
+                filter: Some(filter.clone()),
+                limit: 4 * TRANSFER_PAGE,
+                offset,
+                with_payload: Some(WithPayload::All(false)),
+                with_vector: false,
+            };
+            let (page, next) = self.scroll(collection, &req).await?;
+            ids.extend(page.into_iter().map(|r| r.id));
+            match next {
+                Some(n) => offset = Some(n),
+                None => break,
+            }
+        }
+        let n = ids.len() as u64;
+        for chunk in ids.chunks(4 * TRANSFER_PAGE) {
+            self.delete(collection, chunk.to_vec()).await?;
+        }
+        Ok(n)
+    }
+
     /// Exact count over all shards (one active replica each).
     pub async fn count(&self, collection: &str, filter: Option<Filter>) -> Result<u64> {
         let applied = self.fresh().await?;
@@ -860,22 +1040,79 @@ impl ClusterNode {
     /// failed (the replica then stays dead; call again later).
     pub async fn recover_dead_replicas(&self) -> Vec<(String, u32, Result<TransferReport>)> {
         let mut out = Vec::new();
-        let mine: Vec<(String, u32)> = {
-            let st = self.inner.state.read();
-            st.meta
-                .shards_on(self.id())
-                .into_iter()
-                .filter(|(c, s)| {
-                    st.meta.collections[c].shards[*s as usize].replicas.get(&self.id())
-                        != Some(&ReplicaState::Active)
-                })
-                .collect()
-        };
+        // A fresh view first: a node that has just rejoined may still be applying the entries
+        // that marked its replicas dead, and a replica it still sees as active would be skipped
+        // here and left dead with nobody to recover it. If no leader answers, the local view is
+        // used and each recovery reports the failure itself.
+        if let Err(e) = self.fresh().await {
+            tracing::debug!(node = self.id(), error = %e, "recovery without a fresh view");
+        }
+        let mine = self.replicas_to_recover();
         for (c, s) in mine {
             let r = self.recover_replica(&c, s).await;
             out.push((c, s, r));
         }
         out
+    }
+
+    /// The replicas on this node that need a catch-up by this node's local view: dead, or
+    /// partial with no transfer to them running here (one interrupted by a restart).
+    fn replicas_to_recover(&self) -> Vec<(String, u32)> {
+        let st = self.inner.state.read();
+        let receiving = self.inner.receiving.lock();
+        let mut out = Vec::new();
+        for (name, c) in &st.meta.collections {
+            for (i, s) in c.shards.iter().enumerate() {
+                let waiting = match s.replicas.get(&self.id()) {
+                    Some(ReplicaState::Dead | ReplicaState::Recovering) => true,
+                    Some(ReplicaState::Partial) => {
+                        !receiving.contains_key(&local_name(name, c.epoch, i as u32))
+                    }
+                    Some(ReplicaState::Active) | None => false,
+                };
+                if waiting {
+                    out.push((name.clone(), i as u32));
+                }
+            }
+        }
+        out
+    }
+
+    /// Starts the background recovery loop: every `every`, a replica of this node that is
+    /// dead (it missed writes: its node was down or cut off) is caught up by a streaming
+    /// transfer from an active replica and made active again, without an operator call. A
+    /// replica under transfer is `Partial`: it takes live writes but serves no reads until the
+    /// transfer's last entry activates it. A transfer that fails (the source or the leader is
+    /// unreachable) is retried on the next tick. The loop holds the node weakly and ends when
+    /// the node shuts down.
+    pub fn spawn_recovery(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { break };
+                if inner.stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let node = ClusterNode { inner };
+                // The local view is enough to decide whether to look: it only lags the leader,
+                // and the next tick sees what it missed. Recovery itself takes a fresh view.
+                if node.replicas_to_recover().is_empty() {
+                    continue;
+                }
+                for (c, s, r) in node.recover_dead_replicas().await {
+                    match r {
+                        Ok(rep) if rep.streamed + rep.skipped > 0 || rep.live_writes > 0 => {
+                            tracing::info!(node = node.id(), collection = %c, shard = s, streamed = rep.streamed, skipped = rep.skipped, live_writes = rep.live_writes, "replica caught up and active again")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(node = node.id(), collection = %c, shard = s, error = %e, "replica recovery failed; retrying later")
+                        }
+                    }
+                }
+            }
+        })
     }
 
     /// Catches up this node's replica of `collection`/`shard` (dead, or partial from an
@@ -885,6 +1122,44 @@ impl ClusterNode {
     pub async fn recover_replica(&self, collection: &str, shard: u32) -> Result<TransferReport> {
         self.fresh().await?;
         let meta = self.collection(collection)?;
+        let name = local_name(collection, meta.epoch, shard);
+        let recv = Arc::new(tokio::sync::Mutex::new(HashSet::new()));
+        {
+            // One transfer per local replica at a time: a second one (the background loop and
+            // an operator call) would otherwise reset the first's `Partial` replica to dead.
+            let mut receiving = self.inner.receiving.lock();
+            if receiving.contains_key(&name) {
+                return Err(ClusterError::Retry(format!(
+                    "a transfer to {collection}/{shard} on node {} is already running",
+                    self.id()
+                )));
+            }
+            receiving.insert(name.clone(), Arc::clone(&recv));
+        }
+        let r = self.recover_registered(collection, shard, &name, &meta, &recv).await;
+        self.inner.receiving.lock().remove(&name);
+        if r.is_err() {
+            let st =
+                self.meta().collections.get(collection).and_then(|c| c.shards.get(shard as usize).cloned());
+            if st.is_some_and(|s| s.replicas.get(&self.id()) == Some(&ReplicaState::Partial)) {
+                if let Err(e) = self.set_replica_state(collection, shard, self.id(), ReplicaState::Dead).await
+                {
+                    tracing::warn!(collection, shard, error = %e, "could not mark an interrupted transfer's target dead");
+                }
+            }
+        }
+        r
+    }
+
+    /// [`ClusterNode::recover_replica`] once this node's transfer slot for the replica is taken.
+    async fn recover_registered(
+        &self,
+        collection: &str,
+        shard: u32,
+        name: &str,
+        meta: &CollectionMeta,
+        recv: &tokio::sync::Mutex<HashSet<PointId>>,
+    ) -> Result<TransferReport> {
         let info = meta.shards.get(shard as usize).ok_or_else(|| {
             ClusterError::Invalid(format!("collection `{collection}` has no shard {shard}"))
         })?;
@@ -902,27 +1177,16 @@ impl ClusterNode {
             }
             Some(ReplicaState::Dead | ReplicaState::Recovering) => {}
         }
-        let source =
-            info.active().into_iter().find(|n| *n != self.id()).ok_or_else(|| {
-                ClusterError::ShardUnavailable { collection: collection.to_string(), shard }
-            })?;
-        let name = local_name(collection, meta.epoch, shard);
-        let recv = Arc::new(tokio::sync::Mutex::new(HashSet::new()));
-        self.inner.receiving.lock().insert(name.clone(), Arc::clone(&recv));
-        let t = Transfer { source, target: self.id() };
-        let r = self.run_transfer(collection, shard, &name, t, &recv).await;
-        self.inner.receiving.lock().remove(&name);
-        if r.is_err() {
-            let st =
-                self.meta().collections.get(collection).and_then(|c| c.shards.get(shard as usize).cloned());
-            if st.is_some_and(|s| s.replicas.get(&self.id()) == Some(&ReplicaState::Partial)) {
-                if let Err(e) = self.set_replica_state(collection, shard, self.id(), ReplicaState::Dead).await
-                {
-                    tracing::warn!(collection, shard, error = %e, "could not mark an interrupted transfer's target dead");
-                }
-            }
+        // Sources in turn, starting from a rotating one: an active replica on a node that is
+        // down now (no write has marked it yet) must not block recovery for ever.
+        let mut sources: Vec<NodeId> = info.active().into_iter().filter(|n| *n != self.id()).collect();
+        if sources.is_empty() {
+            return Err(ClusterError::ShardUnavailable { collection: collection.to_string(), shard });
         }
-        r
+        let r = self.inner.rr.fetch_add(1, Ordering::Relaxed) as usize % sources.len();
+        sources.rotate_left(r);
+        let t = Transfer { source: sources[0], target: self.id() };
+        self.run_transfer(collection, shard, name, t, recv).await
     }
 
     async fn run_transfer(
@@ -936,7 +1200,10 @@ impl ClusterNode {
         // Empty the local replica first: it is dead, so no live write arrives until the start
         // entry below is applied here, and whatever it held may be stale.
         {
-            let _g = recv.lock().await;
+            let mut touched = recv.lock().await;
+            // Ids written here while the replica was still partial from an interrupted transfer
+            // are erased below: their streamed copies must not be skipped.
+            touched.clear();
             let (storage, n) = (Arc::clone(&self.inner.storage), name.to_string());
             blocking(move || {
                 storage
@@ -1061,9 +1328,9 @@ impl Inner {
             RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => RemoteFail::NotLeader(f.leader_id),
             e => not_leader(&e),
         })?;
-        let mut voters: BTreeSet<NodeId> = self.state.read().voters().into_iter().collect();
-        voters.insert(id);
-        self.raft.change_membership(ChangeMembers::ReplaceAllVoters(voters), false).await.map_err(
+        // Relative to the leader's current membership, not this node's applied voters: two
+        // nodes joining at once must not each replace the voters with a set missing the other.
+        self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false).await.map_err(
             |e| match e {
                 RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
                     RemoteFail::NotLeader(f.leader_id)
@@ -1152,6 +1419,15 @@ impl Inner {
             }
             Request::Propose(cmd) => Reply::Proposed(self.propose_local(cmd).await),
             Request::AddMember { id, member } => Reply::Added(self.add_member_local(id, member).await),
+            Request::Join { id, addr } => {
+                let node = ClusterNode { inner: Arc::clone(self) };
+                Reply::Added(node.add_member(id, addr).await.map_err(|e| match e.kind() {
+                    crate::ErrorKind::InvalidArgument | crate::ErrorKind::NotFound => {
+                        RemoteFail::Invalid(e.to_string())
+                    }
+                    _ => RemoteFail::Unavailable(e.to_string()),
+                }))
+            }
             Request::ReadIndex => Reply::ReadIndex(self.read_index_local().await),
             Request::Upsert { shard, points } => {
                 let ids = points.iter().map(|p| p.id).collect();
@@ -1197,6 +1473,20 @@ impl Inner {
                     let storage = Arc::clone(&self.storage);
                     blocking(move || storage.query(&name, &query).map(|r| r.points).map_err(storage_fail))
                         .await
+                }
+                .await,
+            ),
+            Request::Page { shard, request } => Reply::Page(
+                async {
+                    let (name, _, _) = self.local_replica(&shard, false).await?;
+                    let storage = Arc::clone(&self.storage);
+                    blocking(move || {
+                        storage
+                            .scroll(&name, &request)
+                            .map(|r| (r.points, r.next_page_offset))
+                            .map_err(storage_fail)
+                    })
+                    .await
                 }
                 .await,
             ),

@@ -41,6 +41,13 @@ pub enum Request {
         /// Its address record.
         member: Member,
     },
+    /// A node asks to join: the receiver (any member) adds it as a voter through the leader.
+    Join {
+        /// The joining node's id.
+        id: NodeId,
+        /// Its peer address.
+        addr: String,
+    },
     /// The leader's read index: a log index every linearizable read must wait for.
     ReadIndex,
     /// Upsert into one local shard replica.
@@ -83,6 +90,14 @@ pub enum Request {
         offset: Option<PointId>,
         /// Page size.
         limit: usize,
+    },
+    /// A page of one active replica's points matching a filter, in id order (client scroll
+    /// and delete by filter across shards).
+    Page {
+        /// Shard address.
+        shard: ShardAddr,
+        /// The page asked for.
+        request: grove_storage::ScrollRequest,
     },
     /// Count of one local shard replica.
     Count {

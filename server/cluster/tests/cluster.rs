@@ -503,3 +503,62 @@ async fn repeated_faults_lose_nothing_and_converge() {
         ms(convergence[convergence.len() - 1]),
     );
 }
+
+/// A node that was down comes back and nobody calls recovery: the background loop
+/// ([`grove_cluster::ClusterNode::spawn_recovery`]) catches its dead replicas up and activates
+/// them. While a transfer runs (held open by slowing its page replies) the replica is
+/// `Partial` and reads through every node, the returning one included, still equal the
+/// oracle: a replica being filled is never read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn background_recovery_activates_a_returning_node_and_never_reads_it_early() {
+    let mut c = TestCluster::start(3).await;
+    c.nodes[&1].create_collection("docs", config(1)).await.expect("create");
+    let mut oracle = Oracle::new(Metric::L2);
+    let mut r = rng(31);
+    for b in 0..4u64 {
+        let pts = points(&mut r, b * 50, b * 50 + 50);
+        c.nodes[&1].upsert("docs", pts.clone()).await.expect("upsert");
+        oracle.ack(&pts);
+    }
+    c.kill(3).await;
+    for b in 4..8u64 {
+        let pts = points(&mut r, b * 50, b * 50 + 50);
+        c.nodes[&2].upsert("docs", pts.clone()).await.expect("upsert with node 3 down");
+        oracle.ack(&pts);
+    }
+    let (_, dead) = check_replicas(&c, "docs", &oracle);
+    assert_eq!(dead, 2, "node 3's two replicas missed writes");
+    // Transfer pages (and only they) answer slowly, so the partial state lasts a while.
+    c.net.slow_replies(Some((b"{\"Scroll\"", Duration::from_millis(300))));
+    c.open(3).await;
+    let loops: Vec<_> = c.nodes.values().map(|n| n.spawn_recovery(Duration::from_millis(50))).collect();
+    c.wait_for("a transfer to node 3 under way", |c| {
+        c.leader().is_some_and(|l| {
+            c.nodes[&l].meta().collections["docs"]
+                .shards
+                .iter()
+                .any(|s| s.replicas.get(&3) == Some(&ReplicaState::Partial))
+        })
+    })
+    .await;
+    let (active, _) = check_replicas(&c, "docs", &oracle);
+    assert!(active < 6, "node 3 is not active everywhere yet");
+    for node in c.nodes.values() {
+        check_reads(node, "docs", &oracle, 500 + node.id(), 4).await;
+    }
+    c.net.slow_replies(None);
+    c.wait_for("every replica active again", |c| {
+        c.leader().is_some_and(|l| {
+            c.nodes[&l].meta().collections["docs"].shards.iter().all(|s| s.active().len() == 2)
+        })
+    })
+    .await;
+    assert_eq!(audit(&c, "docs", &oracle), (0, 0));
+    assert_eq!(check_replicas(&c, "docs", &oracle), (6, 0));
+    for node in c.nodes.values() {
+        check_reads(node, "docs", &oracle, 600 + node.id(), 4).await;
+    }
+    for l in loops {
+        l.abort();
+    }
+}

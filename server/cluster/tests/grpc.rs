@@ -57,7 +57,6 @@ async fn wait(what: &str, f: impl Fn() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "known bug: in about 1 run of 3 one replica stays dead after recover_dead_replicas (the wait for every replica active times out); run with --ignored while fixing it"]
 async fn three_nodes_over_grpc_on_loopback() {
     // Free loopback ports: bind port 0, note the port, release it for the node.
     let mut addrs = BTreeMap::new();

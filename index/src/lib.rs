@@ -26,6 +26,8 @@
 //!   full-dimension rescoring, PCA rotation, calibration.
 //! - [`sparse`]: sparse vectors, an inverted index with exact dot-product top-k (filters,
 //!   idf).
+//! - [`multivec`]: multi-vectors (late interaction): the MaxSim kernel, MUVERA fixed-dimensional
+//!   encodings as candidates from an ordinary dense index, exact MaxSim rescoring.
 //! - [`diagnostics`]: LIMIT-style analysis of which top-k sets an embedding can return.
 //! - [`fusion`]: RRF and DBSF fusion of ranked lists (hybrid queries), Qdrant's definitions.
 //!
@@ -64,6 +66,7 @@ pub mod fusion;
 pub mod graph;
 pub mod idset;
 pub mod matryoshka;
+pub mod multivec;
 pub mod planner;
 pub mod quant;
 pub mod registry;

@@ -344,9 +344,18 @@ async fn bad_input_gets_4xx_with_a_message_that_says_what_to_fix() {
     assert!(body["status"]["error"].is_string(), "{body}");
     // An empty query vector; a point id that is not one; unknown route; wrong method. (No
     // query at all is valid: the Query API then lists points in id order, as Qdrant does.)
-    err(c.post(format!("{col}/points/query")).json(&json!({"query": [], "limit": 3})), StatusCode::BAD_REQUEST, "empty")
-        .await;
-    err(c.post(format!("{col}/points/query")).json(&json!({"query": "abc"})), StatusCode::BAD_REQUEST, "UUID").await;
+    err(
+        c.post(format!("{col}/points/query")).json(&json!({"query": [], "limit": 3})),
+        StatusCode::BAD_REQUEST,
+        "empty",
+    )
+    .await;
+    err(
+        c.post(format!("{col}/points/query")).json(&json!({"query": "abc"})),
+        StatusCode::BAD_REQUEST,
+        "UUID",
+    )
+    .await;
     err(c.get(s.url("/nope")), StatusCode::NOT_FOUND, "Not found").await;
     err(c.post(&col), StatusCode::METHOD_NOT_ALLOWED, "POST").await;
 

@@ -186,7 +186,7 @@ impl FdeEncoder {
     }
 
     fn check(&self, rows: &[f32]) -> Result<()> {
-        if rows.is_empty() || rows.len() % self.dim != 0 {
+        if rows.is_empty() || !rows.len().is_multiple_of(self.dim) {
             return Err(IndexError::DimensionMismatch {
                 expected: self.dim,
                 got: rows.len() % self.dim.max(1),

@@ -35,7 +35,7 @@ pub fn prepare_rows(metric: Metric, rows: &mut [f32], dim: usize) {
 /// silently truncated row would be a wrong score).
 pub fn max_sim(metric: Metric, query: &[f32], doc: &[f32], dim: usize) -> f32 {
     assert!(
-        dim > 0 && query.len() % dim == 0 && doc.len() % dim == 0 && !doc.is_empty(),
+        dim > 0 && query.len().is_multiple_of(dim) && doc.len().is_multiple_of(dim) && !doc.is_empty(),
         "max_sim: bad matrix shape"
     );
     let mut total = 0.0f32;

@@ -221,7 +221,7 @@ impl MultiVectorField {
 
     fn check_shape(&self, rows: &[f32]) -> Result<usize> {
         let dim = self.dim();
-        if rows.is_empty() || rows.len() % dim != 0 {
+        if rows.is_empty() || !rows.len().is_multiple_of(dim) {
             return Err(IndexError::InvalidParameter {
                 name: "matrix",
                 reason: format!("{} floats is not a whole number (at least 1) of rows of {dim}", rows.len()),

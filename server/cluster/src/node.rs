@@ -975,7 +975,7 @@ impl ClusterNode {
                 }
             }
         }
-        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.sort_by_key(|r| r.id);
         let next = all.get(limit).map(|r| r.id);
         all.truncate(limit);
         Ok((all, next))

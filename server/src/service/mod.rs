@@ -21,9 +21,9 @@ mod full_snapshots;
 mod limits;
 mod ops;
 mod points_compat;
-mod sparse;
 mod query_api;
 mod query_plan;
+mod sparse;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -1214,7 +1214,7 @@ impl Service {
             .enumerate()
             .map(|(i, q)| {
                 let job = if super::query_api::is_plain(&q) {
-                    prepare_query(q, self.limits()).map(BatchJob::Plain)
+                    prepare_query(q, self.limits()).map(|p| BatchJob::Plain(Box::new(p)))
                 } else {
                     super::query_api::plan(q, self.limits()).map(|p| BatchJob::Planned(Box::new(p)))
                 };
@@ -1396,7 +1396,7 @@ fn recover_out(r: st::RecoverOutcome) -> api::RecoverOutcome {
 
 /// One query of a batch: the core nearest-vector path, or a Query API stage tree.
 enum BatchJob {
-    Plain(PreparedQuery),
+    Plain(Box<PreparedQuery>),
     Planned(Box<super::query_api::Planned>),
 }
 

@@ -37,7 +37,8 @@ const SCAN_PAGE: usize = 512;
 /// Whether a request is one nearest-vector search, dense or sparse (the core path answers it
 /// as before).
 pub(super) fn is_plain(q: &api::QueryRequest) -> bool {
-    q.prefetch.is_none() && q.query.as_ref().is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some())
+    q.prefetch.is_none()
+        && q.query.as_ref().is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some())
 }
 
 /// A validated Query API request.

@@ -14,6 +14,11 @@ class Distance(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DISTANCE_DOT: _ClassVar[Distance]
     DISTANCE_EUCLID: _ClassVar[Distance]
 
+class SparseModifier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPARSE_MODIFIER_NONE: _ClassVar[SparseModifier]
+    SPARSE_MODIFIER_IDF: _ClassVar[SparseModifier]
+
 class PayloadSchemaType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PAYLOAD_SCHEMA_TYPE_UNSPECIFIED: _ClassVar[PayloadSchemaType]
@@ -26,6 +31,8 @@ DISTANCE_UNSPECIFIED: Distance
 DISTANCE_COSINE: Distance
 DISTANCE_DOT: Distance
 DISTANCE_EUCLID: Distance
+SPARSE_MODIFIER_NONE: SparseModifier
+SPARSE_MODIFIER_IDF: SparseModifier
 PAYLOAD_SCHEMA_TYPE_UNSPECIFIED: PayloadSchemaType
 PAYLOAD_SCHEMA_TYPE_KEYWORD: PayloadSchemaType
 PAYLOAD_SCHEMA_TYPE_INTEGER: PayloadSchemaType
@@ -103,8 +110,18 @@ class MatryoshkaInfo(_message.Message):
     memory_bytes: int
     def __init__(self, prefixes: _Optional[_Iterable[_Union[MatryoshkaPrefix, _Mapping]]] = ..., renormalise: _Optional[bool] = ..., dtype: _Optional[str] = ..., pca: _Optional[bool] = ..., pca_sample: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
+class SparseVectorParams(_message.Message):
+    __slots__ = ("full_scan_threshold", "on_disk", "modifier")
+    FULL_SCAN_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ON_DISK_FIELD_NUMBER: _ClassVar[int]
+    MODIFIER_FIELD_NUMBER: _ClassVar[int]
+    full_scan_threshold: int
+    on_disk: bool
+    modifier: SparseModifier
+    def __init__(self, full_scan_threshold: _Optional[int] = ..., on_disk: _Optional[bool] = ..., modifier: _Optional[_Union[SparseModifier, str]] = ...) -> None: ...
+
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("collection_name", "vectors", "hnsw_config", "named_vectors", "matryoshka")
+    __slots__ = ("collection_name", "vectors", "hnsw_config", "named_vectors", "matryoshka", "sparse_vectors")
     class NamedVectorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -112,17 +129,26 @@ class CreateCollectionRequest(_message.Message):
         key: str
         value: VectorParams
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[VectorParams, _Mapping]] = ...) -> None: ...
+    class SparseVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: SparseVectorParams
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[SparseVectorParams, _Mapping]] = ...) -> None: ...
     COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     collection_name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
     named_vectors: _containers.MessageMap[str, VectorParams]
     matryoshka: MatryoshkaConfig
-    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ...) -> None: ...
+    sparse_vectors: _containers.MessageMap[str, SparseVectorParams]
+    def __init__(self, collection_name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., sparse_vectors: _Optional[_Mapping[str, SparseVectorParams]] = ...) -> None: ...
 
 class CreateCollectionResponse(_message.Message):
     __slots__ = ("result",)
@@ -147,7 +173,7 @@ class PayloadFieldInfo(_message.Message):
     def __init__(self, field_name: _Optional[str] = ..., schema: _Optional[_Union[PayloadSchemaType, str]] = ..., points: _Optional[int] = ...) -> None: ...
 
 class CollectionInfo(_message.Message):
-    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status", "matryoshka", "matryoshka_info", "named_vectors")
+    __slots__ = ("name", "vectors", "hnsw_config", "points_count", "indexed_vectors_count", "payload_schema", "status", "matryoshka", "matryoshka_info", "named_vectors", "sparse_vectors")
     class NamedVectorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +181,13 @@ class CollectionInfo(_message.Message):
         key: str
         value: VectorParams
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[VectorParams, _Mapping]] = ...) -> None: ...
+    class SparseVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: SparseVectorParams
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[SparseVectorParams, _Mapping]] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +198,7 @@ class CollectionInfo(_message.Message):
     MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_INFO_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     name: str
     vectors: VectorParams
     hnsw_config: HnswConfig
@@ -175,7 +209,8 @@ class CollectionInfo(_message.Message):
     matryoshka: MatryoshkaConfig
     matryoshka_info: MatryoshkaInfo
     named_vectors: _containers.MessageMap[str, VectorParams]
-    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., matryoshka_info: _Optional[_Union[MatryoshkaInfo, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ...) -> None: ...
+    sparse_vectors: _containers.MessageMap[str, SparseVectorParams]
+    def __init__(self, name: _Optional[str] = ..., vectors: _Optional[_Union[VectorParams, _Mapping]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., points_count: _Optional[int] = ..., indexed_vectors_count: _Optional[int] = ..., payload_schema: _Optional[_Iterable[_Union[PayloadFieldInfo, _Mapping]]] = ..., status: _Optional[str] = ..., matryoshka: _Optional[_Union[MatryoshkaConfig, _Mapping]] = ..., matryoshka_info: _Optional[_Union[MatryoshkaInfo, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, VectorParams]] = ..., sparse_vectors: _Optional[_Mapping[str, SparseVectorParams]] = ...) -> None: ...
 
 class GetCollectionResponse(_message.Message):
     __slots__ = ("info",)

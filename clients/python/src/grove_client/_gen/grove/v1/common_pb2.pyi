@@ -63,6 +63,14 @@ class Vector(_message.Message):
     data: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, data: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class SparseVector(_message.Message):
+    __slots__ = ("indices", "values")
+    INDICES_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    indices: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, indices: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
 class Filter(_message.Message):
     __slots__ = ("must", "should", "must_not")
     MUST_FIELD_NUMBER: _ClassVar[int]

@@ -20,7 +20,7 @@ STRATEGY_HNSW: Strategy
 STRATEGY_ACORN: Strategy
 
 class PointStruct(_message.Message):
-    __slots__ = ("id", "vector", "payload", "named_vectors")
+    __slots__ = ("id", "vector", "payload", "named_vectors", "sparse_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -35,18 +35,27 @@ class PointStruct(_message.Message):
         key: str
         value: _common_pb2.Vector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ...) -> None: ...
+    class SparseVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.SparseVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     vector: _common_pb2.Vector
     payload: _containers.MessageMap[str, _common_pb2.Value]
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ...) -> None: ...
+    sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
 
 class RetrievedPoint(_message.Message):
-    __slots__ = ("id", "payload", "vector", "named_vectors")
+    __slots__ = ("id", "payload", "vector", "named_vectors", "sparse_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,18 +70,27 @@ class RetrievedPoint(_message.Message):
         key: str
         value: _common_pb2.Vector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ...) -> None: ...
+    class SparseVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.SparseVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     payload: _containers.MessageMap[str, _common_pb2.Value]
     vector: _common_pb2.Vector
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ...) -> None: ...
+    sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
 
 class ScoredPoint(_message.Message):
-    __slots__ = ("id", "score", "payload", "vector", "named_vectors")
+    __slots__ = ("id", "score", "payload", "vector", "named_vectors", "sparse_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -87,17 +105,26 @@ class ScoredPoint(_message.Message):
         key: str
         value: _common_pb2.Vector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ...) -> None: ...
+    class SparseVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.SparseVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     score: float
     payload: _containers.MessageMap[str, _common_pb2.Value]
     vector: _common_pb2.Vector
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., score: _Optional[float] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ...) -> None: ...
+    sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., score: _Optional[float] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
 
 class PointsSelector(_message.Message):
     __slots__ = ("points", "filter")
@@ -307,7 +334,7 @@ class CalibrateMatryoshkaResponse(_message.Message):
     def __init__(self, queries: _Optional[int] = ..., k: _Optional[int] = ..., target_recall: _Optional[float] = ..., exact: _Optional[_Union[CalibrationRow, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[CalibrationRow, _Mapping]]] = ..., recommended: _Optional[_Union[CalibrationRow, _Mapping]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain", "using")
+    __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain", "using", "sparse_query")
     COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +346,7 @@ class QueryRequest(_message.Message):
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     USING_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_QUERY_FIELD_NUMBER: _ClassVar[int]
     collection_name: str
     query: _common_pb2.Vector
     filter: _common_pb2.Filter
@@ -330,10 +358,11 @@ class QueryRequest(_message.Message):
     params: SearchParams
     explain: bool
     using: str
-    def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ..., using: _Optional[str] = ...) -> None: ...
+    sparse_query: _common_pb2.SparseVector
+    def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ..., using: _Optional[str] = ..., sparse_query: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
 
 class Explain(_message.Message):
-    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter", "matryoshka", "using")
+    __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter", "matryoshka", "using", "sparse")
     PATH_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     LIVE_POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +375,7 @@ class Explain(_message.Message):
     FILTER_FIELD_NUMBER: _ClassVar[int]
     MATRYOSHKA_FIELD_NUMBER: _ClassVar[int]
     USING_FIELD_NUMBER: _ClassVar[int]
+    SPARSE_FIELD_NUMBER: _ClassVar[int]
     path: str
     reason: str
     live_points: int
@@ -358,7 +388,22 @@ class Explain(_message.Message):
     filter: FilterExplain
     matryoshka: _containers.RepeatedCompositeFieldContainer[MatryoshkaStage]
     using: str
-    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ..., filter: _Optional[_Union[FilterExplain, _Mapping]] = ..., matryoshka: _Optional[_Iterable[_Union[MatryoshkaStage, _Mapping]]] = ..., using: _Optional[str] = ...) -> None: ...
+    sparse: SparseExplain
+    def __init__(self, path: _Optional[str] = ..., reason: _Optional[str] = ..., live_points: _Optional[int] = ..., allowed_points: _Optional[int] = ..., selectivity: _Optional[float] = ..., ef: _Optional[int] = ..., nodes_visited: _Optional[int] = ..., distances_computed: _Optional[int] = ..., unindexed_scanned: _Optional[int] = ..., filter: _Optional[_Union[FilterExplain, _Mapping]] = ..., matryoshka: _Optional[_Iterable[_Union[MatryoshkaStage, _Mapping]]] = ..., using: _Optional[str] = ..., sparse: _Optional[_Union[SparseExplain, _Mapping]] = ...) -> None: ...
+
+class SparseExplain(_message.Message):
+    __slots__ = ("path", "query_dims", "postings_read", "candidates_scored", "idf")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    QUERY_DIMS_FIELD_NUMBER: _ClassVar[int]
+    POSTINGS_READ_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_SCORED_FIELD_NUMBER: _ClassVar[int]
+    IDF_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    query_dims: int
+    postings_read: int
+    candidates_scored: int
+    idf: bool
+    def __init__(self, path: _Optional[str] = ..., query_dims: _Optional[int] = ..., postings_read: _Optional[int] = ..., candidates_scored: _Optional[int] = ..., idf: _Optional[bool] = ...) -> None: ...
 
 class FilterExplain(_message.Message):
     __slots__ = ("cardinality", "indexed_fields", "unindexed_fields", "payloads_scanned", "micros")

@@ -333,14 +333,9 @@ impl CollectionIndex {
         let mut prepared = v.to_vec();
         self.cfg.metric.prepare(&mut prepared);
         let mut pts = self.points.write();
+        Self::check_free(&pts, id)?;
         let n = pts.store.len() as u32;
         if id < n {
-            if !pts.gaps.contains(id) {
-                return Err(IndexError::InvalidParameter {
-                    name: "id",
-                    reason: format!("internal id {id} was already used (ids are never reused)"),
-                });
-            }
             pts.gaps.remove(id);
             pts.dead.remove(id);
         } else if id > n {
@@ -355,6 +350,27 @@ impl CollectionIndex {
             c.set(id, &prepared);
         }
         self.registry.mark_pending(id);
+        Ok(())
+    }
+
+    /// Whether [`Self::insert`] of `v` under `id` would succeed, without inserting: a caller
+    /// that must not fail after a durable commit checks every insert first (under its own
+    /// writer lock, so nothing changes in between).
+    pub fn check_insert(&self, id: u32, v: &[f32]) -> Result<()> {
+        validate_vector(v, self.cfg.dim)?;
+        Self::check_free(&self.points.read(), id)
+    }
+
+    /// `id` holds nothing: at or past the end, or a gap.
+    fn check_free(pts: &Points, id: u32) -> Result<()> {
+        if (id as usize) < pts.store.len() && !pts.gaps.contains(id) {
+            return Err(IndexError::InvalidParameter {
+                name: "id",
+                reason: format!(
+                    "internal id {id} is in use (a deleted id is free again only once a rebuild has left it out)"
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -388,6 +404,34 @@ impl CollectionIndex {
     /// Ids that searches never return: deleted ids and gaps below [`Self::len`].
     pub fn deleted(&self) -> RoaringBitmap {
         self.points.read().dead.clone()
+    }
+
+    /// Grows the id space to `len` ids; the added ids are gaps (never returned, free for
+    /// [`Self::insert`]). Used to align an engine with its collection's id space, whose last
+    /// ids may be deleted or lack this vector. Never shrinks.
+    pub fn extend(&self, len: usize) {
+        let mut pts = self.points.write();
+        let n = pts.store.len();
+        if len > n {
+            pts.store.grow_to(len);
+            pts.gaps.insert_range(n as u32..len as u32);
+            pts.dead.insert_range(n as u32..len as u32);
+        }
+    }
+
+    /// Ids below [`Self::len`] that hold nothing: never inserted (or left out by the rebuild
+    /// that built this index) and in no registered index. [`Self::insert`] accepts them, so a
+    /// collection can reuse them for new points (ids at or above `len` are free too); the row
+    /// they keep in the arena is overwritten then. Deleted ids that still occupy a graph node
+    /// are not gaps: they are [`Self::tombstones`] until a rebuild leaves them out.
+    pub fn gaps(&self) -> RoaringBitmap {
+        self.points.read().gaps.clone()
+    }
+
+    /// Deleted ids that still occupy a row or a graph node: what a rebuild reclaims.
+    pub fn tombstones(&self) -> u64 {
+        let pts = self.points.read();
+        pts.dead.len() - pts.gaps.len()
     }
 
     /// The stored vector of a live point, in the metric's prepared form (unit length for
@@ -884,7 +928,22 @@ impl CollectionIndex {
                 IndexKind::Prefix { dim } => report.matryoshka.push((dim, outcome)),
             }
         }
+        drop(pts);
+        self.ungap_graph_nodes();
         report
+    }
+
+    /// A loaded graph may hold nodes for ids that were deleted after it was saved (at open
+    /// they are gaps: no row was inserted). Such an id is a tombstone, not a gap: reusing it
+    /// would give the old node's edges to a new vector, and the graph would never re-place it.
+    fn ungap_graph_nodes(&self) {
+        let entries = self.registry.entries();
+        let mut pts = self.points.write();
+        let held: Vec<u32> =
+            pts.gaps.iter().filter(|&id| entries.iter().any(|e| e.read().index.contains(id))).collect();
+        for id in held {
+            pts.gaps.remove(id);
+        }
     }
 
     /// Counts and memory.

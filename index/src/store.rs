@@ -96,6 +96,13 @@ impl VectorStore {
         self.data[s..s + self.dim].copy_from_slice(v);
     }
 
+    /// Grows the store to `n` rows with zero rows (never shrinks).
+    pub fn grow_to(&mut self, n: usize) {
+        if self.data.len() < n * self.dim {
+            self.data.resize(n * self.dim, 0.0);
+        }
+    }
+
     /// All rows, row-major.
     #[inline]
     pub fn as_flat(&self) -> &[f32] {

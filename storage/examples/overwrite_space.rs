@@ -51,8 +51,9 @@ fn mib(bytes: u64) -> f64 {
 fn report(stage: &str, s: &Storage) -> AnyResult<()> {
     let info = s.collection_info("c")?;
     println!(
-        "{stage:<28} RSS {:>8.1} MiB  disk {:>8.1} MiB  points {:>6}  indexed {:>7}  tombstones {:>7}  rebuilds {}",
+        "{stage:<28} RSS {:>8.1} MiB  memtables {:>6.1} MiB  disk {:>8.1} MiB  points {:>6}  indexed {:>7}  tombstones {:>7}  rebuilds {}",
         rss_mib(),
+        mib(s.kv().memtable_bytes()),
         mib(s.disk_bytes()),
         info.points_count,
         info.indexing.indexed_points,
@@ -107,7 +108,12 @@ fn main() -> AnyResult<()> {
             s.upsert("c", pts)?;
             done += n;
             if done % 25_000 < batch {
-                eprintln!("{done} overwrites, {:.0} s, RSS {:.1} MiB", t.elapsed().as_secs_f64(), rss_mib());
+                eprintln!(
+                    "{done} overwrites, {:.0} s, RSS {:.1} MiB, memtables {:.1} MiB",
+                    t.elapsed().as_secs_f64(),
+                    rss_mib(),
+                    mib(s.kv().memtable_bytes())
+                );
             }
         }
         s.wait_indexed("c", Duration::from_secs(3600))?;

@@ -203,6 +203,22 @@ impl SparseIndexes {
         }
     }
 
+    /// Deleted ids that may still have posting entries in some index: not yet reusable.
+    pub fn stale(&self) -> RoaringBitmap {
+        let mut all = RoaringBitmap::new();
+        for ix in self.by_name.values() {
+            all |= ix.read().stale();
+        }
+        all
+    }
+
+    /// Drops every dead posting entry of every index (one pass over the postings).
+    pub fn purge(&self) {
+        for ix in self.by_name.values() {
+            ix.write().purge();
+        }
+    }
+
     /// The sparse vectors of `id`.
     pub fn vectors(&self, id: u32) -> SparseVectors {
         self.by_name

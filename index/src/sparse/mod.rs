@@ -233,6 +233,10 @@ pub struct SparseIndex {
     /// Each live id's vector: the full-scan path, `vector()` and deletes read it.
     vectors: HashMap<u32, SparseVector>,
     live: RoaringBitmap,
+    /// Deleted ids whose posting entries may still be in a list (lists are compacted lazily):
+    /// such an id must not be inserted again until [`SparseIndex::purge`] ran, or a stale
+    /// entry would score for the new vector.
+    stale: RoaringBitmap,
     modifier: Modifier,
     full_scan_threshold: usize,
 }
@@ -244,9 +248,29 @@ impl SparseIndex {
             postings: HashMap::new(),
             vectors: HashMap::new(),
             live: RoaringBitmap::new(),
+            stale: RoaringBitmap::new(),
             modifier,
             full_scan_threshold,
         }
+    }
+
+    /// Deleted ids that may still have posting entries (see [`Self::purge`]).
+    pub fn stale(&self) -> &RoaringBitmap {
+        &self.stale
+    }
+
+    /// Drops every dead posting entry, so no deleted id is left in any list and every id is
+    /// free to be inserted again. One pass over all postings.
+    pub fn purge(&mut self) {
+        let live = &self.live;
+        self.postings.retain(|_, p| {
+            if p.dead > 0 {
+                p.entries.retain(|e| live.contains(e.0));
+                p.dead = 0;
+            }
+            !p.entries.is_empty()
+        });
+        self.stale.clear();
     }
 
     /// Changes the modifier and threshold (both act at query time, so nothing is rebuilt).
@@ -287,6 +311,11 @@ impl SparseIndex {
         if self.live.contains(id) {
             self.delete(id);
         }
+        if self.stale.contains(id) {
+            // A reused id whose old entries were not purged yet (the collection purges before
+            // it reuses ids; this keeps the index right whatever the caller does).
+            self.purge();
+        }
         for (&d, &x) in v.indices.iter().zip(&v.values) {
             let p = self.postings.entry(d).or_default();
             // Ids come in increasing order from the collection (new internal id per write);
@@ -308,6 +337,7 @@ impl SparseIndex {
     pub fn delete(&mut self, id: u32) {
         let Some(v) = self.vectors.remove(&id) else { return };
         self.live.remove(id);
+        self.stale.insert(id);
         for d in &v.indices {
             let Some(p) = self.postings.get_mut(d) else { continue };
             p.dead += 1;

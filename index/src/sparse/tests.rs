@@ -186,3 +186,36 @@ fn a_raised_stop_flag_stops_the_walk() {
     let r = index.search(&q, None, &SparseParams::default(), &stop);
     assert!(matches!(r, Err(crate::IndexError::Stopped { .. })));
 }
+
+/// A deleted id inserted again (a collection reusing reclaimed ids) scores by its new vector
+/// only: its old entries, still in the lists until they are compacted, must not count, and
+/// the document frequencies count it once.
+#[test]
+fn a_reinserted_id_scores_by_its_new_vector_only() {
+    let mut ix = SparseIndex::new(Modifier::None, 0);
+    let keep = |ix: &mut SparseIndex| {
+        for id in 10..20u32 {
+            ix.insert(id, SparseVector::new(vec![1, 2], vec![1.0, 1.0]).expect("valid"));
+        }
+    };
+    keep(&mut ix);
+    ix.insert(3, SparseVector::new(vec![1, 2], vec![5.0, 5.0]).expect("valid"));
+    ix.delete(3);
+    assert!(ix.stale().contains(3), "its entries stay until purged");
+    ix.insert(3, SparseVector::new(vec![2], vec![0.5]).expect("valid"));
+    assert!(ix.stale().is_empty(), "inserting a stale id purges first");
+    assert_eq!(ix.doc_freq(1), 10);
+    assert_eq!(ix.doc_freq(2), 11);
+    let q = SparseVector::new(vec![1, 2], vec![1.0, 1.0]).expect("valid");
+    for full in [false, true] {
+        let params = SparseParams { k: 20, force_full_scan: Some(full), ..Default::default() };
+        let out = ix.search(&q, None, &params, &NEVER).expect("search");
+        let three: Vec<f32> = out.hits.iter().filter(|h| h.id == 3).map(|h| h.score).collect();
+        assert_eq!(three, vec![0.5], "full scan {full}: id 3 once, by its new vector");
+    }
+    // An explicit purge leaves nothing stale and changes no answer.
+    ix.delete(12);
+    ix.purge();
+    assert!(ix.stale().is_empty());
+    assert_eq!(ix.doc_freq(1), 9);
+}

@@ -318,8 +318,8 @@ impl SparseIndex {
         }
         for (&d, &x) in v.indices.iter().zip(&v.values) {
             let p = self.postings.entry(d).or_default();
-            // Ids come in increasing order from the collection (new internal id per write);
-            // anything else is placed in order so the lists stay sorted.
+            // New ids mostly come in increasing order (the collection appends past its last
+            // id); a reclaimed id lands below: it is placed in order so the lists stay sorted.
             match p.entries.last() {
                 Some(&(last, _)) if last >= id => {
                     let at = p.entries.partition_point(|e| e.0 < id);

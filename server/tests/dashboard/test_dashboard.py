@@ -565,7 +565,9 @@ def test_subset_diagnostic_labels_per_query(browser, papers):
     WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#diag-table tr[data-query]"))
     sent = browser.execute_script("return window.groveAnalysis.diagnostic.request")
     for q, s in zip(queries, sent["queries"]):
-        want_vec = papers[q["point"]]["vector"] if "point" in q else q["vector"]
+        # A "point" query takes that point's stored vector (normalised at insert, Cosine).
+        want_vec = (rest("POST", "/collections/papers/points", {"ids": [q["point"]], "with_vector": True})[0]["vector"]
+                    if "point" in q else q["vector"])
         assert s["relevant"] == q["relevant"]
         assert all(abs(a - b) < 1e-6 for a, b in zip(s["vector"], want_vec))
     want = rest("POST", "/collections/papers/diagnostics/subsets", sent)

@@ -166,7 +166,12 @@ def wait_ready(d, page):
 
 
 def goto(d, page):
-    d.execute_script("document.getElementById('main').dataset.ready = 'false'; location.hash = '#/' + arguments[0]", page)
+    d.execute_script(
+        """document.getElementById('main').dataset.ready = 'false';
+        const h = '#/' + arguments[0];
+        if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = h;""",
+        page,
+    )
     wait_ready(d, page)
 
 

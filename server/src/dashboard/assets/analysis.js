@@ -81,7 +81,7 @@ function calibrationTable(r) {
     h('td', { class: 'num' }, x.cost > 0 ? `${(r.exact.cost / x.cost).toFixed(1)}×` : '-'),
     h('td', { class: 'num' }, fmt(Math.round(x.micros))));
   return h('table', { id: 'calibration-table' },
-    h('tr', {}, ['dim', 'oversample', 'recall', 'min recall', 'distances', 'cost', 'cheaper', 'µs'].map((t) => h('th', { class: 'num' }, t))),
+    h('tr', {}, ['dim', 'oversample', 'recall', 'min recall', 'distances', 'cost', 'cheaper', 'micros'].map((t) => h('th', { class: 'num' }, t))),
     row(r.exact, 'exact'), r.rows.map((x) => row(x)));
 }
 

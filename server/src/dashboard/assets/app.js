@@ -380,7 +380,7 @@ async function pageSnapshots() {
     list.replaceChildren(snaps.length ? h('table', { id: 'snapshots-table' },
       h('tr', {}, h('th', {}, 'name'), h('th', {}, 'created'), h('th', { class: 'num' }, 'size'), h('th', {}, '')),
       snaps.map((s) => h('tr', {},
-        h('td', {}, s.name), h('td', {}, s.creation_time || '-'), h('td', { class: 'num' }, fmt(s.size)),
+        h('td', {}, s.name), h('td', {}, s.creation_time || '-'), h('td', { class: 'num' }, `${fmt(s.size)} B (${bytes(s.size)})`),
         h('td', {},
           h('a', { href: '#', class: 'download', on: { click: (e) => { e.preventDefault(); guarded(async () => {
             const b = await blob(`/collections/${enc(sel.value)}/snapshots/${enc(s.name)}`);

@@ -66,7 +66,15 @@ export function drawCalibration(report) {
   svg.append(el('line', { x1: L, x2: L + pw, y1: ty, y2: ty, stroke: '#b4482f', 'stroke-dasharray': '6 4', 'data-testid': 'cal-target', 'data-recall': report.target_recall }));
   svg.append(el('text', { x: L + 6, y: ty - 5, 'font-size': 11, fill: '#b4482f' }, `target ${report.target_recall}`));
 
-  // One series per first-stage prefix, points in oversample order.
+  // One series per first-stage prefix, points in oversample order. A point's "×oversample" label
+  // is left out where it would overlap one already placed (settings of nearly equal cost and
+  // recall); its tooltip still names it.
+  const placed = [];
+  const label = (x, y, text, fill) => {
+    if (placed.some(([px, py]) => Math.abs(px - x) < 26 && Math.abs(py - y) < 11)) return;
+    placed.push([x, y]);
+    svg.append(el('text', { x, y, 'font-size': 9, fill, 'data-testid': 'cal-label' }, text));
+  };
   const dims = [...new Set(report.rows.map((r) => r.dim))].sort((a, b) => a - b);
   dims.forEach((dim, i) => {
     const c = SERIES[i % SERIES.length];
@@ -80,7 +88,7 @@ export function drawCalibration(report) {
       });
       p.append(el('title', {}, `dim ${r.dim} × ${r.oversample}: recall ${r.recall.toFixed(4)} (min ${r.min_recall.toFixed(2)}), ${fmt(Math.round(r.cost))} components, ${fmt(Math.round(r.distances))} distances, ${fmt(Math.round(r.micros))} µs`));
       svg.append(p);
-      svg.append(el('text', { x: X(r.cost) + 6, y: Y(r.recall) + 12, 'font-size': 9, fill: c }, `×${r.oversample}`));
+      label(X(r.cost) + 7, Y(r.recall) + 4, `×${r.oversample}`, c);
     }
     svg.append(el('rect', { x: L + pw + 16, y: T + 8 + i * 18, width: 12, height: 12, fill: c }));
     svg.append(el('text', { x: L + pw + 34, y: T + 18 + i * 18, 'font-size': 12, fill: '#1d2733' }, `prefix dim ${dim}`));

@@ -162,8 +162,8 @@ impl Server {
             .expect("spawn grove");
         let s = Server { child, http_port: http, log, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", http)).is_err() {
-            assert!(Instant::now() < deadline, "grove did not start:\n{}", s.log_text());
+        while !ready(http) {
+            assert!(Instant::now() < deadline, "grove did not become ready:\n{}", s.log_text());
             std::thread::sleep(Duration::from_millis(100));
         }
         s
@@ -172,6 +172,18 @@ impl Server {
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// Whether `GET /readyz` answers 200 (collections loaded).
+fn ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+    if c.write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    c.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
 }
 
 impl Drop for Server {
@@ -211,6 +223,9 @@ fn run_file(
     for chunk in stdout.split("@@block ").skip(1) {
         let (line, rest) = chunk.split_once("@@\n").unwrap_or((chunk.trim_end_matches('@'), ""));
         parts.push((line.trim_end_matches('@').parse().expect("block line"), rest.to_owned()));
+    }
+    for (line, out) in &parts {
+        eprintln!("readme: {file}:{line} printed:\n{out}");
     }
     assert_eq!(parts.iter().map(|p| p.0).collect::<Vec<_>>(), run, "every run block printed its marker");
     parts

@@ -57,10 +57,11 @@ fn blocks(text: &str) -> Vec<Block> {
         let before = lines[..start].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim());
         let marker = match before {
             Some(l) if l == RUN => Some(Marker::Run),
-            Some(l) if l.starts_with(SKIP) && l.ends_with("-->") => {
-                Some(Marker::Skip(l[SKIP.len()..l.len() - 3].trim().to_owned()))
-            }
-            _ => None,
+            Some(l) => l
+                .strip_prefix(SKIP)
+                .and_then(|r| r.strip_suffix("-->"))
+                .map(|reason| Marker::Skip(reason.trim().to_owned())),
+            None => None,
         };
         out.push(Block {
             line: start + 1,

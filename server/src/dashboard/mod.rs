@@ -3,7 +3,8 @@
 //! and a deployment has no asset directory to lose. The pages hold no data: they read Grove's own
 //! REST API from the browser with the key the user types (kept in `sessionStorage`, sent as
 //! `api-key`), so the dashboard routes are public and every data request is authorised as usual.
-//! Charts are inline SVG drawn by `explain.js`. `dashboard.enabled = false` makes every
+//! Charts are inline SVG: the Explain picture (`explain.js`), the Matryoshka calibration and the
+//! subset diagnostic's labels (`charts.js`, pages in `analysis.js`). `dashboard.enabled = false` makes every
 //! dashboard route 404.
 
 use axum::extract::{Path, State};
@@ -42,6 +43,26 @@ const ASSETS: &[Asset] = &[
         name: "explain.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("assets/explain.js"),
+    },
+    Asset {
+        name: "dom.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/dom.js"),
+    },
+    Asset {
+        name: "svg.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/svg.js"),
+    },
+    Asset {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/charts.js"),
+    },
+    Asset {
+        name: "analysis.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/analysis.js"),
     },
 ];
 

@@ -1,87 +1,150 @@
-// Grove dashboard: hash routes (#/collections, #/points, #/query, #/snapshots, #/metrics), each a
-// function that renders into <main> from Grove's REST API.
+// Grove dashboard: hash routes (#/collections, #/points, #/query, #/calibrate, #/diagnostics,
+// #/snapshots, #/metrics), each a function that renders into <main> from Grove's REST API.
 import { call, text, blob, whoami, getKey, setKey, enc } from './api.js';
 import { drawExplain } from './explain.js';
+import { h, fmt, bytes, toast, guarded, parseJson, pointId, collectionNames, picker, choose, setChosen, storedVector } from './dom.js';
+import { pageCalibrate, pageDiagnostics } from './analysis.js';
 
 const main = document.getElementById('main');
 let level = null; // 'write' | 'read' | null (unknown / not authorised)
 
-function h(tag, attrs, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'on') for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f);
-    else if (k === 'text') e.textContent = v;
-    else if (v !== false && v !== null && v !== undefined) e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of kids.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return e;
-}
 const canWrite = () => level === 'write';
 const writeOnly = (node) => (canWrite() ? node : null);
-const fmt = (n) => Number(n).toLocaleString('en-US');
-
-function toast(msg, err) {
-  const t = document.getElementById('toast');
-  t.textContent = msg;
-  t.className = err ? 'toast err' : 'toast';
-  t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
-}
-
-async function guarded(f) {
-  try { return await f(); } catch (e) { toast(e.message, true); return undefined; }
-}
-
-function parseJson(textValue, what) {
-  const s = textValue.trim();
-  if (!s) return undefined;
-  try { return JSON.parse(s); } catch (e) { throw new Error(`${what} is not valid JSON: ${e.message}`); }
-}
-
-async function collectionNames() {
-  const r = await call('GET', '/collections');
-  return r.collections.map((c) => c.name).sort();
-}
-
-function picker(names, current, onChange) {
-  const sel = h('select', { id: 'collection', on: { change: () => onChange(sel.value) } },
-    names.map((n) => h('option', { value: n, selected: n === current }, n)));
-  return sel;
-}
-
-let chosen = sessionStorage.getItem('grove-collection') || '';
-function choose(names) {
-  if (!names.includes(chosen)) chosen = names[0] || '';
-  return chosen;
-}
-function setChosen(n) { chosen = n; sessionStorage.setItem('grove-collection', n); }
 
 // ---- Collections ----
+// Dense vectors of a collection info as [name, params] ("" for the unnamed vector).
+function denseVectors(c) {
+  const v = c.config.params.vectors;
+  return v.size === undefined ? Object.entries(v) : [['', v]];
+}
+
+// Index build state summed over the named vectors: points in the graphs and still pending.
+function buildState(c) {
+  const vs = Object.values(c.grove_vectors || {});
+  const indexed = vs.reduce((a, v) => a + v.indexed_points, 0);
+  const pending = vs.reduce((a, v) => a + v.pending_points, 0);
+  return { indexed, pending, pct: indexed + pending ? (100 * indexed) / (indexed + pending) : 100 };
+}
+
+// What collection info says about memory: the Matryoshka prefix stores (reported by the
+// server) and the full vectors, estimated as points x dimensions x 4 bytes (Grove keeps dense
+// vectors as f32); graph and quantization-code memory are not part of collection info.
+function memoryOf(c) {
+  const estimate = denseVectors(c).reduce((a, [, p]) => a + c.points_count * p.size * 4, 0);
+  const prefixes = c.matryoshka ? c.matryoshka.memory_bytes : null;
+  return { estimate, prefixes };
+}
+
+function progressBar(pct, title) {
+  return h('div', { class: 'bar', title }, h('span', { style: `width:${pct.toFixed(1)}%` }));
+}
+
+function progressCell(c) {
+  const b = buildState(c);
+  return h('td', { class: 'progress', 'data-indexed': b.indexed, 'data-pending': b.pending },
+    progressBar(b.pct, `${fmt(b.indexed)} indexed, ${fmt(b.pending)} pending`),
+    h('span', { class: 'muted' }, b.pending ? `${fmt(b.indexed)} indexed, ${fmt(b.pending)} pending (${b.pct.toFixed(0)} %)` : `${fmt(b.indexed)} indexed (done)`));
+}
+
+function memoryCell(c) {
+  const m = memoryOf(c);
+  return h('td', { class: 'memory num', 'data-vector-estimate': m.estimate, 'data-prefix-bytes': m.prefixes ?? '',
+    title: 'vectors: estimated as points × dimensions × 4 bytes (f32); Matryoshka prefixes: reported by the server; graph and code memory are not reported' },
+  h('div', {}, `≈ ${bytes(m.estimate)} vectors`), m.prefixes !== null ? h('div', { class: 'prefix-memory' }, `${bytes(m.prefixes)} prefixes`) : null);
+}
+
+function collectionRow(n, c) {
+  const named = denseVectors(c);
+  const idx = Object.entries(c.payload_schema).map(([f, i]) => `${f}: ${i.data_type} (${fmt(i.points)})`).join(', ') || '-';
+  return h('tr', { 'data-collection': n },
+    h('td', {}, h('a', { href: '#/points', on: { click: () => setChosen(n) } }, n)),
+    h('td', { class: `status ${c.status}` }, c.status),
+    h('td', { class: 'num' }, named.map(([k, p]) => (k ? `${k}: ${p.size}` : String(p.size))).join(', ') || '-'),
+    h('td', {}, named.map(([, p]) => p.distance).join(', ') || '-'),
+    h('td', { class: 'num' }, fmt(c.points_count)),
+    progressCell(c),
+    h('td', {}, idx),
+    memoryCell(c),
+    h('td', {}, c.matryoshka ? c.matryoshka.prefixes.map((p) => p.dim).join(', ') : '-'),
+    h('td', {}, h('button', { type: 'button', class: 'secondary details', on: { click: () => { setChosen(n); showDetails(n, c); } } }, 'details')));
+}
+
+// The chosen collection in full: config, index state per vector, Matryoshka prefixes, memory.
+function detailsCard(n, c) {
+  const hc = c.config.hnsw_config;
+  const q = c.config.quantization_config;
+  const m = memoryOf(c);
+  const kv = (pairs) => h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  const vectors = h('table', { id: 'details-vectors' },
+    h('tr', {}, ['vector', 'dim', 'distance', 'indexed', 'pending', 'rebuilds', 'build', 'vectors memory (≈)'].map((t) => h('th', {}, t))),
+    denseVectors(c).map(([name, p]) => {
+      const g = (c.grove_vectors || {})[name] || { indexed_points: 0, pending_points: 0, rebuilds: 0 };
+      const tot = g.indexed_points + g.pending_points;
+      return h('tr', { 'data-vector': name },
+        h('td', {}, name || '(unnamed)'), h('td', { class: 'num' }, String(p.size)), h('td', {}, p.distance),
+        h('td', { class: 'num indexed' }, fmt(g.indexed_points)), h('td', { class: 'num pending' }, fmt(g.pending_points)), h('td', { class: 'num' }, fmt(g.rebuilds)),
+        h('td', {}, progressBar(tot ? (100 * g.indexed_points) / tot : 100, '')), h('td', { class: 'num' }, bytes(c.points_count * p.size * 4)));
+    }));
+  const parts = [h('h3', {}, `${n}: details`),
+    kv([['status', c.status], ['points', fmt(c.points_count)], ['indexed vectors', fmt(c.indexed_vectors_count)],
+      ['graph', `m = ${hc.m}, ef_construct = ${hc.ef_construct}, gamma = ${hc.gamma}, m_beta = ${hc.m_beta}`],
+      ['quantization', q ? JSON.stringify(q) : 'none'],
+      ['memory', `≈ ${bytes(m.estimate)} full vectors (estimate: points × dim × 4 B)${m.prefixes !== null ? `; ${bytes(m.prefixes)} Matryoshka prefix stores and graphs (reported)` : ''}; graph and code memory are not reported`]]),
+    h('h3', { style: 'margin-top:10px' }, 'Vectors and index build'), vectors];
+  const mr = c.matryoshka;
+  if (mr) {
+    parts.push(h('h3', { style: 'margin-top:10px' }, `Matryoshka prefixes (${mr.dtype}${mr.renormalise ? ', re-normalised' : ''}${mr.pca ? `, PCA on ${fmt(mr.pca_sample)} vectors` : ''})`),
+      h('table', { id: 'details-prefixes', 'data-memory-bytes': mr.memory_bytes },
+        h('tr', {}, ['dim', 'bytes / vector', 'store (≈)', 'graph points', 'variance kept'].map((t) => h('th', { class: 'num' }, t))),
+        mr.prefixes.map((p) => h('tr', { 'data-dim': p.dim },
+          h('td', { class: 'num' }, String(p.dim)), h('td', { class: 'num' }, fmt(p.bytes_per_vector)), h('td', { class: 'num' }, bytes(p.bytes_per_vector * c.points_count)),
+          h('td', { class: 'num' }, p.graph_indexed === undefined ? 'no graph' : fmt(p.graph_indexed)),
+          h('td', { class: 'num' }, p.variance_kept === undefined ? '-' : `${(100 * p.variance_kept).toFixed(1)} %`)))),
+      h('p', { class: 'muted' }, `prefix stores and graphs hold ${bytes(mr.memory_bytes)} (reported)`));
+  }
+  if ((c.grove_settings_without_effect || []).length) {
+    parts.push(h('h3', { style: 'margin-top:10px' }, 'Settings without effect'), h('ul', { class: 'muted' }, c.grove_settings_without_effect.map((x) => h('li', {}, x))));
+  }
+  return h('div', { class: 'card', id: 'collection-details', 'data-collection': n }, ...parts);
+}
+
+function showDetails(n, c) {
+  const old = document.getElementById('collection-details');
+  const card = detailsCard(n, c);
+  if (old) old.replaceWith(card); else document.getElementById('collections-card').after(card);
+}
+
+// Refreshes rows (and the details) of collections still indexing until they are green.
+let pollGeneration = 0;
+function pollIndexing(names, generation) {
+  setTimeout(() => guarded(async () => {
+    if (generation !== pollGeneration || main.dataset.page !== 'collections') return;
+    let busy = false;
+    for (const n of names) {
+      const row = document.querySelector(`#collections-table tr[data-collection="${CSS.escape(n)}"]`);
+      if (!row || row.querySelector('td.status').textContent === 'green') continue;
+      const c = await call('GET', `/collections/${enc(n)}`);
+      row.replaceWith(collectionRow(n, c));
+      const d = document.getElementById('collection-details');
+      if (d && d.dataset.collection === n) showDetails(n, c);
+      busy = busy || c.status !== 'green';
+    }
+    if (busy) pollIndexing(names, generation);
+  }), 1500);
+}
+
 async function pageCollections() {
   const names = await collectionNames();
   const infos = await Promise.all(names.map(async (n) => [n, await call('GET', `/collections/${enc(n)}`)]));
-  const rows = infos.map(([n, c]) => {
-    const v = c.config.params.vectors;
-    // Named vectors come as a map of names (the unnamed form as one object).
-    const named = v.size === undefined ? Object.entries(v) : null;
-    const pct = c.points_count ? Math.min(100, (100 * c.indexed_vectors_count) / c.points_count) : 100;
-    const idx = Object.entries(c.payload_schema).map(([f, i]) => `${f}: ${i.data_type} (${fmt(i.points)})`).join(', ') || '-';
-    return h('tr', { 'data-collection': n },
-      h('td', {}, h('a', { href: '#/points', on: { click: () => setChosen(n) } }, n)),
-      h('td', {}, c.status),
-      h('td', { class: 'num' }, named ? named.map(([k, p]) => `${k || '""'}: ${p.size}`).join(', ') : String(v.size)),
-      h('td', {}, named ? named.map(([, p]) => p.distance).join(', ') : v.distance),
-      h('td', { class: 'num' }, fmt(c.points_count)),
-      h('td', {}, h('div', { class: 'bar', title: `${fmt(c.indexed_vectors_count)} indexed` }, h('span', { style: `width:${pct}%` })),
-        h('span', { class: 'muted' }, `${fmt(c.indexed_vectors_count)} (${pct.toFixed(0)} %)`)),
-      h('td', {}, idx),
-      h('td', {}, c.matryoshka ? 'yes' : '-'));
-  });
   const table = h('table', { id: 'collections-table' },
-    h('tr', {}, ['name', 'status', 'dim', 'distance', 'points', 'indexed vectors', 'payload indexes', 'matryoshka'].map((t) => h('th', { class: t === 'points' || t === 'dim' ? 'num' : '' }, t))),
-    rows);
-  main.replaceChildren(h('h2', {}, 'Collections'), h('div', { class: 'card' }, names.length ? table : h('p', { class: 'muted' }, 'No collections yet.')));
+    h('tr', {}, ['name', 'status', 'dim', 'distance', 'points', 'index build', 'payload indexes', 'memory', 'matryoshka', ''].map((t) => h('th', { class: t === 'points' || t === 'dim' || t === 'memory' ? 'num' : '' }, t))),
+    infos.map(([n, c]) => collectionRow(n, c)));
+  main.replaceChildren(h('h2', {}, 'Collections'), h('div', { class: 'card', id: 'collections-card' }, names.length ? table : h('p', { class: 'muted' }, 'No collections yet.')));
+  const current = choose(names);
+  const info = infos.find(([n]) => n === current);
+  if (info) showDetails(info[0], info[1]);
+  pollGeneration += 1;
+  if (infos.some(([, c]) => c.status !== 'green')) pollIndexing(names, pollGeneration);
 
   if (!canWrite()) return;
   const cName = h('input', { id: 'new-name', placeholder: 'name' });
@@ -142,7 +205,7 @@ async function pagePoints() {
   const getId = h('input', { id: 'get-id', placeholder: 'point id' });
   const getOut = h('div', { id: 'get-out' });
   const get = h('form', { class: 'card', on: { submit: (e) => { e.preventDefault(); guarded(async () => {
-    const id = /^\d+$/.test(getId.value.trim()) ? Number(getId.value.trim()) : getId.value.trim();
+    const id = pointId(getId.value);
     const r = await call('POST', `/collections/${enc(sel.value)}/points`, { ids: [id], with_payload: true, with_vector: true });
     getOut.replaceChildren(r.length ? h('pre', { id: 'get-json' }, JSON.stringify(r[0], null, 2)) : h('p', { class: 'error' }, `no point ${id}`));
   }); } } }, h('h3', {}, 'Get by id'), h('label', {}, 'id', getId), h('button', { type: 'submit' }, 'Get'), getOut);
@@ -176,16 +239,62 @@ export function condition(field, type, op, raw) {
   return { key: field, range };
 }
 
+// "256:30, 384:15" -> [{dim: 256, keep: 30}, {dim: 384, keep: 15}] (Matryoshka funnel stages).
+export function funnel(textValue) {
+  const t = textValue.trim();
+  if (!t) return [];
+  return t.split(',').map((part) => {
+    const m = part.trim().match(/^(\d+)\s*:\s*(\d+)$/);
+    if (!m) throw new Error(`funnel: "${part.trim()}" is not dim:keep (e.g. 256:30)`);
+    return { dim: Number(m[1]), keep: Number(m[2]) };
+  });
+}
+
+// `params` of a query from the console's fields (absent fields are left to the server).
+export function searchParams(f) {
+  const p = {};
+  if (f.ef !== '') p.hnsw_ef = Number(f.ef);
+  const q = {};
+  if (f.qIgnore !== '') q.ignore = f.qIgnore === 'true';
+  if (f.qRescore !== '') q.rescore = f.qRescore === 'true';
+  if (f.qOversampling !== '') q.oversampling = Number(f.qOversampling);
+  if (Object.keys(q).length) p.quantization = q;
+  if (f.mDim !== '') {
+    const m = { dim: Number(f.mDim) };
+    if (f.mOversample !== '') m.oversample = Number(f.mOversample);
+    const stages = funnel(f.mFunnel);
+    if (stages.length) m.funnel = stages;
+    if (f.mPath !== '') m.path = f.mPath;
+    p.matryoshka = m;
+  }
+  return Object.keys(p).length ? p : undefined;
+}
+
+const choice = (id, values) => h('select', { id }, values.map(([v, label]) => h('option', { value: v }, label)));
+
 async function pageQuery() {
   const names = await collectionNames();
   const coll = choose(names);
   let schema = {};
+  let info = null;
   const rows = h('div', { id: 'filter-rows' });
   const vector = h('textarea', { id: 'query-vector', rows: 3, placeholder: '[0.1, 0.2, ...]' });
   const fromId = h('input', { id: 'query-from-id', placeholder: 'or a stored point id', style: 'width:160px' });
   const raw = h('textarea', { id: 'query-filter', rows: 3, placeholder: 'raw filter JSON (merged into must)' });
   const limit = h('input', { id: 'query-limit', type: 'number', value: 10, min: 1, style: 'width:80px' });
   const strategy = h('select', { id: 'query-strategy' }, ['auto', 'exact', 'hnsw', 'acorn'].map((s) => h('option', { value: s }, s)));
+  const ef = h('input', { id: 'query-ef', type: 'number', min: 1, placeholder: 'default', style: 'width:90px' });
+  const qIgnore = choice('quant-ignore', [['', 'default (no)'], ['true', 'yes'], ['false', 'no']]);
+  const qRescore = choice('quant-rescore', [['', 'default (yes)'], ['true', 'yes'], ['false', 'no']]);
+  const qOversampling = h('input', { id: 'quant-oversampling', type: 'number', min: 1, max: 64, step: 'any', placeholder: 'default', style: 'width:90px' });
+  const quantNote = h('span', { class: 'muted', id: 'quant-note' });
+  const mDim = h('select', { id: 'mrl-dim' });
+  const mOversample = h('input', { id: 'mrl-oversample', type: 'number', min: 1, placeholder: '4', style: 'width:80px' });
+  const mFunnel = h('input', { id: 'mrl-funnel', placeholder: 'dim:keep, e.g. 256:30', style: 'width:200px' });
+  const mPath = choice('mrl-path', [['', 'auto'], ['scan', 'scan'], ['graph', 'graph']]);
+  const mrlBox = h('fieldset', { id: 'mrl-params', class: 'params', hidden: true },
+    h('legend', {}, 'Matryoshka'), h('label', {}, 'first-stage prefix', mDim), h('label', {}, 'oversample', mOversample),
+    h('label', {}, 'funnel stages', mFunnel), h('label', {}, 'first-stage path', mPath));
   const out = h('div', { id: 'query-out' });
   const explainBox = h('div', { id: 'explain' });
 
@@ -203,22 +312,24 @@ async function pageQuery() {
   }
   async function loadSchema(n) {
     if (!n) return;
-    const info = await call('GET', `/collections/${enc(n)}`);
+    info = await call('GET', `/collections/${enc(n)}`);
     schema = Object.fromEntries(Object.entries(info.payload_schema).map(([f, i]) => [f, i.data_type]));
     rows.replaceChildren();
+    const q = info.config.quantization_config;
+    quantNote.textContent = q ? `collection: ${Object.keys(q).join(', ')} quantization` : 'this collection has no quantization: these have no effect';
+    const m = info.matryoshka;
+    mrlBox.hidden = !m;
+    const size = info.config.params.vectors.size;
+    mDim.replaceChildren(h('option', { value: '' }, 'off'),
+      ...(m ? m.prefixes.map((p) => h('option', { value: p.dim }, String(p.dim))) : []),
+      ...(m && size ? [h('option', { value: size }, `${size} (full)`)] : []));
   }
   const sel = picker(names, coll, (n) => { setChosen(n); guarded(() => loadSchema(n)); });
 
   // The request body the console sends (also shown under the results).
   async function body() {
     let vec = parseJson(vector.value, 'vector');
-    if (vec === undefined && fromId.value.trim()) {
-      const s = fromId.value.trim();
-      const id = /^\d+$/.test(s) ? Number(s) : s;
-      const r = await call('POST', `/collections/${enc(sel.value)}/points`, { ids: [id], with_vector: true, with_payload: false });
-      if (!r.length) throw new Error(`no point ${s} in ${sel.value}`);
-      vec = r[0].vector;
-    }
+    if (vec === undefined && fromId.value.trim()) vec = await storedVector(sel.value, fromId.value);
     if (!Array.isArray(vec)) throw new Error('give a query vector as a JSON array, or a stored point id');
     const must = [...rows.querySelectorAll('.frow')].map((r) => condition(r.querySelector('.f-field').value, schema[r.querySelector('.f-field').value], r.querySelector('.f-op').value, r.querySelector('.f-value').value));
     const extra = parseJson(raw.value, 'raw filter');
@@ -228,19 +339,29 @@ async function pageQuery() {
     else filter = extra;
     const b = { query: vec, limit: Number(limit.value), with_payload: true, strategy: strategy.value, explain: true };
     if (filter) b.filter = filter;
+    const params = searchParams({
+      ef: ef.value.trim(), qIgnore: qIgnore.value, qRescore: qRescore.value, qOversampling: qOversampling.value.trim(),
+      mDim: mrlBox.hidden ? '' : mDim.value, mOversample: mOversample.value.trim(), mFunnel: mFunnel.value, mPath: mPath.value,
+    });
+    if (params) b.params = params;
     return b;
   }
   async function run() {
     const b = await body();
     const r = await call('POST', `/collections/${enc(sel.value)}/points/query`, b);
+    window.groveLastQuery = { request: b, response: r };
     out.replaceChildren(h('p', { class: 'muted' }, `${r.points.length} results`), recordTable(r.points, true),
       h('details', {}, h('summary', {}, 'request body'), h('pre', { id: 'query-body' }, JSON.stringify(b))));
     explainBox.replaceChildren(h('h3', {}, 'Explain'), r.explain ? drawExplain(r.explain) : h('p', { class: 'muted' }, 'no explain record'));
   }
   const form = h('form', { class: 'card', id: 'query-form', on: { submit: (e) => { e.preventDefault(); guarded(run); } } },
     h('h3', {}, 'Query'),
-    h('div', {}, h('label', {}, 'collection', sel), h('label', {}, 'limit', limit), h('label', {}, 'strategy', strategy), h('label', {}, 'vector from point id', fromId)),
+    h('div', {}, h('label', {}, 'collection', sel), h('label', {}, 'limit', limit), h('label', {}, 'strategy', strategy), h('label', {}, 'hnsw ef', ef), h('label', {}, 'vector from point id', fromId)),
     h('label', { style: 'display:flex;width:100%' }, 'query vector (JSON array)', vector),
+    h('div', { class: 'row' },
+      h('fieldset', { id: 'quant-params', class: 'params' }, h('legend', {}, 'Quantization'),
+        h('label', {}, 'ignore codes', qIgnore), h('label', {}, 'rescore', qRescore), h('label', {}, 'oversampling', qOversampling), quantNote),
+      mrlBox),
     h('h3', {}, 'Filter'), rows,
     h('button', { type: 'button', class: 'secondary', id: 'add-condition', on: { click: addRow } }, '+ condition'),
     h('label', { style: 'display:flex;width:100%;margin-top:8px' }, 'raw filter JSON', raw),
@@ -259,7 +380,7 @@ async function pageSnapshots() {
     list.replaceChildren(snaps.length ? h('table', { id: 'snapshots-table' },
       h('tr', {}, h('th', {}, 'name'), h('th', {}, 'created'), h('th', { class: 'num' }, 'size'), h('th', {}, '')),
       snaps.map((s) => h('tr', {},
-        h('td', {}, s.name), h('td', {}, s.creation_time || '-'), h('td', { class: 'num' }, fmt(s.size)),
+        h('td', {}, s.name), h('td', {}, s.creation_time || '-'), h('td', { class: 'num' }, `${fmt(s.size)} B (${bytes(s.size)})`),
         h('td', {},
           h('a', { href: '#', class: 'download', on: { click: (e) => { e.preventDefault(); guarded(async () => {
             const b = await blob(`/collections/${enc(sel.value)}/snapshots/${enc(s.name)}`);
@@ -320,7 +441,7 @@ async function pageMetrics() {
 }
 
 // ---- Shell ----
-const PAGES = { collections: pageCollections, points: pagePoints, query: pageQuery, snapshots: pageSnapshots, metrics: pageMetrics };
+const PAGES = { collections: pageCollections, points: pagePoints, query: pageQuery, calibrate: pageCalibrate, diagnostics: pageDiagnostics, snapshots: pageSnapshots, metrics: pageMetrics };
 
 async function render() {
   const page = (location.hash.replace(/^#\//, '') || 'collections').split('/')[0];

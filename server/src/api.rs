@@ -1457,6 +1457,15 @@ pub enum UpdateStatus {
 pub enum QueryInput {
     /// The vector.
     Vector(Vec<f32>),
+    /// `{"nearest": vector, "mmr": {diversity, candidates_limit}}`: the nearest candidates
+    /// re-ranked by maximal marginal relevance. Before `Nearest`, which would take this body
+    /// and drop `mmr`.
+    NearestMmr {
+        /// The vector.
+        nearest: Vec<f32>,
+        /// The re-ranking.
+        mmr: crate::api_query::Mmr,
+    },
     /// `{"nearest": vector}`.
     Nearest {
         /// The vector.
@@ -1524,6 +1533,7 @@ impl QueryInput {
         match self {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => Some(v),
             QueryInput::Sparse(_)
+            | QueryInput::NearestMmr { .. }
             | QueryInput::NearestSparse { .. }
             | QueryInput::Point(_)
             | QueryInput::NearestPoint { .. }
@@ -1543,6 +1553,7 @@ impl QueryInput {
             QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => Some(v),
             QueryInput::Vector(_)
             | QueryInput::Nearest { .. }
+            | QueryInput::NearestMmr { .. }
             | QueryInput::Point(_)
             | QueryInput::NearestPoint { .. }
             | QueryInput::Fusion { .. }

@@ -77,6 +77,22 @@ pub struct Prefetch {
     pub lookup_from: Option<LookupLocation>,
 }
 
+/// `mmr` of a nearest query: the nearest candidates re-ranked by maximal marginal relevance
+/// (Qdrant's shape).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mmr {
+    /// 0: relevance only, 1: diversity only (default 0.5).
+    #[serde(default)]
+    pub diversity: Option<f32>,
+    /// Nearest points re-ranked (default: the stage's limit; at least the limit).
+    #[serde(default)]
+    pub candidates_limit: Option<usize>,
+}
+
+/// The most candidates an MMR stage re-ranks (each pick compares with every chosen point).
+pub const MAX_MMR_CANDIDATES: usize = 10_000;
+
 /// `{"fusion": ...}`: how the prefetches' results are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

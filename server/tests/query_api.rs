@@ -566,3 +566,107 @@ async fn bad_requests_are_400_with_a_message_that_says_what_to_fix() {
     )
     .await;
 }
+
+/// Greedy maximal marginal relevance over `cands` (id, relevance, vector), `sim` between
+/// vectors: the reference the server's `mmr` is checked against.
+fn mmr_ref(
+    cands: &[(u64, f32, Vec<f32>)],
+    k: usize,
+    diversity: f32,
+    sim: impl Fn(&[f32], &[f32]) -> f32,
+) -> Vec<(u64, f32)> {
+    let mut left: Vec<usize> = (0..cands.len()).collect();
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    while out.len() < k && !left.is_empty() {
+        let value = |i: usize| {
+            let penalty =
+                chosen.iter().map(|&j| sim(&cands[i].2, &cands[j].2)).fold(f32::NEG_INFINITY, f32::max);
+            let penalty = if penalty == f32::NEG_INFINITY { 0.0 } else { penalty };
+            (1.0 - diversity) * cands[i].1 - diversity * penalty
+        };
+        let (pos, v) = left
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| (p, value(i)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(cands[left[a.0]].1.total_cmp(&cands[left[b.0]].1)))
+            .expect("non-empty");
+        let i = left.remove(pos);
+        chosen.push(i);
+        out.push((cands[i].0, v));
+    }
+    out
+}
+
+/// `{"nearest": .., "mmr": ..}` (what LangChain's max_marginal_relevance_search sends) against
+/// the reference above over the exact nearest candidates, on a Dot and a Euclid vector, and
+/// diversity 0 equal to plain nearest; out-of-range parameters are 400s.
+#[tokio::test]
+async fn mmr_matches_a_greedy_reference_over_the_nearest_candidates() {
+    let app = app();
+    let d = seeded(&app).await;
+    for seed in 0..4u64 {
+        // Dot on "a": relevance is the dot product, similarity too.
+        let q = q6(seed);
+        let pool = top(0..N, 40, false, |i| dot(&d.a[i as usize], &q));
+        let cands: Vec<(u64, f32, Vec<f32>)> =
+            pool.iter().map(|&(i, s)| (i, s, d.a[i as usize].clone())).collect();
+        for diversity in [0.0f32, 0.3, 0.7, 1.0] {
+            let r = ok(
+                &app,
+                "/collections/h/points/query",
+                json!({"query": {"nearest": q, "mmr": {"diversity": diversity, "candidates_limit": 40}},
+                       "using": "a", "limit": 8, "params": {"exact": true}}),
+            )
+            .await;
+            let want = mmr_ref(&cands, 8, diversity, dot);
+            let got = hits(&r);
+            assert_eq!(
+                got.iter().map(|g| g.0).collect::<Vec<_>>(),
+                want.iter().map(|w| w.0).collect::<Vec<_>>(),
+                "seed {seed} diversity {diversity}: {got:?} vs {want:?}"
+            );
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g.1 - w.1).abs() < 1e-4, "seed {seed} diversity {diversity}: {got:?} vs {want:?}");
+            }
+        }
+        // Euclid on "b": relevance and similarity are minus the distance.
+        let q = q4(seed);
+        let pool = top(0..N, 30, true, |i| l2(&d.b[i as usize], &q));
+        let cands: Vec<(u64, f32, Vec<f32>)> =
+            pool.iter().map(|&(i, s)| (i, -s, d.b[i as usize].clone())).collect();
+        let r = ok(
+            &app,
+            "/collections/h/points/query",
+            json!({"query": {"nearest": q, "mmr": {"candidates_limit": 30}}, "using": "b", "limit": 5,
+                   "params": {"exact": true}}),
+        )
+        .await;
+        let want = mmr_ref(&cands, 5, 0.5, |x, y| -l2(x, y));
+        assert_same(&hits(&r), &want, 1e-4);
+    }
+    // Diversity 0 is the nearest list (scores are the relevances).
+    let q = q6(9);
+    let r = ok(
+        &app,
+        "/collections/h/points/query",
+        json!({"query": {"nearest": q, "mmr": {"diversity": 0.0, "candidates_limit": 50}}, "using": "a", "limit": 6,
+               "params": {"exact": true}}),
+    )
+    .await;
+    assert_same(&hits(&r), &top(0..N, 6, false, |i| dot(&d.a[i as usize], &q)), 1e-4);
+    refused(
+        &app,
+        "/collections/h/points/query",
+        json!({"query": {"nearest": q, "mmr": {"diversity": 1.5}}, "using": "a"}),
+        "mmr.diversity must be between 0 and 1",
+    )
+    .await;
+    refused(
+        &app,
+        "/collections/h/points/query",
+        json!({"query": {"nearest": q, "mmr": {"candidates_limit": 1_000_000}}, "using": "a"}),
+        "mmr.candidates_limit is at most",
+    )
+    .await;
+}

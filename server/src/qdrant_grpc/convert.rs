@@ -266,6 +266,17 @@ pub fn query(q: pb::Query) -> Result<J, Status> {
     };
     Ok(match q.variant {
         Some(V::Nearest(v)) => json!({"nearest": vector_input(v)?}),
+        Some(V::NearestWithMmr(n)) => {
+            let nearest = n.nearest.map(vector_input).transpose()?.ok_or_else(|| {
+                Status::invalid_argument("query.nearest_with_mmr.nearest: set the query vector")
+            })?;
+            let mut m = Map::new();
+            if let Some(mmr) = n.mmr {
+                put(&mut m, "diversity", mmr.diversity.map(J::from));
+                put(&mut m, "candidates_limit", mmr.candidates_limit.map(J::from));
+            }
+            json!({"nearest": nearest, "mmr": m})
+        }
         Some(V::Recommend(r)) => {
             let mut m = Map::new();
             m.insert("positive".to_owned(), inputs(r.positive)?);
@@ -295,8 +306,8 @@ pub fn query(q: pb::Query) -> Result<J, Status> {
         }
         None => {
             return Err(Status::invalid_argument(
-                "query: set nearest, recommend, discover, context, order_by, fusion, sample or rrf \
-                 (formulas, MMR and relevance feedback are not supported by Grove)",
+                "query: set nearest, nearest_with_mmr, recommend, discover, context, order_by, fusion, \
+                 sample or rrf (formulas and relevance feedback are not supported by Grove)",
             ))
         }
     })

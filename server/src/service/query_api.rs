@@ -321,6 +321,93 @@ impl StoreLeaf<'_> {
         })
     }
 
+    /// A nearest query re-ranked by maximal marginal relevance: the `candidates_limit` nearest
+    /// points (at least `limit`), then, one pick at a time, the candidate maximising
+    /// `(1 - diversity) * rel(p) - diversity * max over chosen s of sim(p, s)`, where `rel` is
+    /// the similarity to the query and `sim` the metric's similarity (cosine, dot product, or
+    /// minus the Euclidean distance); ties go to the more relevant point, so the first pick is
+    /// the nearest. A point's score is its MMR value when picked, and the list is in pick
+    /// order (with negative similarities a later value can exceed an earlier one).
+    fn mmr(&self, call: &LeafCall<'_>, vector: Vec<f32>, mmr: &q::Mmr) -> ServiceResult<LeafOut> {
+        let diversity = mmr.diversity.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&diversity) {
+            return Err(ServiceError::invalid(format!(
+                "{}: mmr.diversity must be between 0 and 1, got {diversity}",
+                call.path
+            )));
+        }
+        let pool = mmr.candidates_limit.unwrap_or(call.limit).max(call.limit);
+        if pool > q::MAX_MMR_CANDIDATES {
+            return Err(ServiceError::invalid(format!(
+                "{}: mmr.candidates_limit is at most {}, got {pool}",
+                call.path,
+                q::MAX_MMR_CANDIDATES
+            )));
+        }
+        let (metric, _) = self.metric_dim(call.using)?;
+        let wide = LeafCall { limit: pool, ..*call };
+        let near = self.nearest(&wide, vector, None, &[], "nearest_mmr")?;
+        let ids: Vec<st::PointId> = near.ranked.points.iter().map(|c| c.id).collect();
+        let mut vectors: HashMap<st::PointId, Vec<f32>> = self
+            .s
+            .get_points(self.name, &ids, &st::WithPayload::All(false), true)?
+            .into_iter()
+            .filter_map(|r| vector_of(&r, call.using).map(|v| (r.id, v)))
+            .collect();
+        let larger_better = metric.higher_is_better();
+        let mut cands: Vec<(st::PointId, f32, Vec<f32>)> = near
+            .ranked
+            .points
+            .iter()
+            .filter_map(|c| {
+                let mut v = vectors.remove(&c.id)?;
+                if metric == Metric::Cosine {
+                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    if n > 0.0 {
+                        v.iter_mut().for_each(|x| *x /= n);
+                    }
+                }
+                Some((c.id, if larger_better { c.score } else { -c.score }, v))
+            })
+            .collect();
+        let sim = |a: &[f32], b: &[f32]| -> f32 {
+            match metric {
+                Metric::Cosine | Metric::Dot => a.iter().zip(b).map(|(x, y)| x * y).sum(),
+                Metric::L2 => -a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt(),
+            }
+        };
+        // Per candidate: the largest similarity to a chosen point so far.
+        let mut closest = vec![f32::NEG_INFINITY; cands.len()];
+        let mut picked = Vec::with_capacity(call.limit.min(cands.len()));
+        while picked.len() < call.limit && !cands.is_empty() {
+            stopped(self.stop)?;
+            let value = |i: usize, c: &(st::PointId, f32, Vec<f32>)| {
+                let penalty = if closest[i] == f32::NEG_INFINITY { 0.0 } else { closest[i] };
+                (1.0 - diversity) * c.1 - diversity * penalty
+            };
+            let Some((best, score)) = cands
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i, value(i, c)))
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(cands[a.0].1.total_cmp(&cands[b.0].1)))
+            else {
+                break;
+            };
+            let chosen = cands.swap_remove(best);
+            closest.swap_remove(best);
+            for (i, c) in cands.iter().enumerate() {
+                closest[i] = closest[i].max(sim(&c.2, &chosen.2));
+            }
+            picked.push(Candidate { id: chosen.0, score, order_value: None });
+        }
+        Ok(LeafOut {
+            ranked: Ranked { points: picked, order: Order::LargerBetter },
+            kind: "nearest_mmr".to_owned(),
+            how: near.how,
+            search: near.search,
+        })
+    }
+
     /// Visits every record in scope (the candidates, or every allowed point page by page),
     /// checking the stop signal between pages.
     fn visit(
@@ -607,6 +694,7 @@ impl Leaf for StoreLeaf<'_> {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => {
                 self.nearest(&call, v.clone(), None, &[], "nearest")
             }
+            QueryInput::NearestMmr { nearest, mmr } => self.mmr(&call, nearest.clone(), mmr),
             QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => {
                 let sparse = super::sparse::vector_in(v.clone());
                 self.nearest(&call, Vec::new(), Some(sparse), &[], "nearest_sparse")

@@ -324,6 +324,7 @@ pub fn evaluate(stage: &Stage, leaf: &mut dyn Leaf) -> ServiceResult<(Ranked, St
         Some(
             QueryInput::Vector(_)
             | QueryInput::Nearest { .. }
+            | QueryInput::NearestMmr { .. }
             | QueryInput::Sparse(_)
             | QueryInput::NearestSparse { .. }
             | QueryInput::Point(_)

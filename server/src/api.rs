@@ -961,6 +961,27 @@ pub struct VectorIndexInfo {
     pub pending_points: u64,
     /// Index rebuilds since open.
     pub rebuilds: u64,
+    /// Deleted points still held by the index (reclaimed by the next rebuild).
+    #[serde(default)]
+    pub tombstones: u64,
+    /// Memory of this vector's index, in bytes.
+    #[serde(default)]
+    pub memory: VectorMemoryInfo,
+}
+
+/// Memory of one named vector's index (bytes), as the engine accounts it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VectorMemoryInfo {
+    /// Full vectors in RAM.
+    pub vectors: u64,
+    /// Graphs (HNSW, and ACORN-gamma when built).
+    pub graphs: u64,
+    /// Quantized codes (0 without quantization, or before they are trained).
+    pub codes: u64,
+    /// One full vector (dimension x 4).
+    pub vector_bytes_per_point: u64,
+    /// One code row (0 without codes).
+    pub code_bytes_per_point: u64,
 }
 
 /// Field schema of `PUT /collections/{name}/index`: a type name or `{"type": name, ...}`.

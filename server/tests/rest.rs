@@ -605,3 +605,42 @@ async fn snapshots_download_recover_upload_delete() {
     err(c.delete(format!("{col}/snapshots/{name}")), StatusCode::NOT_FOUND, "does not exist").await;
     assert_eq!(ok(c.get(format!("{col}/snapshots"))).await, json!([]));
 }
+
+/// Collection info reports each vector's memory: full vectors (points x dimension x 4), the
+/// graph, and with int8 quantization the codes (one padded row per point); tombstones count
+/// deleted points until a rebuild.
+#[tokio::test]
+async fn info_reports_memory_per_vector_and_per_index() {
+    let s = Server::start(&[]);
+    let c = client();
+    let col = s.url("/collections/mem");
+    ok(c.put(&col).json(&json!({
+        "vectors": {"size": 40, "distance": "Cosine"},
+        "quantization_config": {"scalar": {"type": "int8", "always_ram": true}}
+    })))
+    .await;
+    let n = 600u64;
+    let pts: Vec<Value> = (0..n)
+        .map(|i| json!({"id": i, "vector": (0..40).map(|d| ((i * 7 + d * 13) % 23) as f32 - 11.0).collect::<Vec<_>>()}))
+        .collect();
+    ok(c.put(s.url("/collections/mem/points?wait=true")).json(&json!({ "points": pts }))).await;
+    ok(c.post(s.url("/collections/mem/points/delete?wait=true")).json(&json!({"points": [0, 1, 2]}))).await;
+    let mut info = Value::Null;
+    for _ in 0..600 {
+        info = ok(c.get(&col)).await;
+        let m = &info["grove_vectors"][""]["memory"];
+        if info["status"] == "green" && m["codes"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let v = &info["grove_vectors"][""];
+    let m = &v["memory"];
+    assert_eq!(m["vector_bytes_per_point"], 160, "{info}");
+    assert!(m["vectors"].as_u64().expect("vectors") >= n * 160, "{info}");
+    assert!(m["graphs"].as_u64().expect("graphs") > 0, "{info}");
+    let per_code = m["code_bytes_per_point"].as_u64().expect("code bytes per point");
+    assert!((40..=96).contains(&per_code), "an int8 row is the dimension padded, plus its factors: {info}");
+    assert!(m["codes"].as_u64().expect("codes") >= (n - 3) * per_code, "{info}");
+    assert_eq!(v["tombstones"], 3, "{info}");
+}

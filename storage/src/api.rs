@@ -686,10 +686,25 @@ pub struct IndexingInfo {
     pub indexed_points: u64,
     /// Points not yet in the graph (searched exactly until the background thread reaches them).
     pub pending_points: u64,
-    /// Deleted ids in the in-memory index's id space (ids are kept across rebuilds).
+    /// Deleted ids that still hold a row or a graph node (a rebuild reclaims them).
     pub tombstones: u64,
     /// Background rebuilds since open (triggered by `tombstone_rebuild_ratio`).
     pub rebuilds: u64,
+    /// Bytes of the full vectors in RAM (the arena, tombstoned and reusable rows included).
+    #[serde(default)]
+    pub vector_bytes: u64,
+    /// Bytes of the graphs (HNSW, and ACORN-gamma when built).
+    #[serde(default)]
+    pub graph_bytes: u64,
+    /// Bytes of the quantized codes (0 without quantization or before training).
+    #[serde(default)]
+    pub code_bytes: u64,
+    /// Bytes per point of one full vector as stored (dimension x 4).
+    #[serde(default)]
+    pub vector_bytes_per_point: u64,
+    /// Bytes per point of one code row (0 without codes).
+    #[serde(default)]
+    pub code_bytes_per_point: u64,
 }
 
 /// Collection status: green when the graph covers every point.

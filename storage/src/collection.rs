@@ -1818,6 +1818,11 @@ impl Collection {
                     pending_points: stats.pending,
                     tombstones: engine.tombstones(),
                     rebuilds: vi.rebuilds.load(Ordering::Acquire),
+                    vector_bytes: stats.vector_bytes,
+                    graph_bytes: stats.graph_bytes,
+                    code_bytes: stats.code_bytes,
+                    vector_bytes_per_point: engine.config().dim as u64 * 4,
+                    code_bytes_per_point: stats.code_bytes_per_point,
                 },
             );
         }
@@ -1827,6 +1832,11 @@ impl Collection {
             pending_points: sum(|i| i.pending_points),
             tombstones: sum(|i| i.tombstones),
             rebuilds: sum(|i| i.rebuilds),
+            vector_bytes: sum(|i| i.vector_bytes),
+            graph_bytes: sum(|i| i.graph_bytes),
+            code_bytes: sum(|i| i.code_bytes),
+            vector_bytes_per_point: sum(|i| i.vector_bytes_per_point),
+            code_bytes_per_point: sum(|i| i.code_bytes_per_point),
         };
         let st = self.state.read();
         let payload_schema = st

@@ -44,6 +44,7 @@ use crate::api;
         api::UpdateCollection,
         api::WalConfig,
         api::VectorIndexInfo,
+        api::VectorMemoryInfo,
         api::VectorStruct,
         api::BatchVectors,
         api::SparseVector,

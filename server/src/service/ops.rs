@@ -824,6 +824,14 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
                         indexed_points: v.indexed_points,
                         pending_points: v.pending_points,
                         rebuilds: v.rebuilds,
+                        tombstones: v.tombstones,
+                        memory: api::VectorMemoryInfo {
+                            vectors: v.vector_bytes,
+                            graphs: v.graph_bytes,
+                            codes: v.code_bytes,
+                            vector_bytes_per_point: v.vector_bytes_per_point,
+                            code_bytes_per_point: v.code_bytes_per_point,
+                        },
                     },
                 )
             })

@@ -43,7 +43,7 @@ use crate::matryoshka::{
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::quant::persist::{self, CODES_FILE};
 use crate::quant::{
-    CodeLoad, CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING,
+    CodeLoad, CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch,
 };
 use crate::registry::{merge, Entry, IndexKind, Registry, Slot};
 pub use crate::registry::{GraphLoad, INDEX_CHUNK_PER_THREAD};
@@ -1028,11 +1028,10 @@ impl QueryCtx<'_> {
     /// The exact path over codes: the `oversampling * k` best allowed rows by code distance,
     /// rescored with the full vectors.
     fn code_scan(&self, explain: &mut Explain) -> Result<Vec<Neighbor>> {
-        let default = (self.k as f64 * DEFAULT_SCAN_OVERSAMPLING).ceil() as usize;
-        let r = self.qs.candidates(self.k, default);
         let codes = self
             .codes
             .ok_or_else(|| IndexError::PathUnavailable { path: "codes", reason: "no codes".into() })?;
+        let r = self.qs.candidates(self.k, codes.scan_candidates(self.k));
         let (found, computed, bound) = codes.visit(self.q, ScanCodes { ctx: self, r })?;
         let bound = Some(bound);
         explain.distances_computed += computed;

@@ -97,8 +97,8 @@ pub struct QuantSearch {
     /// returned distances are the codes' estimates.
     pub rescore: bool,
     /// Candidates rescored = `ceil(k * oversampling)` (at least `k`); `None`: the code kind's
-    /// default for a graph walk ([`Codes::walk_candidates`]), [`DEFAULT_SCAN_OVERSAMPLING`]` * k`
-    /// for a scan.
+    /// default for a graph walk ([`Codes::walk_candidates`]) or a scan
+    /// ([`Codes::scan_candidates`]).
     pub oversampling: Option<f64>,
 }
 
@@ -110,7 +110,8 @@ pub const SQ8_WALK_RESCORE: usize = 4;
 /// codes rescore the whole beam, as binary codes do).
 pub const RABITQ4_WALK_RESCORE: usize = 8;
 
-/// Oversampling of a code scan when the query does not set one.
+/// Oversampling of a code scan when the query does not set one (int8, binary, 4-bit RaBitQ;
+/// see [`Codes::scan_candidates`]).
 pub const DEFAULT_SCAN_OVERSAMPLING: f64 = 4.0;
 
 impl Default for QuantSearch {
@@ -250,8 +251,9 @@ impl Codes {
 
     /// Candidates of a graph walk with beam `ef` rescored for `k` results when the query does
     /// not set an oversampling: int8 estimates rank almost like the full vectors, so the best
-    /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice; sign codes rank coarsely, so the whole
-    /// beam is rescored.
+    /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice, and for 4-bit RaBitQ codes
+    /// [`RABITQ4_WALK_RESCORE`]` * k`; sign codes and RaBitQ codes of 2 bits or fewer rank
+    /// coarsely, so the whole beam is rescored.
     pub fn walk_candidates(&self, k: usize, ef: usize) -> usize {
         match self {
             Codes::Sq8(_) => ef.min(SQ8_WALK_RESCORE * k).max(k),
@@ -261,6 +263,22 @@ impl Codes {
                 RabitqBits::One | RabitqBits::OneAndHalf | RabitqBits::Two => ef.max(k),
             },
         }
+    }
+
+    /// Candidates of a code scan rescored for `k` results when the query does not set an
+    /// oversampling: [`DEFAULT_SCAN_OVERSAMPLING`]` * k`, more for RaBitQ codes of 2 bits or
+    /// fewer (their estimates rank coarsely: a scan keeps the best by estimate from every
+    /// allowed row, so the list must be long enough to hold the true neighbours).
+    pub fn scan_candidates(&self, k: usize) -> usize {
+        let times = match self {
+            Codes::Sq8(_) | Codes::Binary(_) => DEFAULT_SCAN_OVERSAMPLING,
+            Codes::RaBitQ(c) => match c.bits() {
+                RabitqBits::Four => DEFAULT_SCAN_OVERSAMPLING,
+                RabitqBits::Two => 4.0 * DEFAULT_SCAN_OVERSAMPLING,
+                RabitqBits::One | RabitqBits::OneAndHalf => 8.0 * DEFAULT_SCAN_OVERSAMPLING,
+            },
+        };
+        ((k as f64 * times).ceil() as usize).max(k)
     }
 
     /// Bytes per row.

@@ -42,9 +42,7 @@ use crate::matryoshka::{
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
 use crate::quant::persist::{self, CODES_FILE};
-use crate::quant::{
-    CodeLoad, CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch,
-};
+use crate::quant::{CodeLoad, CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch};
 use crate::registry::{merge, Entry, IndexKind, Registry, Slot};
 pub use crate::registry::{GraphLoad, INDEX_CHUNK_PER_THREAD};
 use crate::source::{F32Scorer, Scorer};
@@ -936,8 +934,11 @@ impl CollectionIndex {
         };
         match persist::decode(&bytes, cfg, self.cfg.metric, &pts.store) {
             Ok(l) => {
-                *self.quant.write() =
-                    QuantState { codes: Some(l.codes), trained_live: l.trained_live, trained_sample: l.trained_sample };
+                *self.quant.write() = QuantState {
+                    codes: Some(l.codes),
+                    trained_live: l.trained_live,
+                    trained_sample: l.trained_sample,
+                };
                 Some(CodeLoad::Loaded { rows: l.rows, reencoded: l.reencoded })
             }
             Err(reason) => Some(CodeLoad::Rejected { reason: format!("{}: {reason}", path.display()) }),

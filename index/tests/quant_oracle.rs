@@ -334,22 +334,32 @@ fn bits_kind(bits: RabitqBits) -> &'static str {
 fn same_results(a: &CollectionIndex, b: &CollectionIndex, queries: &[Vec<f32>]) {
     let few: RoaringBitmap = (0..N as u32).filter(|i| i % 20 == 3).collect();
     for q in queries.iter().take(30) {
-        for (allowed, strategy) in [(None, Strategy::Auto), (Some(&few), Strategy::Acorn), (None, Strategy::Exact)] {
+        for (allowed, strategy) in
+            [(None, Strategy::Auto), (Some(&few), Strategy::Acorn), (None, Strategy::Exact)]
+        {
             let p = SearchParams { k: K, ef: Some(64), strategy, ..Default::default() };
             let (x, y) = (a.search(q, allowed, &p).unwrap(), b.search(q, allowed, &p).unwrap());
             assert!(x.explain.quantization.as_ref().unwrap().used, "{:?}", x.explain.quantization);
             assert!(y.explain.quantization.as_ref().unwrap().used, "{:?}", y.explain.quantization);
-            let key = |o: &grove_index::SearchOutput| o.hits.iter().map(|h| (h.id, h.dist.to_bits())).collect::<Vec<_>>();
+            let key = |o: &grove_index::SearchOutput| {
+                o.hits.iter().map(|h| (h.id, h.dist.to_bits())).collect::<Vec<_>>()
+            };
             assert_eq!(key(&x), key(&y), "{strategy:?}");
             // Code distances agree too (no rescoring): the codes themselves are the same.
-            let raw = SearchParams { quantization: QuantSearch { rescore: false, ..Default::default() }, ..p };
+            let raw =
+                SearchParams { quantization: QuantSearch { rescore: false, ..Default::default() }, ..p };
             let (x, y) = (a.search(q, allowed, &raw).unwrap(), b.search(q, allowed, &raw).unwrap());
             assert_eq!(key(&x), key(&y), "{strategy:?} without rescoring");
         }
     }
 }
 
-fn reopened(base: &[Vec<f32>], metric: Metric, quantization: Option<QuantConfig>, dir: &std::path::Path) -> (CollectionIndex, grove_index::LoadReport) {
+fn reopened(
+    base: &[Vec<f32>],
+    metric: Metric,
+    quantization: Option<QuantConfig>,
+    dir: &std::path::Path,
+) -> (CollectionIndex, grove_index::LoadReport) {
     let cfg = IndexConfig {
         build_threads: 2,
         planner: PlannerConfig { exact_max_points: 200, ..PlannerConfig::default() },
@@ -367,7 +377,12 @@ fn reopened(base: &[Vec<f32>], metric: Metric, quantization: Option<QuantConfig>
 #[test]
 fn codes_persist_beside_the_graphs_and_a_bad_file_retrains() {
     let (base, queries) = data(16);
-    for cfg in [rabitq(RabitqBits::Four), rabitq(RabitqBits::OneAndHalf), INT8, QuantConfig::Binary { always_ram: true }] {
+    for cfg in [
+        rabitq(RabitqBits::Four),
+        rabitq(RabitqBits::OneAndHalf),
+        INT8,
+        QuantConfig::Binary { always_ram: true },
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let a = index_with(&base, Metric::Cosine, Some(cfg));
         a.save_graphs(dir.path()).unwrap();
@@ -389,12 +404,22 @@ fn codes_persist_beside_the_graphs_and_a_bad_file_retrains() {
         assert!(c.codes_ready());
 
         // Another configuration does not load them.
-        let other = if matches!(cfg, QuantConfig::RaBitQ { bits: RabitqBits::Four, .. }) { INT8 } else { rabitq(RabitqBits::Four) };
+        let other = if matches!(cfg, QuantConfig::RaBitQ { bits: RabitqBits::Four, .. }) {
+            INT8
+        } else {
+            rabitq(RabitqBits::Four)
+        };
         let (_, report) = reopened(&base, Metric::Cosine, Some(other), dir.path());
-        assert!(matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("configuration")), "{report:?}");
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("configuration")),
+            "{report:?}"
+        );
         // Nor does another metric.
         let (_, report) = reopened(&base, Metric::L2, Some(cfg), dir.path());
-        assert!(matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("metric")), "{report:?}");
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("metric")),
+            "{report:?}"
+        );
 
         // A corrupt file (one byte flipped, or truncated) is rejected, never a panic; the
         // codes are retrained in the next indexing round and give the same results.
@@ -403,7 +428,10 @@ fn codes_persist_beside_the_graphs_and_a_bad_file_retrains() {
         bytes[mid] ^= 0x5A;
         std::fs::write(&file, &bytes).unwrap();
         let (d, report) = reopened(&base, Metric::Cosine, Some(cfg), dir.path());
-        assert!(matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("checksum")), "{report:?}");
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("checksum")),
+            "{report:?}"
+        );
         assert!(!d.codes_ready(), "rejected codes are not used");
         d.build();
         assert!(d.codes_ready(), "retrained");
@@ -411,7 +439,10 @@ fn codes_persist_beside_the_graphs_and_a_bad_file_retrains() {
         for len in [0, 7, 40, mid] {
             std::fs::write(&file, &bytes[..len]).unwrap();
             let (_, report) = reopened(&base, Metric::Cosine, Some(cfg), dir.path());
-            assert!(matches!(report.codes, Some(CodeLoad::Rejected { .. })), "truncated to {len}: {report:?}");
+            assert!(
+                matches!(report.codes, Some(CodeLoad::Rejected { .. })),
+                "truncated to {len}: {report:?}"
+            );
         }
     }
     // Without quantization no codes file is written, and an old one is removed.

@@ -162,8 +162,9 @@ async fn turbo_builds_rabitq_codes_whose_rescored_hits_equal_the_exact_scan() {
         })))
         .await;
         for chunk in all.chunks(1000) {
-            ok(c.put(s.url(&format!("/collections/{name}/points?wait=true"))).json(&json!({"points": chunk})))
-                .await;
+            ok(c.put(s.url(&format!("/collections/{name}/points?wait=true")))
+                .json(&json!({"points": chunk})))
+            .await;
         }
         let info = wait_green(&c, &s, name).await;
         assert_eq!(info["config"]["quantization_config"]["turbo"]["bits"], bits, "{info}");
@@ -178,7 +179,9 @@ async fn turbo_builds_rabitq_codes_whose_rescored_hits_equal_the_exact_scan() {
     for (name, kind) in [("t4", "rabitq-4bit"), ("t2", "rabitq-2bit")] {
         for q in &queries {
             let query = |params: Value| json!({"query": q, "limit": 10, "params": params, "explain": true});
-            let exact = ok(c.post(url(name)).json(&query(json!({"exact": true, "quantization": {"ignore": true}})))).await;
+            let exact =
+                ok(c.post(url(name)).json(&query(json!({"exact": true, "quantization": {"ignore": true}}))))
+                    .await;
             // The graph walk on codes (a wide beam for 2 bits, see the engine's oracle test).
             let quant = ok(c.post(url(name)).json(&query(json!({"hnsw_ef": 128})))).await;
             let qx = &quant["explain"]["quantization"];
@@ -187,7 +190,9 @@ async fn turbo_builds_rabitq_codes_whose_rescored_hits_equal_the_exact_scan() {
             assert!(qx["code_distances"].as_u64().unwrap_or(0) > 0, "{qx}");
             assert!(qx["rescored"].as_u64().unwrap_or(0) >= 10, "{qx}");
             assert_eq!(ids(&quant), ids(&exact), "{name}: {qx}");
-            for (a, b) in quant["points"].as_array().expect("p").iter().zip(exact["points"].as_array().expect("p")) {
+            for (a, b) in
+                quant["points"].as_array().expect("p").iter().zip(exact["points"].as_array().expect("p"))
+            {
                 let (sa, sb) = (a["score"].as_f64().expect("score"), b["score"].as_f64().expect("score"));
                 assert!((sa - sb).abs() < 1e-5, "{sa} vs {sb}");
             }

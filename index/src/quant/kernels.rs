@@ -204,7 +204,10 @@ mod x86 {
                     b = _mm_srl_epi16(b, count);
                     let c1 = _mm256_cvtepu8_epi16(_mm_and_si128(b, mask));
                     b = _mm_srl_epi16(b, count);
-                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(c0, _mm256_loadu_si256(pw.add(wi) as *const __m256i)));
+                    a0 = _mm256_add_epi32(
+                        a0,
+                        _mm256_madd_epi16(c0, _mm256_loadu_si256(pw.add(wi) as *const __m256i)),
+                    );
                     a1 = _mm256_add_epi32(
                         a1,
                         _mm256_madd_epi16(c1, _mm256_loadu_si256(pw.add(wi + 16) as *const __m256i)),
@@ -313,7 +316,11 @@ mod tests {
                     let mut packed = vec![0u8; n * bits as usize / 8];
                     pack_codes(&codes, bits, &mut packed);
                     let want: i64 = codes.iter().zip(&w).map(|(&c, &x)| i64::from(c) * i64::from(x)).sum();
-                    assert_eq!(i64::from(dot_packed_i16_scalar(&packed, bits, &w)), want, "bits {bits} n {n}");
+                    assert_eq!(
+                        i64::from(dot_packed_i16_scalar(&packed, bits, &w)),
+                        want,
+                        "bits {bits} n {n}"
+                    );
                     assert_eq!(i64::from(dot_packed_i16(&packed, bits, &w)), want, "bits {bits} n {n}");
                 }
             }

@@ -191,8 +191,7 @@ impl Codes {
                 Codes::Binary(c)
             }
             QuantConfig::RaBitQ { bits, .. } => {
-                let mut c =
-                    RabitqCodes::train(store.dim(), metric, &sample, *bits, rabitq::ROTATION_SEED);
+                let mut c = RabitqCodes::train(store.dim(), metric, &sample, *bits, rabitq::ROTATION_SEED);
                 c.encode_all(store);
                 Codes::RaBitQ(c)
             }

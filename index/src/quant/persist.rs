@@ -169,7 +169,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn u64s(&mut self, want: usize, what: &str) -> Parse<Vec<u64>> {
         let n = self.len(want, what)?;
         let b = self.take(n.checked_mul(8).ok_or("length overflow")?)?;
-        Ok(b.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect())
+        Ok(b.chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
     }
 }
 
@@ -235,7 +237,10 @@ pub fn decode(bytes: &[u8], cfg: &QuantConfig, metric: Metric, store: &VectorSto
     }
     let param = r.u32()?;
     if (kind, param) != config_tag(cfg) {
-        return Err(format!("codes of another configuration (kind {kind}, parameter {param:#x}); {} expected", cfg.kind()));
+        return Err(format!(
+            "codes of another configuration (kind {kind}, parameter {param:#x}); {} expected",
+            cfg.kind()
+        ));
     }
     let dim = r.u32()? as usize;
     if dim != store.dim() {

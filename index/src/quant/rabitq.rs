@@ -41,6 +41,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::distance::dot;
 use crate::source::{prefetch_bytes, Scorer};
@@ -115,7 +116,9 @@ impl RabitqBits {
     }
 
     pub(crate) fn from_tag(t: u8) -> Option<Self> {
-        [RabitqBits::One, RabitqBits::OneAndHalf, RabitqBits::Two, RabitqBits::Four].into_iter().find(|b| b.tag() == t)
+        [RabitqBits::One, RabitqBits::OneAndHalf, RabitqBits::Two, RabitqBits::Four]
+            .into_iter()
+            .find(|b| b.tag() == t)
     }
 }
 
@@ -209,16 +212,33 @@ impl RabitqCodes {
         }
     }
 
-    /// Codes for every row of `store` (deleted rows and gaps too: row `i` stays at offset `i`).
+    /// Codes for every row of `store` (deleted rows and gaps too: row `i` stays at offset `i`),
+    /// encoded in parallel on the current rayon pool (a row costs a rotation and a scan of
+    /// scales, far more than an int8 row).
     pub fn encode_all(&mut self, store: &VectorStore) {
-        self.data.clear();
-        self.rows = 0;
-        self.max_err = 0.0;
-        self.max_scale = 0.0;
-        self.data.reserve(store.len() * self.row_bytes());
-        for id in 0..store.len() as u32 {
-            self.set(id, store.get(id));
-        }
+        let rb = self.row_bytes();
+        let mut data = vec![0u8; store.len() * rb];
+        let this = &*self;
+        let (max_err, max_scale) = data
+            .par_chunks_mut(rb)
+            .enumerate()
+            .map(|(id, row)| {
+                let e = this.encode_row(store.get(id as u32));
+                Self::write_row(this.code_bytes, this.bits.bits(), row, &e);
+                (e.err, e.scale)
+            })
+            .reduce(|| (0.0f32, 0.0f32), |a, b| (a.0.max(b.0), a.1.max(b.1)));
+        self.data = data;
+        self.rows = store.len();
+        self.max_err = max_err;
+        self.max_scale = max_scale;
+    }
+
+    /// Writes a row: the packed code (`code_bytes`), then `scale` and the constant.
+    fn write_row(code_bytes: usize, bits: u32, row: &mut [u8], e: &Encoded) {
+        pack_codes(&e.codes, bits, &mut row[..code_bytes]);
+        row[code_bytes..code_bytes + 4].copy_from_slice(&e.scale.to_le_bytes());
+        row[code_bytes + 4..code_bytes + 8].copy_from_slice(&e.add.to_le_bytes());
     }
 
     fn row_bytes(&self) -> usize {
@@ -239,11 +259,8 @@ impl RabitqCodes {
             self.data.resize((i + 1) * self.row_bytes(), 0);
             self.rows = i + 1;
         }
-        let (rb, cb) = (self.row_bytes(), self.code_bytes);
-        let row = &mut self.data[i * rb..(i + 1) * rb];
-        pack_codes(&e.codes, self.bits.bits(), &mut row[..cb]);
-        row[cb..cb + 4].copy_from_slice(&e.scale.to_le_bytes());
-        row[cb + 4..cb + 8].copy_from_slice(&e.add.to_le_bytes());
+        let rb = self.row_bytes();
+        Self::write_row(self.code_bytes, self.bits.bits(), &mut self.data[i * rb..(i + 1) * rb], &e);
         self.max_err = self.max_err.max(e.err);
         self.max_scale = self.max_scale.max(e.scale);
     }
@@ -409,7 +426,20 @@ impl RabitqCodes {
         let rotation = r.f32s(pdim * dim, "rotation")?;
         let code_bytes = pdim * bits.bits() as usize / 8;
         let data = r.bytes(rows * (code_bytes + 8), "codes")?;
-        Ok(Self { dim, pdim, bits, metric, seed, centroid, rotation, code_bytes, data, rows, max_err, max_scale })
+        Ok(Self {
+            dim,
+            pdim,
+            bits,
+            metric,
+            seed,
+            centroid,
+            rotation,
+            code_bytes,
+            data,
+            rows,
+            max_err,
+            max_scale,
+        })
     }
 }
 
@@ -528,7 +558,10 @@ mod tests {
                     assert!(err <= det, "{bits:?} id {id}: error {err} above the Cauchy-Schwarz bound {det}");
                     let prob = f64::from(e.err) * qn * eps + rounding + slack;
                     over_prob += usize::from(err > prob);
-                    assert!(err <= f64::from(sc.error_bound()) + slack || err > prob, "reported bound below a row's");
+                    assert!(
+                        err <= f64::from(sc.error_bound()) + slack || err > prob,
+                        "reported bound below a row's"
+                    );
                     pairs += 1;
                     sum_err += err;
                     sum_cos += f64::from(e.cos);
@@ -650,7 +683,8 @@ mod tests {
             assert_ne!(p, random_isometry(pdim, dim, 10));
             for a in 0..dim {
                 for b in 0..dim {
-                    let g: f64 = (0..pdim).map(|i| f64::from(p[i * dim + a]) * f64::from(p[i * dim + b])).sum();
+                    let g: f64 =
+                        (0..pdim).map(|i| f64::from(p[i * dim + a]) * f64::from(p[i * dim + b])).sum();
                     let want = if a == b { 1.0 } else { 0.0 };
                     assert!((g - want).abs() < 1e-5, "({pdim}, {dim}) columns {a}, {b}: {g}");
                 }

@@ -251,14 +251,14 @@ impl Codes {
     /// Candidates of a graph walk with beam `ef` rescored for `k` results when the query does
     /// not set an oversampling: int8 estimates rank almost like the full vectors, so the best
     /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice, and for 4-bit RaBitQ codes
-    /// [`RABITQ4_WALK_RESCORE`]` * k`; sign codes and RaBitQ codes of 2 bits or fewer rank
+    /// [`RABITQ4_WALK_RESCORE`]` * k` (times [`RabitqCodes::low_dim_factor`]); sign codes and RaBitQ codes of 2 bits or fewer rank
     /// coarsely, so the whole beam is rescored.
     pub fn walk_candidates(&self, k: usize, ef: usize) -> usize {
         match self {
             Codes::Sq8(_) => ef.min(SQ8_WALK_RESCORE * k).max(k),
             Codes::Binary(_) => ef.max(k),
             Codes::RaBitQ(c) => match c.bits() {
-                RabitqBits::Four => ef.min(RABITQ4_WALK_RESCORE * k).max(k),
+                RabitqBits::Four => ef.min(RABITQ4_WALK_RESCORE * c.low_dim_factor() * k).max(k),
                 RabitqBits::One | RabitqBits::OneAndHalf | RabitqBits::Two => ef.max(k),
             },
         }
@@ -266,16 +266,21 @@ impl Codes {
 
     /// Candidates of a code scan rescored for `k` results when the query does not set an
     /// oversampling: [`DEFAULT_SCAN_OVERSAMPLING`]` * k`, more for RaBitQ codes of 2 bits or
-    /// fewer (their estimates rank coarsely: a scan keeps the best by estimate from every
-    /// allowed row, so the list must be long enough to hold the true neighbours).
+    /// fewer and for RaBitQ codes of fewer than 256 rotated dimensions (a scan keeps the best
+    /// by estimate from every allowed row, so the list must hold the true neighbours; RaBitQ's
+    /// error shrinks as `1 / sqrt(D)` (see [`rabitq`]), so low dimensions need a longer list:
+    /// [`RabitqCodes::low_dim_factor`] times longer).
     pub fn scan_candidates(&self, k: usize) -> usize {
         let times = match self {
             Codes::Sq8(_) | Codes::Binary(_) => DEFAULT_SCAN_OVERSAMPLING,
-            Codes::RaBitQ(c) => match c.bits() {
-                RabitqBits::Four => DEFAULT_SCAN_OVERSAMPLING,
-                RabitqBits::Two => 4.0 * DEFAULT_SCAN_OVERSAMPLING,
-                RabitqBits::One | RabitqBits::OneAndHalf => 8.0 * DEFAULT_SCAN_OVERSAMPLING,
-            },
+            Codes::RaBitQ(c) => {
+                c.low_dim_factor() as f64
+                    * match c.bits() {
+                        RabitqBits::Four => DEFAULT_SCAN_OVERSAMPLING,
+                        RabitqBits::Two => 4.0 * DEFAULT_SCAN_OVERSAMPLING,
+                        RabitqBits::One | RabitqBits::OneAndHalf => 8.0 * DEFAULT_SCAN_OVERSAMPLING,
+                    }
+            }
         };
         ((k as f64 * times).ceil() as usize).max(k)
     }

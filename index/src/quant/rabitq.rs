@@ -346,6 +346,14 @@ impl RabitqCodes {
         self.pdim
     }
 
+    /// How many times longer a candidate list must be than at `D >= 256` for the same chance
+    /// of holding the true neighbours: `256 / D` (at least 1). The estimate's error relative
+    /// to `|r| |q - c|` shrinks as `1 / sqrt(D - 1)` (module docs), so at low `D` more rows
+    /// are within an error of the k-th neighbour's distance.
+    pub fn low_dim_factor(&self) -> usize {
+        (256 / self.pdim).max(1)
+    }
+
     /// Bytes held.
     pub fn memory_bytes(&self) -> usize {
         self.data.capacity() + (self.rotation.len() + self.centroid.len()) * 4

@@ -3,7 +3,7 @@
 //!
 //! A graph walk at d = 384 spends much of its time loading 1.5 KB rows from scattered
 //! addresses. Codes cut what a distance reads ([`sq8`]: 1 byte per component, 4x less;
-//! [`rabitq`]: 1, 1.5, 2 or 4 bits per rotated component, 8-16x less) while
+//! [`rabitq`]: 1, 1.5, 2 or 4 bits per rotated component, 8-32x less) while
 //! the candidates a walk or scan ends with are rescored from the full vectors
 //! ([`QuantSearch::rescore`]), so the returned distances are exact and recall is recovered by
 //! rescoring a few more candidates than asked for ([`QuantSearch::oversampling`]).
@@ -251,8 +251,8 @@ impl Codes {
     /// Candidates of a graph walk with beam `ef` rescored for `k` results when the query does
     /// not set an oversampling: int8 estimates rank almost like the full vectors, so the best
     /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice, and for 4-bit RaBitQ codes
-    /// [`RABITQ4_WALK_RESCORE`]` * k` (times [`RabitqCodes::low_dim_factor`]); sign codes and RaBitQ codes of 2 bits or fewer rank
-    /// coarsely, so the whole beam is rescored.
+    /// [`RABITQ4_WALK_RESCORE`]` * k` (times [`RabitqCodes::low_dim_factor`]); sign codes and
+    /// RaBitQ codes of 2 bits or fewer rank coarsely, so the whole beam is rescored.
     pub fn walk_candidates(&self, k: usize, ef: usize) -> usize {
         match self {
             Codes::Sq8(_) => ef.min(SQ8_WALK_RESCORE * k).max(k),

@@ -260,7 +260,7 @@ struct RunArgs {
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Quantized codes for Grove's graph walks and large scans, rescored with the full
-    /// vectors: none, int8 or binary.
+    /// vectors: none, int8, binary, or rabitq4 / rabitq2 / rabitq1 (rotated multi-bit codes).
     #[arg(long, default_value = "none")]
     quantization: String,
 }
@@ -326,7 +326,17 @@ impl RunArgs {
                 "none" => None,
                 "int8" => Some(grove_index::quant::QuantConfig::Scalar { quantile: None, always_ram: true }),
                 "binary" => Some(grove_index::quant::QuantConfig::Binary { always_ram: true }),
-                other => anyhow::bail!("--quantization: expected none, int8 or binary, got {other:?}"),
+                "rabitq4" | "rabitq2" | "rabitq1" => Some(grove_index::quant::QuantConfig::RaBitQ {
+                    bits: match self.quantization.as_str() {
+                        "rabitq4" => grove_index::quant::RabitqBits::Four,
+                        "rabitq2" => grove_index::quant::RabitqBits::Two,
+                        _ => grove_index::quant::RabitqBits::One,
+                    },
+                    always_ram: true,
+                }),
+                other => anyhow::bail!(
+                    "--quantization: expected none, int8, binary, rabitq4, rabitq2 or rabitq1, got {other:?}"
+                ),
             },
         })
     }

@@ -41,7 +41,8 @@ use crate::matryoshka::{
     MatryoshkaQuery, Rotation,
 };
 use crate::planner::{self, PlanInput, PlannerConfig};
-use crate::quant::{CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch, DEFAULT_SCAN_OVERSAMPLING};
+use crate::quant::persist::{self, CODES_FILE};
+use crate::quant::{CodeLoad, CodeVisitor, Codes, QuantConfig, QuantExplain, QuantSearch};
 use crate::registry::{merge, Entry, IndexKind, Registry, Slot};
 pub use crate::registry::{GraphLoad, INDEX_CHUNK_PER_THREAD};
 use crate::source::{F32Scorer, Scorer};
@@ -198,6 +199,9 @@ pub struct LoadReport {
     pub acorn: Option<GraphLoad>,
     /// Each Matryoshka prefix graph, by prefix dimension, when prefix graphs are configured.
     pub matryoshka: Vec<(usize, GraphLoad)>,
+    /// The quantized codes ([`crate::quant::persist::CODES_FILE`]), when quantization is
+    /// configured.
+    pub codes: Option<CodeLoad>,
 }
 
 /// Vectors and tombstones.
@@ -888,8 +892,9 @@ impl CollectionIndex {
 
     /// Writes every registered index into `dir`: the HNSW graph as [`HNSW_FILE`], the
     /// ACORN-gamma graph as [`ACORN_FILE`], each prefix graph under its fingerprinted name
-    /// (each written to a temporary file and renamed). Points still pending are not in the
-    /// files; after a load they are pending again.
+    /// (each written to a temporary file and renamed), and the quantized codes as
+    /// [`CODES_FILE`]. Points still pending are not in the files; after a load they are
+    /// pending again.
     pub fn save_graphs(&self, dir: &Path) -> Result<()> {
         let _serial = self.indexing.lock();
         std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.to_path_buf(), source })?;
@@ -897,6 +902,7 @@ impl CollectionIndex {
         for e in &entries {
             e.save(dir)?;
         }
+        self.save_codes(dir)?;
         // Files of an earlier declaration or rotation can never load again: remove them.
         if let Ok(rd) = std::fs::read_dir(dir) {
             for f in rd.flatten() {
@@ -918,8 +924,12 @@ impl CollectionIndex {
         let _serial = self.indexing.lock();
         let pts = self.points.read();
         let n = pts.store.len();
-        let mut report =
-            LoadReport { hnsw: GraphLoad::Missing { pending: 0 }, acorn: None, matryoshka: Vec::new() };
+        let mut report = LoadReport {
+            hnsw: GraphLoad::Missing { pending: 0 },
+            acorn: None,
+            matryoshka: Vec::new(),
+            codes: None,
+        };
         for e in self.registry.entries() {
             let outcome = e.load(dir, self.cfg.metric, n, &pts.dead);
             match e.kind() {
@@ -928,6 +938,7 @@ impl CollectionIndex {
                 IndexKind::Prefix { dim } => report.matryoshka.push((dim, outcome)),
             }
         }
+        report.codes = self.load_codes(dir, &pts);
         drop(pts);
         self.ungap_graph_nodes();
         report
@@ -943,6 +954,53 @@ impl CollectionIndex {
             pts.gaps.iter().filter(|&id| entries.iter().any(|e| e.read().index.contains(id))).collect();
         for id in held {
             pts.gaps.remove(id);
+        }
+    }
+
+    /// Writes the codes (when trained and covering every row) as [`CODES_FILE`], or removes
+    /// an older file when there are none, so a stale file can never load. Serialised under the
+    /// locks, written after they are released (the fsync does not hold up inserts).
+    fn save_codes(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(CODES_FILE);
+        let bytes = match &self.cfg.quantization {
+            None => None,
+            Some(cfg) => {
+                let pts = self.points.read();
+                let q = self.quant.read();
+                q.codes.as_ref().filter(|c| c.rows() >= pts.store.len()).map(|c| {
+                    persist::encode(c, cfg, self.cfg.metric, &pts.store, q.trained_live, q.trained_sample)
+                })
+            }
+        };
+        match bytes {
+            Some(b) => crate::graph::write_atomically(&path, &b),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(IndexError::Io { path, source: e }),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Installs the codes saved in `dir` when they fit this collection's configuration and
+    /// vectors; otherwise keeps the current state (codes are then trained from the vectors).
+    fn load_codes(&self, dir: &Path, pts: &Points) -> Option<CodeLoad> {
+        let cfg = self.cfg.quantization.as_ref()?;
+        let path = dir.join(CODES_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(CodeLoad::Missing),
+            Err(e) => return Some(CodeLoad::Rejected { reason: format!("{}: {e}", path.display()) }),
+        };
+        match persist::decode(&bytes, cfg, self.cfg.metric, &pts.store) {
+            Ok(l) => {
+                *self.quant.write() = QuantState {
+                    codes: Some(l.codes),
+                    trained_live: l.trained_live,
+                    trained_sample: l.trained_sample,
+                };
+                Some(CodeLoad::Loaded { rows: l.rows, reencoded: l.reencoded })
+            }
+            Err(reason) => Some(CodeLoad::Rejected { reason: format!("{}: {reason}", path.display()) }),
         }
     }
 
@@ -1030,11 +1088,10 @@ impl QueryCtx<'_> {
     /// The exact path over codes: the `oversampling * k` best allowed rows by code distance,
     /// rescored with the full vectors.
     fn code_scan(&self, explain: &mut Explain) -> Result<Vec<Neighbor>> {
-        let default = (self.k as f64 * DEFAULT_SCAN_OVERSAMPLING).ceil() as usize;
-        let r = self.qs.candidates(self.k, default);
         let codes = self
             .codes
             .ok_or_else(|| IndexError::PathUnavailable { path: "codes", reason: "no codes".into() })?;
+        let r = self.qs.candidates(self.k, codes.scan_candidates(self.k));
         let (found, computed, bound) = codes.visit(self.q, ScanCodes { ctx: self, r })?;
         let bound = Some(bound);
         explain.distances_computed += computed;

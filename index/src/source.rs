@@ -2,8 +2,8 @@
 //!
 //! A graph walk or a scan needs two things per row: the distance from the query to it, and a
 //! way to start loading it early. [`Scorer`] is exactly that, so one walk serves full f32 rows
-//! ([`F32Scorer`]), scalar int8 codes ([`crate::quant::Sq8Scorer`]) and binary codes
-//! ([`crate::quant::BinaryScorer`]) alike, monomorphised per source (no dynamic dispatch in
+//! ([`F32Scorer`]), scalar int8 codes ([`crate::quant::Sq8Scorer`]), binary codes
+//! ([`crate::quant::BinaryScorer`]) and RaBitQ codes ([`crate::quant::RabitqScorer`]) alike, monomorphised per source (no dynamic dispatch in
 //! the inner loop). A scorer over codes returns an *estimate* of the internal distance; every
 //! caller that walks codes rescores its final candidates with [`F32Scorer`] (exact).
 

@@ -1,9 +1,10 @@
-//! Oracle tests of the quantized paths: recall@k of searches that walk or scan int8 codes
-//! (and rescore) against exact f32 brute force, with explicit tolerances, for every metric and
-//! the filtered paths; and the rescoring itself (returned distances are exact).
+//! Oracle tests of the quantized paths: recall@k of searches that walk or scan int8, binary or
+//! RaBitQ codes (and rescore) against exact f32 brute force, with explicit tolerances, for
+//! every metric and the filtered paths; the rescoring itself (returned distances are exact);
+//! and the codes file (a reopened index searches the same codes; a corrupt file retrains).
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use grove_index::quant::{QuantConfig, QuantSearch};
+use grove_index::quant::{CodeLoad, QuantConfig, QuantSearch, RabitqBits};
 use grove_index::{
     flat, CollectionIndex, IndexConfig, Metric, PlannerConfig, SearchParams, SearchPath, Strategy,
 };
@@ -252,4 +253,203 @@ fn binary_codes_with_rescoring_against_exact_truth() {
         eprintln!("{metric:?} binary scan x20: {r:.3}");
         assert!(r >= 0.95, "{metric:?} binary scan: recall {r}");
     }
+}
+
+fn rabitq(bits: RabitqBits) -> QuantConfig {
+    QuantConfig::RaBitQ { bits, always_ram: true }
+}
+
+#[test]
+fn rabitq_codes_on_every_path_against_exact_truth() {
+    let (base, queries) = data(15);
+    let half: RoaringBitmap = (0..N as u32).filter(|i| i % 2 == 0).collect();
+    let few: RoaringBitmap = (0..N as u32).filter(|i| i % 20 == 3).collect();
+    // (bits, bytes per point at d = 48 (D = 64), beam, recall floors: HNSW, HNSW ~50%,
+    // ACORN-1 ~5%, scan without rescoring; recall the codes may lose against the same walk on
+    // the full vectors). Two bits per component of 64 rotated dimensions rank coarsely: the
+    // walk needs a wider beam, as sign codes do.
+    for (bits, bytes, ef, floors, loss) in [
+        (RabitqBits::Four, 64 / 2 + 8, 64, [0.95, 0.93, 0.60, 0.60], 0.03),
+        (RabitqBits::Two, 64 / 4 + 8, 128, [0.95, 0.93, 0.60, 0.20], 0.03),
+    ] {
+        for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            let idx = index_with(&base, metric, Some(rabitq(bits)));
+            assert!(idx.codes_ready());
+            assert_eq!(idx.stats().code_bytes_per_point, bytes, "{bits:?}: packed code plus two factors");
+            let p = |strategy, ef| SearchParams { k: K, ef: Some(ef), strategy, ..Default::default() };
+            let full = |strategy, ef| SearchParams {
+                quantization: QuantSearch { ignore: true, ..Default::default() },
+                ..p(strategy, ef)
+            };
+            let cases = [
+                ("unfiltered HNSW", None, Strategy::Auto, SearchPath::Hnsw, floors[0]),
+                ("filtered HNSW ~50%", Some(&half), Strategy::Hnsw, SearchPath::Hnsw, floors[1]),
+                ("ACORN-1 ~5%", Some(&few), Strategy::Acorn, SearchPath::Acorn1, floors[2]),
+            ];
+            for (name, allowed, strategy, path, floor) in cases {
+                let r = recall(&idx, &queries, allowed, &p(strategy, ef), path);
+                let r32 = recall(&idx, &queries, allowed, &full(strategy, ef), path);
+                eprintln!("{bits:?} {metric:?} {name} ef {ef}: codes {r:.3}, f32 {r32:.3}");
+                assert!(r >= floor, "{bits:?} {metric:?} {name}: recall {r}");
+                assert!(r >= r32 - loss, "{bits:?} {metric:?} {name}: recall {r} vs f32 {r32}");
+            }
+            // The exact path scans codes and rescores: (nearly) exact.
+            let r = recall(&idx, &queries, None, &p(Strategy::Exact, 64), SearchPath::Exact);
+            eprintln!("{bits:?} {metric:?} scan + rescore: {r:.3}");
+            assert!(r >= 0.98, "{bits:?} {metric:?} scan + rescore: recall {r}");
+            let pr = SearchParams {
+                quantization: QuantSearch { rescore: false, ..Default::default() },
+                ..p(Strategy::Exact, 64)
+            };
+            let r = recall(&idx, &queries, None, &pr, SearchPath::Exact);
+            eprintln!("{bits:?} {metric:?} scan, no rescoring: {r:.3}");
+            assert!(r >= floors[3], "{bits:?} {metric:?} scan without rescoring: recall {r}");
+            // Rescored distances are exact.
+            let out = idx.search(&queries[0], None, &p(Strategy::Auto, 64)).unwrap();
+            let qx = out.explain.quantization.as_ref().unwrap();
+            assert_eq!(qx.kind, bits_kind(bits));
+            assert!(qx.error_bound.is_some_and(|b| b > 0.0 && b.is_finite()), "{qx:?}");
+            for h in &out.hits {
+                let mut x = base[h.id as usize].clone();
+                let mut q = queries[0].clone();
+                metric.prepare(&mut x);
+                metric.prepare(&mut q);
+                let exact = metric.distance(&q, &x);
+                assert!((h.dist - exact).abs() <= 1e-4 * exact.abs().max(1.0), "{} vs {exact}", h.dist);
+            }
+        }
+    }
+}
+
+fn bits_kind(bits: RabitqBits) -> &'static str {
+    match bits {
+        RabitqBits::One => "rabitq-1bit",
+        RabitqBits::OneAndHalf => "rabitq-1.5bit",
+        RabitqBits::Two => "rabitq-2bit",
+        RabitqBits::Four => "rabitq-4bit",
+    }
+}
+
+/// The same hits (ids and distances, bit for bit) for every query and path.
+fn same_results(a: &CollectionIndex, b: &CollectionIndex, queries: &[Vec<f32>]) {
+    let few: RoaringBitmap = (0..N as u32).filter(|i| i % 20 == 3).collect();
+    for q in queries.iter().take(30) {
+        for (allowed, strategy) in
+            [(None, Strategy::Auto), (Some(&few), Strategy::Acorn), (None, Strategy::Exact)]
+        {
+            let p = SearchParams { k: K, ef: Some(64), strategy, ..Default::default() };
+            let (x, y) = (a.search(q, allowed, &p).unwrap(), b.search(q, allowed, &p).unwrap());
+            assert!(x.explain.quantization.as_ref().unwrap().used, "{:?}", x.explain.quantization);
+            assert!(y.explain.quantization.as_ref().unwrap().used, "{:?}", y.explain.quantization);
+            let key = |o: &grove_index::SearchOutput| {
+                o.hits.iter().map(|h| (h.id, h.dist.to_bits())).collect::<Vec<_>>()
+            };
+            assert_eq!(key(&x), key(&y), "{strategy:?}");
+            // Code distances agree too (no rescoring): the codes themselves are the same.
+            let raw =
+                SearchParams { quantization: QuantSearch { rescore: false, ..Default::default() }, ..p };
+            let (x, y) = (a.search(q, allowed, &raw).unwrap(), b.search(q, allowed, &raw).unwrap());
+            assert_eq!(key(&x), key(&y), "{strategy:?} without rescoring");
+        }
+    }
+}
+
+fn reopened(
+    base: &[Vec<f32>],
+    metric: Metric,
+    quantization: Option<QuantConfig>,
+    dir: &std::path::Path,
+) -> (CollectionIndex, grove_index::LoadReport) {
+    let cfg = IndexConfig {
+        build_threads: 2,
+        planner: PlannerConfig { exact_max_points: 200, ..PlannerConfig::default() },
+        quantization,
+        ..IndexConfig::new(DIM, metric)
+    };
+    let idx = CollectionIndex::new(cfg).unwrap();
+    for (i, v) in base.iter().enumerate() {
+        idx.insert(i as u32, v).unwrap();
+    }
+    let report = idx.load_graphs(dir);
+    (idx, report)
+}
+
+#[test]
+fn codes_persist_beside_the_graphs_and_a_bad_file_retrains() {
+    let (base, queries) = data(16);
+    for cfg in [
+        rabitq(RabitqBits::Four),
+        rabitq(RabitqBits::OneAndHalf),
+        INT8,
+        QuantConfig::Binary { always_ram: true },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = index_with(&base, Metric::Cosine, Some(cfg));
+        a.save_graphs(dir.path()).unwrap();
+        let file = dir.path().join(grove_index::quant::persist::CODES_FILE);
+        assert!(file.exists());
+
+        // A fresh index over the same vectors loads the codes: ready before any indexing
+        // round, nothing re-encoded, the same results.
+        let (b, report) = reopened(&base, Metric::Cosine, Some(cfg), dir.path());
+        assert_eq!(report.codes, Some(CodeLoad::Loaded { rows: N as u64, reencoded: 0 }), "{cfg:?}");
+        assert!(b.codes_ready(), "{cfg:?}: loaded codes cover every row");
+        same_results(&a, &b, &queries);
+
+        // Rows added after the save are encoded at load.
+        let mut more = base.clone();
+        more.extend(queries.iter().take(50).cloned());
+        let (c, report) = reopened(&more, Metric::Cosine, Some(cfg), dir.path());
+        assert_eq!(report.codes, Some(CodeLoad::Loaded { rows: N as u64, reencoded: 50 }));
+        assert!(c.codes_ready());
+
+        // Another configuration does not load them.
+        let other = if matches!(cfg, QuantConfig::RaBitQ { bits: RabitqBits::Four, .. }) {
+            INT8
+        } else {
+            rabitq(RabitqBits::Four)
+        };
+        let (_, report) = reopened(&base, Metric::Cosine, Some(other), dir.path());
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("configuration")),
+            "{report:?}"
+        );
+        // Nor does another metric.
+        let (_, report) = reopened(&base, Metric::L2, Some(cfg), dir.path());
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("metric")),
+            "{report:?}"
+        );
+
+        // A corrupt file (one byte flipped, or truncated) is rejected, never a panic; the
+        // codes are retrained in the next indexing round and give the same results.
+        let mut bytes = std::fs::read(&file).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x5A;
+        std::fs::write(&file, &bytes).unwrap();
+        let (d, report) = reopened(&base, Metric::Cosine, Some(cfg), dir.path());
+        assert!(
+            matches!(&report.codes, Some(CodeLoad::Rejected { reason }) if reason.contains("checksum")),
+            "{report:?}"
+        );
+        assert!(!d.codes_ready(), "rejected codes are not used");
+        d.build();
+        assert!(d.codes_ready(), "retrained");
+        same_results(&a, &d, &queries);
+        for len in [0, 7, 40, mid] {
+            std::fs::write(&file, &bytes[..len]).unwrap();
+            let (_, report) = reopened(&base, Metric::Cosine, Some(cfg), dir.path());
+            assert!(
+                matches!(report.codes, Some(CodeLoad::Rejected { .. })),
+                "truncated to {len}: {report:?}"
+            );
+        }
+    }
+    // Without quantization no codes file is written, and an old one is removed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(grove_index::quant::persist::CODES_FILE);
+    std::fs::write(&file, b"stale").unwrap();
+    let plain = index_with(&base[..500], Metric::Cosine, None);
+    plain.save_graphs(dir.path()).unwrap();
+    assert!(!file.exists());
 }

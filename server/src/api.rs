@@ -234,10 +234,10 @@ pub struct OptimizersConfigDiff {
     pub prevent_unoptimized: Option<bool>,
 }
 
-/// Qdrant's quantization shapes: `{"scalar": {...}}`, `{"binary": {...}}` or
-/// `{"product": {...}}`. Validated here, stored as given (unset fields omitted); what each does
-/// in the engine is `grove_storage::quantization::effect` (scalar and one-bit binary build
-/// codes; the others are listed in info as having no effect).
+/// Qdrant's quantization shapes: `{"scalar": {...}}`, `{"binary": {...}}`, `{"turbo": {...}}`
+/// or `{"product": {...}}`. Validated here, stored as given (unset fields omitted); what each
+/// does in the engine is `grove_storage::quantization::effect` (scalar, one-bit binary and
+/// turbo build codes; the others are listed in info as having no effect).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum QuantizationConfig {
@@ -247,7 +247,7 @@ pub enum QuantizationConfig {
     Binary(BinaryQuantization),
     /// Product quantization.
     Product(ProductQuantization),
-    /// Qdrant's TurboQuant.
+    /// Qdrant's TurboQuant (Grove builds its rotated multi-bit codes for it).
     Turbo(TurboQuantization),
 }
 

@@ -2,11 +2,18 @@
 //!
 //! The server validates the request shape and storage keeps it as the JSON the user sent
 //! (so collection info returns it unchanged); this is the one place that says what each shape
-//! does in Grove's engine: `scalar` (int8) and `binary` build codes that graph walks and large
-//! scans read, rescored with the full vectors; `product` is stored and reported as having no
-//! effect (the full vectors are searched).
+//! does in Grove's engine: `scalar` (int8), `binary` and `turbo` build codes that graph walks
+//! and large scans read, rescored with the full vectors; `product` is stored and reported as
+//! having no effect (the full vectors are searched).
+//!
+//! `turbo` (Qdrant's TurboQuant) builds Grove's own rotated multi-bit codes
+//! (`grove_index::quant::rabitq`), not Qdrant's codebook: the same request shape and memory per
+//! vector, a different estimator (unbiased, with a stated bound). `bits4` and `bits2` are 4 and
+//! 2 bits per rotated component; `bits1` is one bit (sign codes of the rotated vector);
+//! `bits1_5` is one bit per component of a rotation into 1.5x the dimensions (Qdrant pads the
+//! same way). Without `bits`, Grove uses 4 bits.
 
-use grove_index::quant::QuantConfig;
+use grove_index::quant::{QuantConfig, RabitqBits};
 use serde_json::Value;
 
 /// What a stored `quantization_config` does in the engine.
@@ -21,7 +28,8 @@ pub enum QuantizationEffect {
 }
 
 /// The engine's reading of a stored config (`{"scalar": {...}}`, `{"binary": {...}}`,
-/// `{"product": {...}}`), or [`QuantizationEffect::None`] for `null` / absent.
+/// `{"turbo": {...}}`, `{"product": {...}}`), or [`QuantizationEffect::None`] for `null` /
+/// absent.
 pub fn effect(config: Option<&Value>) -> QuantizationEffect {
     let Some(v) = config.filter(|v| !v.is_null()) else { return QuantizationEffect::None };
     let always_ram = |o: &Value| o.get("always_ram").and_then(Value::as_bool).unwrap_or(true);
@@ -37,6 +45,20 @@ pub fn effect(config: Option<&Value>) -> QuantizationEffect {
             ));
         }
         return QuantizationEffect::Active(QuantConfig::Binary { always_ram: always_ram(b) });
+    }
+    if let Some(t) = v.get("turbo") {
+        let bits = match t.get("bits").and_then(Value::as_str).unwrap_or("bits4") {
+            "bits1" => RabitqBits::One,
+            "bits1_5" => RabitqBits::OneAndHalf,
+            "bits2" => RabitqBits::Two,
+            "bits4" => RabitqBits::Four,
+            other => {
+                return QuantizationEffect::NoEffect(format!(
+                    "turbo bits {other:?} is stored but Grove builds bits1, bits1_5, bits2 or bits4; full vectors are searched"
+                ))
+            }
+        };
+        return QuantizationEffect::Active(QuantConfig::RaBitQ { bits, always_ram: always_ram(t) });
     }
     if v.get("product").is_some() {
         return QuantizationEffect::NoEffect(
@@ -67,6 +89,25 @@ mod tests {
         assert!(matches!(
             effect(Some(&json!({"binary": {"encoding": "two_bits"}}))),
             QuantizationEffect::NoEffect(r) if r.contains("two_bits")
+        ));
+        for (bits, want) in [
+            ("bits1", RabitqBits::One),
+            ("bits1_5", RabitqBits::OneAndHalf),
+            ("bits2", RabitqBits::Two),
+            ("bits4", RabitqBits::Four),
+        ] {
+            assert_eq!(
+                effect(Some(&json!({"turbo": {"bits": bits}}))),
+                QuantizationEffect::Active(QuantConfig::RaBitQ { bits: want, always_ram: true })
+            );
+        }
+        assert_eq!(
+            effect(Some(&json!({"turbo": {"always_ram": false}}))),
+            QuantizationEffect::Active(QuantConfig::RaBitQ { bits: RabitqBits::Four, always_ram: false })
+        );
+        assert!(matches!(
+            effect(Some(&json!({"turbo": {"bits": "bits3"}}))),
+            QuantizationEffect::NoEffect(r) if r.contains("bits3")
         ));
         assert!(matches!(
             effect(Some(&json!({"product": {"compression": "x16"}}))),

@@ -36,7 +36,6 @@ fn u32_of(n: usize) -> u32 {
 }
 
 pub(super) fn save(g: &Graph, path: &Path) -> Result<()> {
-    let io_err = |source| IndexError::Io { path: path.to_path_buf(), source };
     let layers = g.layers.read();
     let mut out: Vec<u8> = Vec::with_capacity(HEADER + layers.cap * 64);
     out.extend_from_slice(MAGIC);
@@ -75,12 +74,18 @@ pub(super) fn save(g: &Graph, path: &Path) -> Result<()> {
     drop(layers);
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
+    write_atomically(path, &out)
+}
 
+/// Writes `out` to `path` through a temporary file, synced and renamed (the directory synced
+/// too), so a crash leaves the old file or the new one, never half of one.
+pub(crate) fn write_atomically(path: &Path, out: &[u8]) -> Result<()> {
+    let io_err = |source| IndexError::Io { path: path.to_path_buf(), source };
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp_name);
     let mut f = fs::File::create(&tmp).map_err(io_err)?;
-    f.write_all(&out).map_err(io_err)?;
+    f.write_all(out).map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
     drop(f);
     fs::rename(&tmp, path).map_err(io_err)?;

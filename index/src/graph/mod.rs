@@ -66,6 +66,7 @@
 
 mod insert;
 mod io;
+pub(crate) use io::write_atomically;
 mod layers;
 mod search;
 

@@ -154,6 +154,37 @@ impl BinaryCodes {
     }
 }
 
+impl BinaryCodes {
+    /// The codes file's payload ([`super::persist`]) for the first `rows` rows.
+    pub(crate) fn write_payload(&self, w: &mut super::persist::Writer, rows: usize) {
+        w.f32s(&self.mu);
+        w.f32s(&self.sigma);
+        w.u64s(&self.bits[..rows * self.words]);
+        w.f32s(&self.beta[..rows]);
+        w.f32s(&self.sq_norms[..rows]);
+    }
+
+    /// Reads what [`Self::write_payload`] wrote; lengths are checked against `dim` and `rows`.
+    pub(crate) fn read_payload(
+        r: &mut super::persist::Reader<'_>,
+        dim: usize,
+        metric: Metric,
+        rows: usize,
+    ) -> Result<Self, String> {
+        let words = dim.div_ceil(64);
+        Ok(Self {
+            dim,
+            words,
+            metric,
+            mu: r.f32s(dim, "centre")?,
+            sigma: r.f32s(dim, "spread")?,
+            bits: r.u64s(rows * words, "codes")?,
+            beta: r.f32s(rows, "scales")?,
+            sq_norms: r.f32s(rows, "norms")?,
+        })
+    }
+}
+
 /// A query bound to [`BinaryCodes`]: estimated internal distances.
 #[derive(Debug)]
 pub struct BinaryScorer<'a> {

@@ -1,5 +1,6 @@
 //! Integer kernels over codes: `u8 x i16 -> i32` dot products (scalar int8 codes against a
-//! 16-bit query) and popcount sums (binary codes against a bit-sliced query).
+//! 16-bit query), the same over packed 1/2/4-bit codes ([`dot_packed_i16`], the RaBitQ-style
+//! codes of [`super::rabitq`]) and popcount sums (binary codes against a bit-sliced query).
 //!
 //! The SIMD level is chosen once per process ([`level`]); every kernel has a scalar reference
 //! the tests hold it to exactly (integer arithmetic: no rounding differences). Lengths are
@@ -64,6 +65,68 @@ pub fn dot_u8_i16_scalar(codes: &[u8], w: &[i16]) -> i32 {
     codes.iter().zip(w).map(|(&c, &x)| i32::from(c) * i32::from(x)).sum()
 }
 
+/// Bytes of one packed group: a group holds `16 * 8 / bits` codes in 16 bytes.
+pub const PACKED_GROUP_BYTES: usize = 16;
+
+/// Codes per packed group at `bits` bits per code.
+pub const fn packed_group_codes(bits: u32) -> usize {
+    PACKED_GROUP_BYTES * 8 / bits as usize
+}
+
+/// `sum(code[i] * w[i])` where the codes are packed `bits` (1, 2 or 4) to a byte in groups of
+/// 16 bytes: code `16 * s + j` of a group sits at bits `bits * s .. bits * (s + 1)` of the
+/// group's byte `j`. That layout makes unpacking one shift and one mask per 16 codes, each
+/// shift giving 16 consecutive codes (no shuffles). `w.len()` must equal the codes held
+/// (`codes.len() * 8 / bits`), a whole number of groups; the caller bounds `|w|` so the sum fits
+/// an `i32` (`(2^bits - 1) * max|w| * len < 2^31`).
+#[inline]
+pub fn dot_packed_i16(codes: &[u8], bits: u32, w: &[i16]) -> i32 {
+    assert!(matches!(bits, 1 | 2 | 4), "packed codes have 1, 2 or 4 bits, not {bits}");
+    assert_eq!(codes.len() * 8 / bits as usize, w.len(), "packed code row and query differ in length");
+    assert_eq!(codes.len() % PACKED_GROUP_BYTES, 0, "packed code row is not whole groups");
+    #[cfg(target_arch = "x86_64")]
+    {
+        match level() {
+            // SAFETY: AVX-512 BW implies AVX2 on every CPU that has it, and the level was
+            // detected on this CPU; the lengths were checked above.
+            Level::Avx512 | Level::Avx2 => return unsafe { x86::dot_packed_i16_avx2(codes, bits, w) },
+            Level::Scalar => {}
+        }
+    }
+    dot_packed_i16_scalar(codes, bits, w)
+}
+
+/// The scalar reference of [`dot_packed_i16`].
+pub fn dot_packed_i16_scalar(codes: &[u8], bits: u32, w: &[i16]) -> i32 {
+    assert_eq!(codes.len() * 8 / bits as usize, w.len(), "packed code row and query differ in length");
+    let per = packed_group_codes(bits);
+    let mask = (1u32 << bits) - 1;
+    let mut s = 0i32;
+    for (group, wg) in codes.chunks_exact(PACKED_GROUP_BYTES).zip(w.chunks_exact(per)) {
+        for (i, &x) in wg.iter().enumerate() {
+            let (shift, j) = (i / PACKED_GROUP_BYTES, i % PACKED_GROUP_BYTES);
+            let c = (u32::from(group[j]) >> (bits as usize * shift)) & mask;
+            s += c as i32 * i32::from(x);
+        }
+    }
+    s
+}
+
+/// Packs `codes` (each below `2^bits`, a whole number of groups) in [`dot_packed_i16`]'s
+/// layout into `out` (`codes.len() * bits / 8` bytes).
+pub fn pack_codes(codes: &[u8], bits: u32, out: &mut [u8]) {
+    let per = packed_group_codes(bits);
+    assert_eq!(codes.len() % per, 0, "codes are not whole groups");
+    assert_eq!(out.len(), codes.len() * bits as usize / 8, "packed output of the wrong length");
+    out.iter_mut().for_each(|b| *b = 0);
+    for (group, og) in codes.chunks_exact(per).zip(out.chunks_exact_mut(PACKED_GROUP_BYTES)) {
+        for (i, &c) in group.iter().enumerate() {
+            debug_assert!(u32::from(c) < 1 << bits);
+            og[i % PACKED_GROUP_BYTES] |= c << (bits as usize * (i / PACKED_GROUP_BYTES));
+        }
+    }
+}
+
 /// `sum_b 2^b * popcount(code & planes[b])` for `planes.len() / code.len()` bit planes of a
 /// query (plane `b` at `planes[b * words..]`), plus `popcount(code)`.
 #[inline]
@@ -117,6 +180,50 @@ mod x86 {
             s += i32::from(codes[k]) * i32::from(w[k]);
         }
         s
+    }
+
+    /// # Safety
+    /// AVX2 must be present; `bits` is 1, 2 or 4, `codes` whole 16-byte groups and
+    /// `w.len() == codes.len() * 8 / bits`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_packed_i16_avx2(codes: &[u8], bits: u32, w: &[i16]) -> i32 {
+        let shifts = 8 / bits as usize;
+        let mask = _mm_set1_epi8(((1u32 << bits) - 1) as i8);
+        let count = _mm_cvtsi32_si128(bits as i32);
+        let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let pw = w.as_ptr();
+        let mut wi = 0;
+        for g in codes.chunks_exact(16) {
+            // SAFETY: `g` is 16 bytes; each step reads 16 weights at `wi`, and the group's
+            // `shifts * 16` weights are within `w` (length checked by the caller).
+            unsafe {
+                let mut b = _mm_loadu_si128(g.as_ptr() as *const __m128i);
+                let mut s = 0;
+                while s + 2 <= shifts {
+                    let c0 = _mm256_cvtepu8_epi16(_mm_and_si128(b, mask));
+                    b = _mm_srl_epi16(b, count);
+                    let c1 = _mm256_cvtepu8_epi16(_mm_and_si128(b, mask));
+                    b = _mm_srl_epi16(b, count);
+                    a0 = _mm256_add_epi32(
+                        a0,
+                        _mm256_madd_epi16(c0, _mm256_loadu_si256(pw.add(wi) as *const __m256i)),
+                    );
+                    a1 = _mm256_add_epi32(
+                        a1,
+                        _mm256_madd_epi16(c1, _mm256_loadu_si256(pw.add(wi + 16) as *const __m256i)),
+                    );
+                    wi += 32;
+                    s += 2;
+                }
+            }
+        }
+        let a = _mm256_add_epi32(a0, a1);
+        let lo = _mm256_castsi256_si128(a);
+        let hi = _mm256_extracti128_si256::<1>(a);
+        let s = _mm_add_epi32(lo, hi);
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
     }
 
     /// # Safety
@@ -187,6 +294,43 @@ mod tests {
     #[should_panic(expected = "differ in length")]
     fn unequal_lengths_panic_in_every_build() {
         dot_u8_i16(&[0u8; 32], &[0i16; 64]);
+    }
+
+    #[test]
+    fn packed_dot_equals_the_scalar_reference_and_the_unpacked_sum() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for bits in [1u32, 2, 4] {
+            let per = packed_group_codes(bits);
+            for groups in [1usize, 2, 3, 12] {
+                let n = per * groups;
+                let limit = (i32::MAX as i64 / (((1i64 << bits) - 1) * n as i64)).min(i16::MAX as i64) as i16;
+                for round in 0..40 {
+                    let codes: Vec<u8> = (0..n).map(|_| rng.gen_range(0..1u32 << bits) as u8).collect();
+                    // The last rounds use the extreme codes and weights the callers allow.
+                    let w: Vec<i16> = match round {
+                        38 => vec![limit; n],
+                        39 => vec![-limit; n],
+                        _ => (0..n).map(|_| rng.gen_range(-limit..=limit)).collect(),
+                    };
+                    let codes = if round >= 38 { vec![((1u32 << bits) - 1) as u8; n] } else { codes };
+                    let mut packed = vec![0u8; n * bits as usize / 8];
+                    pack_codes(&codes, bits, &mut packed);
+                    let want: i64 = codes.iter().zip(&w).map(|(&c, &x)| i64::from(c) * i64::from(x)).sum();
+                    assert_eq!(
+                        i64::from(dot_packed_i16_scalar(&packed, bits, &w)),
+                        want,
+                        "bits {bits} n {n}"
+                    );
+                    assert_eq!(i64::from(dot_packed_i16(&packed, bits, &w)), want, "bits {bits} n {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "differ in length")]
+    fn packed_unequal_lengths_panic_in_every_build() {
+        dot_packed_i16(&[0u8; 16], 4, &[0i16; 64]);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! instead of the full f32 rows, with exact rescoring of the final candidates.
 //!
 //! A graph walk at d = 384 spends much of its time loading 1.5 KB rows from scattered
-//! addresses. Codes cut what a distance reads ([`sq8`]: 1 byte per component, 4x less) while
+//! addresses. Codes cut what a distance reads ([`sq8`]: 1 byte per component, 4x less;
+//! [`rabitq`]: 1, 1.5, 2 or 4 bits per rotated component, 8-32x less) while
 //! the candidates a walk or scan ends with are rescored from the full vectors
 //! ([`QuantSearch::rescore`]), so the returned distances are exact and recall is recovered by
 //! rescoring a few more candidates than asked for ([`QuantSearch::oversampling`]).
@@ -10,13 +11,18 @@
 //! Codes are trained (ranges per dimension) from a deterministic sample of the live rows once
 //! a collection has [`TRAIN_MIN_POINTS`], retrained when it has grown [`RETRAIN_GROWTH`]-fold
 //! since (until the sample is full), and kept in step with inserts. Until trained, searches
-//! use the full vectors and Explain says so.
+//! use the full vectors and Explain says so. Trained codes are saved beside the graphs
+//! ([`persist`]), so a reopened collection does not retrain them.
 
 pub mod binary;
 pub mod kernels;
+pub mod persist;
+pub mod rabitq;
 pub mod sq8;
 
 pub use binary::{BinaryCodes, BinaryScorer};
+pub use persist::CodeLoad;
+pub use rabitq::{RabitqBits, RabitqCodes, RabitqScorer};
 pub use sq8::{Sq8Codes, Sq8Scorer};
 
 use crate::error::{IndexError, Result};
@@ -49,6 +55,13 @@ pub enum QuantConfig {
         /// As for `Scalar`.
         always_ram: bool,
     },
+    /// Rotated multi-bit codes with unbiased estimates ([`rabitq`]; Qdrant's `turbo`).
+    RaBitQ {
+        /// Bits per component.
+        bits: RabitqBits,
+        /// As for `Scalar`.
+        always_ram: bool,
+    },
 }
 
 impl QuantConfig {
@@ -61,7 +74,7 @@ impl QuantConfig {
                     reason: format!("must be between 0.5 and 1.0 (Qdrant's range), got {q}"),
                 })
             }
-            QuantConfig::Scalar { .. } | QuantConfig::Binary { .. } => Ok(()),
+            QuantConfig::Scalar { .. } | QuantConfig::Binary { .. } | QuantConfig::RaBitQ { .. } => Ok(()),
         }
     }
 
@@ -70,6 +83,7 @@ impl QuantConfig {
         match self {
             QuantConfig::Scalar { .. } => "int8",
             QuantConfig::Binary { .. } => "binary",
+            QuantConfig::RaBitQ { bits, .. } => bits.kind(),
         }
     }
 }
@@ -83,8 +97,8 @@ pub struct QuantSearch {
     /// returned distances are the codes' estimates.
     pub rescore: bool,
     /// Candidates rescored = `ceil(k * oversampling)` (at least `k`); `None`: the code kind's
-    /// default for a graph walk ([`Codes::walk_candidates`]), [`DEFAULT_SCAN_OVERSAMPLING`]` * k`
-    /// for a scan.
+    /// default for a graph walk ([`Codes::walk_candidates`]) or a scan
+    /// ([`Codes::scan_candidates`]).
     pub oversampling: Option<f64>,
 }
 
@@ -92,7 +106,12 @@ pub struct QuantSearch {
 /// [`Codes::walk_candidates`]).
 pub const SQ8_WALK_RESCORE: usize = 4;
 
-/// Oversampling of a code scan when the query does not set one.
+/// Default rescoring depth of a 4-bit RaBitQ graph walk, in multiples of `k` (2- and 1-bit
+/// codes rescore the whole beam, as binary codes do).
+pub const RABITQ4_WALK_RESCORE: usize = 8;
+
+/// Oversampling of a code scan when the query does not set one (int8, binary, 4-bit RaBitQ;
+/// see [`Codes::scan_candidates`]).
 pub const DEFAULT_SCAN_OVERSAMPLING: f64 = 4.0;
 
 impl Default for QuantSearch {
@@ -146,6 +165,8 @@ pub enum Codes {
     Sq8(Sq8Codes),
     /// One bit per component.
     Binary(BinaryCodes),
+    /// Rotated multi-bit codes.
+    RaBitQ(RabitqCodes),
 }
 
 impl Codes {
@@ -169,6 +190,11 @@ impl Codes {
                 c.encode_all(store);
                 Codes::Binary(c)
             }
+            QuantConfig::RaBitQ { bits, .. } => {
+                let mut c = RabitqCodes::train(store.dim(), metric, &sample, *bits, rabitq::ROTATION_SEED);
+                c.encode_all(store);
+                Codes::RaBitQ(c)
+            }
         }
     }
 
@@ -187,6 +213,11 @@ impl Codes {
                 let bound = sc.error_bound();
                 v.visit(&sc, bound)
             }
+            Codes::RaBitQ(c) => {
+                let sc = c.scorer(query);
+                let bound = sc.error_bound();
+                v.visit(&sc, bound)
+            }
         }
     }
 
@@ -195,6 +226,7 @@ impl Codes {
         match self {
             Codes::Sq8(c) => c.set(id, v),
             Codes::Binary(c) => c.set(id, v),
+            Codes::RaBitQ(c) => c.set(id, v),
         }
     }
 
@@ -203,6 +235,7 @@ impl Codes {
         match self {
             Codes::Sq8(c) => c.rows(),
             Codes::Binary(c) => c.rows(),
+            Codes::RaBitQ(c) => c.rows(),
         }
     }
 
@@ -211,18 +244,45 @@ impl Codes {
         match self {
             Codes::Sq8(c) => c.memory_bytes(),
             Codes::Binary(c) => c.memory_bytes(),
+            Codes::RaBitQ(c) => c.memory_bytes(),
         }
     }
 
     /// Candidates of a graph walk with beam `ef` rescored for `k` results when the query does
     /// not set an oversampling: int8 estimates rank almost like the full vectors, so the best
-    /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice; sign codes rank coarsely, so the whole
-    /// beam is rescored.
+    /// [`SQ8_WALK_RESCORE`]` * k` of the beam suffice, and for 4-bit RaBitQ codes
+    /// [`RABITQ4_WALK_RESCORE`]` * k` (times [`RabitqCodes::low_dim_factor`]); sign codes and
+    /// RaBitQ codes of 2 bits or fewer rank coarsely, so the whole beam is rescored.
     pub fn walk_candidates(&self, k: usize, ef: usize) -> usize {
         match self {
             Codes::Sq8(_) => ef.min(SQ8_WALK_RESCORE * k).max(k),
             Codes::Binary(_) => ef.max(k),
+            Codes::RaBitQ(c) => match c.bits() {
+                RabitqBits::Four => ef.min(RABITQ4_WALK_RESCORE * c.low_dim_factor() * k).max(k),
+                RabitqBits::One | RabitqBits::OneAndHalf | RabitqBits::Two => ef.max(k),
+            },
         }
+    }
+
+    /// Candidates of a code scan rescored for `k` results when the query does not set an
+    /// oversampling: [`DEFAULT_SCAN_OVERSAMPLING`]` * k`, more for RaBitQ codes of 2 bits or
+    /// fewer and for RaBitQ codes of fewer than 256 rotated dimensions (a scan keeps the best
+    /// by estimate from every allowed row, so the list must hold the true neighbours; RaBitQ's
+    /// error shrinks as `1 / sqrt(D)` (see [`rabitq`]), so low dimensions need a longer list:
+    /// [`RabitqCodes::low_dim_factor`] times longer).
+    pub fn scan_candidates(&self, k: usize) -> usize {
+        let times = match self {
+            Codes::Sq8(_) | Codes::Binary(_) => DEFAULT_SCAN_OVERSAMPLING,
+            Codes::RaBitQ(c) => {
+                c.low_dim_factor() as f64
+                    * match c.bits() {
+                        RabitqBits::Four => DEFAULT_SCAN_OVERSAMPLING,
+                        RabitqBits::Two => 4.0 * DEFAULT_SCAN_OVERSAMPLING,
+                        RabitqBits::One | RabitqBits::OneAndHalf => 8.0 * DEFAULT_SCAN_OVERSAMPLING,
+                    }
+            }
+        };
+        ((k as f64 * times).ceil() as usize).max(k)
     }
 
     /// Bytes per row.
@@ -230,6 +290,7 @@ impl Codes {
         match self {
             Codes::Sq8(c) => c.bytes_per_row(),
             Codes::Binary(c) => c.bytes_per_row(),
+            Codes::RaBitQ(c) => c.bytes_per_row(),
         }
     }
 }

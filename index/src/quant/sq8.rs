@@ -146,6 +146,34 @@ impl Sq8Codes {
     }
 }
 
+impl Sq8Codes {
+    /// The codes file's payload ([`super::persist`]) for the first `rows` rows.
+    pub(crate) fn write_payload(&self, w: &mut super::persist::Writer, rows: usize) {
+        w.f32s(&self.lo);
+        w.f32s(&self.step);
+        w.bytes(&self.codes[..rows * self.stride]);
+        w.f32s(&self.sq_norms[..rows]);
+    }
+
+    /// Reads what [`Self::write_payload`] wrote; lengths are checked against `dim` and `rows`.
+    pub(crate) fn read_payload(
+        r: &mut super::persist::Reader<'_>,
+        dim: usize,
+        metric: Metric,
+        rows: usize,
+    ) -> Result<Self, String> {
+        let stride = dim.div_ceil(ROW_ALIGN) * ROW_ALIGN;
+        let lo = r.f32s(dim, "ranges")?;
+        let step = r.f32s(dim, "steps")?;
+        if step.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err("a step that is not positive".into());
+        }
+        let codes = r.bytes(rows * stride, "codes")?;
+        let sq_norms = r.f32s(rows, "norms")?;
+        Ok(Self { dim, stride, metric, lo, step, codes, sq_norms })
+    }
+}
+
 /// A query bound to [`Sq8Codes`]: estimated internal distances.
 #[derive(Debug)]
 pub struct Sq8Scorer<'a> {

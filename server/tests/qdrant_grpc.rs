@@ -160,14 +160,25 @@ async fn qdrant_client_workflow_over_grpc() {
     let res = pts.upsert(up).await.expect("upsert").into_inner();
     assert_eq!(res.result.map(|r| r.status), Some(pb::UpdateStatus::Completed as i32));
 
-    // Collection info in Qdrant's shape.
-    let info = cols
-        .get(pb::GetCollectionInfoRequest { collection_name: "c".into() })
-        .await
-        .expect("info")
-        .into_inner()
-        .result
-        .expect("info result");
+    // Collection info in Qdrant's shape. Green once the background indexer has the points (a
+    // write returns when it is durable and searchable, not when it is in the graph), so poll.
+    let mut info = None;
+    for _ in 0..200 {
+        let i = cols
+            .get(pb::GetCollectionInfoRequest { collection_name: "c".into() })
+            .await
+            .expect("info")
+            .into_inner()
+            .result
+            .expect("info result");
+        let green = i.status == pb::CollectionStatus::Green as i32;
+        info = Some(i);
+        if green {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let info = info.expect("info");
     assert_eq!(info.points_count, Some(N));
     assert_eq!(info.status, pb::CollectionStatus::Green as i32);
     let vc = info.config.and_then(|c| c.params).and_then(|p| p.vectors_config).and_then(|v| v.config);

@@ -300,6 +300,30 @@ pub(crate) struct Collection {
     fail_next_apply: AtomicBool,
 }
 
+/// Visits every points row of collection `coll` in internal id order, decoded; the first
+/// error (of a row or of `f`) stops the scan and is returned.
+fn scan_points(
+    kv: &dyn KvBackend,
+    coll: u32,
+    f: &mut dyn FnMut(u32, PointId, NamedVectors, SparseVectors) -> Result<()>,
+) -> Result<()> {
+    let mut err = None;
+    kv.scan(Cf::Points, &prefix(coll), &[], &mut |k, v| {
+        let r = u32_at(&k[4..]).and_then(|id| {
+            let (ext, vecs, sp) = decode_point_full(v)?;
+            f(id, ext, vecs, sp)
+        });
+        match r {
+            Ok(()) => Scan::Continue,
+            Err(e) => {
+                err = Some(e);
+                Scan::Stop
+            }
+        }
+    })?;
+    err.map_or(Ok(()), Err)
+}
+
 /// Reads a point's payload row.
 fn read_payload(kv: &dyn KvBackend, coll: u32, id: u32) -> Result<Payload> {
     match kv.get(Cf::Payloads, &id_key(coll, id))? {
@@ -438,43 +462,29 @@ impl Collection {
         }
         st.ext = vec![None; st.next_id as usize];
         // Vectors in id order into the arena.
-        let mut err = None;
-        kv.scan(Cf::Points, &prefix(coll), &[], &mut |k, v| {
-            let r = (|| -> Result<()> {
-                let id = u32_at(&k[4..])?;
-                let (ext, vecs, sp) = decode_point_full(v)?;
-                if let Some(n) = sp.keys().find(|n| !sparse.has(n)) {
-                    return Err(StorageError::Corrupt(format!(
-                        "point {ext} holds a sparse vector {n:?} the collection does not declare"
-                    )));
-                }
-                sparse.insert(id, &sp);
-                for (vname, vec) in &vecs {
-                    let engine = vectors.get(vname).ok_or_else(|| {
-                        StorageError::Corrupt(format!(
-                            "point {ext} holds a vector {vname:?} the collection does not declare"
-                        ))
-                    })?;
-                    engine.insert(id, vec)?;
-                }
-                st.ids.insert(ext, id);
-                if let Some(slot) = st.ext.get_mut(id as usize) {
-                    *slot = Some(ext);
-                }
-                st.live.insert(id);
-                Ok(())
-            })();
-            match r {
-                Ok(()) => Scan::Continue,
-                Err(e) => {
-                    err = Some(e);
-                    Scan::Stop
-                }
+        scan_points(&*kv, coll, &mut |id, ext, vecs, sp| {
+            if let Some(n) = sp.keys().find(|n| !sparse.has(n)) {
+                return Err(StorageError::Corrupt(format!(
+                    "point {ext} holds a sparse vector {n:?} the collection does not declare"
+                )));
             }
+            sparse.insert(id, &sp);
+            for (vname, vec) in &vecs {
+                let engine = vectors.get(vname).ok_or_else(|| {
+                    StorageError::Corrupt(format!(
+                        "point {ext} holds a vector {vname:?} the collection does not declare"
+                    ))
+                })?;
+                engine.insert(id, vec)?;
+            }
+            st.ids.insert(ext, id);
+            if let Some(slot) = st.ext.get_mut(id as usize) {
+                *slot = Some(ext);
+            }
+            st.live.insert(id);
+            Ok(())
         })?;
-        if let Some(e) = err {
-            return Err(e);
-        }
+        let mut err = None;
         // Ids above the last one an engine holds but below next_id were deleted (or lack that
         // vector): tell each engine so its id space matches ours (the ids between are gaps).
         for index in vectors.values() {
@@ -1121,29 +1131,14 @@ impl Collection {
         for name in self.vectors.keys() {
             fresh.insert(name.clone(), CollectionIndex::new(index_config(&config, name, &self.opts))?);
         }
-        let mut err = None;
-        self.kv.scan(Cf::Points, &prefix(self.id), &[], &mut |k, v| {
-            let r = (|| -> Result<()> {
-                let id = u32_at(&k[4..])?;
-                let (_, vecs, _) = decode_point_full(v)?;
-                for (vname, vec) in &vecs {
-                    if let Some(engine) = fresh.get(vname) {
-                        engine.insert(id, vec)?;
-                    }
-                }
-                Ok(())
-            })();
-            match r {
-                Ok(()) => Scan::Continue,
-                Err(e) => {
-                    err = Some(e);
-                    Scan::Stop
+        scan_points(&*self.kv, self.id, &mut |id, _, vecs, _| {
+            for (vname, vec) in &vecs {
+                if let Some(engine) = fresh.get(vname) {
+                    engine.insert(id, vec)?;
                 }
             }
+            Ok(())
         })?;
-        if let Some(e) = err {
-            return Err(e);
-        }
         let next_id = self.state.read().next_id as usize;
         for (name, engine) in &fresh {
             engine.extend(next_id);

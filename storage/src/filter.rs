@@ -34,17 +34,31 @@ use crate::error::{Result, StorageError};
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// All must hold.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "conditions")]
     pub must: Vec<Condition>,
     /// At least one must hold (ignored when empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "conditions")]
     pub should: Vec<Condition>,
     /// None may hold.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "conditions")]
     pub must_not: Vec<Condition>,
     /// At least `min_count` of `conditions` must hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_should: Option<MinShould>,
+}
+
+/// `must` / `should` / `must_not` as Qdrant reads them: a list of conditions, one condition
+/// object (a list of one), or null (no conditions). Read through a JSON value so a bad
+/// condition keeps its own error message (an untagged enum would only say "no variant").
+fn conditions<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Condition>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        v @ Value::Array(_) => serde_json::from_value(v).map_err(D::Error::custom),
+        v @ Value::Object(_) => serde_json::from_value(v).map(|c| vec![c]).map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "expected a list of conditions, one condition object or null, got {other}"
+        ))),
+    }
 }
 
 /// `min_should`: at least `min_count` of the conditions hold.
@@ -807,6 +821,25 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    /// Qdrant's clients send `"must": null` and a single condition object as well as lists
+    /// (20 and 12 of Qdrant's REST tests did); each means what the list form means.
+    #[test]
+    fn must_should_must_not_take_a_list_one_object_or_null() {
+        let list: super::Filter =
+            serde_json::from_str(r#"{"must": [{"key": "a", "match": {"value": 1}}]}"#).expect("list");
+        let one: super::Filter =
+            serde_json::from_str(r#"{"must": {"key": "a", "match": {"value": 1}}}"#).expect("one");
+        assert_eq!(list, one);
+        let none: super::Filter =
+            serde_json::from_str(r#"{"must": null, "should": null, "must_not": null}"#).expect("null");
+        assert_eq!(none, super::Filter::default());
+        let bad = serde_json::from_str::<super::Filter>(r#"{"must": 3}"#).expect_err("a number");
+        assert!(bad.to_string().contains("expected a list of conditions"), "{bad}");
+        let inner = serde_json::from_str::<super::Filter>(r#"{"must": {"key": "a", "match": {"valu": 1}}}"#)
+            .expect_err("a bad condition");
+        assert!(!inner.to_string().contains("did not match any variant of untagged enum Filter"), "{inner}");
+    }
+
     use super::*;
     use serde_json::json;
 

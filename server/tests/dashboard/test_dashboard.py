@@ -395,10 +395,13 @@ def test_collections_show_build_state_and_memory(browser, papers, mrl):
     row = browser.find_element(By.CSS_SELECTOR, "#collections-table tr[data-collection='mrl']")
     mem = row.find_element(By.CSS_SELECTOR, "td.memory")
     assert int(mem.get_attribute("data-prefix-bytes")) == info["matryoshka"]["memory_bytes"]
-    assert int(mem.get_attribute("data-vector-estimate")) == info["points_count"] * MRL_DIM * 4
+    vectors = info["grove_vectors"]
+    for k in ("vectors", "graphs", "codes"):
+        assert int(mem.get_attribute(f"data-{k}")) == sum(v["memory"][k] for v in vectors.values()), k
+    # The full vectors are f32 rows: at least points x dim x 4 bytes once the points are in.
+    assert int(mem.get_attribute("data-vectors")) >= info["points_count"] * MRL_DIM * 4
     assert row.find_element(By.CSS_SELECTOR, ".prefix-memory").text == f"{js_bytes(info['matryoshka']['memory_bytes'])} prefixes"
     progress = row.find_element(By.CSS_SELECTOR, "td.progress")
-    vectors = info["grove_vectors"]
     assert int(progress.get_attribute("data-indexed")) == sum(v["indexed_points"] for v in vectors.values())
     assert int(progress.get_attribute("data-pending")) == sum(v["pending_points"] for v in vectors.values())
     assert row.find_element(By.CSS_SELECTOR, "td.status").text == info["status"]
@@ -416,6 +419,7 @@ def test_collections_show_build_state_and_memory(browser, papers, mrl):
     unnamed = details.find_element(By.CSS_SELECTOR, "#details-vectors tr[data-vector='']")
     assert unnamed.find_element(By.CSS_SELECTOR, "td.indexed").text == f"{vectors['']['indexed_points']:,}"
     assert unnamed.find_element(By.CSS_SELECTOR, "td.pending").text == f"{vectors['']['pending_points']:,}"
+    assert unnamed.find_element(By.CSS_SELECTOR, "td.mem-graphs").text == js_bytes(vectors[""]["memory"]["graphs"])
     shot(browser, "collections-details")
 
 

@@ -26,13 +26,18 @@ function buildState(c) {
   return { indexed, pending, pct: indexed + pending ? (100 * indexed) / (indexed + pending) : 100 };
 }
 
-// What collection info says about memory: the Matryoshka prefix stores (reported by the
-// server) and the full vectors, estimated as points x dimensions x 4 bytes (Grove keeps dense
-// vectors as f32); graph and quantization-code memory are not part of collection info.
+// What collection info says about memory, as the server accounts it: per named vector
+// (`grove_vectors[name].memory`) the full vectors, the graphs and the quantized codes, summed
+// over the vectors; and the Matryoshka prefix stores. Nothing here is estimated.
 function memoryOf(c) {
-  const estimate = denseVectors(c).reduce((a, [, p]) => a + c.points_count * p.size * 4, 0);
+  const vs = Object.values(c.grove_vectors || {}).map((v) => v.memory || { vectors: 0, graphs: 0, codes: 0 });
+  const sum = (k) => vs.reduce((a, m) => a + (m[k] || 0), 0);
   const prefixes = c.matryoshka ? c.matryoshka.memory_bytes : null;
-  return { estimate, prefixes };
+  return { vectors: sum('vectors'), graphs: sum('graphs'), codes: sum('codes'), prefixes };
+}
+
+function memoryTotal(m) {
+  return m.vectors + m.graphs + m.codes + (m.prefixes || 0);
 }
 
 function progressBar(pct, title) {
@@ -48,9 +53,11 @@ function progressCell(c) {
 
 function memoryCell(c) {
   const m = memoryOf(c);
-  return h('td', { class: 'memory num', 'data-vector-estimate': m.estimate, 'data-prefix-bytes': m.prefixes ?? '',
-    title: 'vectors: estimated as points × dimensions × 4 bytes (f32); Matryoshka prefixes: reported by the server; graph and code memory are not reported' },
-  h('div', {}, `≈ ${bytes(m.estimate)} vectors`), m.prefixes !== null ? h('div', { class: 'prefix-memory' }, `${bytes(m.prefixes)} prefixes`) : null);
+  return h('td', { class: 'memory num', 'data-vectors': m.vectors, 'data-graphs': m.graphs, 'data-codes': m.codes, 'data-prefix-bytes': m.prefixes ?? '',
+    title: `vectors ${bytes(m.vectors)}, graphs ${bytes(m.graphs)}, codes ${bytes(m.codes)}${m.prefixes !== null ? `, Matryoshka prefixes ${bytes(m.prefixes)}` : ''} (reported by the server)` },
+  h('div', { class: 'total-memory' }, bytes(memoryTotal(m))),
+  h('div', { class: 'muted' }, `${bytes(m.vectors)} vectors, ${bytes(m.graphs)} graphs${m.codes ? `, ${bytes(m.codes)} codes` : ''}`),
+  m.prefixes !== null ? h('div', { class: 'prefix-memory' }, `${bytes(m.prefixes)} prefixes`) : null);
 }
 
 function collectionRow(n, c) {
@@ -76,20 +83,24 @@ function detailsCard(n, c) {
   const m = memoryOf(c);
   const kv = (pairs) => h('dl', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   const vectors = h('table', { id: 'details-vectors' },
-    h('tr', {}, ['vector', 'dim', 'distance', 'indexed', 'pending', 'rebuilds', 'build', 'vectors memory (≈)'].map((t) => h('th', {}, t))),
+    h('tr', {}, ['vector', 'dim', 'distance', 'indexed', 'pending', 'rebuilds', 'build', 'vectors', 'graphs', 'codes', 'bytes / point'].map((t) => h('th', {}, t))),
     denseVectors(c).map(([name, p]) => {
       const g = (c.grove_vectors || {})[name] || { indexed_points: 0, pending_points: 0, rebuilds: 0 };
+      const gm = g.memory || { vectors: 0, graphs: 0, codes: 0, vector_bytes_per_point: 0, code_bytes_per_point: 0 };
+      const perPoint = gm.code_bytes_per_point ? `${fmt(gm.vector_bytes_per_point)} + ${fmt(gm.code_bytes_per_point)} code` : fmt(gm.vector_bytes_per_point);
       const tot = g.indexed_points + g.pending_points;
       return h('tr', { 'data-vector': name },
         h('td', {}, name || '(unnamed)'), h('td', { class: 'num' }, String(p.size)), h('td', {}, p.distance),
         h('td', { class: 'num indexed' }, fmt(g.indexed_points)), h('td', { class: 'num pending' }, fmt(g.pending_points)), h('td', { class: 'num' }, fmt(g.rebuilds)),
-        h('td', {}, progressBar(tot ? (100 * g.indexed_points) / tot : 100, '')), h('td', { class: 'num' }, bytes(c.points_count * p.size * 4)));
+        h('td', {}, progressBar(tot ? (100 * g.indexed_points) / tot : 100, '')),
+        h('td', { class: 'num mem-vectors' }, bytes(gm.vectors)), h('td', { class: 'num mem-graphs' }, bytes(gm.graphs)),
+        h('td', { class: 'num mem-codes' }, bytes(gm.codes)), h('td', { class: 'num' }, perPoint));
     }));
   const parts = [h('h3', {}, `${n}: details`),
     kv([['status', c.status], ['points', fmt(c.points_count)], ['indexed vectors', fmt(c.indexed_vectors_count)],
       ['graph', `m = ${hc.m}, ef_construct = ${hc.ef_construct}, gamma = ${hc.gamma}, m_beta = ${hc.m_beta}`],
       ['quantization', q ? JSON.stringify(q) : 'none'],
-      ['memory', `≈ ${bytes(m.estimate)} full vectors (estimate: points × dim × 4 B)${m.prefixes !== null ? `; ${bytes(m.prefixes)} Matryoshka prefix stores and graphs (reported)` : ''}; graph and code memory are not reported`]]),
+      ['memory', `${bytes(memoryTotal(m))}: ${bytes(m.vectors)} full vectors, ${bytes(m.graphs)} graphs, ${bytes(m.codes)} quantized codes${m.prefixes !== null ? `, ${bytes(m.prefixes)} Matryoshka prefix stores and graphs` : ''} (reported by the server)`]]),
     h('h3', { style: 'margin-top:10px' }, 'Vectors and index build'), vectors];
   const mr = c.matryoshka;
   if (mr) {

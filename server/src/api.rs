@@ -1135,9 +1135,8 @@ fn is_matrix(v: &serde_json::Value) -> bool {
 /// A multi-vector from JSON: rows of numbers, each non-empty and all of one size (the
 /// declared size is storage's check).
 fn multi_of<E: serde::de::Error>(what: &str, v: serde_json::Value) -> Result<Vec<Vec<f32>>, E> {
-    let rows: Vec<Vec<f32>> = serde_json::from_value(v).map_err(|e| {
-        E::custom(format!("{what}: a multi-vector is an array of arrays of numbers: {e}"))
-    })?;
+    let rows: Vec<Vec<f32>> = serde_json::from_value(v)
+        .map_err(|e| E::custom(format!("{what}: a multi-vector is an array of arrays of numbers: {e}")))?;
     check_matrix(what, &rows).map_err(E::custom)?;
     Ok(rows)
 }
@@ -1213,7 +1212,9 @@ impl VectorStruct {
     /// The dense vectors by name, the sparse ones and the multi-vectors.
     pub fn into_parts(self) -> (BTreeMap<String, Vec<f32>>, BTreeMap<String, SparseVector>, MultiVectors) {
         match self {
-            VectorStruct::Single(v) => (BTreeMap::from([(String::new(), v)]), BTreeMap::new(), BTreeMap::new()),
+            VectorStruct::Single(v) => {
+                (BTreeMap::from([(String::new(), v)]), BTreeMap::new(), BTreeMap::new())
+            }
             VectorStruct::Named(m) => (m, BTreeMap::new(), BTreeMap::new()),
             VectorStruct::MultiDense(rows) => {
                 (BTreeMap::new(), BTreeMap::new(), BTreeMap::from([(String::new(), rows)]))

@@ -142,8 +142,9 @@ async fn multivectors_end_to_end() {
     assert_eq!(p["vector"]["dense"], json!([1.0, 5.0 / 64.0]));
     let p = ok(c.get(s.url(&format!("/collections/mv/points/{}", N - 1)))).await;
     assert_eq!(rows(&p["vector"]["colbert"]), stored(N - 1), "a plain vector is one row");
-    let page = ok(c.post(s.url("/collections/mv/points/scroll")).json(&json!({"limit": 3, "with_vector": true})))
-        .await;
+    let page =
+        ok(c.post(s.url("/collections/mv/points/scroll")).json(&json!({"limit": 3, "with_vector": true})))
+            .await;
     assert_eq!(rows(&page["points"][2]["vector"]["colbert"]), matrix(2));
     // Query API: matrix, {"nearest": matrix}, filter + offset, score_threshold, exact, explain.
     let q = vec![vec![0.5, -0.25, 1.0, 0.0], vec![-1.0, 0.5, 0.25, 0.75]];
@@ -176,8 +177,10 @@ async fn multivectors_end_to_end() {
     assert!(r["explain"]["multivec"]["reason"].as_str().expect("reason").contains("strategy=exact"));
     // A plain vector on the multi-vector field: a one-row query.
     let one = vec![q[0].clone()];
-    let r = ok(c.post(s.url("/collections/mv/points/query")).json(&json!({"query": q[0], "using": "colbert", "limit": 4})))
-        .await;
+    let r = ok(c
+        .post(s.url("/collections/mv/points/query"))
+        .json(&json!({"query": q[0], "using": "colbert", "limit": 4})))
+    .await;
     check(&r["points"], &oracle(&live, &one, &|_| true), 0, 4, "one row");
     // Prefetch on the dense vector, MaxSim rescoring of its 20 candidates (ids 40..59 have the
     // largest dense dot product with [1, 1]).
@@ -196,7 +199,8 @@ async fn multivectors_end_to_end() {
         "query": {"fusion": "rrf"}, "limit": 10
     })))
     .await;
-    let ids: Vec<u64> = r["points"].as_array().expect("hits").iter().filter_map(|h| h["id"].as_u64()).collect();
+    let ids: Vec<u64> =
+        r["points"].as_array().expect("hits").iter().filter_map(|h| h["id"].as_u64()).collect();
     for (id, _) in all.iter().take(5) {
         assert!(ids.contains(id), "fused list lacks the multi-vector prefetch's {id}: {ids:?}");
     }
@@ -215,26 +219,32 @@ async fn multivectors_end_to_end() {
         .json(&json!({"points": [all[1].0], "vector": ["colbert"]})))
     .await;
     live.retain(|(id, _)| *id != all[1].0);
-    let r = ok(c.post(s.url("/collections/mv/points/query")).json(&json!({"query": q, "using": "colbert", "limit": 10})))
-        .await;
+    let r = ok(c
+        .post(s.url("/collections/mv/points/query"))
+        .json(&json!({"query": q, "using": "colbert", "limit": 10})))
+    .await;
     check(&r["points"], &oracle(&live, &q, &|_| true), 0, 10, "after writes");
     // The 4xx cases: what to fix is in the message.
     let put = |body: Value| c.put(s.url("/collections/mv/points?wait=true")).json(&body);
-    err(put(json!({"points": [{"id": 100, "vector": {"colbert": [[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0]]}}]})), &[
-        "same dimension",
-    ])
+    err(
+        put(json!({"points": [{"id": 100, "vector": {"colbert": [[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0]]}}]})),
+        &["same dimension"],
+    )
     .await;
     err(put(json!({"points": [{"id": 100, "vector": {"colbert": [[]]}}]})), &["non-empty"]).await;
-    err(put(json!({"points": [{"id": 100, "vector": {"colbert": [[1.0, 2.0, 3.0]]}}]})), &["row 0", "4"]).await;
+    err(put(json!({"points": [{"id": 100, "vector": {"colbert": [[1.0, 2.0, 3.0]]}}]})), &["row 0", "4"])
+        .await;
     err(put(json!({"points": [{"id": 100, "vector": {"colbert": [1.0, 2.0, 3.0]}}]})), &["4", "3"]).await;
-    err(put(json!({"points": [{"id": 100, "vector": {"dense": [[1.0, 2.0], [3.0, 4.0]]}}]})), &[
-        "\"dense\" is a dense vector of size 2",
-        "multivector_config",
-    ])
+    err(
+        put(json!({"points": [{"id": 100, "vector": {"dense": [[1.0, 2.0], [3.0, 4.0]]}}]})),
+        &["\"dense\" is a dense vector of size 2", "multivector_config"],
+    )
     .await;
     let query = |body: Value| c.post(s.url("/collections/mv/points/query")).json(&body);
-    err(query(json!({"query": [[1.0, 2.0]], "using": "dense"})), &["dense vector", "multivector_config"]).await;
-    err(query(json!({"query": [[1.0, 2.0, 3.0, 4.0], [1.0]], "using": "colbert"})), &["same dimension"]).await;
+    err(query(json!({"query": [[1.0, 2.0]], "using": "dense"})), &["dense vector", "multivector_config"])
+        .await;
+    err(query(json!({"query": [[1.0, 2.0, 3.0, 4.0], [1.0]], "using": "colbert"})), &["same dimension"])
+        .await;
     err(query(json!({"query": [0.1, 0.2, 0.3], "using": "colbert"})), &["4", "3"]).await;
     let count = ok(c.post(s.url("/collections/mv/points/count")).json(&json!({}))).await;
     assert_eq!(count["count"], N - 1, "nothing was written by the refused upserts");
@@ -282,7 +292,8 @@ async fn qdrant_grpc_multi_dense_round_trip() {
     let s = Server::start(&[]);
     let c = reqwest::Client::new();
     ok(c.put(s.url("/collections/g")).json(&create_body())).await;
-    let ch = tonic::transport::Channel::from_shared(s.grpc_url()).expect("url").connect().await.expect("connect");
+    let ch =
+        tonic::transport::Channel::from_shared(s.grpc_url()).expect("url").connect().await.expect("connect");
     let mut points = pb::points_client::PointsClient::new(ch);
     let mv = |m: Vec<Vec<f32>>| pb::MultiDenseVector {
         vectors: m.into_iter().map(|data| pb::DenseVector { data }).collect(),
@@ -294,7 +305,10 @@ async fn qdrant_grpc_multi_dense_round_trip() {
                 vectors_options: Some(pb::vectors::VectorsOptions::Vectors(pb::NamedVectors {
                     vectors: [(
                         "colbert".to_string(),
-                        pb::Vector { vector: Some(pb::vector::Vector::MultiDense(mv(matrix(i)))), ..Default::default() },
+                        pb::Vector {
+                            vector: Some(pb::vector::Vector::MultiDense(mv(matrix(i)))),
+                            ..Default::default()
+                        },
                     )]
                     .into_iter()
                     .collect(),
@@ -304,7 +318,12 @@ async fn qdrant_grpc_multi_dense_round_trip() {
         })
         .collect();
     points
-        .upsert(pb::UpsertPoints { collection_name: "g".into(), wait: Some(true), points: ps, ..Default::default() })
+        .upsert(pb::UpsertPoints {
+            collection_name: "g".into(),
+            wait: Some(true),
+            points: ps,
+            ..Default::default()
+        })
         .await
         .expect("upsert");
     let q = vec![vec![0.5, -0.25, 1.0, 0.0], vec![-1.0, 0.5, 0.25, 0.75]];

@@ -178,7 +178,10 @@ impl VectorConfig {
 
     /// A multi-vector field of rows of `dimension` compared by MaxSim under `metric`.
     pub fn multi(dimension: usize, metric: Metric) -> Self {
-        VectorConfig { multivector: Some(MultiVectorConfig::max_sim(dimension)), ..VectorConfig::new(dimension, metric) }
+        VectorConfig {
+            multivector: Some(MultiVectorConfig::max_sim(dimension)),
+            ..VectorConfig::new(dimension, metric)
+        }
     }
 }
 
@@ -412,7 +415,13 @@ impl From<PointStruct> for NamedPoint {
     fn from(p: PointStruct) -> Self {
         let mut vectors = NamedVectors::new();
         vectors.insert(DEFAULT_VECTOR.to_string(), p.vector);
-        NamedPoint { id: p.id, vectors, payload: p.payload, sparse: Default::default(), multi: Default::default() }
+        NamedPoint {
+            id: p.id,
+            vectors,
+            payload: p.payload,
+            sparse: Default::default(),
+            multi: Default::default(),
+        }
     }
 }
 
@@ -642,7 +651,11 @@ impl QueryRequest {
 
     /// A multi-vector query of field `using` for the `limit` best points by MaxSim.
     pub fn multi(using: &str, rows: Vec<Vec<f32>>, limit: usize) -> Self {
-        QueryRequest { using: Some(using.to_string()), multi: Some(rows), ..QueryRequest::new(Vec::new(), limit) }
+        QueryRequest {
+            using: Some(using.to_string()),
+            multi: Some(rows),
+            ..QueryRequest::new(Vec::new(), limit)
+        }
     }
 
     /// A sparse query of vector `using` for the `limit` best points.

@@ -1199,7 +1199,10 @@ impl Collection {
         for name in self.vectors.keys() {
             fresh.insert(
                 name.clone(),
-                (CollectionIndex::new(index_config(&config, name, &self.opts))?, multi::new_field(&config, name)?),
+                (
+                    CollectionIndex::new(index_config(&config, name, &self.opts))?,
+                    multi::new_field(&config, name)?,
+                ),
             );
         }
         scan_points(&*self.kv, self.id, &mut |id, _, vecs, _| {
@@ -1772,7 +1775,9 @@ impl Collection {
                             fields
                                 .iter()
                                 .filter_map(|(n, f)| {
-                                    f.store().get(*id).map(|m| ((*n).to_string(), multi::rows_of(&m, f.dim())))
+                                    f.store()
+                                        .get(*id)
+                                        .map(|m| ((*n).to_string(), multi::rows_of(&m, f.dim())))
                                 })
                                 .collect::<MultiVectors>(),
                         );

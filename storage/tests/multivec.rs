@@ -29,9 +29,7 @@ fn config() -> CollectionConfig {
 /// A matrix of 2-8 rows around one of 20 seeded centres, so nearest neighbours are meaningful.
 fn matrix(rng: &mut ChaCha8Rng, centres: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let c = &centres[rng.gen_range(0..centres.len())];
-    (0..rng.gen_range(2..=8))
-        .map(|_| c.iter().map(|x| x + rng.gen_range(-0.5f32..0.5)).collect())
-        .collect()
+    (0..rng.gen_range(2..=8)).map(|_| c.iter().map(|x| x + rng.gen_range(-0.5f32..0.5)).collect()).collect()
 }
 
 fn centres(rng: &mut ChaCha8Rng) -> Vec<Vec<f32>> {
@@ -101,7 +99,12 @@ fn search(
         let (m, g) = model.get(&num(&h.id)).unwrap_or_else(|| panic!("hit {} is not live", h.id));
         assert!(group.is_none_or(|x| x == *g), "hit {} outside the filter", h.id);
         let want = oracle_max_sim(q, m.as_deref().unwrap_or_else(|| panic!("hit {} has no matrix", h.id)));
-        assert!((f64::from(h.score) - want).abs() <= 1e-3 * want.abs().max(1.0), "score of {}: {} vs {want}", h.id, h.score);
+        assert!(
+            (f64::from(h.score) - want).abs() <= 1e-3 * want.abs().max(1.0),
+            "score of {}: {} vs {want}",
+            h.id,
+            h.score
+        );
     }
     let path = r.explain.and_then(|e| e.multivec).map(|m| m.path).unwrap();
     (r.points.iter().map(|h| num(&h.id)).collect(), path)
@@ -183,7 +186,12 @@ fn multivec_search_matches_brute_force_through_writes_and_reopen() {
                 if let Some(e) = model.get_mut(&id) {
                     e.0 = Some(m.clone());
                 }
-                (PointId::Num(id), NamedVectors::new(), MultiVectors::from([("mv".to_string(), m)]), SparseVectors::new())
+                (
+                    PointId::Num(id),
+                    NamedVectors::new(),
+                    MultiVectors::from([("mv".to_string(), m)]),
+                    SparseVectors::new(),
+                )
             })
             .collect();
         s.update_vectors_with_multi("c", updates).unwrap();
@@ -236,7 +244,8 @@ fn shapes_and_errors() {
     s.upsert_named("c", vec![p, point(2, Some(vec![row(1.0), row(-1.0)]), 0)]).unwrap();
     let r = s.get_points("c", &[PointId::Num(1)], &WithPayload::All(false), true).unwrap();
     assert_eq!(r[0].multi.as_ref().and_then(|m| m.get("mv")), Some(&vec![row(0.5)]));
-    let hits = s.query("c", &QueryRequest { using: Some("mv".into()), ..QueryRequest::new(row(1.0), 5) }).unwrap();
+    let hits =
+        s.query("c", &QueryRequest { using: Some("mv".into()), ..QueryRequest::new(row(1.0), 5) }).unwrap();
     let scores: Vec<(PointId, f32)> = hits.points.iter().map(|h| (h.id, h.score)).collect();
     // MaxSim of one query row: point 2's best row scores 16, point 1's 8.
     assert_eq!(scores, vec![(PointId::Num(2), 16.0), (PointId::Num(1), 8.0)]);
@@ -257,11 +266,15 @@ fn shapes_and_errors() {
     assert!(e.contains(&format!("at most {MAX_ROWS}")), "{e}");
     let e = bad(vec![vec![1.0; 4], vec![1.0; 4]], "dense");
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    assert!(e.to_string().contains("dense vector of size 4") && e.to_string().contains("multivector_config"), "{e}");
+    assert!(
+        e.to_string().contains("dense vector of size 4") && e.to_string().contains("multivector_config"),
+        "{e}"
+    );
     let e = bad(vec![row(1.0)], "nope").to_string();
     assert!(e.contains("\"mv\" (multi)"), "lists the names: {e}");
     // A plain vector of the wrong size on the multi-vector name.
-    let p = NamedPoint { vectors: NamedVectors::from([("mv".to_string(), vec![1.0; 3])]), ..point(9, None, 0) };
+    let p =
+        NamedPoint { vectors: NamedVectors::from([("mv".to_string(), vec![1.0; 3])]), ..point(9, None, 0) };
     let e = s.upsert_named("c", vec![p]).unwrap_err().to_string();
     assert!(e.contains("expects 16") || e.contains("16"), "{e}");
     assert_eq!(s.count("c", &CountRequest { filter: None, exact: true }).unwrap(), 2, "nothing was written");
@@ -305,7 +318,8 @@ fn metrics_and_the_unnamed_form() {
         multi: MultiVectors::from([(String::new(), m.clone())]),
     };
     s.upsert_named("e", vec![p(1, &m1), p(2, &m2)]).unwrap();
-    let r = s.query("e", &QueryRequest { with_vector: true, ..QueryRequest::multi("", m1.clone(), 10) }).unwrap();
+    let r =
+        s.query("e", &QueryRequest { with_vector: true, ..QueryRequest::multi("", m1.clone(), 10) }).unwrap();
     assert_eq!(r.points[0].id, PointId::Num(1));
     assert_eq!(r.points[0].score, 0.0);
     assert_eq!(r.points[0].multi.as_ref().and_then(|m| m.get("")), Some(&m1));

@@ -44,7 +44,13 @@ fn point(rng: &mut ChaCha8Rng, id: u64) -> (NamedPoint, (NamedVectors, i64)) {
     let g = rng.gen_range(0..10i64);
     let payload = json!({"g": g}).as_object().cloned();
     (
-        NamedPoint { id: PointId::Num(id), vectors: vectors.clone(), payload, sparse: Default::default(), multi: Default::default() },
+        NamedPoint {
+            id: PointId::Num(id),
+            vectors: vectors.clone(),
+            payload,
+            sparse: Default::default(),
+            multi: Default::default(),
+        },
         (vectors, g),
     )
 }

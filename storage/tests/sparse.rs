@@ -61,7 +61,13 @@ fn point(rng: &mut ChaCha8Rng, id: u64, dense: bool, model: &mut Model) -> Named
         sparse.insert("text".into(), v.clone());
     }
     model.insert(id, (sv.map(|v| SparseVector::new(v.indices, v.values).unwrap()), g));
-    NamedPoint { id: PointId::Num(id), vectors, payload: json!({"g": g}).as_object().cloned(), sparse, multi: Default::default() }
+    NamedPoint {
+        id: PointId::Num(id),
+        vectors,
+        payload: json!({"g": g}).as_object().cloned(),
+        sparse,
+        multi: Default::default(),
+    }
 }
 
 fn idf(n: u64, total: u64) -> f64 {

@@ -432,7 +432,9 @@ fn vector_in(field: &str, p: api::VectorParams) -> ServiceResult<st::VectorConfi
         check_quantization(&format!("{field}.quantization_config"), q)?;
         v.quantization = Some(to_json(q)?);
     }
-    if let Some(api::MultiVectorConfig { comparator: api::MultiVectorComparator::MaxSim }) = p.multivector_config {
+    if let Some(api::MultiVectorConfig { comparator: api::MultiVectorComparator::MaxSim }) =
+        p.multivector_config
+    {
         v.multivector = Some(st::MultiVectorConfig::max_sim(size));
     }
     v.on_disk = p.on_disk;

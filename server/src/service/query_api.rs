@@ -38,7 +38,9 @@ const SCAN_PAGE: usize = 512;
 /// as before).
 pub(super) fn is_plain(q: &api::QueryRequest) -> bool {
     q.prefetch.is_none()
-        && q.query.as_ref().is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some() || i.multi().is_some())
+        && q.query
+            .as_ref()
+            .is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some() || i.multi().is_some())
 }
 
 /// A validated Query API request.
@@ -276,7 +278,8 @@ impl StoreLeaf<'_> {
         } else {
             // A plain vector on a multi-vector field is a one-row MaxSim query.
             let info = self.s.collection_info(self.name)?;
-            info.config.multivector(call.using).is_some() || info.config.vector(call.using)?.metric.higher_is_better()
+            info.config.multivector(call.using).is_some()
+                || info.config.vector(call.using)?.metric.higher_is_better()
         };
         let params = call.params.cloned().unwrap_or_default();
         let rescore = call.candidates.is_some();

@@ -63,7 +63,8 @@ pub(super) fn merge(
             )));
         }
         let decl = config.vector(&name)?;
-        let what = if name.is_empty() { format!("point {id}") } else { format!("point {id} (vector {name:?})") };
+        let what =
+            if name.is_empty() { format!("point {id}") } else { format!("point {id} (vector {name:?})") };
         check_rows(&what, decl, &name, &rows)?;
         if vectors.contains_key(&name) {
             return Err(StorageError::InvalidRequest(format!("{what}: the vector is given twice")));
@@ -98,7 +99,11 @@ fn check_rows(what: &str, decl: &VectorConfig, name: &str, rows: &[Vec<f32>]) ->
     for (i, r) in rows.iter().enumerate() {
         let row = format!("{what}, row {i}");
         if r.len() != decl.dimension {
-            return Err(StorageError::DimensionMismatch { point: row, expected: decl.dimension, got: r.len() });
+            return Err(StorageError::DimensionMismatch {
+                point: row,
+                expected: decl.dimension,
+                got: r.len(),
+            });
         }
         check_vector(&row, r)?;
     }

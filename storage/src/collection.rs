@@ -972,6 +972,13 @@ impl Collection {
             }
             let decl = config.vector(name)?;
             let point = if name.is_empty() { id.to_string() } else { format!("{id} (vector {name:?})") };
+            if v.is_empty() {
+                // Qdrant's words (its clients' tests look for them).
+                return Err(StorageError::InvalidRequest(format!(
+                    "point {point}: dense vector must not be empty (give {} numbers)",
+                    decl.dimension
+                )));
+            }
             if v.len() != decl.dimension {
                 return Err(StorageError::DimensionMismatch {
                     point,

@@ -300,8 +300,9 @@ fn shapes_and_errors() {
     assert!(e.to_string().contains("multivector"), "{e}");
 }
 
-/// Cosine rows are normalised when stored (as Qdrant does), Euclid scores are minus squared
-/// distances (an exact self-match scores 0), and an unnamed multi-vector works in the plain form.
+/// Cosine rows are normalised when stored (as Qdrant does), Euclid scores are
+/// `sqrt(sum of squared distances to the nearest rows)` (Qdrant's: a self-match scores 0,
+/// smaller is better), and an unnamed multi-vector works in the plain form.
 #[test]
 fn metrics_and_the_unnamed_form() {
     let s = Storage::in_memory();
@@ -324,8 +325,13 @@ fn metrics_and_the_unnamed_form() {
     assert_eq!(r.points[0].score, 0.0);
     assert_eq!(r.points[0].multi.as_ref().and_then(|m| m.get("")), Some(&m1));
     assert!(r.points[0].vector.is_none());
-    // Point 2: each query row's nearest row is 5, 0 and 14 away (squared): -19.
-    assert_eq!(r.points[1].score, -19.0);
+    // Point 2: each query row's nearest row is 5, 0 and 14 away (squared): sqrt(19).
+    assert_eq!(r.points[1].score, 19f32.sqrt());
+    // A threshold keeps the scores at or below it (distances).
+    let r = s
+        .query("e", &QueryRequest { score_threshold: Some(4.0), ..QueryRequest::multi("", m1.clone(), 10) })
+        .unwrap();
+    assert_eq!(r.points.iter().map(|h| h.id).collect::<Vec<_>>(), vec![PointId::Num(1)]);
     let mut vectors = BTreeMap::new();
     vectors.insert("mv".to_string(), VectorConfig::multi(2, Metric::Cosine));
     s.create_collection("cos", CollectionConfig::with_vectors(vectors, true)).unwrap();

@@ -262,8 +262,8 @@ impl StoreLeaf<'_> {
 
     /// A nearest search through the engine (exact over the candidates when there are some).
     /// `sparse`: a sparse query instead of `vector` (searched on the sparse index, exactly;
-    /// scores are dot products, larger is better). `multi`: a multi-vector query (MaxSim,
-    /// larger is better; over candidates every one is scored exactly).
+    /// scores are dot products, larger is better). `multi`: a multi-vector query (MaxSim; over
+    /// candidates every one is scored exactly).
     fn nearest(
         &self,
         call: &LeafCall<'_>,
@@ -273,13 +273,10 @@ impl StoreLeaf<'_> {
         exclude: &[st::PointId],
         kind: &str,
     ) -> ServiceResult<LeafOut> {
-        let larger_better = if sparse.is_some() || multi.is_some() {
-            true
-        } else {
-            // A plain vector on a multi-vector field is a one-row MaxSim query.
-            let info = self.s.collection_info(self.name)?;
-            info.config.multivector(call.using).is_some()
-                || info.config.vector(call.using)?.metric.higher_is_better()
+        // Multi-vector scores point the way the metric's do (Euclid: smaller is better).
+        let larger_better = match &sparse {
+            Some(_) => true,
+            None => self.metric_dim(call.using)?.0.higher_is_better(),
         };
         let params = call.params.cloned().unwrap_or_default();
         let rescore = call.candidates.is_some();

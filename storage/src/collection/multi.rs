@@ -110,6 +110,17 @@ fn check_rows(what: &str, decl: &VectorConfig, name: &str, rows: &[Vec<f32>]) ->
     Ok(())
 }
 
+/// The user-facing score of a MaxSim `s`: `s` itself for Cosine and Dot (larger is better);
+/// for Euclid, where `s` is minus a sum of squared distances, `sqrt(-s)` (smaller is better, like
+/// a Euclidean distance), as Qdrant answers it: an exact self-match scores 0.
+fn user_score(euclid: bool, s: f32) -> f32 {
+    if euclid {
+        (-s).max(0.0).sqrt()
+    } else {
+        s
+    }
+}
+
 /// Rows of a flat matrix.
 pub(super) fn rows_of(flat: &[f32], dim: usize) -> Vec<Vec<f32>> {
     flat.chunks(dim.max(1)).map(<[f32]>::to_vec).collect()
@@ -131,7 +142,8 @@ pub(super) fn split(config: &CollectionConfig, vectors: &mut NamedVectors) -> Mu
 impl Collection {
     /// MaxSim top-k of a multi-vector field: filter -> bitmap -> the field's exact scan or FDE
     /// search + exact rescoring (the engine's choice, reported in the explain) -> hits with
-    /// payloads and vectors from the same state. Scores are exact MaxSim.
+    /// payloads and vectors from the same state. Scores are exact MaxSim (Euclid: see
+    /// [`user_score`]).
     pub(super) fn query_multi(
         &self,
         req: &QueryRequest,
@@ -190,11 +202,18 @@ impl Collection {
             }
             None => (None, None),
         };
+        let euclid = decl.metric == grove_index::Metric::L2;
         let params = MultiSearchParams {
             k: req.offset.saturating_add(req.limit),
             ef: req.ef,
             strategy: if req.exact { Strategy::Exact } else { req.strategy },
-            score_threshold: req.score_threshold,
+            // Euclid's user-facing score is `sqrt(-MaxSim)` (below): `score <= t` is
+            // `MaxSim >= -t^2`; no score is below a negative threshold.
+            score_threshold: match req.score_threshold {
+                Some(t) if euclid && t < 0.0 => Some(f32::INFINITY),
+                Some(t) if euclid => Some(-(t * t)),
+                t => t,
+            },
             ..MultiSearchParams::default()
         };
         let out = field.search(&engine, &query, bitmap.as_ref(), &params, stop)?;
@@ -202,7 +221,7 @@ impl Collection {
             .hits
             .iter()
             .skip(req.offset)
-            .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, -n.dist)))
+            .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, user_score(euclid, -n.dist))))
             .collect();
         let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
         let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();

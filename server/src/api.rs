@@ -109,10 +109,26 @@ pub struct VectorParams {
     /// Element type (accepted; Grove stores float32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datatype: Option<Datatype>,
-    /// Multi-vector comparator (accepted and stored; points still carry one vector per name).
+    /// Makes this name a multi-vector field: points carry a matrix (an array of rows of
+    /// `size`), queries are matrices too, scored by MaxSim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub multivector_config: Option<serde_json::Value>,
+    pub multivector_config: Option<MultiVectorConfig>,
+}
+
+/// Qdrant's `multivector_config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiVectorConfig {
+    /// How a query matrix is compared with a point's.
+    pub comparator: MultiVectorComparator,
+}
+
+/// Multi-vector comparators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiVectorComparator {
+    /// Sum over the query's rows of the best similarity to any of the point's rows.
+    MaxSim,
 }
 
 /// A collection's dense vectors: one unnamed vector (`{"size", "distance", ...}`) or a map of
@@ -1067,8 +1083,11 @@ pub enum VectorStruct {
     Single(Vec<f32>),
     /// Vectors by name.
     Named(BTreeMap<String, Vec<f32>>),
-    /// Vectors by name where some are sparse (`{"text": {"indices": [..], "values": [..]}}`).
+    /// Vectors by name where some are sparse (`{"text": {"indices": [..], "values": [..]}}`)
+    /// or multi-vectors (`{"colbert": [[..], [..]]}`).
     Mixed(BTreeMap<String, VectorValue>),
+    /// The unnamed vector when it is a multi-vector: an array of rows.
+    MultiDense(Vec<Vec<f32>>),
 }
 
 /// A sparse vector on the wire: dimension ids and their weights, equal lengths, unique ids.
@@ -1089,6 +1108,8 @@ pub enum VectorValue {
     Dense(Vec<f32>),
     /// A sparse vector.
     Sparse(SparseVector),
+    /// A multi-vector: rows of one size.
+    MultiDense(Vec<Vec<f32>>),
 }
 
 impl From<Vec<f32>> for VectorStruct {
@@ -1102,13 +1123,39 @@ fn dense_of<E: serde::de::Error>(what: &str, v: serde_json::Value) -> Result<Vec
         serde_json::Value::Object(m) if m.contains_key("indices") => Err(E::custom(format!(
             "{what}: sparse vectors ({{indices, values}}) are not supported by Grove yet; send a dense array"
         ))),
-        serde_json::Value::Array(a) if a.first().is_some_and(serde_json::Value::is_array) => {
-            Err(E::custom(format!(
-            "{what}: multi-vectors (arrays of arrays) are not supported by Grove yet; send one dense array"
-        )))
-        }
         _ => serde_json::from_value(v).map_err(|e| E::custom(format!("{what}: {e}"))),
     }
+}
+
+/// Whether a JSON value is an array of arrays (a multi-vector).
+fn is_matrix(v: &serde_json::Value) -> bool {
+    v.as_array().is_some_and(|a| a.first().is_some_and(serde_json::Value::is_array))
+}
+
+/// A multi-vector from JSON: rows of numbers, each non-empty and all of one size (the
+/// declared size is storage's check).
+fn multi_of<E: serde::de::Error>(what: &str, v: serde_json::Value) -> Result<Vec<Vec<f32>>, E> {
+    let rows: Vec<Vec<f32>> = serde_json::from_value(v)
+        .map_err(|e| E::custom(format!("{what}: a multi-vector is an array of arrays of numbers: {e}")))?;
+    check_matrix(what, &rows).map_err(E::custom)?;
+    Ok(rows)
+}
+
+/// A multi-vector's shape: rows non-empty, all of the first row's size.
+pub fn check_matrix(what: &str, rows: &[Vec<f32>]) -> Result<(), String> {
+    if rows.iter().any(Vec::is_empty) {
+        return Err(format!("{what}: all vectors of a multi-vector must be non-empty"));
+    }
+    if let Some(first) = rows.first() {
+        if let Some(r) = rows.iter().find(|r| r.len() != first.len()) {
+            return Err(format!(
+                "{what}: all vectors of a multi-vector must have the same dimension, found vector with dimension {} after {}",
+                r.len(),
+                first.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Hand-written so an error names the vector and says what is accepted.
@@ -1116,11 +1163,19 @@ impl<'de> Deserialize<'de> for VectorStruct {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         match serde_json::Value::deserialize(d)? {
+            v @ serde_json::Value::Array(_) if is_matrix(&v) => {
+                multi_of("vector", v).map(VectorStruct::MultiDense)
+            }
             v @ serde_json::Value::Array(_) => dense_of("vector", v).map(VectorStruct::Single),
             serde_json::Value::Object(m) => {
                 let mut out = BTreeMap::new();
                 let mut sparse = BTreeMap::new();
+                let mut multi = BTreeMap::new();
                 for (name, v) in m {
+                    if is_matrix(&v) {
+                        multi.insert(name.clone(), multi_of(&format!("vector {name:?}"), v)?);
+                        continue;
+                    }
                     if v.as_object().is_some_and(|o| o.contains_key("indices") || o.contains_key("values")) {
                         let sv: SparseVector = serde_json::from_value(v).map_err(|e| {
                             D::Error::custom(format!(
@@ -1132,16 +1187,17 @@ impl<'de> Deserialize<'de> for VectorStruct {
                         out.insert(name.clone(), dense_of(&format!("vector {name:?}"), v)?);
                     }
                 }
-                if sparse.is_empty() {
+                if sparse.is_empty() && multi.is_empty() {
                     return Ok(VectorStruct::Named(out));
                 }
                 let mut mixed: BTreeMap<String, VectorValue> =
                     out.into_iter().map(|(k, v)| (k, VectorValue::Dense(v))).collect();
                 mixed.extend(sparse.into_iter().map(|(k, v)| (k, VectorValue::Sparse(v))));
+                mixed.extend(multi.into_iter().map(|(k, v)| (k, VectorValue::MultiDense(v))));
                 Ok(VectorStruct::Mixed(mixed))
             }
             _ => Err(D::Error::custom(
-                "vector: give an array of numbers, or an object of vector names to arrays",
+                "vector: give an array of numbers, an array of arrays (a multi-vector), or an object of vector names to them",
             )),
         }
     }
@@ -1153,13 +1209,18 @@ impl VectorStruct {
         self.into_parts().0
     }
 
-    /// The dense vectors by name and the sparse ones by name.
-    pub fn into_parts(self) -> (BTreeMap<String, Vec<f32>>, BTreeMap<String, SparseVector>) {
+    /// The dense vectors by name, the sparse ones and the multi-vectors.
+    pub fn into_parts(self) -> (BTreeMap<String, Vec<f32>>, BTreeMap<String, SparseVector>, MultiVectors) {
         match self {
-            VectorStruct::Single(v) => (BTreeMap::from([(String::new(), v)]), BTreeMap::new()),
-            VectorStruct::Named(m) => (m, BTreeMap::new()),
+            VectorStruct::Single(v) => {
+                (BTreeMap::from([(String::new(), v)]), BTreeMap::new(), BTreeMap::new())
+            }
+            VectorStruct::Named(m) => (m, BTreeMap::new(), BTreeMap::new()),
+            VectorStruct::MultiDense(rows) => {
+                (BTreeMap::new(), BTreeMap::new(), BTreeMap::from([(String::new(), rows)]))
+            }
             VectorStruct::Mixed(m) => {
-                let (mut dense, mut sparse) = (BTreeMap::new(), BTreeMap::new());
+                let (mut dense, mut sparse, mut multi) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
                 for (k, v) in m {
                     match v {
                         VectorValue::Dense(d) => {
@@ -1168,13 +1229,19 @@ impl VectorStruct {
                         VectorValue::Sparse(s) => {
                             sparse.insert(k, s);
                         }
+                        VectorValue::MultiDense(r) => {
+                            multi.insert(k, r);
+                        }
                     }
                 }
-                (dense, sparse)
+                (dense, sparse, multi)
             }
         }
     }
 }
+
+/// Multi-vectors by name, one `Vec` per row.
+pub type MultiVectors = BTreeMap<String, Vec<Vec<f32>>>;
 
 /// A point to upsert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -1214,8 +1281,11 @@ pub enum BatchVectors {
     Single(Vec<Vec<f32>>),
     /// Per name, each point's vector.
     Named(BTreeMap<String, Vec<Vec<f32>>>),
-    /// Per name, each point's vector, some names sparse (`{"text": [{"indices", "values"}, ..]}`).
+    /// Per name, each point's vector, some names sparse (`{"text": [{"indices", "values"}, ..]}`)
+    /// or multi-vectors (`{"colbert": [[[..], ..], ..]}`).
     Mixed(BTreeMap<String, Vec<VectorValue>>),
+    /// The unnamed multi-vector of each point.
+    MultiDense(Vec<Vec<Vec<f32>>>),
 }
 
 /// `PUT /collections/{name}/points` body: `{"points": [...]}` or `{"batch": {...}}`.
@@ -1268,6 +1338,12 @@ impl UpsertPoints {
                             }
                         }
                         rows.into_iter().map(VectorStruct::Mixed).collect()
+                    }
+                    BatchVectors::MultiDense(v) => {
+                        if v.len() != n {
+                            return Err(format!("batch has {n} ids but {} vectors", v.len()));
+                        }
+                        v.into_iter().map(VectorStruct::MultiDense).collect()
                     }
                 };
                 let payloads = match batch.payloads {
@@ -1478,6 +1554,8 @@ pub enum UpdateStatus {
 pub enum QueryInput {
     /// The vector.
     Vector(Vec<f32>),
+    /// A multi-vector query (`using` names a multi-vector field): rows, scored by MaxSim.
+    MultiDense(Vec<Vec<f32>>),
     /// `{"nearest": vector, "mmr": {diversity, candidates_limit}}`: the nearest candidates
     /// re-ranked by maximal marginal relevance. Before `Nearest`, which would take this body
     /// and drop `mmr`.
@@ -1491,6 +1569,11 @@ pub enum QueryInput {
     Nearest {
         /// The vector.
         nearest: Vec<f32>,
+    },
+    /// `{"nearest": [[..], ..]}`: a multi-vector query.
+    NearestMulti {
+        /// The rows.
+        nearest: Vec<Vec<f32>>,
     },
     /// A sparse query `{"indices": [..], "values": [..]}` (`using` names a sparse vector).
     Sparse(SparseVector),
@@ -1554,6 +1637,8 @@ impl QueryInput {
         match self {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => Some(v),
             QueryInput::Sparse(_)
+            | QueryInput::MultiDense(_)
+            | QueryInput::NearestMulti { .. }
             | QueryInput::NearestMmr { .. }
             | QueryInput::NearestSparse { .. }
             | QueryInput::Point(_)
@@ -1573,7 +1658,30 @@ impl QueryInput {
         match self {
             QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => Some(v),
             QueryInput::Vector(_)
+            | QueryInput::MultiDense(_)
+            | QueryInput::NearestMulti { .. }
             | QueryInput::Nearest { .. }
+            | QueryInput::NearestMmr { .. }
+            | QueryInput::Point(_)
+            | QueryInput::NearestPoint { .. }
+            | QueryInput::Fusion { .. }
+            | QueryInput::Rrf { .. }
+            | QueryInput::Recommend { .. }
+            | QueryInput::Discover { .. }
+            | QueryInput::Context { .. }
+            | QueryInput::OrderBy { .. }
+            | QueryInput::Sample { .. } => None,
+        }
+    }
+
+    /// The rows of a multi-vector query.
+    pub fn multi(&self) -> Option<&[Vec<f32>]> {
+        match self {
+            QueryInput::MultiDense(m) | QueryInput::NearestMulti { nearest: m } => Some(m),
+            QueryInput::Vector(_)
+            | QueryInput::Nearest { .. }
+            | QueryInput::Sparse(_)
+            | QueryInput::NearestSparse { .. }
             | QueryInput::NearestMmr { .. }
             | QueryInput::Point(_)
             | QueryInput::NearestPoint { .. }
@@ -1864,6 +1972,48 @@ pub struct ExplainOut {
     /// `sparse_postings` or `sparse_full_scan`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<SparseExplainOut>,
+    /// What the multi-vector path did (a multi-vector field was searched; the fields above are
+    /// then the FDE index's search, or the exact MaxSim scan's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multivec: Option<MultivecExplainOut>,
+}
+
+/// The work of a multi-vector (MaxSim) search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MultivecExplainOut {
+    /// `exact_max_sim` (every allowed point scored) or `fde_rescore` (candidates from the
+    /// field's FDE index, rescored with exact MaxSim).
+    pub path: String,
+    /// Why, with the numbers.
+    pub reason: String,
+    /// Rows of the query.
+    pub query_rows: usize,
+    /// Allowed points holding the field.
+    pub allowed_points: u64,
+    /// Candidates the FDE index proposed (0 on the exact path).
+    pub candidates: u64,
+    /// Points scored with exact MaxSim.
+    pub rescored: u64,
+    /// Length of the encodings in the FDE index.
+    pub fde_dim: usize,
+}
+
+impl From<&grove_index::multivec::MultivecExplain> for MultivecExplainOut {
+    fn from(m: &grove_index::multivec::MultivecExplain) -> Self {
+        MultivecExplainOut {
+            path: match m.path {
+                grove_index::multivec::MultivecPath::ExactMaxSim => "exact_max_sim",
+                grove_index::multivec::MultivecPath::FdeRescore => "fde_rescore",
+            }
+            .to_owned(),
+            reason: m.reason.clone(),
+            query_rows: m.query_rows,
+            allowed_points: m.allowed_points,
+            candidates: m.candidates,
+            rescored: m.rescored,
+            fde_dim: m.fde_dim,
+        }
+    }
 }
 
 /// The work of a sparse search.
@@ -1943,6 +2093,7 @@ impl From<&grove_index::Explain> for ExplainOut {
                 error_bound: q.error_bound,
             }),
             sparse: None,
+            multivec: None,
         }
     }
 }

@@ -681,3 +681,77 @@ async fn sparse_vectors_round_trip() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("more than once"), "{}", e.message());
 }
+
+/// grove.v1: a multi-vector field declared and reported, points with matrices, a MaxSim query
+/// with the matrices read back, and a query row of the wrong size refused.
+#[tokio::test]
+async fn multi_vectors_round_trip() {
+    let s = Server::start(&[]);
+    let ch = channel(&s).await;
+    let (mut cols, mut pts) = (CollectionsClient::new(ch.clone()), PointsClient::new(ch));
+    cols.create(pb::CreateCollectionRequest {
+        collection_name: "mv".into(),
+        named_vectors: [(
+            "colbert".to_owned(),
+            pb::VectorParams {
+                size: 2,
+                distance: pb::Distance::Dot as i32,
+                multivector: true,
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let info = cols.get(pb::GetCollectionRequest { collection_name: "mv".into() }).await.expect("get");
+    let info = info.into_inner().info.expect("info");
+    assert!(info.named_vectors.get("colbert").is_some_and(|v| v.multivector), "{info:?}");
+    let mv = |rows: Vec<Vec<f32>>| pb::MultiVector {
+        rows: rows.into_iter().map(|data| pb::Vector { data }).collect(),
+    };
+    // Point i: rows [i, 1] and [1, -i]; MaxSim with query [[1, 0], [0, 1]] is max(i, 1) + max(1, -i).
+    let points: Vec<pb::PointStruct> = (0..6u64)
+        .map(|i| pb::PointStruct {
+            id: Some(id(i)),
+            multi_vectors: [("colbert".to_owned(), mv(vec![vec![i as f32, 1.0], vec![1.0, -(i as f32)]]))]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    pts.upsert(pb::UpsertPointsRequest { collection_name: "mv".into(), points, wait: true })
+        .await
+        .expect("upsert");
+    let r = pts
+        .query(pb::QueryRequest {
+            collection_name: "mv".into(),
+            using: "colbert".into(),
+            multi_query: Some(mv(vec![vec![1.0, 0.0], vec![0.0, 1.0]])),
+            limit: 2,
+            with_vector: true,
+            ..Default::default()
+        })
+        .await
+        .expect("query")
+        .into_inner();
+    assert_eq!(
+        r.result.iter().map(|h| (h.id.clone(), h.score)).collect::<Vec<_>>(),
+        vec![(Some(id(5)), 6.0), (Some(id(4)), 5.0)]
+    );
+    assert_eq!(r.result[0].multi_vectors.get("colbert"), Some(&mv(vec![vec![5.0, 1.0], vec![1.0, -5.0]])));
+    // A query row of the wrong size is refused.
+    let e = pts
+        .query(pb::QueryRequest {
+            collection_name: "mv".into(),
+            using: "colbert".into(),
+            multi_query: Some(mv(vec![vec![1.0, 0.0, 3.0]])),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .expect_err("wrong row size");
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+}

@@ -118,6 +118,7 @@ fn main() -> AnyResult<()> {
                     sparse: [("text".to_string(), SparseVector { indices: idx, values: vals })]
                         .into_iter()
                         .collect(),
+                    multi: Default::default(),
                 }
             })
             .collect();

@@ -120,10 +120,45 @@ pub struct VectorConfig {
     /// gaining; the engine does not read it yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<serde_json::Value>,
-    /// Further settings accepted for compatibility with no effect (e.g. Qdrant's
-    /// `multivector_config`, hnsw `on_disk`/`payload_m`), kept verbatim so info returns them.
+    /// Further settings accepted for compatibility with no effect (e.g. hnsw
+    /// `on_disk`/`payload_m`), kept verbatim so info returns them.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub stored: serde_json::Map<String, serde_json::Value>,
+    /// Set: this name is a multi-vector field (late interaction): a point holds a matrix of
+    /// rows of `dimension`, scored by MaxSim. Absent in records written before multi-vectors
+    /// (those kept Qdrant's `multivector_config` in `stored`, without effect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multivector: Option<MultiVectorConfig>,
+}
+
+/// How rows of one multi-vector are compared (Qdrant's `multivector_config.comparator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiVectorComparator {
+    /// Sum over query rows of the best similarity to any document row.
+    MaxSim,
+}
+
+/// A multi-vector field's declaration. The encoding parameters are fixed at creation and
+/// persisted, so the engine's saved index of the encodings stays valid whatever later
+/// defaults become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiVectorConfig {
+    /// The comparator (only MaxSim exists).
+    pub comparator: MultiVectorComparator,
+    /// The MUVERA encoding the candidate index holds (`grove_index::multivec::fde`).
+    pub fde: grove_index::multivec::FdeParams,
+}
+
+impl MultiVectorConfig {
+    /// MaxSim over rows of `dim`, with Grove's default encoding for that row size.
+    pub fn max_sim(dim: usize) -> Self {
+        MultiVectorConfig {
+            comparator: MultiVectorComparator::MaxSim,
+            fde: grove_index::multivec::FdeParams::default_for(dim),
+        }
+    }
 }
 
 impl VectorConfig {
@@ -137,6 +172,15 @@ impl VectorConfig {
             datatype: VectorDatatype::Float32,
             quantization: None,
             stored: serde_json::Map::new(),
+            multivector: None,
+        }
+    }
+
+    /// A multi-vector field of rows of `dimension` compared by MaxSim under `metric`.
+    pub fn multi(dimension: usize, metric: Metric) -> Self {
+        VectorConfig {
+            multivector: Some(MultiVectorConfig::max_sim(dimension)),
+            ..VectorConfig::new(dimension, metric)
         }
     }
 }
@@ -145,8 +189,12 @@ impl VectorConfig {
 /// under `""`, which is also what Qdrant clients send as the default vector name.
 pub const DEFAULT_VECTOR: &str = "";
 
-/// A point's vectors by name (`""` is the unnamed vector).
+/// A point's vectors by name (`""` is the unnamed vector). On input a plain vector sent to a
+/// multi-vector name is a matrix of one row (as Qdrant reads it).
 pub type NamedVectors = BTreeMap<String, Vec<f32>>;
+
+/// A point's multi-vectors by name: each a matrix, one `Vec` per row.
+pub type MultiVectors = BTreeMap<String, Vec<Vec<f32>>>;
 
 /// Everything fixed when a collection is created (and what `update_collection` may change).
 /// This is also the persisted form (record version 2, see `record.rs`); version-1 records
@@ -243,14 +291,19 @@ impl CollectionConfig {
     pub fn vector_names(&self) -> String {
         let names: Vec<String> = self
             .vectors
-            .keys()
-            .map(|k| format!("{k:?}"))
+            .iter()
+            .map(|(k, v)| if v.multivector.is_some() { format!("{k:?} (multi)") } else { format!("{k:?}") })
             .chain(self.sparse_vectors.keys().map(|k| format!("{k:?} (sparse)")))
             .collect();
         if names.is_empty() {
             return "none".into();
         }
         names.join(", ")
+    }
+
+    /// The multi-vector declaration of vector `name` (`None`: a dense vector or no such name).
+    pub fn multivector(&self, name: &str) -> Option<&MultiVectorConfig> {
+        self.vectors.get(name).and_then(|v| v.multivector.as_ref())
     }
 
     /// The graph parameters of vector `name`: its own, else the collection's.
@@ -353,13 +406,22 @@ pub struct NamedPoint {
     /// Sparse vectors by name (a point may carry only these).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sparse: crate::sparse::SparseVectors,
+    /// Multi-vectors (matrices) by name; names declared with a multi-vector config only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub multi: MultiVectors,
 }
 
 impl From<PointStruct> for NamedPoint {
     fn from(p: PointStruct) -> Self {
         let mut vectors = NamedVectors::new();
         vectors.insert(DEFAULT_VECTOR.to_string(), p.vector);
-        NamedPoint { id: p.id, vectors, payload: p.payload, sparse: Default::default() }
+        NamedPoint {
+            id: p.id,
+            vectors,
+            payload: p.payload,
+            sparse: Default::default(),
+            multi: Default::default(),
+        }
     }
 }
 
@@ -380,6 +442,10 @@ pub struct Record {
     /// The point's sparse vectors by name, when asked for and the collection declares any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<crate::sparse::SparseVectors>,
+    /// The point's multi-vectors by name (as stored: cosine rows normalised), when asked for
+    /// and the collection declares any (`""` when the unnamed vector is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiVectors>,
 }
 
 /// A search hit.
@@ -402,6 +468,10 @@ pub struct ScoredPoint {
     /// The point's sparse vectors by name, when asked for and the collection declares any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<crate::sparse::SparseVectors>,
+    /// The point's multi-vectors by name (as stored: cosine rows normalised), when asked for
+    /// and the collection declares any (`""` when the unnamed vector is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiVectors>,
 }
 
 /// Which payload to return: all (`true`), none (`false`) or only the listed keys.
@@ -528,6 +598,13 @@ pub struct QueryRequest {
     /// apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<grove_index::sparse::SparseVector>,
+    /// A multi-vector query (rows of the field's dimension): `using` names a multi-vector
+    /// field and `vector` is empty. Scored by MaxSim; `exact` / `strategy = exact` score every
+    /// allowed point, otherwise the field's FDE index proposes candidates (`ef` and the
+    /// strategy pass to it) that are rescored exactly. A plain `vector` sent to a multi-vector
+    /// field is a one-row query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<Vec<Vec<f32>>>,
 }
 
 /// Query-time use of quantized codes (Qdrant's `params.quantization`).
@@ -568,6 +645,16 @@ impl QueryRequest {
             matryoshka: None,
             quantization: None,
             sparse: None,
+            multi: None,
+        }
+    }
+
+    /// A multi-vector query of field `using` for the `limit` best points by MaxSim.
+    pub fn multi(using: &str, rows: Vec<Vec<f32>>, limit: usize) -> Self {
+        QueryRequest {
+            using: Some(using.to_string()),
+            multi: Some(rows),
+            ..QueryRequest::new(Vec::new(), limit)
         }
     }
 
@@ -622,6 +709,10 @@ pub struct QueryExplain {
     /// it: path `exact`, since sparse search is exact, candidates scored as distances).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse: Option<crate::sparse::SparseExplain>,
+    /// What the multi-vector path did, when a multi-vector field was searched (`search` is
+    /// then the FDE index's explain, or the exact MaxSim scan's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multivec: Option<grove_index::multivec::MultivecExplain>,
 }
 
 /// A scroll request: pages through points in id order.

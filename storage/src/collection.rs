@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use grove_index::collection::{CollectionIndex, IndexConfig, SearchParams};
 use grove_index::matryoshka::{CalibrationReport, CalibrationRequest, MatryoshkaConfig, Rotation};
+use grove_index::multivec::MultiVectorField;
 use grove_index::{GraphParams, Strategy};
 use parking_lot::{Condvar, Mutex, RwLock};
 use roaring::RoaringBitmap;
@@ -227,7 +228,12 @@ struct Worker {
 /// internal ids) apply to every index unchanged.
 #[derive(Debug)]
 struct VectorIndex {
+    /// For a multi-vector field, the index of the points' FDE encodings (see `multi.rs`).
     engine: RwLock<Arc<CollectionIndex>>,
+    /// A multi-vector field's matrices (`None` for dense vectors). Written by the apply and
+    /// swapped by a reload under the state's write lock, like the engine's rows; a rebuild of
+    /// `engine` keeps the ids, so it leaves the field as it is.
+    field: RwLock<Option<Arc<MultiVectorField>>>,
     /// Rebuilds done (info and tests).
     rebuilds: std::sync::atomic::AtomicU64,
     /// Settings changes asked for (`update_config` increments it): while it differs from
@@ -239,9 +245,10 @@ struct VectorIndex {
 }
 
 impl VectorIndex {
-    fn new(engine: CollectionIndex) -> Self {
+    fn new(engine: CollectionIndex, field: Option<MultiVectorField>) -> Self {
         VectorIndex {
             engine: RwLock::new(Arc::new(engine)),
+            field: RwLock::new(field.map(Arc::new)),
             rebuilds: std::sync::atomic::AtomicU64::new(0),
             settings_changes: std::sync::atomic::AtomicU64::new(0),
             rebuilt_for: std::sync::atomic::AtomicU64::new(0),
@@ -251,7 +258,15 @@ impl VectorIndex {
     fn engine(&self) -> Arc<CollectionIndex> {
         Arc::clone(&self.engine.read())
     }
+
+    fn field(&self) -> Option<Arc<MultiVectorField>> {
+        self.field.read().clone()
+    }
 }
+
+/// A vector's in-memory structures built from the rows: its engine, and its matrices when it
+/// is a multi-vector field.
+type VectorParts = (CollectionIndex, Option<MultiVectorField>);
 
 /// The graph directory of vector `name` under the collection's graph dir: the unnamed vector
 /// uses the dir itself (where graphs were saved before named vectors existed), a named one the
@@ -334,8 +349,15 @@ fn read_payload(kv: &dyn KvBackend, coll: u32, id: u32) -> Result<Payload> {
 
 /// The engine config of vector `name` (the caller checked that it exists).
 pub(crate) fn index_config(c: &CollectionConfig, name: &str, opts: &StorageOptions) -> IndexConfig {
-    let (dim, metric) =
-        c.vectors.get(name).map(|v| (v.dimension, v.metric)).unwrap_or((1, grove_index::Metric::L2));
+    // A multi-vector field's engine holds the FDE encodings, searched by inner product.
+    let (dim, metric) = c
+        .vectors
+        .get(name)
+        .map(|v| match &v.multivector {
+            Some(m) => (m.fde.out_dim(v.dimension), grove_index::Metric::Dot),
+            None => (v.dimension, v.metric),
+        })
+        .unwrap_or((1, grove_index::Metric::L2));
     let hnsw = c.hnsw_of(name);
     let mut cfg = IndexConfig::new(dim, metric);
     cfg.hnsw = GraphParams { m: hnsw.m, ef_construction: hnsw.ef_construction, gamma: 1, ..cfg.hnsw };
@@ -385,7 +407,15 @@ pub(crate) fn validate_config(c: &CollectionConfig, opts: &StorageOptions) -> Re
                 v.dimension
             )));
         }
+        if let Some(m) = &v.multivector {
+            m.fde.validate(v.dimension)?;
+        }
         IndexConfig::validate(&index_config(c, name, opts))?;
+    }
+    if !c.matryoshka_dims.is_empty() && c.multivector(DEFAULT_VECTOR).is_some() {
+        return Err(StorageError::InvalidRequest(
+            "matryoshka prefixes need a dense unnamed vector; this one is a multi-vector field".into(),
+        ));
     }
     if !c.matryoshka_dims.is_empty() {
         let Some(v) = c.vectors.get(DEFAULT_VECTOR) else {
@@ -441,8 +471,12 @@ impl Collection {
     ) -> Result<Arc<Self>> {
         let coll = rec.id;
         let mut vectors = BTreeMap::new();
+        let mut fields = BTreeMap::new();
         for name in rec.config.vectors.keys() {
             vectors.insert(name.clone(), CollectionIndex::new(index_config(&rec.config, name, &opts))?);
+            if let Some(f) = multi::new_field(&rec.config, name)? {
+                fields.insert(name.clone(), f);
+            }
         }
         let sparse = SparseIndexes::new(&rec.config);
         let mut st = State::default();
@@ -475,7 +509,7 @@ impl Collection {
                         "point {ext} holds a vector {vname:?} the collection does not declare"
                     ))
                 })?;
-                engine.insert(id, vec)?;
+                multi::insert_stored(engine, fields.get(vname), id, vec)?;
             }
             st.ids.insert(ext, id);
             if let Some(slot) = st.ext.get_mut(id as usize) {
@@ -556,7 +590,13 @@ impl Collection {
             graph_dir,
             write: Mutex::new(()),
             state: RwLock::new(st),
-            vectors: vectors.into_iter().map(|(n, e)| (n, VectorIndex::new(e))).collect(),
+            vectors: vectors
+                .into_iter()
+                .map(|(n, e)| {
+                    let f = fields.remove(&n);
+                    (n, VectorIndex::new(e, f))
+                })
+                .collect(),
             sparse,
             worker: Arc::new(Worker::default()),
             dropped: AtomicBool::new(false),
@@ -589,6 +629,11 @@ impl Collection {
     /// Every vector's engine, by name.
     fn engines(&self) -> Vec<(&str, Arc<CollectionIndex>)> {
         self.vectors.iter().map(|(n, v)| (n.as_str(), v.engine())).collect()
+    }
+
+    /// Every multi-vector field, by name.
+    fn fields(&self) -> BTreeMap<&str, Arc<MultiVectorField>> {
+        self.vectors.iter().filter_map(|(n, v)| v.field().map(|f| (n.as_str(), f))).collect()
     }
 
     fn start_worker(self: &Arc<Self>) {
@@ -927,6 +972,13 @@ impl Collection {
             }
             let decl = config.vector(name)?;
             let point = if name.is_empty() { id.to_string() } else { format!("{id} (vector {name:?})") };
+            if v.is_empty() {
+                // Qdrant's words (its clients' tests look for them).
+                return Err(StorageError::InvalidRequest(format!(
+                    "point {point}: dense vector must not be empty (give {} numbers)",
+                    decl.dimension
+                )));
+            }
             if v.len() != decl.dimension {
                 return Err(StorageError::DimensionMismatch {
                     point,
@@ -953,12 +1005,22 @@ impl Collection {
             .filter(|(i, p)| last.get(&p.id) == Some(i))
             .map(|(_, p)| p)
             .collect();
+        let fields = self.fields();
         let st = self.state.read();
         // Validate everything first.
         let mut prepared = Vec::with_capacity(points.len());
         let mut before = HashMap::new();
         for p in points {
             self.check_vectors(&config, &p.id, &p.vectors)?;
+            let mut vectors = p.vectors;
+            multi::merge(&config, &p.id, &mut vectors, p.multi)?;
+            // Matrices prepared (normalised, encoded) now, so the apply only stores them.
+            let mut mats = BTreeMap::new();
+            for (vname, f) in &fields {
+                if let Some(flat) = vectors.get(*vname) {
+                    mats.insert(vname.to_string(), f.prepare(flat)?);
+                }
+            }
             let sparse = crate::sparse::check_point(&config, &p.id, p.sparse)?;
             let payload = p.payload.unwrap_or_default();
             self.check_payload(&payload, &p.id)?;
@@ -973,7 +1035,7 @@ impl Collection {
                 }
                 None => Vec::new(),
             };
-            prepared.push((p.id, p.vectors, sparse, payload, posts, old, old_posts));
+            prepared.push((p.id, vectors, mats, sparse, payload, posts, old, old_posts));
         }
         // New points take reclaimed ids first (`State::free`), then ids past the end.
         let reused: Vec<u32> = st.free.iter().take(prepared.len()).collect();
@@ -990,7 +1052,7 @@ impl Collection {
         let mut reused = reused.into_iter();
         let mut batch = Batch::new();
         let mut applied = Vec::with_capacity(prepared.len());
-        for (ext, vector, sparse, payload, posts, old, old_posts) in prepared {
+        for (ext, vector, mats, sparse, payload, posts, old, old_posts) in prepared {
             let new = reused.next().unwrap_or_else(|| {
                 next_id += 1;
                 next_id - 1
@@ -999,6 +1061,7 @@ impl Collection {
             // once the batch is durable the write is reported done whatever happens.
             for (vname, v) in &vector {
                 if let Some(engine) = engines.get(vname.as_str()) {
+                    let v = mats.get(vname).map_or(&v[..], |m| &m.fde[..]);
                     engine.check_insert(new, v).map_err(|e| {
                         StorageError::Corrupt(format!(
                             "vector {vname:?} of point {ext} cannot take internal id {new} ({e}); nothing was written"
@@ -1023,27 +1086,36 @@ impl Collection {
                     batch.put(Cf::PayloadIndex, posting_key(self.id, field_ids[f], v, new), Vec::new());
                 }
             }
-            applied.push((ext, vector, sparse, new, posts, old, old_posts));
+            applied.push((ext, vector, mats, sparse, new, posts, old, old_posts));
         }
         batch.put(Cf::Meta, key(self.id, META_NEXT_ID), next_id.to_be_bytes().to_vec());
         let mut ierr = None;
         let r = self.commit(batch, before, |st| {
             st.next_id = next_id;
             st.ext.resize(next_id as usize, None);
-            for (ext, vectors, sparse, new, posts, old, old_posts) in applied {
+            for (ext, vectors, mats, sparse, new, posts, old, old_posts) in applied {
                 st.free.remove(new);
                 self.sparse.insert(new, &sparse);
                 for (vname, v) in &vectors {
                     // Names were checked against the declaration above; the map is the same.
                     if let Some(engine) = engines.get(vname.as_str()) {
+                        let v = mats.get(vname).map_or(&v[..], |m| &m.fde[..]);
                         if let Err(e) = self.apply_insert(engine, new, v) {
                             ierr = Some(e);
                         }
                     }
                 }
+                for (vname, m) in mats {
+                    if let Some(f) = fields.get(vname.as_str()) {
+                        f.insert(new, m.rows);
+                    }
+                }
                 if let Some(o) = old {
                     for engine in engines.values() {
                         engine.delete(o);
+                    }
+                    for f in fields.values() {
+                        f.delete(o);
                     }
                     self.sparse.delete(o);
                     st.live.remove(o);
@@ -1100,14 +1172,17 @@ impl Collection {
         }
         match self.engines_from_rows() {
             Ok(fresh) => {
-                for (name, engine) in fresh {
+                let mut st = self.state.write();
+                // Under the state's write lock: a search sees the old engine and field or
+                // the new pair, never one of each.
+                for (name, (engine, field)) in fresh {
                     if let Some(vi) = self.vectors.get(&name) {
                         vi.rebuilds.fetch_add(1, Ordering::AcqRel);
                         *vi.engine.write() = Arc::new(engine);
+                        *vi.field.write() = field.map(Arc::new);
                     }
                 }
                 let engines = self.engines();
-                let mut st = self.state.write();
                 st.free = reusable_ids(
                     st.next_id,
                     &st.live,
@@ -1125,22 +1200,28 @@ impl Collection {
 
     /// A new engine per vector holding every stored point's vector (graphs are built by the
     /// worker afterwards; searches are exact until then).
-    fn engines_from_rows(&self) -> Result<BTreeMap<String, CollectionIndex>> {
+    fn engines_from_rows(&self) -> Result<BTreeMap<String, VectorParts>> {
         let config = self.config();
         let mut fresh = BTreeMap::new();
         for name in self.vectors.keys() {
-            fresh.insert(name.clone(), CollectionIndex::new(index_config(&config, name, &self.opts))?);
+            fresh.insert(
+                name.clone(),
+                (
+                    CollectionIndex::new(index_config(&config, name, &self.opts))?,
+                    multi::new_field(&config, name)?,
+                ),
+            );
         }
         scan_points(&*self.kv, self.id, &mut |id, _, vecs, _| {
             for (vname, vec) in &vecs {
-                if let Some(engine) = fresh.get(vname) {
-                    engine.insert(id, vec)?;
+                if let Some((engine, field)) = fresh.get(vname) {
+                    multi::insert_stored(engine, field.as_ref(), id, vec)?;
                 }
             }
             Ok(())
         })?;
         let next_id = self.state.read().next_id as usize;
-        for (name, engine) in &fresh {
+        for (name, (engine, _)) in &fresh {
             engine.extend(next_id);
             if name == DEFAULT_VECTOR {
                 if let Some(mc) = matryoshka_config(&config) {
@@ -1190,10 +1271,14 @@ impl Collection {
         }
         drop(st);
         let engines = self.engines();
+        let fields = self.fields();
         let r = self.commit(batch, before, |st| {
             for (id, ext, posts) in gone {
                 for (_, engine) in &engines {
                     engine.delete(id);
+                }
+                for f in fields.values() {
+                    f.delete(id);
                 }
                 self.sparse.delete(id);
                 st.live.remove(id);
@@ -1224,19 +1309,22 @@ impl Collection {
     fn rewrite_vectors(
         &self,
         targets: Vec<(PointId, u32)>,
-        change: &dyn Fn(&PointId, &mut NamedVectors, &mut SparseVectors) -> Result<()>,
+        change: &dyn Fn(&PointId, &mut NamedVectors, &mut MultiVectors, &mut SparseVectors) -> Result<()>,
     ) -> Result<UpdateResult> {
+        let config = self.config();
         let mut points = Vec::with_capacity(targets.len());
         {
             let st = self.state.read();
             for (ext, id) in targets {
                 let (mut vectors, mut sparse) = self.stored_vectors(id)?;
-                change(&ext, &mut vectors, &mut sparse)?;
+                let mut multi = multi::split(&config, &mut vectors);
+                change(&ext, &mut vectors, &mut multi, &mut sparse)?;
                 points.push(NamedPoint {
                     id: ext,
                     vectors,
                     payload: Some(self.payload_of(&st, id)?),
                     sparse,
+                    multi,
                 });
             }
         }
@@ -1260,14 +1348,26 @@ impl Collection {
         &self,
         updates: Vec<(PointId, NamedVectors, SparseVectors)>,
     ) -> Result<UpdateResult> {
+        self.update_vectors_with_multi(
+            updates.into_iter().map(|(p, v, s)| (p, v, MultiVectors::new(), s)).collect(),
+        )
+    }
+
+    /// [`Self::update_vectors`] with multi-vectors (matrices) and sparse vectors too.
+    pub fn update_vectors_with_multi(
+        &self,
+        updates: Vec<(PointId, NamedVectors, MultiVectors, SparseVectors)>,
+    ) -> Result<UpdateResult> {
         let _w = self.write.lock();
         let config = self.config();
         let mut targets = Vec::with_capacity(updates.len());
         let mut by_id: HashMap<PointId, (NamedVectors, SparseVectors)> = HashMap::new();
         {
             let st = self.state.read();
-            for (ext, vectors, sparse) in updates {
+            for (ext, mut vectors, multi, sparse) in updates {
                 self.check_vectors(&config, &ext, &vectors)?;
+                // Checked and flattened here; `rewrite_vectors` splits them into rows again.
+                multi::merge(&config, &ext, &mut vectors, multi)?;
                 let sparse = crate::sparse::check_point(&config, &ext, sparse)?;
                 let Some(id) = st.ids.get(&ext).copied() else {
                     return Err(StorageError::PointNotFound { id: ext.to_string() });
@@ -1280,9 +1380,18 @@ impl Collection {
                 e.1.extend(sparse);
             }
         }
-        self.rewrite_vectors(targets, &|ext, vs, sp| {
+        self.rewrite_vectors(targets, &|ext, vs, mv, sp| {
             if let Some((new, new_sparse)) = by_id.get(ext) {
-                vs.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+                for (k, v) in new {
+                    match config.vectors.get(k).filter(|d| d.multivector.is_some()) {
+                        Some(d) => {
+                            mv.insert(k.clone(), multi::rows_of(v, d.dimension));
+                        }
+                        None => {
+                            vs.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
                 sp.extend(new_sparse.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             Ok(())
@@ -1304,9 +1413,10 @@ impl Collection {
             let st = self.state.read();
             ids.into_iter().filter_map(|id| st.ext_of(id).map(|e| (e, id))).collect()
         };
-        self.rewrite_vectors(targets, &|_, vs, sp| {
+        self.rewrite_vectors(targets, &|_, vs, mv, sp| {
             for n in names {
                 vs.remove(n);
+                mv.remove(n);
                 sp.remove(n);
             }
             Ok(())
@@ -1327,12 +1437,13 @@ impl Collection {
             return Err(StorageError::CollectionNotFound { name: self.name.clone() });
         }
         let old = self.config();
-        let fixed = |c: &CollectionConfig| -> Vec<(String, usize, grove_index::Metric)> {
-            c.vectors.iter().map(|(n, v)| (n.clone(), v.dimension, v.metric)).collect()
+        type Fixed = (String, usize, grove_index::Metric, Option<MultiVectorConfig>);
+        let fixed = |c: &CollectionConfig| -> Vec<Fixed> {
+            c.vectors.iter().map(|(n, v)| (n.clone(), v.dimension, v.metric, v.multivector)).collect()
         };
         if fixed(&old) != fixed(&new) || old.sparse_vectors.keys().ne(new.sparse_vectors.keys()) {
             return Err(StorageError::InvalidRequest(format!(
-                "vector names, sizes and distances cannot change ({} declared); create a new collection",
+                "vector names, sizes, distances and multivector configs cannot change ({} declared); create a new collection",
                 old.vector_names()
             )));
         }
@@ -1637,6 +1748,7 @@ impl Collection {
         with_vector: bool,
     ) -> Result<Vec<Record>> {
         let engines = if with_vector { self.engines() } else { Vec::new() };
+        let fields = if with_vector { self.fields() } else { BTreeMap::new() };
         let config = self.config();
         // Sparse vectors only exist in the named form (`{"text": {indices, values}}`).
         let has_sparse = !config.sparse_vectors.is_empty();
@@ -1650,21 +1762,36 @@ impl Collection {
                 };
                 // The unnamed form answers `vector`, the named form `vectors` (what was
                 // declared is what is read back).
-                let (mut vector, mut vectors) = (None, None);
+                // Multi-vector fields answer their matrices in `multi` (their engines hold
+                // encodings, never returned).
+                let (mut vector, mut vectors, mut multi) = (None, None, None);
                 if with_vector {
                     if named {
                         vectors = Some(
                             engines
                                 .iter()
+                                .filter(|(n, _)| !fields.contains_key(n))
                                 .filter_map(|(n, e)| e.vector(*id).map(|v| ((*n).to_string(), v)))
                                 .collect::<NamedVectors>(),
                         );
-                    } else {
+                    } else if !fields.contains_key(DEFAULT_VECTOR) {
                         vector = engines.iter().find(|(n, _)| n.is_empty()).and_then(|(_, e)| e.vector(*id));
+                    }
+                    if !fields.is_empty() {
+                        multi = Some(
+                            fields
+                                .iter()
+                                .filter_map(|(n, f)| {
+                                    f.store()
+                                        .get(*id)
+                                        .map(|m| ((*n).to_string(), multi::rows_of(&m, f.dim())))
+                                })
+                                .collect::<MultiVectors>(),
+                        );
                     }
                 }
                 let sparse = (with_vector && has_sparse).then(|| self.sparse.vectors(*id));
-                Ok(Record { id: *ext, payload, vector, vectors, sparse })
+                Ok(Record { id: *ext, payload, vector, vectors, sparse, multi })
             })
             .collect()
     }
@@ -1721,6 +1848,15 @@ impl Collection {
             return self.query_sparse(req, &config, stop);
         }
         let decl = config.vector(using)?;
+        if decl.multivector.is_some() {
+            return self.query_multi(req, &config, stop);
+        }
+        if req.multi.is_some() {
+            return Err(StorageError::InvalidRequest(format!(
+                "vector {using:?} is a dense vector of size {}: query it with one array of numbers; a multi-vector query (array of arrays) needs a vector declared with multivector_config",
+                decl.dimension
+            )));
+        }
         if req.vector.len() != decl.dimension {
             return Err(StorageError::DimensionMismatch {
                 point: if using.is_empty() { "query".into() } else { format!("query (vector {using:?})") },
@@ -1785,6 +1921,7 @@ impl Collection {
                 vector: r.vector,
                 vectors: r.vectors,
                 sparse: r.sparse,
+                multi: r.multi,
             })
             .collect();
         let explain = req.explain.then_some(QueryExplain {
@@ -1792,6 +1929,7 @@ impl Collection {
             filter: fex,
             using: using.to_string(),
             sparse: None,
+            multivec: None,
         });
         Ok(QueryResponse { points, explain })
     }
@@ -1803,6 +1941,8 @@ impl Collection {
         for (name, vi) in &self.vectors {
             let engine = vi.engine();
             let stats = engine.stats();
+            // A multi-vector field's matrices are vectors held in RAM too.
+            let matrix_bytes = vi.field().map_or(0, |f| f.store().bytes());
             if name.is_empty() {
                 matryoshka = engine.matryoshka_info();
             }
@@ -1813,7 +1953,7 @@ impl Collection {
                     pending_points: stats.pending,
                     tombstones: engine.tombstones(),
                     rebuilds: vi.rebuilds.load(Ordering::Acquire),
-                    vector_bytes: stats.vector_bytes,
+                    vector_bytes: stats.vector_bytes + matrix_bytes,
                     graph_bytes: stats.graph_bytes,
                     code_bytes: stats.code_bytes,
                     vector_bytes_per_point: engine.config().dim as u64 * 4,
@@ -1969,6 +2109,7 @@ impl Collection {
     }
 }
 
+mod multi;
 mod sparse_query;
 
 impl Drop for Collection {

@@ -67,6 +67,11 @@ pub(crate) fn diagnose_subsets(c: &Collection, req: &SubsetRequest) -> Result<Su
     // The diagnostic runs on the unnamed vector.
     let config = c.config();
     let decl = config.vector(crate::api::DEFAULT_VECTOR)?;
+    if decl.multivector.is_some() {
+        return Err(invalid(
+            "the subset diagnostic runs on a dense unnamed vector; this one is a multi-vector field".into(),
+        ));
+    }
     let dim = decl.dimension;
     if req.queries.is_empty() {
         return Err(invalid("queries: give at least one query".into()));

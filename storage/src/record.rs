@@ -130,7 +130,10 @@ const POINT_ROW_V3: u8 = 3;
 /// The points row, version 3: `3 | point id | u16 count | count x (u16 name length | name |
 /// u32 dimension | f32 LE components) | u16 sparse count | sparse count x (u16 name length |
 /// name | u32 nnz | nnz x u32 LE index | nnz x f32 LE value)`, names in ascending order.
-/// Version 2 is the same without the sparse section.
+/// Version 2 is the same without the sparse section. A multi-vector name holds its matrix
+/// flat, row-major (`dimension` is then the float count, rows x the declared size): a
+/// matrix needed no new version, and a row written when the name held one vector reads as a
+/// matrix of one row.
 pub(crate) fn encode_point(ext: &PointId, vectors: &NamedVectors, sparse: &SparseVectors) -> Vec<u8> {
     let floats: usize =
         vectors.values().map(Vec::len).sum::<usize>() + sparse.values().map(|v| 2 * v.len()).sum::<usize>();

@@ -345,6 +345,15 @@ impl Storage {
         self.coll(name)?.update_vectors_with_sparse(updates)
     }
 
+    /// [`Self::update_vectors`] with multi-vectors (matrices) and sparse vectors as well.
+    pub fn update_vectors_with_multi(
+        &self,
+        name: &str,
+        updates: Vec<(PointId, NamedVectors, MultiVectors, crate::sparse::SparseVectors)>,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.update_vectors_with_multi(updates)
+    }
+
     /// Removes the named vectors (dense or sparse) from the selected points (one batch).
     pub fn delete_vectors(
         &self,

@@ -44,7 +44,13 @@ fn point(rng: &mut ChaCha8Rng, id: u64) -> (NamedPoint, (NamedVectors, i64)) {
     let g = rng.gen_range(0..10i64);
     let payload = json!({"g": g}).as_object().cloned();
     (
-        NamedPoint { id: PointId::Num(id), vectors: vectors.clone(), payload, sparse: Default::default() },
+        NamedPoint {
+            id: PointId::Num(id),
+            vectors: vectors.clone(),
+            payload,
+            sparse: Default::default(),
+            multi: Default::default(),
+        },
         (vectors, g),
     )
 }
@@ -213,6 +219,7 @@ fn named_vector_search_matches_brute_force_with_filters_and_deletes() {
         vectors: NamedVectors::from([("image".to_string(), vec![1.0; 3])]),
         payload: None,
         sparse: Default::default(),
+        multi: Default::default(),
     };
     let e = s.upsert_named("c", vec![bad]).unwrap_err().to_string();
     assert!(e.contains("vector \"image\"") && e.contains("expects 8"), "{e}");

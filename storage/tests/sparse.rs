@@ -61,7 +61,13 @@ fn point(rng: &mut ChaCha8Rng, id: u64, dense: bool, model: &mut Model) -> Named
         sparse.insert("text".into(), v.clone());
     }
     model.insert(id, (sv.map(|v| SparseVector::new(v.indices, v.values).unwrap()), g));
-    NamedPoint { id: PointId::Num(id), vectors, payload: json!({"g": g}).as_object().cloned(), sparse }
+    NamedPoint {
+        id: PointId::Num(id),
+        vectors,
+        payload: json!({"g": g}).as_object().cloned(),
+        sparse,
+        multi: Default::default(),
+    }
 }
 
 fn idf(n: u64, total: u64) -> f64 {
@@ -286,6 +292,7 @@ fn bad_sparse_input_is_refused() {
             vectors: NamedVectors::new(),
             payload: None,
             sparse: SparseVectors::from([(name.to_string(), v)]),
+            multi: Default::default(),
         };
         s.upsert_named("c", vec![p]).unwrap_err()
     };
@@ -306,6 +313,7 @@ fn bad_sparse_input_is_refused() {
         vectors: NamedVectors::from([("text".to_string(), vec![1.0; 4])]),
         payload: None,
         sparse: SparseVectors::new(),
+        multi: Default::default(),
     };
     let e = s.upsert_named("c", vec![p]).unwrap_err().to_string();
     assert!(e.contains("is a sparse vector"), "{e}");
@@ -340,6 +348,7 @@ fn sparse_only_collection() {
             "text".to_string(),
             SparseVector { values: vec![1.0; idx.len()], indices: idx },
         )]),
+        multi: Default::default(),
     };
     s.upsert_named("c", vec![p(1, vec![1, 2]), p(2, vec![2]), p(3, vec![3])]).unwrap();
     let r = s

@@ -209,8 +209,8 @@ pub fn points(ps: Vec<pb::PointStruct>) -> ServiceResult<Vec<api::PointStruct>> 
         .map(|p| {
             // The unnamed vector in `vector`, named ones in `named_vectors` (a point may carry
             // both, or only named ones).
-            let vector = if !p.sparse_vectors.is_empty() {
-                sparse::point_vectors(p.vector, p.named_vectors, p.sparse_vectors)
+            let vector = if !p.sparse_vectors.is_empty() || !p.multi_vectors.is_empty() {
+                sparse::point_vectors(p.vector, p.named_vectors, p.sparse_vectors, p.multi_vectors)
             } else if p.named_vectors.is_empty() {
                 api::VectorStruct::Single(p.vector.ok_or_else(|| missing("point.vector"))?.data)
             } else {
@@ -252,10 +252,11 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
         Ok(pb::Strategy::Acorn) => api::StrategyParam::Acorn,
         Err(_) => return Err(ServiceError::invalid(format!("unknown strategy {}", params.strategy))),
     };
-    let query = match (q.query, q.sparse_query) {
-        (_, Some(sv)) => api::QueryInput::Sparse(sparse::vector_in(sv)),
-        (Some(v), None) => api::QueryInput::Vector(v.data),
-        (None, None) => return Err(missing("query (or sparse_query)")),
+    let query = match (q.query, q.sparse_query, q.multi_query) {
+        (_, _, Some(m)) => api::QueryInput::MultiDense(sparse::multi_in(m)),
+        (_, Some(sv), None) => api::QueryInput::Sparse(sparse::vector_in(sv)),
+        (Some(v), None, None) => api::QueryInput::Vector(v.data),
+        (None, None, None) => return Err(missing("query (or sparse_query, or multi_query)")),
     };
     Ok(api::QueryRequest {
         query: Some(query),
@@ -445,7 +446,9 @@ fn vector_params(field: &str, v: pb::VectorParams) -> ServiceResult<api::VectorP
         quantization_config: None,
         on_disk: v.on_disk,
         datatype: None,
-        multivector_config: None,
+        multivector_config: v
+            .multivector
+            .then_some(api::MultiVectorConfig { comparator: api::MultiVectorComparator::MaxSim }),
     })
 }
 
@@ -460,6 +463,7 @@ fn vector_params_out(v: &api::VectorParams) -> pb::VectorParams {
             m_beta: h.m_beta.map(|x| x as u64),
         }),
         on_disk: v.on_disk,
+        multivector: v.multivector_config.is_some(),
     }
 }
 
@@ -569,14 +573,15 @@ pub fn update(r: api::UpdateResult) -> pb::UpdateResponse {
 
 /// A hit.
 pub fn scored(p: api::ScoredPoint) -> pb::ScoredPoint {
-    let (vector, named_vectors, sparse_vectors) = sparse::vectors_out(p.vector);
+    let v = sparse::vectors_out(p.vector);
     pb::ScoredPoint {
         id: Some(point_id_out(p.id)),
         score: p.score,
         payload: p.payload.map(payload_out).unwrap_or_default(),
-        vector,
-        named_vectors,
-        sparse_vectors,
+        vector: v.vector,
+        named_vectors: v.named,
+        sparse_vectors: v.sparse,
+        multi_vectors: v.multi,
     }
 }
 
@@ -588,22 +593,23 @@ pub(super) fn vectors_out(v: Option<api::VectorStruct>) -> (Option<pb::Vector>, 
         Some(api::VectorStruct::Named(m)) => {
             (None, m.into_iter().map(|(k, data)| (k, pb::Vector { data })).collect())
         }
-        Some(api::VectorStruct::Mixed(_)) => {
-            let (v, n, _) = sparse::vectors_out(v);
-            (v, n)
+        Some(api::VectorStruct::Mixed(_) | api::VectorStruct::MultiDense(_)) => {
+            let out = sparse::vectors_out(v);
+            (out.vector, out.named)
         }
     }
 }
 
 /// A record.
 pub fn record(r: api::Record) -> pb::RetrievedPoint {
-    let (vector, named_vectors, sparse_vectors) = sparse::vectors_out(r.vector);
+    let v = sparse::vectors_out(r.vector);
     pb::RetrievedPoint {
         id: Some(point_id_out(r.id)),
         payload: r.payload.map(payload_out).unwrap_or_default(),
-        vector,
-        named_vectors,
-        sparse_vectors,
+        vector: v.vector,
+        named_vectors: v.named,
+        sparse_vectors: v.sparse,
+        multi_vectors: v.multi,
     }
 }
 

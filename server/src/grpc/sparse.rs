@@ -1,5 +1,6 @@
-//! Sparse vectors between grove.v1 messages and the API types (points, queries, collection
-//! declarations). `convert.rs` calls these at its point, query and collection conversions.
+//! Sparse vectors and multi-vectors between grove.v1 messages and the API types (points,
+//! queries, collection declarations). `convert.rs` calls these at its point, query and
+//! collection conversions.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,12 +14,22 @@ pub fn vector_in(v: pb::SparseVector) -> api::SparseVector {
     api::SparseVector { indices: v.indices, values: v.values }
 }
 
-/// A point's vectors when it carries sparse ones: the mixed named form (`vector` is the
-/// unnamed dense vector, the name `""`).
+/// A proto multi-vector as the API's rows (shapes validated by storage).
+pub fn multi_in(v: pb::MultiVector) -> Vec<Vec<f32>> {
+    v.rows.into_iter().map(|r| r.data).collect()
+}
+
+fn multi_out(rows: Vec<Vec<f32>>) -> pb::MultiVector {
+    pb::MultiVector { rows: rows.into_iter().map(|data| pb::Vector { data }).collect() }
+}
+
+/// A point's vectors when it carries sparse ones or multi-vectors: the mixed named form
+/// (`vector` is the unnamed dense vector, the name `""`).
 pub fn point_vectors(
     vector: Option<pb::Vector>,
     named: HashMap<String, pb::Vector>,
     sparse: HashMap<String, pb::SparseVector>,
+    multi: HashMap<String, pb::MultiVector>,
 ) -> api::VectorStruct {
     let mut m: BTreeMap<String, api::VectorValue> =
         named.into_iter().map(|(k, v)| (k, api::VectorValue::Dense(v.data))).collect();
@@ -26,33 +37,53 @@ pub fn point_vectors(
         m.insert(String::new(), api::VectorValue::Dense(v.data));
     }
     m.extend(sparse.into_iter().map(|(k, v)| (k, api::VectorValue::Sparse(vector_in(v)))));
+    m.extend(multi.into_iter().map(|(k, v)| (k, api::VectorValue::MultiDense(multi_in(v)))));
     api::VectorStruct::Mixed(m)
 }
 
-/// A record's vectors on the wire: the unnamed dense vector, named dense ones, sparse ones.
-pub fn vectors_out(
-    v: Option<api::VectorStruct>,
-) -> (Option<pb::Vector>, HashMap<String, pb::Vector>, HashMap<String, pb::SparseVector>) {
+/// A record's vectors on the wire.
+pub struct VectorsOut {
+    /// The unnamed dense vector (unnamed form).
+    pub vector: Option<pb::Vector>,
+    /// Dense vectors by name.
+    pub named: HashMap<String, pb::Vector>,
+    /// Sparse vectors by name.
+    pub sparse: HashMap<String, pb::SparseVector>,
+    /// Multi-vectors by name (`""`: an unnamed multi-vector).
+    pub multi: HashMap<String, pb::MultiVector>,
+}
+
+/// A record's vectors on the wire: the unnamed dense vector, named dense ones, sparse ones,
+/// multi-vectors.
+pub fn vectors_out(v: Option<api::VectorStruct>) -> VectorsOut {
+    let mut out =
+        VectorsOut { vector: None, named: HashMap::new(), sparse: HashMap::new(), multi: HashMap::new() };
     match v {
         Some(api::VectorStruct::Mixed(m)) => {
-            let (mut dense, mut sparse) = (HashMap::new(), HashMap::new());
             for (k, v) in m {
                 match v {
                     api::VectorValue::Dense(data) => {
-                        dense.insert(k, pb::Vector { data });
+                        out.named.insert(k, pb::Vector { data });
                     }
                     api::VectorValue::Sparse(s) => {
-                        sparse.insert(k, pb::SparseVector { indices: s.indices, values: s.values });
+                        out.sparse.insert(k, pb::SparseVector { indices: s.indices, values: s.values });
+                    }
+                    api::VectorValue::MultiDense(rows) => {
+                        out.multi.insert(k, multi_out(rows));
                     }
                 }
             }
-            (None, dense, sparse)
+        }
+        Some(api::VectorStruct::MultiDense(rows)) => {
+            out.multi.insert(String::new(), multi_out(rows));
         }
         other => {
             let (v, n) = super::convert::vectors_out(other);
-            (v, n, HashMap::new())
+            out.vector = v;
+            out.named = n;
         }
     }
+    out
 }
 
 /// `CreateCollectionRequest.sparse_vectors` as the create body's.

@@ -128,7 +128,11 @@ pub fn check_query(q: &QueryRequest, limits: &LimitsConfig) -> ServiceResult<Che
             ))
         }
     };
-    if vector.is_empty() && q.query.as_ref().and_then(QueryInput::sparse).is_none() {
+    let multi = q.query.as_ref().and_then(QueryInput::multi);
+    if let Some(rows) = multi {
+        crate::api::check_matrix("query", rows).map_err(ServiceError::invalid)?;
+    }
+    if vector.is_empty() && q.query.as_ref().and_then(QueryInput::sparse).is_none() && multi.is_none() {
         return Err(ServiceError::invalid("query vector is empty"));
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);

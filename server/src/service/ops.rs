@@ -116,28 +116,41 @@ fn post_payload(w: &api::WithPayload, p: Option<api::Payload>) -> Option<api::Pa
     }
 }
 
-/// A record's vectors in the form the collection was declared in.
-pub(crate) fn vectors_out(
-    vector: Option<Vec<f32>>,
-    vectors: Option<st::NamedVectors>,
-) -> Option<api::VectorStruct> {
-    vectors_with_sparse_out(vector, vectors, None)
+/// A stored record's vectors in the form the collection was declared in (see
+/// [`vectors_with_sparse_out`]).
+pub(crate) fn record_vectors_out(r: &st::Record) -> Option<api::VectorStruct> {
+    vectors_with_sparse_out(r.vector.clone(), r.vectors.clone(), r.sparse.clone(), r.multi.clone())
 }
 
-/// [`vectors_out`] with the point's sparse vectors: collections that declare sparse vectors
-/// answer the mixed named form (`{"dense": [..], "text": {"indices", "values"}}`).
+/// A record's vectors in the form the collection was declared in. Collections that declare
+/// sparse vectors or multi-vectors answer the mixed named form (`{"dense": [..], "text":
+/// {"indices", "values"}, "colbert": [[..], ..]}`), except an unnamed multi-vector alone, which
+/// is its array of rows.
 pub(crate) fn vectors_with_sparse_out(
     vector: Option<Vec<f32>>,
     vectors: Option<st::NamedVectors>,
     sparse: Option<st::SparseVectors>,
+    multi: Option<st::MultiVectors>,
 ) -> Option<api::VectorStruct> {
-    if let Some(sp) = sparse {
+    let mut multi = multi;
+    if vectors.is_none() && sparse.is_none() && vector.is_none() {
+        if let Some(rows) = multi.as_mut().and_then(|m| m.remove("")) {
+            return Some(api::VectorStruct::MultiDense(rows));
+        }
+    }
+    if sparse.is_some() || multi.is_some() {
         let mut m: BTreeMap<String, api::VectorValue> =
             vectors.unwrap_or_default().into_iter().map(|(k, v)| (k, api::VectorValue::Dense(v))).collect();
         if let Some(v) = vector {
             m.insert(String::new(), api::VectorValue::Dense(v));
         }
-        m.extend(sp.into_iter().map(|(k, v)| (k, api::VectorValue::Sparse(super::sparse::vector_out(v)))));
+        m.extend(
+            sparse
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, api::VectorValue::Sparse(super::sparse::vector_out(v)))),
+        );
+        m.extend(multi.unwrap_or_default().into_iter().map(|(k, v)| (k, api::VectorValue::MultiDense(v))));
         return Some(api::VectorStruct::Mixed(m));
     }
     match (vector, vectors) {
@@ -151,7 +164,7 @@ fn record_out(r: st::Record, w: &api::WithPayload) -> api::Record {
     api::Record {
         id: id_out(r.id),
         payload: post_payload(w, r.payload),
-        vector: vectors_with_sparse_out(r.vector, r.vectors, r.sparse),
+        vector: vectors_with_sparse_out(r.vector, r.vectors, r.sparse, r.multi),
     }
 }
 
@@ -420,10 +433,10 @@ fn vector_in(field: &str, p: api::VectorParams) -> ServiceResult<st::VectorConfi
         check_quantization(&format!("{field}.quantization_config"), q)?;
         v.quantization = Some(to_json(q)?);
     }
-    if let Some(m) = p.multivector_config {
-        if !m.is_null() {
-            v.stored.insert("multivector_config".into(), m);
-        }
+    if let Some(api::MultiVectorConfig { comparator: api::MultiVectorComparator::MaxSim }) =
+        p.multivector_config
+    {
+        v.multivector = Some(st::MultiVectorConfig::max_sim(size));
     }
     v.on_disk = p.on_disk;
     v.datatype = datatype_in(p.datatype);
@@ -693,8 +706,10 @@ fn settings_without_effect(c: &st::CollectionConfig) -> Vec<String> {
         if let Some(d) = datatype_out(v.datatype) {
             out.push(format!("{p}datatype = {d:?}: vectors are stored as float32"));
         }
-        if v.stored.contains_key("multivector_config") {
-            out.push(format!("{p}multivector_config: stored; points carry one vector per name"));
+        if v.multivector.is_none() && v.stored.contains_key("multivector_config") {
+            out.push(format!(
+                "{p}multivector_config: stored by a Grove that predates multi-vectors; this collection's points carry one vector per name (recreate it to store matrices)"
+            ));
         }
     }
     super::sparse::settings_without_effect(c, &mut out);
@@ -727,7 +742,12 @@ fn vector_out(v: &st::VectorConfig) -> api::VectorParams {
         quantization_config: v.quantization.as_ref().and_then(from_json),
         on_disk: v.on_disk,
         datatype: datatype_out(v.datatype),
-        multivector_config: v.stored.get("multivector_config").cloned(),
+        multivector_config: match v.multivector {
+            Some(st::MultiVectorConfig { comparator: st::MultiVectorComparator::MaxSim, .. }) => {
+                Some(api::MultiVectorConfig { comparator: api::MultiVectorComparator::MaxSim })
+            }
+            None => v.stored.get("multivector_config").and_then(from_json),
+        },
     }
 }
 
@@ -862,6 +882,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
     };
     let explain = q.explain.unwrap_or(false);
     let sparse = q.query.as_ref().and_then(api::QueryInput::sparse).cloned().map(super::sparse::vector_in);
+    let multi = q.query.as_ref().and_then(api::QueryInput::multi).map(<[Vec<f32>]>::to_vec);
     let request = st::QueryRequest {
         vector: checked.vector,
         using: q.using.clone().filter(|u| !u.is_empty()),
@@ -880,6 +901,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         quantization: q.params.as_ref().and_then(|p| p.quantization).map(quantization_query_in),
         matryoshka: q.params.and_then(|p| p.matryoshka).map(matryoshka_query_in).transpose()?,
         sparse,
+        multi,
     };
     Ok(PreparedQuery { request, with_payload, explain })
 }
@@ -911,7 +933,7 @@ fn query_out(
                 version: 0,
                 score: h.score,
                 payload: post_payload(&p.with_payload, h.payload),
-                vector: vectors_with_sparse_out(h.vector, h.vectors, h.sparse),
+                vector: vectors_with_sparse_out(h.vector, h.vectors, h.sparse, h.multi),
                 order_value: None,
             })
             .collect(),
@@ -924,6 +946,7 @@ fn query_out(
                     using: e.using.clone(),
                     path: e.sparse.as_ref().map_or(base.path.clone(), |s| s.path.as_str().to_owned()),
                     sparse: e.sparse.as_ref().map(super::sparse::explain_out),
+                    multivec: e.multivec.as_ref().map(api::MultivecExplainOut::from),
                     ..base
                 }
             })
@@ -1043,12 +1066,13 @@ impl Service {
         let points = points
             .into_iter()
             .map(|p| {
-                let (vectors, sparse) = p.vector.into_parts();
+                let (vectors, sparse, multi) = p.vector.into_parts();
                 Ok(st::NamedPoint {
                     id: id_in(p.id)?,
                     vectors,
                     payload: p.payload,
                     sparse: super::sparse::vectors_in(sparse),
+                    multi,
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
@@ -1069,12 +1093,12 @@ impl Service {
             .points
             .into_iter()
             .map(|p| {
-                let (dense, sparse) = p.vector.into_parts();
-                Ok((id_in(p.id)?, dense, super::sparse::vectors_in(sparse)))
+                let (dense, sparse, multi) = p.vector.into_parts();
+                Ok((id_in(p.id)?, dense, multi, super::sparse::vectors_in(sparse)))
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         self.run_blocking(Op::UpdateVectors, move |s| {
-            Ok(update_out(s.update_vectors_with_sparse(&name, updates)?))
+            Ok(update_out(s.update_vectors_with_multi(&name, updates)?))
         })
         .await
     }

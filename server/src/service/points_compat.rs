@@ -237,7 +237,7 @@ fn hits_out(
                 version: 0,
                 score,
                 payload: r.and_then(|r| r.payload.clone()).and_then(|p| with_payload.apply(p)),
-                vector: r.and_then(|r| super::ops::vectors_out(r.vector.clone(), r.vectors.clone())),
+                vector: r.and_then(super::ops::record_vectors_out),
                 order_value: None,
             }
         })
@@ -340,6 +340,7 @@ fn recommend_on(
                 matryoshka: None,
                 quantization: params.quantization.map(super::ops::quantization_query_in),
                 sparse: None,
+                multi: None,
             };
             let out = s.query_with_stop(name, &req, cancel.stop())?;
             Ok(out
@@ -350,7 +351,7 @@ fn recommend_on(
                     version: 0,
                     score: h.score,
                     payload: h.payload.and_then(|p| r.with_payload.apply(p)),
-                    vector: super::ops::vectors_out(h.vector, h.vectors),
+                    vector: super::ops::vectors_with_sparse_out(h.vector, h.vectors, h.sparse, h.multi),
                     order_value: None,
                 })
                 .collect())

@@ -39,7 +39,9 @@ const SCAN_PAGE: usize = 512;
 /// as before).
 pub(super) fn is_plain(q: &api::QueryRequest) -> bool {
     q.prefetch.is_none()
-        && q.query.as_ref().is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some())
+        && q.query
+            .as_ref()
+            .is_some_and(|i| i.dense_vector().is_some() || i.sparse().is_some() || i.multi().is_some())
 }
 
 /// A validated Query API request.
@@ -128,7 +130,7 @@ fn hits_out(
                 version: 0,
                 score: c.score,
                 payload: r.payload.and_then(|p| with_payload.apply(p)),
-                vector: super::ops::vectors_out(r.vector, r.vectors),
+                vector: super::ops::vectors_with_sparse_out(r.vector, r.vectors, r.sparse, r.multi),
                 order_value: c.order_value,
             })
         })
@@ -261,15 +263,18 @@ impl StoreLeaf<'_> {
 
     /// A nearest search through the engine (exact over the candidates when there are some).
     /// `sparse`: a sparse query instead of `vector` (searched on the sparse index, exactly;
-    /// scores are dot products, larger is better).
+    /// scores are dot products, larger is better). `multi`: a multi-vector query (MaxSim; over
+    /// candidates every one is scored exactly).
     fn nearest(
         &self,
         call: &LeafCall<'_>,
         vector: Vec<f32>,
         sparse: Option<st::SparseVector>,
+        multi: Option<Vec<Vec<f32>>>,
         exclude: &[st::PointId],
         kind: &str,
     ) -> ServiceResult<LeafOut> {
+        // Multi-vector scores point the way the metric's do (Euclid: smaller is better).
         let larger_better = match &sparse {
             Some(_) => true,
             None => self.metric_dim(call.using)?.0.higher_is_better(),
@@ -296,6 +301,7 @@ impl StoreLeaf<'_> {
             },
             quantization: params.quantization.map(super::ops::quantization_query_in),
             sparse,
+            multi,
         };
         let r = self.s.query_with_stop(self.name, &req, self.stop)?;
         let search = r.explain.as_ref().map(|e| {
@@ -303,6 +309,7 @@ impl StoreLeaf<'_> {
             api::ExplainOut {
                 filter: e.filter.as_ref().map(api::FilterExplainOut::from),
                 using: e.using.clone(),
+                multivec: e.multivec.as_ref().map(api::MultivecExplainOut::from),
                 ..api::ExplainOut::from(&e.search)
             }
         });
@@ -347,7 +354,7 @@ impl StoreLeaf<'_> {
         }
         let (metric, _) = self.metric_dim(call.using)?;
         let wide = LeafCall { limit: pool, ..*call };
-        let near = self.nearest(&wide, vector, None, &[], "nearest_mmr")?;
+        let near = self.nearest(&wide, vector, None, None, &[], "nearest_mmr")?;
         let ids: Vec<st::PointId> = near.ranked.points.iter().map(|c| c.id).collect();
         let mut vectors: HashMap<st::PointId, Vec<f32>> = self
             .s
@@ -521,7 +528,7 @@ impl StoreLeaf<'_> {
                 } else {
                     p.iter().zip(mean(neg)).map(|(a, b)| a + (a - b)).collect()
                 };
-                self.nearest(call, query, None, &ex.exclude, "recommend_average_vector")
+                self.nearest(call, query, None, None, &ex.exclude, "recommend_average_vector")
             }
             c::RecommendStrategy::BestScore | c::RecommendStrategy::SumScores => {
                 let best = strategy == c::RecommendStrategy::BestScore;
@@ -693,18 +700,21 @@ impl Leaf for StoreLeaf<'_> {
         let Some(query) = call.query else { return self.scroll(&call) };
         match query {
             QueryInput::Vector(v) | QueryInput::Nearest { nearest: v } => {
-                self.nearest(&call, v.clone(), None, &[], "nearest")
+                self.nearest(&call, v.clone(), None, None, &[], "nearest")
+            }
+            QueryInput::MultiDense(m) | QueryInput::NearestMulti { nearest: m } => {
+                self.nearest(&call, Vec::new(), None, Some(m.clone()), &[], "nearest_multi")
             }
             QueryInput::NearestMmr { nearest, mmr } => self.mmr(&call, nearest.clone(), mmr),
             QueryInput::Sparse(v) | QueryInput::NearestSparse { nearest: v } => {
                 let sparse = super::sparse::vector_in(v.clone());
-                self.nearest(&call, Vec::new(), Some(sparse), &[], "nearest_sparse")
+                self.nearest(&call, Vec::new(), Some(sparse), None, &[], "nearest_sparse")
             }
             QueryInput::Point(id) | QueryInput::NearestPoint { nearest: id } => {
                 let input = VectorInput::Id(id.clone());
                 let ex = self.resolve(&call, &[vec![&input]])?;
                 let v = ex.groups[0].first().cloned().unwrap_or_default();
-                self.nearest(&call, v, None, &ex.exclude, "nearest_point")
+                self.nearest(&call, v, None, None, &ex.exclude, "nearest_point")
             }
             QueryInput::Recommend { recommend } => self.recommend(&call, recommend),
             QueryInput::Discover { discover } => {

@@ -323,6 +323,8 @@ pub fn evaluate(stage: &Stage, leaf: &mut dyn Leaf) -> ServiceResult<(Ranked, St
         }
         Some(
             QueryInput::Vector(_)
+            | QueryInput::MultiDense(_)
+            | QueryInput::NearestMulti { .. }
             | QueryInput::Nearest { .. }
             | QueryInput::NearestMmr { .. }
             | QueryInput::Sparse(_)

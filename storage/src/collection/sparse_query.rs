@@ -83,6 +83,7 @@ impl Collection {
                 vector: r.vector,
                 vectors: r.vectors,
                 sparse: r.sparse,
+                multi: r.multi,
             })
             .collect();
         let explain = req.explain.then(|| {
@@ -110,6 +111,7 @@ impl Collection {
                 filter: fex,
                 using: using.to_string(),
                 sparse: Some(out.explain.clone()),
+                multivec: None,
             }
         });
         Ok(QueryResponse { points, explain })

@@ -2,8 +2,8 @@
 //!
 //! A [`Filter`] combines conditions with `must` (all), `should` (at least one, when non-empty),
 //! `must_not` (none) and `min_should` (at least `min_count` of a list). A [`Condition`] is a field
-//! condition (`match` / `range` / `values_count` on a key), `is_empty`, `is_null`, `has_id`, or a
-//! nested filter. Unknown fields are rejected when deserialising, and [`Filter::validate`] checks
+//! condition (`match` / `range` / `values_count` on a key), `is_empty`, `is_null`, `has_id`, a
+//! filter inside the filter, or `nested` (a filter over each object of an array). Unknown fields are rejected when deserialising, and [`Filter::validate`] checks
 //! what serde cannot (datetimes parse, exactly one clause per field condition).
 //!
 //! The meaning of every condition is defined once, by [`Filter::matches`] over a payload; it is
@@ -21,6 +21,13 @@
 //!   epoch seconds, in values and in bounds alike, so a datetime range may use either form.
 //! - `values_count` counts the non-null values; `is_empty` holds when there are none (missing
 //!   key, `null`, `[]`); `is_null` holds when some value is `null`.
+//! - `nested {key, filter}` holds if some object among the values of `key` (an array of objects,
+//!   `key` with or without a trailing `[]`) satisfies `filter` on its own, its keys relative to
+//!   that object. So `must` conditions must hold for the same element, and `must_not` means
+//!   "some element lacks it" (Qdrant's meaning). `has_id` inside still names the point.
+//! - `match.text` / `text_any` / `phrase` over words (lower-cased alphanumeric runs of one
+//!   value); a query without words matches nothing. A text index answers them with its own
+//!   tokenizer instead (see [`crate::text_index`]).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -28,6 +35,7 @@ use serde_json::Value;
 
 use crate::api::{Payload, PointId};
 use crate::error::{Result, StorageError};
+use crate::text_index::has_phrase;
 
 /// A boolean combination of conditions.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -92,8 +100,23 @@ pub enum Condition {
         /// The ids.
         has_id: Vec<PointId>,
     },
+    /// `{"nested": {"key": .., "filter": ..}}`: some object at the key matches the filter.
+    Nested {
+        /// The key and the filter.
+        nested: Nested,
+    },
     /// A nested filter.
     Filter(Filter),
+}
+
+/// `nested`: an array key and the filter each of its objects is tested against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nested {
+    /// The payload key of the array (dotted path; a trailing `[]` is optional).
+    pub key: String,
+    /// The filter over one element (keys relative to the element).
+    pub filter: Filter,
 }
 
 /// `{"key": ..}` inside `is_empty` / `is_null`.
@@ -310,6 +333,11 @@ pub enum Match {
         /// The words.
         text: String,
     },
+    /// Full text: at least one word of `text_any` occurs among the words of a string value.
+    TextAny {
+        /// The words.
+        text_any: String,
+    },
     /// Full text: the words of `phrase` occur consecutively, in order, in a string value.
     Phrase {
         /// The words.
@@ -328,9 +356,6 @@ pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-fn has_phrase(doc: &[String], phrase: &[String]) -> bool {
-    phrase.is_empty() || doc.windows(phrase.len()).any(|w| w == phrase)
-}
 
 /// A range bound: a number, or an RFC 3339 datetime string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -471,6 +496,14 @@ impl<'de> Deserialize<'de> for Condition {
             }
             let w: W = from::<_, D::Error>(v)?;
             Ok(Condition::HasId { has_id: w.has_id })
+        } else if map.contains_key("nested") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct W {
+                nested: Nested,
+            }
+            let w: W = from::<_, D::Error>(v)?;
+            Ok(Condition::Nested { nested: w.nested })
         } else if ["must", "should", "must_not", "min_should"].iter().any(|k| map.contains_key(*k))
             || map.is_empty()
         {
@@ -479,7 +512,7 @@ impl<'de> Deserialize<'de> for Condition {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             Err(D::Error::custom(format!(
                 "unknown condition with keys {keys:?}; expected one of `key` (with match, range or \
-                 values_count), `is_empty`, `is_null`, `has_id`, or a nested filter \
+                 values_count), `is_empty`, `is_null`, `has_id`, `nested`, or a filter \
                  (must/should/must_not/min_should)"
             )))
         }
@@ -495,6 +528,7 @@ impl<'de> Deserialize<'de> for Match {
             any: Option<Vec<MatchValue>>,
             except: Option<Vec<MatchValue>>,
             text: Option<String>,
+            text_any: Option<String>,
             phrase: Option<String>,
             prefix: Option<String>,
         }
@@ -503,12 +537,13 @@ impl<'de> Deserialize<'de> for Match {
             + usize::from(raw.any.is_some())
             + usize::from(raw.except.is_some())
             + usize::from(raw.text.is_some())
+            + usize::from(raw.text_any.is_some())
             + usize::from(raw.phrase.is_some())
             + usize::from(raw.prefix.is_some());
         let one = || {
             D::Error::custom(
                 "`match` takes exactly one of `value` (string, integer or bool), `any` (a list), \
-                 `except` (a list), `text`, `phrase` or `prefix` (strings)",
+                 `except` (a list), `text`, `text_any`, `phrase` or `prefix` (strings)",
             )
         };
         if given != 1 {
@@ -522,6 +557,8 @@ impl<'de> Deserialize<'de> for Match {
             Ok(Match::Except { except })
         } else if let Some(text) = raw.text {
             Ok(Match::Text { text })
+        } else if let Some(text_any) = raw.text_any {
+            Ok(Match::TextAny { text_any })
         } else if let Some(phrase) = raw.phrase {
             Ok(Match::Phrase { phrase })
         } else if let Some(prefix) = raw.prefix {
@@ -632,6 +669,12 @@ impl Condition {
                 Ok(())
             }
             Condition::HasId { .. } => Ok(()),
+            Condition::Nested { nested } => {
+                if nested.key.is_empty() {
+                    return Err(StorageError::InvalidFilter("a nested condition has an empty key".into()));
+                }
+                nested.filter.validate()
+            }
             Condition::Filter(f) => f.validate(),
         }
     }
@@ -651,9 +694,17 @@ impl Condition {
                         }
                         Match::Text { text } => {
                             let want = words(text);
+                            !want.is_empty()
+                                && values.iter().filter_map(|v| v.as_str()).any(|s| {
+                                    let doc = words(s);
+                                    want.iter().all(|w| doc.contains(w))
+                                })
+                        }
+                        Match::TextAny { text_any } => {
+                            let want = words(text_any);
                             values.iter().filter_map(|v| v.as_str()).any(|s| {
                                 let doc = words(s);
-                                want.iter().all(|w| doc.contains(w))
+                                want.iter().any(|w| doc.contains(w))
                             })
                         }
                         Match::Phrase { phrase } => {
@@ -687,6 +738,13 @@ impl Condition {
             Condition::IsEmpty { is_empty } => values_at(payload, &is_empty.key).iter().all(|v| v.is_null()),
             Condition::IsNull { is_null } => values_at(payload, &is_null.key).iter().any(|v| v.is_null()),
             Condition::HasId { has_id } => has_id.contains(id),
+            Condition::Nested { nested } => {
+                let key = nested.key.strip_suffix("[]").unwrap_or(&nested.key);
+                values_at(payload, key).into_iter().any(|v| match v {
+                    Value::Object(element) => nested.filter.matches(id, element),
+                    _ => false,
+                })
+            }
             Condition::Filter(f) => f.matches(id, payload),
         }
     }

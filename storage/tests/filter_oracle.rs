@@ -166,7 +166,7 @@ fn ids_of(s: &Storage, filter: &Filter) -> Vec<u64> {
         limit: 10_000,
         offset: None,
         with_payload: Some(WithPayload::All(false)),
-        with_vector: false,
+        with_vector: false, order_by: None,
     };
     s.scroll("c", &req)
         .unwrap()

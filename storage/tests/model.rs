@@ -302,7 +302,7 @@ fn check(rng: &mut ChaCha8Rng, s: &Storage, m: &Model, at: &str) {
                 limit: 7,
                 offset,
                 with_payload: None,
-                with_vector: false,
+                with_vector: false, order_by: None,
             };
             let page = s.scroll("c", &req).unwrap();
             seen.extend(page.points.iter().map(|r| num(r.id)));

@@ -151,7 +151,34 @@ fn record_out(r: st::Record, w: &api::WithPayload) -> api::Record {
         id: id_out(r.id),
         payload: post_payload(w, r.payload),
         vector: vectors_with_sparse_out(r.vector, r.vectors, r.sparse),
+        order_value: None,
     }
+}
+
+/// A scroll's `order_by` as storage's (`start_from`: a number or an RFC 3339 string).
+fn scroll_order_in(o: &crate::api_query::OrderBy) -> ServiceResult<st::ScrollOrder> {
+    let start_from = match &o.start_from {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(n)) => n.as_f64().map(st::filter::RangeBound::Number),
+        Some(serde_json::Value::String(s)) => {
+            if st::filter::parse_rfc3339(s).is_none() {
+                return Err(ServiceError::invalid(format!(
+                    "order_by.start_from: {s:?} is neither a number nor an RFC 3339 datetime"
+                )));
+            }
+            Some(st::filter::RangeBound::Datetime(s.clone()))
+        }
+        Some(v) => {
+            return Err(ServiceError::invalid(format!(
+                "order_by.start_from must be a number or an RFC 3339 datetime, got {v}"
+            )))
+        }
+    };
+    Ok(st::ScrollOrder {
+        key: o.key.clone(),
+        desc: o.direction == Some(crate::api_query::Direction::Desc),
+        start_from,
+    })
 }
 
 fn update_out(r: st::UpdateResult) -> api::UpdateResult {
@@ -170,7 +197,77 @@ fn schema_in(t: api::PayloadSchemaType) -> st::PayloadSchemaType {
         api::PayloadSchemaType::Float => st::PayloadSchemaType::Float,
         api::PayloadSchemaType::Bool => st::PayloadSchemaType::Bool,
         api::PayloadSchemaType::Datetime => st::PayloadSchemaType::Datetime,
+        api::PayloadSchemaType::Text => st::PayloadSchemaType::Text,
+        api::PayloadSchemaType::Uuid => st::PayloadSchemaType::Uuid,
     }
+}
+
+/// A text index's wire parameters as storage's (unknown tokenizers and stopword shapes: 400).
+fn text_params_in(t: &api::TextIndexParams) -> ServiceResult<st::text_index::TextIndexParams> {
+    use st::text_index::{Stopwords, Tokenizer};
+    let tokenizer = match t.tokenizer.as_deref() {
+        None | Some("word") => Tokenizer::Word,
+        Some("whitespace") => Tokenizer::Whitespace,
+        Some("prefix") => Tokenizer::Prefix,
+        Some("multilingual") => Tokenizer::Multilingual,
+        Some(other) => {
+            return Err(ServiceError::invalid(format!(
+                "text index: unknown tokenizer {other:?}; use word, whitespace, prefix or multilingual"
+            )))
+        }
+    };
+    let bad_stopwords = || {
+        ServiceError::invalid(
+            "text index: stopwords is a language name (\"english\") or {\"languages\": [..], \"custom\": [..]}",
+        )
+    };
+    let stopwords = match &t.stopwords {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(lang)) => Some(Stopwords { languages: vec![lang.clone()], custom: vec![] }),
+        Some(v @ serde_json::Value::Object(_)) => {
+            Some(serde_json::from_value::<Stopwords>(v.clone()).map_err(|_| bad_stopwords())?)
+        }
+        Some(_) => return Err(bad_stopwords()),
+    };
+    let p = st::text_index::TextIndexParams {
+        tokenizer,
+        lowercase: t.lowercase,
+        min_token_len: t.min_token_len,
+        max_token_len: t.max_token_len,
+        stopwords,
+        phrase_matching: t.phrase_matching,
+    };
+    p.analyzer()?;
+    Ok(p)
+}
+
+/// A text index's parameters in Qdrant's `TextIndexParams` shape.
+fn text_params_out(t: &st::text_index::TextIndexParams) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("type".into(), "text".into());
+    let tok = match t.tokenizer {
+        st::text_index::Tokenizer::Word => "word",
+        st::text_index::Tokenizer::Whitespace => "whitespace",
+        st::text_index::Tokenizer::Prefix => "prefix",
+        st::text_index::Tokenizer::Multilingual => "multilingual",
+    };
+    m.insert("tokenizer".into(), tok.into());
+    if let Some(x) = t.min_token_len {
+        m.insert("min_token_len".into(), x.into());
+    }
+    if let Some(x) = t.max_token_len {
+        m.insert("max_token_len".into(), x.into());
+    }
+    if let Some(x) = t.lowercase {
+        m.insert("lowercase".into(), x.into());
+    }
+    if let Some(x) = t.phrase_matching {
+        m.insert("phrase_matching".into(), x.into());
+    }
+    if let Some(sw) = &t.stopwords {
+        m.insert("stopwords".into(), serde_json::json!({"languages": sw.languages, "custom": sw.custom}));
+    }
+    serde_json::Value::Object(m)
 }
 
 fn schema_out(t: st::PayloadSchemaType) -> api::PayloadSchemaType {
@@ -180,6 +277,8 @@ fn schema_out(t: st::PayloadSchemaType) -> api::PayloadSchemaType {
         st::PayloadSchemaType::Float => api::PayloadSchemaType::Float,
         st::PayloadSchemaType::Bool => api::PayloadSchemaType::Bool,
         st::PayloadSchemaType::Datetime => api::PayloadSchemaType::Datetime,
+        st::PayloadSchemaType::Text => api::PayloadSchemaType::Text,
+        st::PayloadSchemaType::Uuid => api::PayloadSchemaType::Uuid,
     }
 }
 
@@ -811,7 +910,10 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
         payload_schema: i
             .payload_schema
             .into_iter()
-            .map(|(k, v)| (k, api::PayloadIndexInfo { data_type: schema_out(v.data_type), points: v.points }))
+            .map(|(k, v)| {
+                let params = v.text.as_ref().map(text_params_out);
+                (k, api::PayloadIndexInfo { data_type: schema_out(v.data_type), params, points: v.points })
+            })
             .collect(),
         grove_settings_without_effect: settings_without_effect(c),
         grove_vectors: i
@@ -1015,7 +1117,14 @@ impl Service {
             return Err(ServiceError::invalid("field_name is empty"));
         }
         let schema = schema_in(req.field_schema.kind());
-        self.run_write(move |s| Ok(update_out(s.create_field_index(&name, &req.field_name, schema)?))).await
+        let text = match req.field_schema.text() {
+            Some(t) => Some(text_params_in(t)?),
+            None => None,
+        };
+        self.run_write(move |s| {
+            Ok(update_out(s.create_field_index_with(&name, &req.field_name, schema, text)?))
+        })
+        .await
     }
 
     /// `DELETE /collections/{name}/index/{field}`.
@@ -1029,9 +1138,27 @@ impl Service {
         &self,
         name: String,
         points: Vec<api::PointStruct>,
+        wait: bool,
+    ) -> ServiceResult<api::UpdateResult> {
+        self.upsert_with(name, points, wait, api::UpsertConditions::default()).await
+    }
+
+    /// [`Self::upsert`] with `update_mode` and `update_filter` (points they skip are left
+    /// as they are; see `Storage::upsert_conditional`).
+    pub async fn upsert_with(
+        &self,
+        name: String,
+        points: Vec<api::PointStruct>,
         _wait: bool,
+        cond: api::UpsertConditions,
     ) -> ServiceResult<api::UpdateResult> {
         check_points(points.len(), self.limits())?;
+        let update_filter = filter_in(cond.filter, self.limits())?;
+        let mode = match cond.mode {
+            api::UpdateMode::Upsert => st::UpdateMode::Upsert,
+            api::UpdateMode::InsertOnly => st::UpdateMode::InsertOnly,
+            api::UpdateMode::UpdateOnly => st::UpdateMode::UpdateOnly,
+        };
         if points.is_empty() {
             return Err(ServiceError::invalid("no points to upsert"));
         }
@@ -1047,7 +1174,14 @@ impl Service {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| Ok(update_out(s.upsert_named(&name, points)?))).await
+        self.run_write(move |s| {
+            Ok(update_out(if mode == st::UpdateMode::Upsert && update_filter.is_none() {
+                s.upsert_named(&name, points)?
+            } else {
+                s.upsert_conditional(&name, points, mode, update_filter.as_ref())?
+            }))
+        })
+        .await
     }
 
     /// `PUT /collections/{name}/points/vectors`: sets some vectors of existing points.
@@ -1277,17 +1411,36 @@ impl Service {
             )));
         }
         let with_payload = req.with_payload.unwrap_or(api::WithPayload::Enable(true));
+        let with_vector = req.with_vector.unwrap_or(api::WithVector::Enable(false));
+        let order_by = match req.order_by {
+            None => None,
+            Some(o) => Some(scroll_order_in(&o.full())?),
+        };
         let request = st::ScrollRequest {
             filter: filter_in(req.filter, self.limits())?,
             limit,
             offset: req.offset.map(id_in).transpose()?,
             with_payload: Some(with_payload_in(&with_payload)),
-            with_vector: req.with_vector.unwrap_or(false),
+            with_vector: with_vector.wanted(),
+            order_by,
         };
         self.run_search(move |s, _| {
             let r = s.scroll(&name, &request)?;
+            let mut values = r.order_values.map(|v| v.into_iter());
             Ok(api::ScrollResult {
-                points: r.points.into_iter().map(|p| record_out(p, &with_payload)).collect(),
+                points: r
+                    .points
+                    .into_iter()
+                    .map(|p| {
+                        let mut rec = record_out(p, &with_payload);
+                        rec.vector = with_vector.select(rec.vector);
+                        rec.order_value = values.as_mut().and_then(Iterator::next).map(|v| match v {
+                            st::OrderValue::Int(i) => serde_json::Value::from(i),
+                            st::OrderValue::Float(f) => serde_json::Value::from(f),
+                        });
+                        rec
+                    })
+                    .collect(),
                 next_page_offset: r.next_page_offset.map(id_out),
             })
         })

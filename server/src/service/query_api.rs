@@ -442,7 +442,7 @@ impl StoreLeaf<'_> {
                     limit: SCAN_PAGE,
                     offset: offset.take(),
                     with_payload: Some(wp.clone()),
-                    with_vector: vectors,
+                    with_vector: vectors, order_by: None,
                 },
             )?;
             for r in page.points {
@@ -555,7 +555,13 @@ impl StoreLeaf<'_> {
         let integer = match info.payload_schema.get(&o.key).map(|i| i.data_type) {
             Some(st::PayloadSchemaType::Integer) => true,
             Some(st::PayloadSchemaType::Float | st::PayloadSchemaType::Datetime) => false,
-            Some(st::PayloadSchemaType::Keyword | st::PayloadSchemaType::Bool) | None => {
+            Some(
+                st::PayloadSchemaType::Keyword
+                | st::PayloadSchemaType::Bool
+                | st::PayloadSchemaType::Text
+                | st::PayloadSchemaType::Uuid,
+            )
+            | None => {
                 return Err(ServiceError::invalid(format!(
                     "Bad request: No range index for `order_by` key: `{}`. Please create one to use \
                      `order_by`: an integer, float or datetime payload index",
@@ -668,7 +674,7 @@ impl StoreLeaf<'_> {
                 limit: call.limit,
                 offset: None,
                 with_payload: Some(st::WithPayload::All(false)),
-                with_vector: false,
+                with_vector: false, order_by: None,
             },
         )?;
         Ok(LeafOut {

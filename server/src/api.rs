@@ -1091,7 +1091,8 @@ impl<'de> Deserialize<'de> for FieldSchema {
             }
         };
         let text = if params && kind == PayloadSchemaType::Text {
-            let t: TextIndexParams = serde_json::from_value(v.clone()).map_err(|e| D::Error::custom(format!("text index: {e}")))?;
+            let t: TextIndexParams = serde_json::from_value(v.clone())
+                .map_err(|e| D::Error::custom(format!("text index: {e}")))?;
             if t.ascii_folding == Some(true) {
                 return Err(D::Error::custom("text index: ascii_folding is not supported by Grove"));
             }
@@ -1458,8 +1459,8 @@ pub struct GetPoints {
     #[serde(default)]
     pub with_payload: Option<WithPayload>,
     /// Default: false.
-    #[serde(default)]
-    pub with_vector: Option<bool>,
+    #[serde(default, alias = "with_vectors")]
+    pub with_vector: Option<WithVector>,
 }
 
 /// A point read back.
@@ -1507,8 +1508,12 @@ impl WithVector {
         let keep = |k: &String| names.iter().any(|n| n == k);
         match v? {
             VectorStruct::Single(x) => names.iter().any(|n| n.is_empty()).then_some(VectorStruct::Single(x)),
-            VectorStruct::Named(m) => Some(VectorStruct::Named(m.into_iter().filter(|(k, _)| keep(k)).collect())),
-            VectorStruct::Mixed(m) => Some(VectorStruct::Mixed(m.into_iter().filter(|(k, _)| keep(k)).collect())),
+            VectorStruct::Named(m) => {
+                Some(VectorStruct::Named(m.into_iter().filter(|(k, _)| keep(k)).collect()))
+            }
+            VectorStruct::Mixed(m) => {
+                Some(VectorStruct::Mixed(m.into_iter().filter(|(k, _)| keep(k)).collect()))
+            }
         }
     }
 }
@@ -1555,6 +1560,10 @@ pub struct PointVectors {
 pub struct UpdateVectors {
     /// The points and their new vectors.
     pub points: Vec<PointVectors>,
+    /// Only points matching this filter are updated (the others are left as they are).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub update_filter: Option<serde_json::Value>,
 }
 
 /// `POST /collections/{name}/points/vectors/delete` body.
@@ -1586,6 +1595,10 @@ pub struct SetPayload {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub filter: Option<serde_json::Value>,
+    /// Set the keys inside the object at this dotted path (created when missing) instead of
+    /// at the top level.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// `POST /collections/{name}/points/payload/delete` body.
@@ -2128,8 +2141,8 @@ pub struct ScrollRequest {
     /// Default: all payload fields.
     #[serde(default)]
     pub with_payload: Option<WithPayload>,
-    /// Default: false. `true`, `false` or a list of vector names.
-    #[serde(default)]
+    /// Default: false. `true`, `false` or a list of vector names (`with_vectors` is an alias).
+    #[serde(default, alias = "with_vectors")]
     pub with_vector: Option<WithVector>,
     /// Order by an indexed numeric payload field instead of by id (no `offset` then, and
     /// `next_page_offset` is null: page on with `start_from`).
@@ -2271,7 +2284,9 @@ mod tests {
 
     #[test]
     fn unsupported_field_schema_lists_the_valid_types() {
-        for body in [r#"{"field_name":"x","field_schema":"geo"}"#, r#"{"field_name":"x","field_schema":"nope"}"#] {
+        for body in
+            [r#"{"field_name":"x","field_schema":"geo"}"#, r#"{"field_name":"x","field_schema":"nope"}"#]
+        {
             let err = serde_json::from_str::<CreateFieldIndex>(body).expect_err("unsupported").to_string();
             assert!(err.contains("keyword, integer, float, bool, datetime, text, uuid"), "{err}");
         }

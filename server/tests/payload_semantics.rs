@@ -42,17 +42,29 @@ async fn collection(app: &axum::Router, points: Value) {
 async fn scroll_order_by_pages_with_start_from() {
     let app = app();
     let points: Vec<Value> = (0..30)
-        .map(|i| json!({"id": i, "vector": [1.0, 0.0], "payload": {"p": (i * 7) % 10, "multi": [i, 100 - i]}}))
+        .map(
+            |i| json!({"id": i, "vector": [1.0, 0.0], "payload": {"p": (i * 7) % 10, "multi": [i, 100 - i]}}),
+        )
         .collect();
     collection(&app, json!(points)).await;
     // Without an index: 400 naming the key.
     let (st, b) = status(&app, "POST", "/collections/c/points/scroll", Some(json!({"order_by": "p"}))).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
     assert!(b["status"]["error"].as_str().unwrap_or_default().contains("No range index"), "{b}");
-    ok(&app, "PUT", "/collections/c/index?wait=true", Some(json!({"field_name": "p", "field_schema": "integer"})))
-        .await;
-    ok(&app, "PUT", "/collections/c/index?wait=true", Some(json!({"field_name": "multi", "field_schema": "integer"})))
-        .await;
+    ok(
+        &app,
+        "PUT",
+        "/collections/c/index?wait=true",
+        Some(json!({"field_name": "p", "field_schema": "integer"})),
+    )
+    .await;
+    ok(
+        &app,
+        "PUT",
+        "/collections/c/index?wait=true",
+        Some(json!({"field_name": "multi", "field_schema": "integer"})),
+    )
+    .await;
     let r = ok(
         &app,
         "POST",
@@ -61,7 +73,12 @@ async fn scroll_order_by_pages_with_start_from() {
     )
     .await;
     assert_eq!(r["next_page_offset"], Value::Null);
-    let vals: Vec<i64> = r["points"].as_array().expect("points").iter().map(|p| p["order_value"].as_i64().unwrap_or(-1)).collect();
+    let vals: Vec<i64> = r["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| p["order_value"].as_i64().unwrap_or(-1))
+        .collect();
     assert_eq!(vals, [9, 9, 9, 8]);
     // Paging by start_from and has_id exclusion visits every point once.
     let (mut start, mut seen_at): (Option<i64>, Vec<Value>) = (None, Vec::new());
@@ -94,10 +111,14 @@ async fn scroll_order_by_pages_with_start_from() {
     all.sort_unstable();
     assert_eq!(all, (0..30).collect::<Vec<i64>>());
     // A point appears once per value.
-    let r = ok(&app, "POST", "/collections/c/points/scroll", Some(json!({"order_by": "multi", "limit": 100}))).await;
+    let r =
+        ok(&app, "POST", "/collections/c/points/scroll", Some(json!({"order_by": "multi", "limit": 100})))
+            .await;
     assert_eq!(r["points"].as_array().map(Vec::len), Some(60));
     // offset with order_by: 400.
-    let (st, _) = status(&app, "POST", "/collections/c/points/scroll", Some(json!({"order_by": "p", "offset": 3}))).await;
+    let (st, _) =
+        status(&app, "POST", "/collections/c/points/scroll", Some(json!({"order_by": "p", "offset": 3})))
+            .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
 
@@ -117,7 +138,9 @@ async fn payload_selectors_and_vector_names() {
         &app,
         "PUT",
         "/collections/c/points?wait=true",
-        Some(json!({"points": [{"id": 1, "vector": {"a": [1.0, 0.0], "b": [0.0, 1.0]}, "payload": payload}]})),
+        Some(
+            json!({"points": [{"id": 1, "vector": {"a": [1.0, 0.0], "b": [0.0, 1.0]}, "payload": payload}]}),
+        ),
     )
     .await;
     let one = |wp: Value, wv: Value| json!({"with_payload": wp, "with_vector": wv, "limit": 1});
@@ -140,7 +163,8 @@ async fn payload_selectors_and_vector_names() {
 #[tokio::test]
 async fn text_and_uuid_indexes() {
     let app = app();
-    let titles = ["Robot Dreams", "Little Lost Robot", "The Star of the Show", "Star Light", "The quick brown fox"];
+    let titles =
+        ["Robot Dreams", "Little Lost Robot", "The Star of the Show", "Star Light", "The quick brown fox"];
     let points: Vec<Value> = titles
         .iter()
         .enumerate()
@@ -178,12 +202,23 @@ async fn text_and_uuid_indexes() {
         json!({"type": "text", "min_token_len": 5, "max_token_len": 2}),
         json!({"type": "text", "stopwords": "klingon"}),
     ] {
-        let (st, b) =
-            status(&app, "PUT", "/collections/c/index", Some(json!({"field_name": "title", "field_schema": schema}))).await;
+        let (st, b) = status(
+            &app,
+            "PUT",
+            "/collections/c/index",
+            Some(json!({"field_name": "title", "field_schema": schema})),
+        )
+        .await;
         assert!(st == StatusCode::BAD_REQUEST || st == StatusCode::UNPROCESSABLE_ENTITY, "{st} {b}");
     }
     assert_eq!(scroll_ids(&app, text(json!({"text": "ROBO"}))).await, [0, 1]);
-    ok(&app, "PUT", "/collections/c/index?wait=true", Some(json!({"field_name": "uid", "field_schema": "uuid"}))).await;
+    ok(
+        &app,
+        "PUT",
+        "/collections/c/index?wait=true",
+        Some(json!({"field_name": "uid", "field_schema": "uuid"})),
+    )
+    .await;
     let uid = json!({"filter": {"must": [{"key": "uid", "match": {"value": "00000000-0000-0000-0000-000000000003"}}]}});
     assert_eq!(scroll_ids(&app, uid).await, [3]);
     let except = json!({"filter": {"must": [{"key": "uid", "match": {"except": ["00000000-0000-0000-0000-000000000003"]}}]}});
@@ -204,8 +239,14 @@ async fn nested_filters_and_conditional_upserts() {
     let nested = json!({"filter": {"must": [{"nested": {"key": "cities", "filter": {"must": [
         {"key": "n", "match": {"value": "a"}}, {"key": "pop", "range": {"gte": 5}}]}}}]}});
     assert_eq!(scroll_ids(&app, nested).await, [1]);
-    let count = ok(&app, "POST", "/collections/c/points/count", Some(json!({"filter": {"must": [
-        {"nested": {"key": "cities[]", "filter": {"must": [{"key": "pop", "range": {"gte": 5}}]}}}]}}))).await;
+    let count = ok(
+        &app,
+        "POST",
+        "/collections/c/points/count",
+        Some(json!({"filter": {"must": [
+        {"nested": {"key": "cities[]", "filter": {"must": [{"key": "pop", "range": {"gte": 5}}]}}}]}})),
+    )
+    .await;
     assert_eq!(count["count"], 2);
     // update_filter: 1 (version 5) does not match `version < 4`; 3 is new and inserted.
     ok(

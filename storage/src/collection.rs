@@ -32,11 +32,11 @@ use crate::error::{Result, StorageError};
 use crate::filter::{Condition, Filter};
 use crate::kv::{Batch, Cf, KvBackend, Scan};
 use crate::payload_index::{contains_sorted, extract, FieldDef, FieldIndex, IndexValue};
-use crate::text_index::{TextIndexParams, TextQuery};
 use crate::record::{decode_point_full, encode_point, CollectionRecord};
 use crate::snapshot::{ArchiveMeta, ArchiveWriter};
 use crate::sparse::{SparseIndexes, SparseVectors};
 use crate::storage::StorageOptions;
+use crate::text_index::{TextIndexParams, TextQuery};
 
 // Per-collection meta keys (after the 4-byte collection prefix).
 const META_NEXT_ID: &[u8] = b"next_id";
@@ -935,13 +935,18 @@ impl Collection {
             points
                 .into_iter()
                 .filter(|p| match st.ids.get(&p.id) {
-                    Some(id) => mode != UpdateMode::InsertOnly && allowed.as_ref().is_none_or(|a| a.contains(*id)),
+                    Some(id) => {
+                        mode != UpdateMode::InsertOnly && allowed.as_ref().is_none_or(|a| a.contains(*id))
+                    }
                     None => mode != UpdateMode::UpdateOnly,
                 })
                 .collect()
         };
         if points.is_empty() {
-            return Ok(UpdateResult { operation_id: self.state.read().op_seq, status: UpdateStatus::Completed });
+            return Ok(UpdateResult {
+                operation_id: self.state.read().op_seq,
+                status: UpdateStatus::Completed,
+            });
         }
         self.upsert_locked(points)
     }
@@ -1647,8 +1652,11 @@ impl Collection {
                     fi.answer_match(m)
                 } else if let Some(r) = &fc.range {
                     r.resolve().ok().and_then(|nr| fi.answer_range(&nr))
+                } else if let Some(want) = fc.is_empty {
+                    let empty = fi.empty(&st.live);
+                    Some(if want { empty } else { &st.live - empty })
                 } else {
-                    None
+                    fc.is_null.map(|want| if want { fi.nulls().clone() } else { &st.live - fi.nulls() })
                 }
             }),
             Condition::IsEmpty { is_empty } => st.fields.get(&is_empty.key).map(|fi| fi.empty(&st.live)),
@@ -1826,9 +1834,10 @@ impl Collection {
             PayloadSchemaType::Integer => |v| OrderValue::Int(v as i64),
             PayloadSchemaType::Datetime => |v| OrderValue::Int((v * 1e6).round() as i64),
             PayloadSchemaType::Float => OrderValue::Float,
-            PayloadSchemaType::Keyword | PayloadSchemaType::Bool | PayloadSchemaType::Text | PayloadSchemaType::Uuid => {
-                return Err(no_index())
-            }
+            PayloadSchemaType::Keyword
+            | PayloadSchemaType::Bool
+            | PayloadSchemaType::Text
+            | PayloadSchemaType::Uuid => return Err(no_index()),
         };
         let datetime = fi.def.schema == PayloadSchemaType::Datetime;
         let start = match &o.start_from {
@@ -1999,7 +2008,16 @@ impl Collection {
         let payload_schema = st
             .fields
             .iter()
-            .map(|(f, fi)| (f.clone(), PayloadIndexInfo { data_type: fi.def.schema, text: fi.def.text.clone(), points: fi.points() }))
+            .map(|(f, fi)| {
+                (
+                    f.clone(),
+                    PayloadIndexInfo {
+                        data_type: fi.def.schema,
+                        text: fi.def.text.clone(),
+                        points: fi.points(),
+                    },
+                )
+            })
             .collect();
         CollectionInfo {
             name: self.name.clone(),

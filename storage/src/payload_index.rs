@@ -150,7 +150,12 @@ fn describe(v: &Value) -> String {
 
 /// The indexable values of `field` in a payload, sorted by [`IndexValue::total_cmp`] and
 /// deduplicated, or a type error naming `point`. Linear-logarithmic in the number of values.
-pub(crate) fn extract(payload: &Payload, field: &str, def: &FieldDef, point: &PointId) -> Result<Vec<IndexValue>> {
+pub(crate) fn extract(
+    payload: &Payload,
+    field: &str,
+    def: &FieldDef,
+    point: &PointId,
+) -> Result<Vec<IndexValue>> {
     let schema = def.schema;
     let analyzer = def.analyzer();
     let mut out: Vec<IndexValue> = Vec::new();
@@ -329,9 +334,10 @@ impl FieldIndex {
             // a text index keeps tokens, not values.
             (Values::Number(_) | Values::Text(_), _) => return None,
             // A UUID index keeps canonical UUIDs: prefixes and words need the stored strings.
-            (Values::Uuid(_), Match::Prefix { .. } | Match::Text { .. } | Match::TextAny { .. } | Match::Phrase { .. }) => {
-                return None
-            }
+            (
+                Values::Uuid(_),
+                Match::Prefix { .. } | Match::Text { .. } | Match::TextAny { .. } | Match::Phrase { .. },
+            ) => return None,
             _ => {}
         }
         Some(match m {

@@ -102,8 +102,64 @@ pub fn exclude(mut payload: Payload, paths: &[String]) -> Payload {
     payload
 }
 
+fn set_in(obj: &mut Map<String, Value>, segs: &[(&str, bool)], payload: &Payload, overwrite: bool) {
+    let Some(((name, all), rest)) = segs.split_first() else {
+        if overwrite {
+            obj.clear();
+        }
+        obj.extend(payload.iter().map(|(k, v)| (k.clone(), v.clone())));
+        return;
+    };
+    let child = obj.entry((*name).to_string()).or_insert_with(|| Value::Object(Map::new()));
+    match child {
+        Value::Array(items) if *all => {
+            for it in items.iter_mut() {
+                if let Value::Object(m) = it {
+                    set_in(m, rest, payload, overwrite);
+                }
+            }
+        }
+        Value::Object(m) => set_in(m, rest, payload, overwrite),
+        other => {
+            let mut m = Map::new();
+            set_in(&mut m, rest, payload, overwrite);
+            *other = Value::Object(m);
+        }
+    }
+}
+
+/// Sets `payload`'s keys inside the object at the dotted path `key` (Qdrant's `set_payload`
+/// with `key`): missing objects on the way are created, a non-object on the way is replaced by
+/// one, `a[]` sets inside every object of the array `a`. `overwrite` replaces the object at the
+/// path with `payload` instead of merging.
+pub fn set_at(payload_of_point: &mut Payload, key: &str, payload: &Payload, overwrite: bool) {
+    let segs: Vec<(&str, bool)> = key
+        .split('.')
+        .map(|s| match s.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (s, false),
+        })
+        .collect();
+    set_in(payload_of_point, &segs, payload, overwrite);
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn set_at_creates_and_merges() {
+        let mut doc = p(json!({"a": {"x": 1}, "b": 3, "l": [{"k": 1}, {"k": 2}]}));
+        let add = p(json!({"y": 2}));
+        set_at(&mut doc, "a", &add, false);
+        set_at(&mut doc, "b.c", &add, false);
+        set_at(&mut doc, "l[]", &add, false);
+        set_at(&mut doc, "n.m", &add, true);
+        assert_eq!(
+            Value::Object(doc),
+            json!({"a": {"x": 1, "y": 2}, "b": {"c": {"y": 2}}, "l": [{"k": 1, "y": 2}, {"k": 2, "y": 2}],
+                               "n": {"m": {"y": 2}}})
+        );
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -137,7 +193,10 @@ mod tests {
             json!({"country": {"name": "Germany", "capital": "Berlin"}})
         );
         assert_eq!(
-            Value::Object(exclude(doc, &paths(&["country.cities[].pop", "country.name", "country.capital", "top"]))),
+            Value::Object(exclude(
+                doc,
+                &paths(&["country.cities[].pop", "country.name", "country.capital", "top"])
+            )),
             json!({"country": {"cities": [{"name": "Berlin"}, {"name": "Munich"}]}})
         );
     }

@@ -422,6 +422,20 @@ impl Storage {
         })
     }
 
+    /// Sets `payload`'s keys inside the object at the dotted path `key` of the selected points
+    /// (see [`crate::payload_select::set_at`]); `overwrite` replaces that object instead.
+    pub fn set_payload_at(
+        &self,
+        name: &str,
+        key: &str,
+        payload: Payload,
+        selector: &PointSelector,
+        overwrite: bool,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?
+            .update_payloads(selector, &|p| crate::payload_select::set_at(p, key, &payload, overwrite))
+    }
+
     /// Replaces the selected points' payloads with `payload`.
     pub fn overwrite_payload(
         &self,

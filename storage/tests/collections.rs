@@ -97,7 +97,14 @@ fn lifecycle(s: &Storage) {
         let page = s
             .scroll(
                 "c",
-                &ScrollRequest { filter: None, limit: 7, offset, with_payload: None, with_vector: true, order_by: None },
+                &ScrollRequest {
+                    filter: None,
+                    limit: 7,
+                    offset,
+                    with_payload: None,
+                    with_vector: true,
+                    order_by: None,
+                },
             )
             .unwrap();
         seen.extend(page.points.iter().map(|r| r.id));
@@ -137,7 +144,8 @@ fn lifecycle_on_rocksdb_and_reopen() {
                     limit: 1000,
                     offset: None,
                     with_payload: None,
-                    with_vector: true, order_by: None,
+                    with_vector: true,
+                    order_by: None,
                 },
             )
             .unwrap();
@@ -146,7 +154,14 @@ fn lifecycle_on_rocksdb_and_reopen() {
     let after = s
         .scroll(
             "c",
-            &ScrollRequest { filter: None, limit: 1000, offset: None, with_payload: None, with_vector: true, order_by: None },
+            &ScrollRequest {
+                filter: None,
+                limit: 1000,
+                offset: None,
+                with_payload: None,
+                with_vector: true,
+                order_by: None,
+            },
         )
         .unwrap();
     assert_eq!(before, after);

@@ -95,7 +95,8 @@ fn verify(dir: &Path, acked: Option<u64>) -> u64 {
                 limit: usize::MAX,
                 offset: None,
                 with_payload: None,
-                with_vector: true, order_by: None,
+                with_vector: true,
+                order_by: None,
             },
         )
         .unwrap()

@@ -151,7 +151,8 @@ fn compiled_answers_equal_the_reference_semantics() {
                         limit: 1000,
                         offset: None,
                         with_payload: Some(WithPayload::All(false)),
-                        with_vector: false, order_by: None,
+                        with_vector: false,
+                        order_by: None,
                     },
                 )
                 .unwrap()

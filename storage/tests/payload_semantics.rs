@@ -54,8 +54,13 @@ fn check_text(s: &Storage, model: &BTreeMap<u64, Payload>, params: &TextIndexPar
     let mut split = 0;
     for _ in 0..40 {
         let q = sentence(rng);
-        for (kind, tq) in [("text", TextQuery::All(&q)), ("text_any", TextQuery::Any(&q)), ("phrase", TextQuery::Phrase(&q))] {
-            let f: Filter = serde_json::from_value(json!({"must": [{"key": "title", "match": {kind: q}}]})).unwrap();
+        for (kind, tq) in [
+            ("text", TextQuery::All(&q)),
+            ("text_any", TextQuery::Any(&q)),
+            ("phrase", TextQuery::Phrase(&q)),
+        ] {
+            let f: Filter =
+                serde_json::from_value(json!({"must": [{"key": "title", "match": {kind: q}}]})).unwrap();
             let expected: Vec<PointId> = model
                 .iter()
                 .filter(|(_, p)| {
@@ -105,7 +110,8 @@ fn text_index_equals_plain_iteration_through_writes_and_reopen() {
             // Index before the data on even seeds (kept current by upserts), after on odd ones
             // (backfilled).
             if seed % 2 == 0 {
-                s.create_field_index_with("c", "title", PayloadSchemaType::Text, Some(params.clone())).unwrap();
+                s.create_field_index_with("c", "title", PayloadSchemaType::Text, Some(params.clone()))
+                    .unwrap();
             }
             for id in 0..120u64 {
                 let p = obj(random_payload(&mut rng));
@@ -113,7 +119,8 @@ fn text_index_equals_plain_iteration_through_writes_and_reopen() {
                 s.upsert("c", vec![point(id, p)]).unwrap();
             }
             if seed % 2 == 1 {
-                s.create_field_index_with("c", "title", PayloadSchemaType::Text, Some(params.clone())).unwrap();
+                s.create_field_index_with("c", "title", PayloadSchemaType::Text, Some(params.clone()))
+                    .unwrap();
             }
             check_text(&s, &model, &params, &mut rng);
             // Overwrites, payload edits and deletes keep the postings current.
@@ -134,8 +141,11 @@ fn text_index_equals_plain_iteration_through_writes_and_reopen() {
                 model.get_mut(&id).unwrap().remove("title");
             }
             let gone: Vec<u64> = (3..120u64).step_by(9).collect();
-            s.delete_points("c", &PointSelector::Ids { points: gone.iter().copied().map(PointId::Num).collect() })
-                .unwrap();
+            s.delete_points(
+                "c",
+                &PointSelector::Ids { points: gone.iter().copied().map(PointId::Num).collect() },
+            )
+            .unwrap();
             for id in gone {
                 model.remove(&id);
             }
@@ -154,10 +164,13 @@ fn text_index_equals_plain_iteration_through_writes_and_reopen() {
 fn text_index_replaces_another_definition_and_rejects_bad_params() {
     let s = Storage::in_memory();
     s.create_collection("c", CollectionConfig::new(2, Metric::L2)).unwrap();
-    for (id, t) in ["Robot Dreams", "Little Lost Robot", "Star Light", "The Robots of Dawn"].iter().enumerate() {
+    for (id, t) in
+        ["Robot Dreams", "Little Lost Robot", "Star Light", "The Robots of Dawn"].iter().enumerate()
+    {
         s.upsert("c", vec![point(id as u64, obj(json!({"title": t})))]).unwrap();
     }
-    let f: Filter = serde_json::from_value(json!({"must": [{"key": "title", "match": {"text": "ROBO"}}]})).unwrap();
+    let f: Filter =
+        serde_json::from_value(json!({"must": [{"key": "title", "match": {"text": "ROBO"}}]})).unwrap();
     s.create_field_index_with("c", "title", PayloadSchemaType::Text, None).unwrap();
     assert!(ids(&s, &f).is_empty(), "word tokens: no token `robo`");
     let prefix = TextIndexParams { tokenizer: Tokenizer::Prefix, ..Default::default() };
@@ -171,14 +184,16 @@ fn text_index_replaces_another_definition_and_rejects_bad_params() {
     // A keyword index on the field replaces the text index too.
     s.create_field_index("c", "title", PayloadSchemaType::Keyword).unwrap();
     let exact: Filter =
-        serde_json::from_value(json!({"must": [{"key": "title", "match": {"value": "Star Light"}}]})).unwrap();
+        serde_json::from_value(json!({"must": [{"key": "title", "match": {"value": "Star Light"}}]}))
+            .unwrap();
     assert_eq!(ids(&s, &exact), vec![PointId::Num(2)]);
 }
 
 #[test]
 fn uuid_index_matches_canonical_forms() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let pool: Vec<String> = (0..6).map(|_| uuid::Uuid::from_u128(rng.gen()).hyphenated().to_string()).collect();
+    let pool: Vec<String> =
+        (0..6).map(|_| uuid::Uuid::from_u128(rng.gen()).hyphenated().to_string()).collect();
     let s = Storage::in_memory();
     s.create_collection("c", CollectionConfig::new(2, Metric::L2)).unwrap();
     s.create_field_index("c", "uid", PayloadSchemaType::Uuid).unwrap();
@@ -196,7 +211,9 @@ fn uuid_index_matches_canonical_forms() {
     let canon = |v: &Value| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok());
     for u in &pool {
         let want = uuid::Uuid::parse_str(u).unwrap();
-        for (q, m) in [(u.to_uppercase(), json!({"value": u.to_uppercase()})), (u.clone(), json!({"any": [u, "x"]}))] {
+        for (q, m) in
+            [(u.to_uppercase(), json!({"value": u.to_uppercase()})), (u.clone(), json!({"any": [u, "x"]}))]
+        {
             let f: Filter = serde_json::from_value(json!({"must": [{"key": "uid", "match": m}]})).unwrap();
             let expected: Vec<PointId> = model
                 .iter()
@@ -205,7 +222,8 @@ fn uuid_index_matches_canonical_forms() {
                 .collect();
             assert_eq!(ids(&s, &f), expected, "{q}");
         }
-        let f: Filter = serde_json::from_value(json!({"must": [{"key": "uid", "match": {"except": [u]}}]})).unwrap();
+        let f: Filter =
+            serde_json::from_value(json!({"must": [{"key": "uid", "match": {"except": [u]}}]})).unwrap();
         let expected: Vec<PointId> = model
             .iter()
             .filter(|(_, p)| {
@@ -244,8 +262,14 @@ fn nested_conditions_hold_per_element() {
         let q = |f: Value| ids(&s, &serde_json::from_value(f).unwrap());
         let n = |v: &[u64]| v.iter().map(|i| PointId::Num(*i)).collect::<Vec<_>>();
         let big = json!({"key": "pop", "range": {"gte": 9.0}});
-        assert_eq!(q(json!({"must": [{"nested": {"key": "country.cities[]", "filter": {"must": [big]}}}]})), n(&[1, 2, 3]));
-        assert_eq!(q(json!({"must": [{"nested": {"key": "country.cities", "filter": {"must": [big]}}}]})), n(&[1, 2, 3]));
+        assert_eq!(
+            q(json!({"must": [{"nested": {"key": "country.cities[]", "filter": {"must": [big]}}}]})),
+            n(&[1, 2, 3])
+        );
+        assert_eq!(
+            q(json!({"must": [{"nested": {"key": "country.cities", "filter": {"must": [big]}}}]})),
+            n(&[1, 2, 3])
+        );
         // Both conditions on one element: Paris is small, Lyon is not Paris.
         let both = json!({"must": [{"nested": {"key": "country.cities", "filter": {"must": [
             {"key": "name", "match": {"value": "Paris"}}, big]}}}]});
@@ -277,12 +301,18 @@ fn scroll_order_by_equals_a_sort_of_the_values() {
     s.create_field_index("c", "city", PayloadSchemaType::Keyword).unwrap();
     let mut model = BTreeMap::new();
     for id in 0..80u64 {
-        let n = if rng.gen_bool(0.3) { json!([rng.gen_range(0..10), rng.gen_range(0..10)]) } else { json!(rng.gen_range(0..10)) };
-        let p = obj(json!({"n": n, "x": rng.gen_range(-5.0..5.0), "city": if id % 3 == 0 { "L" } else { "M" }}));
+        let n = if rng.gen_bool(0.3) {
+            json!([rng.gen_range(0..10), rng.gen_range(0..10)])
+        } else {
+            json!(rng.gen_range(0..10))
+        };
+        let p =
+            obj(json!({"n": n, "x": rng.gen_range(-5.0..5.0), "city": if id % 3 == 0 { "L" } else { "M" }}));
         model.insert(id, p.clone());
         s.upsert("c", vec![point(id, p)]).unwrap();
     }
-    let only_l: Filter = serde_json::from_value(json!({"must": [{"key": "city", "match": {"value": "L"}}]})).unwrap();
+    let only_l: Filter =
+        serde_json::from_value(json!({"must": [{"key": "city", "match": {"value": "L"}}]})).unwrap();
     for key in ["n", "x"] {
         for desc in [false, true] {
             for filter in [None, Some(only_l.clone())] {
@@ -293,7 +323,8 @@ fn scroll_order_by_equals_a_sort_of_the_values() {
                         if filter.as_ref().is_some_and(|f| !f.matches(&PointId::Num(*id), p)) {
                             continue;
                         }
-                        let mut vals: Vec<f64> = filter::values_at(p, key).iter().filter_map(|v| v.as_f64()).collect();
+                        let mut vals: Vec<f64> =
+                            filter::values_at(p, key).iter().filter_map(|v| v.as_f64()).collect();
                         vals.sort_by(f64::total_cmp);
                         vals.dedup();
                         for v in vals {
@@ -313,7 +344,11 @@ fn scroll_order_by_equals_a_sort_of_the_values() {
                         offset: None,
                         with_payload: Some(WithPayload::All(false)),
                         with_vector: false,
-                        order_by: Some(ScrollOrder { key: key.into(), desc, start_from: start.map(filter::RangeBound::Number) }),
+                        order_by: Some(ScrollOrder {
+                            key: key.into(),
+                            desc,
+                            start_from: start.map(filter::RangeBound::Number),
+                        }),
                     };
                     let r = s.scroll("c", &req).unwrap();
                     assert_eq!(r.next_page_offset, None);
@@ -330,7 +365,12 @@ fn scroll_order_by_equals_a_sort_of_the_values() {
                             (v, id)
                         })
                         .collect();
-                    assert_eq!(got, expected, "{key} desc={desc} start={start:?} filtered={}", filter.is_some());
+                    assert_eq!(
+                        got,
+                        expected,
+                        "{key} desc={desc} start={start:?} filtered={}",
+                        filter.is_some()
+                    );
                 }
             }
         }
@@ -365,7 +405,8 @@ fn conditional_upserts_skip_what_they_must() {
     assert_eq!((version(1), version(3)), (Some(5), Some(9)));
     s.upsert_conditional("c", vec![np(2, 7), np(4, 7)], UpdateMode::UpdateOnly, None).unwrap();
     assert_eq!((version(2), version(4)), (Some(7), None));
-    let older: Filter = serde_json::from_value(json!({"must": [{"key": "version", "range": {"lt": 6}}]})).unwrap();
+    let older: Filter =
+        serde_json::from_value(json!({"must": [{"key": "version", "range": {"lt": 6}}]})).unwrap();
     s.upsert_conditional("c", vec![np(1, 6), np(3, 10), np(5, 1)], UpdateMode::Upsert, Some(&older)).unwrap();
     // 1 (version 5) matched and was replaced; 3 (version 9) did not; 5 is new and inserted.
     assert_eq!((version(1), version(3), version(5)), (Some(6), Some(9), Some(1)));

@@ -233,7 +233,7 @@ pub fn points(ps: Vec<pb::PointStruct>) -> ServiceResult<Vec<api::PointStruct>> 
 /// Set/overwrite payload.
 pub fn set_payload(r: pb::SetPayloadRequest) -> ServiceResult<api::SetPayload> {
     let (points, filter) = split_selector(r.points)?;
-    Ok(api::SetPayload { payload: payload(r.payload)?, points, filter })
+    Ok(api::SetPayload { payload: payload(r.payload)?, points, filter, key: None })
 }
 
 /// Delete payload keys.
@@ -398,7 +398,7 @@ pub fn get(r: pb::GetPointsRequest) -> ServiceResult<api::GetPoints> {
     Ok(api::GetPoints {
         ids: ids(r.ids)?,
         with_payload: with_payload(r.with_payload),
-        with_vector: Some(r.with_vector),
+        with_vector: Some(api::WithVector::Enable(r.with_vector)),
     })
 }
 

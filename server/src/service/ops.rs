@@ -70,7 +70,11 @@ pub(super) fn filter_in(
     check_filter(Some(&json), limits)?;
     let filter: st::Filter =
         serde_json::from_value(json).map_err(|e| ServiceError::invalid(format!("invalid filter: {e}")))?;
-    filter.validate()?;
+    // A filter that parses but breaks a rule (a condition without a clause, a bad geo shape,
+    // an unsatisfiable min_should) is a validation error: 422, as Qdrant answers it.
+    filter
+        .validate()
+        .map_err(|e| ServiceError::Unprocessable(format!("Validation error in JSON body: {e}")))?;
     Ok(Some(filter))
 }
 
@@ -137,6 +141,13 @@ pub(crate) fn vectors_with_sparse_out(
             m.insert(String::new(), api::VectorValue::Dense(v));
         }
         m.extend(sp.into_iter().map(|(k, v)| (k, api::VectorValue::Sparse(super::sparse::vector_out(v)))));
+        // A point holding only the unnamed dense vector answers the plain array, as Qdrant
+        // does (its sparse names are declared but this point has none).
+        if m.len() == 1 {
+            if let Some(api::VectorValue::Dense(v)) = m.get("") {
+                return Some(api::VectorStruct::Single(v.clone()));
+            }
+        }
         return Some(api::VectorStruct::Mixed(m));
     }
     match (vector, vectors) {
@@ -223,7 +234,9 @@ fn text_params_in(t: &api::TextIndexParams) -> ServiceResult<st::text_index::Tex
     };
     let stopwords = match &t.stopwords {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(lang)) => Some(Stopwords { languages: vec![lang.clone()], custom: vec![] }),
+        Some(serde_json::Value::String(lang)) => {
+            Some(Stopwords { languages: vec![lang.clone()], custom: vec![] })
+        }
         Some(v @ serde_json::Value::Object(_)) => {
             Some(serde_json::from_value::<Stopwords>(v.clone()).map_err(|_| bad_stopwords())?)
         }
@@ -1194,6 +1207,7 @@ impl Service {
         if req.points.is_empty() {
             return Err(ServiceError::invalid("points: give at least one point"));
         }
+        let update_filter = filter_in(req.update_filter, self.limits())?;
         let updates = req
             .points
             .into_iter()
@@ -1202,7 +1216,40 @@ impl Service {
                 Ok((id_in(p.id)?, dense, super::sparse::vectors_in(sparse)))
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| Ok(update_out(s.update_vectors_with_sparse(&name, updates)?))).await
+        self.run_write(move |s| {
+            let updates = match update_filter {
+                None => updates,
+                Some(f) => {
+                    // The points among these that match the filter (a point that does not, or
+                    // no longer exists, is left out rather than failing the request).
+                    let ids: Vec<st::PointId> = updates.iter().map(|(id, _, _)| *id).collect();
+                    let req = st::ScrollRequest {
+                        filter: Some(st::Filter::must(vec![
+                            st::Condition::Filter(f),
+                            st::Condition::HasId { has_id: ids.clone() },
+                        ])),
+                        limit: ids.len().max(1),
+                        offset: None,
+                        with_payload: Some(st::WithPayload::All(false)),
+                        with_vector: false,
+                        order_by: None,
+                    };
+                    let keep: std::collections::HashSet<st::PointId> =
+                        s.scroll(&name, &req)?.points.into_iter().map(|r| r.id).collect();
+                    let kept: Vec<_> = updates.into_iter().filter(|(id, _, _)| keep.contains(id)).collect();
+                    if kept.is_empty() {
+                        // Nothing matched: nothing is written, so no operation is numbered.
+                        return Ok(api::UpdateResult {
+                            operation_id: 0,
+                            status: api::UpdateStatus::Completed,
+                        });
+                    }
+                    kept
+                }
+            };
+            Ok(update_out(s.update_vectors_with_sparse(&name, updates)?))
+        })
+        .await
     }
 
     /// `POST /collections/{name}/points/vectors/delete`: removes named vectors from points.
@@ -1248,10 +1295,17 @@ impl Service {
         check_points(req.ids.len(), self.limits())?;
         let ids = ids_in(req.ids)?;
         let with_payload = req.with_payload.unwrap_or(api::WithPayload::Enable(true));
-        let with_vector = req.with_vector.unwrap_or(false);
+        let with_vector = req.with_vector.unwrap_or(api::WithVector::Enable(false));
         self.run_search(move |s, _| {
-            let records = s.get_points(&name, &ids, &with_payload_in(&with_payload), with_vector)?;
-            Ok(records.into_iter().map(|r| record_out(r, &with_payload)).collect())
+            let records = s.get_points(&name, &ids, &with_payload_in(&with_payload), with_vector.wanted())?;
+            Ok(records
+                .into_iter()
+                .map(|r| {
+                    let mut rec = record_out(r, &with_payload);
+                    rec.vector = with_vector.select(rec.vector);
+                    rec
+                })
+                .collect())
         })
         .await
     }
@@ -1277,11 +1331,12 @@ impl Service {
     ) -> ServiceResult<api::UpdateResult> {
         let sel = points_or_filter(req.points, req.filter, self.limits())?;
         let payload = req.payload;
+        let key = req.key.filter(|k| !k.is_empty());
         self.run_write(move |s| {
-            let r = if overwrite {
-                s.overwrite_payload(&name, payload, &sel)?
-            } else {
-                s.set_payload(&name, payload, &sel)?
+            let r = match (&key, overwrite) {
+                (Some(k), _) => s.set_payload_at(&name, k, payload, &sel, overwrite)?,
+                (None, true) => s.overwrite_payload(&name, payload, &sel)?,
+                (None, false) => s.set_payload(&name, payload, &sel)?,
             };
             Ok(update_out(r))
         })

@@ -190,7 +190,8 @@ fn exact_scan(
                 limit: SCAN_PAGE,
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(false)),
-                with_vector: true, order_by: None,
+                with_vector: true,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -603,7 +604,8 @@ fn matrix_on(
                 limit: SCAN_PAGE,
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(false)),
-                with_vector: false, order_by: None,
+                with_vector: false,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -697,7 +699,8 @@ fn facet_on(
                 limit: SCAN_PAGE,
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(true)),
-                with_vector: false, order_by: None,
+                with_vector: false,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -748,7 +751,7 @@ impl Service {
         let req = api::GetPoints {
             ids: vec![id.clone()],
             with_payload: Some(WithPayload::Enable(true)),
-            with_vector: Some(true),
+            with_vector: Some(api::WithVector::Enable(true)),
         };
         self.get_points(name, req)
             .await?

@@ -442,7 +442,8 @@ impl StoreLeaf<'_> {
                     limit: SCAN_PAGE,
                     offset: offset.take(),
                     with_payload: Some(wp.clone()),
-                    with_vector: vectors, order_by: None,
+                    with_vector: vectors,
+                    order_by: None,
                 },
             )?;
             for r in page.points {
@@ -674,7 +675,8 @@ impl StoreLeaf<'_> {
                 limit: call.limit,
                 offset: None,
                 with_payload: Some(st::WithPayload::All(false)),
-                with_vector: false, order_by: None,
+                with_vector: false,
+                order_by: None,
             },
         )?;
         Ok(LeafOut {
@@ -808,7 +810,14 @@ impl Service {
                 })
                 .collect();
             let records = self
-                .get_points(coll, api::GetPoints { ids, with_payload: Some(wp), with_vector: Some(wv) })
+                .get_points(
+                    coll,
+                    api::GetPoints {
+                        ids,
+                        with_payload: Some(wp),
+                        with_vector: Some(api::WithVector::Enable(wv)),
+                    },
+                )
                 .await?;
             let by_id: HashMap<api::PointId, api::Record> =
                 records.into_iter().map(|r| (r.id.clone(), r)).collect();

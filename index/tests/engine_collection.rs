@@ -75,13 +75,18 @@ fn params(strategy: Strategy) -> SearchParams {
 /// Every forced path returns no deleted id and no filtered-out id, reports the path it ran,
 /// and keeps recall@10 >= 0.9 against the truth without the deleted points; with an ACORN-gamma
 /// graph registered, a forced ACORN walks it.
+///
+/// The gamma graph has M = 16 (the default), not the HNSW graph's 8: ACORN-gamma truncates each
+/// filtered list to M, and at M = 8 the forced walk over the 80% live set measured recall@10
+/// 0.89-0.94 across runs (the parallel build is not deterministic), so the floor flaked;
+/// at M = 16 it measured 0.95-0.98 over twelve runs.
 #[test]
 fn tombstones_and_forced_strategies_on_every_path() {
     let vs = points(4000, 1);
     for gamma in [false, true] {
         let mut c = cfg();
         if gamma {
-            c.acorn = Some(GraphParams { gamma: 3, m_beta: 16, ..c.hnsw });
+            c.acorn = Some(GraphParams { m: 16, gamma: 3, m_beta: 32, ..c.hnsw });
         }
         forced_paths(&vs, filled_with(&vs, c), gamma);
     }

@@ -1,5 +1,5 @@
 //! API keys: an admin key for everything and a read-only key for reads. Both transports call
-//! [`ApiKeys::check`]; each transport decides whether an operation is a read.
+//! [`ApiKeys::check`] with the access the operation's entry in [`crate::operations`] declares.
 
 use crate::service::ServiceError;
 
@@ -8,8 +8,13 @@ use crate::service::ServiceError;
 pub enum Access {
     /// Reads: info, list, get, query, scroll, count, metrics.
     Read,
-    /// Everything that changes state.
+    /// Everything that changes data.
     Write,
+    /// Acts that replace a collection's or the server's data wholesale (snapshot recovery and
+    /// uploads, full snapshots) or change the cluster. Only the admin key grants it; today that
+    /// is also the only key that writes, but the level is declared apart so a future
+    /// write-only key cannot inherit it.
+    Admin,
 }
 
 /// The configured keys. With no admin key, authentication is off.
@@ -48,7 +53,7 @@ impl ApiKeys {
             if constant_time_eq(key.as_bytes(), ro.as_bytes()) {
                 return match need {
                     Access::Read => Ok(()),
-                    Access::Write => Err(ServiceError::PermissionDenied(
+                    Access::Write | Access::Admin => Err(ServiceError::PermissionDenied(
                         "The read-only API key cannot change data; use the admin key".to_owned(),
                     )),
                 };
@@ -87,6 +92,8 @@ mod tests {
         assert!(k.check(Some("reader"), Access::Read).is_ok());
         assert!(matches!(k.check(Some("reader"), Access::Write), Err(ServiceError::PermissionDenied(_))));
         assert!(k.check(Some("admin"), Access::Write).is_ok());
+        assert!(k.check(Some("admin"), Access::Admin).is_ok());
+        assert!(matches!(k.check(Some("reader"), Access::Admin), Err(ServiceError::PermissionDenied(_))));
         assert_eq!(presented_key(None, Some("Bearer admin")), Some("admin"));
     }
 }

@@ -23,6 +23,7 @@ pub mod dashboard;
 pub mod diagnostics;
 pub mod grpc;
 pub mod metrics;
+pub mod operations;
 pub mod qdrant_grpc;
 pub mod rest;
 pub mod service;

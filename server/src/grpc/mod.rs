@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use grove_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{presented_key, Access, ApiKeys};
+use crate::auth::{presented_key, ApiKeys};
 use crate::service::Service;
 
 type Res<T> = Result<Response<T>, Status>;
@@ -274,22 +274,6 @@ impl pb::health_server::Health for Grpc {
     }
 }
 
-/// What a gRPC method needs; `None` for public methods.
-pub fn access_of(path: &str) -> Option<Access> {
-    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
-    if service.starts_with("qdrant.") {
-        return crate::qdrant_grpc::access_of(service, method);
-    }
-    match (service, method) {
-        ("grove.v1.Health", _) => None,
-        ("grove.v1.Collections", "Get" | "List")
-        | ("grove.v1.Points", "Get" | "Query" | "QueryBatch" | "Scroll" | "Count")
-        | ("grove.v1.Snapshots", "List" | "Download")
-        | ("grove.v1.Diagnostics", "DiagnoseSubsets" | "GetJob") => Some(Access::Read),
-        _ => Some(Access::Write),
-    }
-}
-
 /// Tower layer: auth and metrics for every gRPC call.
 #[derive(Debug, Clone)]
 pub struct GuardLayer {
@@ -347,7 +331,7 @@ where
         let method =
             if path.starts_with("/qdrant.") { path.trim_start_matches('/').to_owned() } else { method };
         let layer = self.layer.clone();
-        if let Some(access) = access_of(&path) {
+        if let Some(access) = crate::operations::grpc_access(&path) {
             let headers = req.headers();
             let api_key = headers.get("api-key").and_then(|v| v.to_str().ok());
             let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -380,19 +364,5 @@ where
             layer.service.metrics().grpc_request(&method, &code, start.elapsed());
             Ok(response)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn method_access() {
-        assert_eq!(access_of("/grove.v1.Health/Check"), None);
-        assert_eq!(access_of("/grove.v1.Points/Query"), Some(Access::Read));
-        assert_eq!(access_of("/grove.v1.Points/Upsert"), Some(Access::Write));
-        assert_eq!(access_of("/grove.v1.Collections/Delete"), Some(Access::Write));
-        assert_eq!(access_of("/unknown"), Some(Access::Write));
     }
 }

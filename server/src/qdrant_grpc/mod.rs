@@ -6,7 +6,7 @@
 //! REST API takes for the same operation ([`convert`], filters in [`filter`]), deserialises it
 //! into the request type the REST route uses, calls the same [`Service`] function, and reads
 //! the result's REST JSON back into the proto answer. Auth, metrics and limits are the gRPC
-//! guard layer's (`grpc::GuardLayer`), with each method's access level from [`access_of`].
+//! guard layer's (`grpc::GuardLayer`), with each method's access level from its entry in `crate::operations`.
 //! Methods Grove does not serve are not declared in the protos; the guard layer answers them
 //! UNIMPLEMENTED with a message naming the method.
 
@@ -22,7 +22,6 @@ use tonic::{Request, Response, Status};
 
 use crate::api;
 use crate::api_compat as c;
-use crate::auth::Access;
 use crate::service::{Service, ServiceError};
 use convert::{parse, put, to_json, VectorPick};
 
@@ -51,46 +50,6 @@ pub fn add_services(routes: tonic::service::Routes, service: Service) -> tonic::
         )
         .add_service(pb::snapshots_server::SnapshotsServer::new(q.clone()))
         .add_service(pb::qdrant_server::QdrantServer::new(q))
-}
-
-/// What a `qdrant.*` method needs: `None` for the health check, read for the methods that
-/// change nothing, write for the rest (unknown methods included, so a new one is never
-/// public by accident).
-pub fn access_of(service: &str, method: &str) -> Option<Access> {
-    match (service, method) {
-        ("qdrant.Qdrant", "HealthCheck") => None,
-        (
-            "qdrant.Collections",
-            "Get"
-            | "List"
-            | "ListCollectionAliases"
-            | "ListAliases"
-            | "CollectionClusterInfo"
-            | "CollectionExists",
-        )
-        | (
-            "qdrant.Points",
-            "Get"
-            | "Search"
-            | "SearchBatch"
-            | "SearchGroups"
-            | "Scroll"
-            | "Recommend"
-            | "RecommendBatch"
-            | "RecommendGroups"
-            | "Discover"
-            | "DiscoverBatch"
-            | "Count"
-            | "Query"
-            | "QueryBatch"
-            | "QueryGroups"
-            | "Facet"
-            | "SearchMatrixPairs"
-            | "SearchMatrixOffsets",
-        )
-        | ("qdrant.Snapshots", "List" | "ListFull") => Some(Access::Read),
-        _ => Some(Access::Write),
-    }
 }
 
 /// Gives tonic's bare UNIMPLEMENTED (an undeclared method or service: no message) a message
@@ -868,16 +827,6 @@ impl pb::qdrant_server::Qdrant for QdrantGrpc {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn method_access() {
-        assert_eq!(access_of("qdrant.Qdrant", "HealthCheck"), None);
-        assert_eq!(access_of("qdrant.Points", "Query"), Some(Access::Read));
-        assert_eq!(access_of("qdrant.Points", "Upsert"), Some(Access::Write));
-        assert_eq!(access_of("qdrant.Collections", "CollectionExists"), Some(Access::Read));
-        assert_eq!(access_of("qdrant.Collections", "Delete"), Some(Access::Write));
-        assert_eq!(access_of("qdrant.Points", "SomethingNew"), Some(Access::Write));
-    }
 
     #[test]
     fn bare_unimplemented_gets_the_method_name() {

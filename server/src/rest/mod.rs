@@ -86,7 +86,7 @@ pub fn router(service: Service) -> Router {
     let mut app: Router<AppState> = Router::new();
     for route in routes::ROUTES {
         let method_router = (route.handler)()
-            .route_layer(middleware::from_fn_with_state((state.clone(), route.access), authorize));
+            .route_layer(middleware::from_fn_with_state((state.clone(), route.op.access()), authorize));
         app = app.route(route.path, method_router);
     }
     let app = app

@@ -199,6 +199,18 @@ fn schema_of(name: &str) -> RefOr<Schema> {
 /// Qdrant sends them so: `GET /` (clients read `version` from the top level).
 const UNWRAPPED: &[&str] = &["VersionInfo"];
 
+/// The operation's entry in words (`crate::operations`): access, pool and limits.
+fn operation_note(op: crate::operations::Op) -> String {
+    let spec = op.spec();
+    let access = match spec.access {
+        None => "public".to_owned(),
+        Some(a) => format!("{a:?} key access").to_lowercase(),
+    };
+    let limits: Vec<String> = spec.limits.iter().map(|l| format!("{l:?}")).collect();
+    let limits = if limits.is_empty() { "none".to_owned() } else { limits.join(", ") };
+    format!("Operation `{op:?}`: {access}; runs on the {:?} pool; limits: {limits}.", spec.pool)
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(CompatDoc::openapi());
@@ -211,7 +223,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
             "PATCH" => HttpMethod::Patch,
             _ => HttpMethod::Delete,
         };
-        let mut op = OperationBuilder::new().summary(Some(route.summary));
+        let mut op =
+            OperationBuilder::new().summary(Some(route.summary)).description(Some(operation_note(route.op)));
         for segment in route.path.split('/') {
             if let Some(param) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 op = op.parameter(
@@ -223,7 +236,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 );
             }
         }
-        if route.access == Some(crate::auth::Access::Write) && route.path.contains("/points") {
+        if route.op.access() == Some(crate::auth::Access::Write) && route.path.contains("/points") {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name("wait")

@@ -6,8 +6,8 @@ use super::compat as qc;
 use super::diagnostics as dg;
 use super::handlers as h;
 use super::AppState;
-use crate::auth::Access;
 use crate::dashboard as dash;
+use crate::operations::Op;
 
 /// One REST operation.
 #[derive(Debug)]
@@ -16,8 +16,8 @@ pub struct Route {
     pub method: &'static str,
     /// Path template (axum syntax, also valid OpenAPI).
     pub path: &'static str,
-    /// `None`: public; otherwise the key access needed.
-    pub access: Option<Access>,
+    /// The operation: its entry says the access needed, the pool and the limits.
+    pub op: Op,
     /// One-line description.
     pub summary: &'static str,
     /// Request body schema name, if the operation takes a body.
@@ -28,15 +28,12 @@ pub struct Route {
     pub handler: fn() -> MethodRouter<AppState>,
 }
 
-const R: Option<Access> = Some(Access::Read);
-const W: Option<Access> = Some(Access::Write);
-
 /// Every REST operation Grove serves.
 pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/",
-        access: None,
+        op: Op::Root,
         summary: "Server title and version",
         request: None,
         response: "VersionInfo",
@@ -45,7 +42,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/healthz",
-        access: None,
+        op: Op::Health,
         summary: "Liveness: 200 while the process serves",
         request: None,
         response: "text",
@@ -54,7 +51,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/livez",
-        access: None,
+        op: Op::Health,
         summary: "Liveness (Qdrant's name)",
         request: None,
         response: "text",
@@ -63,7 +60,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/readyz",
-        access: None,
+        op: Op::Ready,
         summary: "Readiness: 200 once every collection is loaded, 503 before",
         request: None,
         response: "text",
@@ -72,7 +69,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/metrics",
-        access: R,
+        op: Op::Metrics,
         summary: "Prometheus metrics",
         request: None,
         response: "text",
@@ -81,7 +78,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/openapi.json",
-        access: None,
+        op: Op::OpenApi,
         summary: "This document",
         request: None,
         response: "text",
@@ -91,7 +88,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/dashboard",
-        access: None,
+        op: Op::Dashboard,
         summary: "Web dashboard (single page; 404 when dashboard.enabled = false)",
         request: None,
         response: "text",
@@ -100,7 +97,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/dashboard/assets/{file}",
-        access: None,
+        op: Op::Dashboard,
         summary: "Web dashboard stylesheet and scripts",
         request: None,
         response: "text",
@@ -109,7 +106,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/dashboard/api/whoami",
-        access: R,
+        op: Op::WhoAmI,
         summary: "Access level of the presented key: `write` or `read` (plain text)",
         request: None,
         response: "text",
@@ -118,7 +115,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections",
-        access: R,
+        op: Op::ListCollections,
         summary: "List collections",
         request: None,
         response: "CollectionsResponse",
@@ -127,7 +124,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}",
-        access: W,
+        op: Op::CreateCollection,
         summary: "Create a collection",
         request: Some("CreateCollection"),
         response: "bool",
@@ -136,7 +133,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PATCH",
         path: "/collections/{name}",
-        access: W,
+        op: Op::UpdateCollection,
         summary: "Update collection settings (graph parameters act; the rest is stored, see info)",
         request: Some("UpdateCollection"),
         response: "bool",
@@ -145,7 +142,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}/points/vectors",
-        access: W,
+        op: Op::UpdateVectors,
         summary: "Set some vectors of existing points (their other vectors and payloads stay)",
         request: Some("UpdateVectors"),
         response: "UpdateResult",
@@ -154,7 +151,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/vectors/delete",
-        access: W,
+        op: Op::DeleteVectors,
         summary: "Remove named vectors from points",
         request: Some("DeleteVectors"),
         response: "UpdateResult",
@@ -163,7 +160,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}",
-        access: R,
+        op: Op::GetCollection,
         summary: "Collection info: config, counts, indexing progress, payload indexes",
         request: None,
         response: "CollectionInfo",
@@ -172,7 +169,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/collections/{name}",
-        access: W,
+        op: Op::DeleteCollection,
         summary: "Delete a collection and its data",
         request: None,
         response: "bool",
@@ -181,7 +178,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/exists",
-        access: R,
+        op: Op::CollectionExists,
         summary: "Whether a collection exists",
         request: None,
         response: "CollectionExistence",
@@ -190,7 +187,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}/index",
-        access: W,
+        op: Op::CreateFieldIndex,
         summary: "Create a payload field index (backfills existing points)",
         request: Some("CreateFieldIndex"),
         response: "UpdateResult",
@@ -199,7 +196,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/collections/{name}/index/{field}",
-        access: W,
+        op: Op::DeleteFieldIndex,
         summary: "Delete a payload field index",
         request: None,
         response: "UpdateResult",
@@ -208,7 +205,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}/points",
-        access: W,
+        op: Op::Upsert,
         summary: "Upsert points (insert or replace); ?wait=true waits until searchable",
         request: Some("UpsertPoints"),
         response: "UpdateResult",
@@ -217,7 +214,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points",
-        access: R,
+        op: Op::GetPoints,
         summary: "Get points by ids",
         request: Some("GetPoints"),
         response: "Vec<Record>",
@@ -226,7 +223,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/delete",
-        access: W,
+        op: Op::DeletePoints,
         summary: "Delete points by ids or filter",
         request: Some("PointsSelector"),
         response: "UpdateResult",
@@ -235,7 +232,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/payload",
-        access: W,
+        op: Op::SetPayload,
         summary: "Set payload keys (merge)",
         request: Some("SetPayload"),
         response: "UpdateResult",
@@ -244,7 +241,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}/points/payload",
-        access: W,
+        op: Op::OverwritePayload,
         summary: "Overwrite the whole payload",
         request: Some("SetPayload"),
         response: "UpdateResult",
@@ -253,7 +250,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/payload/delete",
-        access: W,
+        op: Op::DeletePayload,
         summary: "Delete payload keys",
         request: Some("DeletePayload"),
         response: "UpdateResult",
@@ -262,7 +259,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/payload/clear",
-        access: W,
+        op: Op::ClearPayload,
         summary: "Remove the whole payload",
         request: Some("PointsSelector"),
         response: "UpdateResult",
@@ -271,7 +268,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/query",
-        access: R,
+        op: Op::Query,
         summary: "Query API: nearest points (vector or point id), prefetch stages, fusion (rrf, dbsf), recommend, discover, context, order_by, sample",
         request: Some("QueryRequest"),
         response: "QueryResponse",
@@ -280,7 +277,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/matryoshka/calibrate",
-        access: R,
+        op: Op::CalibrateMatryoshka,
         summary: "Matryoshka calibration: recall@10 per (prefix, oversample) on stored vectors, and the cheapest setting meeting a target",
         request: Some("CalibrateRequest"),
         response: "CalibrationReport",
@@ -289,7 +286,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/query/batch",
-        access: R,
+        op: Op::QueryBatch,
         summary: "Several queries in one request",
         request: Some("QueryBatchRequest"),
         response: "Vec<QueryResponse>",
@@ -298,7 +295,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/query/groups",
-        access: R,
+        op: Op::QueryGroups,
         summary: "Query API results grouped by a payload field (optionally joined with another collection)",
         request: Some("QueryGroupsRequest"),
         response: "GroupsResult",
@@ -307,7 +304,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/search",
-        access: R,
+        op: Op::Search,
         summary: "Qdrant's older search endpoint",
         request: Some("SearchRequest"),
         response: "Vec<ScoredPoint>",
@@ -316,7 +313,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/scroll",
-        access: R,
+        op: Op::Scroll,
         summary: "Page through points in id order, optionally filtered",
         request: Some("ScrollRequest"),
         response: "ScrollResult",
@@ -325,7 +322,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/count",
-        access: R,
+        op: Op::Count,
         summary: "Exact count of points matching a filter",
         request: Some("CountRequest"),
         response: "CountResult",
@@ -334,7 +331,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/snapshots",
-        access: W,
+        op: Op::CreateSnapshot,
         summary: "Create a snapshot of a collection",
         request: None,
         response: "SnapshotDescription",
@@ -343,7 +340,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/snapshots",
-        access: R,
+        op: Op::ListSnapshots,
         summary: "List a collection's snapshots",
         request: None,
         response: "Vec<SnapshotDescription>",
@@ -352,7 +349,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/snapshots/{snapshot}",
-        access: R,
+        op: Op::DownloadSnapshot,
         summary: "Download a snapshot archive (application/octet-stream)",
         request: None,
         response: "text",
@@ -361,7 +358,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/collections/{name}/snapshots/{snapshot}",
-        access: W,
+        op: Op::DeleteSnapshot,
         summary: "Delete a snapshot",
         request: None,
         response: "bool",
@@ -370,7 +367,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "PUT",
         path: "/collections/{name}/snapshots/recover",
-        access: W,
+        op: Op::RecoverSnapshot,
         summary:
             "Create or replace the collection from a snapshot (name or file:// location), live and atomically",
         request: Some("SnapshotRecover"),
@@ -380,7 +377,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/snapshots/upload",
-        access: W,
+        op: Op::UploadSnapshot,
         summary:
             "Upload a snapshot archive (raw body or multipart/form-data) and recover the collection from it",
         request: None,
@@ -390,7 +387,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/diagnostics/subsets",
-        access: R,
+        op: Op::DiagnoseSubsets,
         summary: "LIMIT subset diagnostic: recall exact vs index, hit / encoder gap / geometry gap per query",
         request: Some("SubsetDiagnosticRequest"),
         response: "SubsetDiagnosticResult",
@@ -399,7 +396,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/diagnostics/capacity",
-        access: W,
+        op: Op::StartCapacityJob,
         summary: "Start a free-embedding capacity job (critical-n search or one probe)",
         request: Some("CapacityJobRequest"),
         response: "JobInfo",
@@ -408,7 +405,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/diagnostics/jobs/{id}",
-        access: R,
+        op: Op::GetJob,
         summary: "A diagnostics job: status, progress, result",
         request: None,
         response: "JobInfo",
@@ -417,7 +414,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/diagnostics/jobs/{id}",
-        access: W,
+        op: Op::CancelJob,
         summary: "Cancel a diagnostics job (it keeps what it finished)",
         request: None,
         response: "JobInfo",
@@ -427,7 +424,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/points/{id}",
-        access: R,
+        op: Op::GetPoints,
         summary: "One point by id (payload and vector); 404 when absent",
         request: None,
         response: "Record",
@@ -436,7 +433,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/batch",
-        access: W,
+        op: Op::UpdateBatch,
         summary: "Several update operations in order (upsert, delete, set/overwrite/delete/clear payload)",
         request: Some("UpdateOperations"),
         response: "Vec<UpdateResult>",
@@ -445,7 +442,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/search/batch",
-        access: R,
+        op: Op::SearchBatch,
         summary: "Several searches in one request",
         request: Some("SearchBatch"),
         response: "Vec<Vec<ScoredPoint>>",
@@ -454,7 +451,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/recommend",
-        access: R,
+        op: Op::Recommend,
         summary: "Points like the positive examples and unlike the negative ones (ids or vectors)",
         request: Some("RecommendRequest"),
         response: "Vec<ScoredPoint>",
@@ -463,7 +460,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/recommend/batch",
-        access: R,
+        op: Op::RecommendBatch,
         summary: "Several recommendations in one request",
         request: Some("RecommendBatch"),
         response: "Vec<Vec<ScoredPoint>>",
@@ -472,7 +469,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/recommend/groups",
-        access: R,
+        op: Op::RecommendGroups,
         summary: "Recommendations grouped by a payload field",
         request: Some("RecommendGroupsRequest"),
         response: "GroupsResult",
@@ -481,7 +478,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/discover",
-        access: R,
+        op: Op::Discover,
         summary: "Discovery: close to a target within the zones a context of pairs prefers (exact)",
         request: Some("DiscoverRequest"),
         response: "Vec<ScoredPoint>",
@@ -490,7 +487,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/discover/batch",
-        access: R,
+        op: Op::DiscoverBatch,
         summary: "Several discoveries in one request",
         request: Some("DiscoverBatch"),
         response: "Vec<Vec<ScoredPoint>>",
@@ -499,7 +496,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/search/groups",
-        access: R,
+        op: Op::SearchGroups,
         summary: "Search results grouped by a payload field",
         request: Some("SearchGroupsRequest"),
         response: "GroupsResult",
@@ -508,7 +505,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/search/matrix/pairs",
-        access: R,
+        op: Op::MatrixPairs,
         summary: "Distance matrix of a sample of points, as pairs",
         request: Some("SearchMatrixRequest"),
         response: "SearchMatrixPairsResponse",
@@ -517,7 +514,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/points/search/matrix/offsets",
-        access: R,
+        op: Op::MatrixOffsets,
         summary: "Distance matrix of a sample of points, in coordinate form",
         request: Some("SearchMatrixRequest"),
         response: "SearchMatrixOffsetsResponse",
@@ -526,7 +523,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/{name}/facet",
-        access: R,
+        op: Op::Facet,
         summary: "Exact counts of a payload field's values (needs a keyword, integer or bool index)",
         request: Some("FacetRequest"),
         response: "FacetResponse",
@@ -535,7 +532,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/aliases",
-        access: R,
+        op: Op::ListAliases,
         summary: "Every collection alias",
         request: None,
         response: "CollectionsAliasesResponse",
@@ -544,7 +541,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/aliases",
-        access: R,
+        op: Op::CollectionAliases,
         summary: "The aliases of a collection",
         request: None,
         response: "CollectionsAliasesResponse",
@@ -553,7 +550,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/collections/aliases",
-        access: W,
+        op: Op::UpdateAliases,
         summary: "Create, delete or rename aliases (all actions or none)",
         request: Some("ChangeAliasesOperation"),
         response: "bool",
@@ -562,7 +559,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/cluster",
-        access: R,
+        op: Op::ClusterStatus,
         summary: "Cluster status: `disabled` (Grove runs standalone)",
         request: None,
         response: "ClusterStatus",
@@ -571,7 +568,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/cluster/recover",
-        access: W,
+        op: Op::ClusterChange,
         summary: "Not available standalone (405)",
         request: None,
         response: "bool",
@@ -580,7 +577,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/cluster/peer/{peer_id}",
-        access: W,
+        op: Op::ClusterChange,
         summary: "Not available standalone (405)",
         request: None,
         response: "bool",
@@ -589,7 +586,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/collections/{name}/cluster",
-        access: R,
+        op: Op::CollectionCluster,
         summary: "Shard layout: one active local shard",
         request: None,
         response: "CollectionClusterInfo",
@@ -598,7 +595,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/telemetry",
-        access: R,
+        op: Op::Telemetry,
         summary: "Collections and request counts per operation",
         request: None,
         response: "TelemetryData",
@@ -607,7 +604,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/issues",
-        access: R,
+        op: Op::Issues,
         summary: "Performance issues found (none are recorded)",
         request: None,
         response: "IssuesReport",
@@ -616,7 +613,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/issues",
-        access: W,
+        op: Op::ClearIssues,
         summary: "Clear the issues",
         request: None,
         response: "bool",
@@ -625,7 +622,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/snapshots",
-        access: W,
+        op: Op::CreateFullSnapshot,
         summary: "Full snapshot: every collection and alias in one file",
         request: None,
         response: "SnapshotDescription",
@@ -634,7 +631,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/snapshots",
-        access: R,
+        op: Op::ListFullSnapshots,
         summary: "List full snapshots",
         request: None,
         response: "Vec<SnapshotDescription>",
@@ -643,7 +640,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/snapshots/{snapshot}",
-        access: R,
+        op: Op::DownloadFullSnapshot,
         summary: "Download a full snapshot (application/octet-stream)",
         request: None,
         response: "text",
@@ -652,7 +649,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "DELETE",
         path: "/snapshots/{snapshot}",
-        access: W,
+        op: Op::DeleteFullSnapshot,
         summary: "Delete a full snapshot",
         request: None,
         response: "bool",

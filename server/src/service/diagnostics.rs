@@ -17,6 +17,7 @@ use crate::diagnostics::{
     CapacityJobRequest, CapacityResult, JobInfo, JobProgress, ProbeOut, Reference, SubsetDiagnosticRequest,
     SubsetDiagnosticResult, SubsetQueryOut,
 };
+use crate::operations::Op;
 
 /// Largest capacity job budget, seconds.
 pub const MAX_JOB_BUDGET_SECS: f64 = 3600.0;
@@ -285,7 +286,7 @@ impl Service {
             cancel: None,
         };
         let out = self
-            .run_analysis(move |store, cancel| {
+            .run_read(Op::DiagnoseSubsets, move |store, cancel| {
                 let sreq = st::diagnostics::SubsetRequest { cancel: Some(Arc::clone(cancel.flag())), ..sreq };
                 Ok(store.diagnose_subsets(&name, &sreq)?)
             })

@@ -37,6 +37,7 @@ pub use points_compat::path_id;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::operations::{Op, Pool as OpPool};
 
 /// The storage engine the service runs over.
 pub type Store = grove_storage::Storage;
@@ -119,13 +120,6 @@ impl Drop for AnalysisSlot {
     }
 }
 
-/// Which pool a CPU-bound read runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pool {
-    Search,
-    Analysis,
-}
-
 impl Service {
     /// Creates the service; storage is attached later by [`Service::open_storage`].
     pub fn new(config: Config) -> Result<Service, ServiceError> {
@@ -199,38 +193,31 @@ impl Service {
         Duration::from_secs(self.inner.config.service.request_timeout_secs)
     }
 
-    /// Runs a CPU-bound read on the search pool, with timeout and cancellation: the closure
-    /// gets a [`Cancel`] whose stop signal fires at the request's deadline or when the request
-    /// is dropped, and must pass it to storage (`*_with_stop`) so running work stops too.
-    async fn run_search<T, F>(&self, f: F) -> ServiceResult<T>
+    /// Runs `op`'s CPU-bound read on the pool its entry in [`crate::operations`] names, with
+    /// timeout and cancellation: the closure gets a [`Cancel`] whose stop signal fires at the
+    /// request's deadline or when the request is dropped, and must pass it to storage
+    /// (`*_with_stop`) so running work stops too.
+    ///
+    /// On the analysis pool (calibrations, subset diagnostics) the job is admitted only while
+    /// fewer than `service.analysis_threads` analyses are queued or running: over the cap it is
+    /// refused at once with 503. A slot is held until the job has actually ended on the pool
+    /// (not merely until the request timed out), so the cap bounds the CPU.
+    async fn run_read<T, F>(&self, op: Op, f: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
     {
-        self.run_read(Pool::Search, f).await
-    }
-
-    /// [`Self::run_search`] on the analysis pool (calibrations, subset diagnostics), admitted
-    /// only while fewer than `service.analysis_threads` analyses are queued or running: over
-    /// the cap it is refused at once with 503. A slot is held until the job has actually ended
-    /// on the pool (not merely until the request timed out), so the cap bounds the CPU.
-    async fn run_analysis<T, F>(&self, f: F) -> ServiceResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
-    {
-        self.run_read(Pool::Analysis, f).await
-    }
-
-    async fn run_read<T, F>(&self, pool: Pool, f: F) -> ServiceResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store, &Cancel) -> ServiceResult<T> + Send + 'static,
-    {
+        let pool = op.pool();
+        if !matches!(pool, OpPool::Search | OpPool::Analysis) {
+            debug_assert!(false, "{op:?} declares {pool:?} but runs as a read");
+            return Err(ServiceError::internal(format!(
+                "{op:?} declares the {pool:?} pool but ran as a read"
+            )));
+        }
         let store = self.store()?;
         let slot = match pool {
-            Pool::Search => None,
-            Pool::Analysis => Some(self.admit_analysis()?),
+            OpPool::Analysis => Some(self.admit_analysis()?),
+            _ => None,
         };
         let cancel = Cancel::until(Instant::now() + self.timeout());
         let guard = CancelOnDrop(cancel.clone());
@@ -246,8 +233,8 @@ impl Service {
             let _ = tx.send(result);
         };
         match pool {
-            Pool::Search => self.inner.search_pool.spawn(job),
-            Pool::Analysis => self.inner.analysis_pool.spawn(job),
+            OpPool::Analysis => self.inner.analysis_pool.spawn(job),
+            _ => self.inner.search_pool.spawn(job),
         }
         let secs = self.inner.config.service.request_timeout_secs;
         let out = match tokio::time::timeout(self.timeout(), rx).await {
@@ -276,14 +263,22 @@ impl Service {
         Ok(slot)
     }
 
-    /// Runs a write (or other blocking I/O) on the blocking pool. Writes are not abandoned on
-    /// timeout or client disconnect: once started they finish, so an acknowledged-or-not answer
-    /// is never a torn write; shutdown waits for them.
-    async fn run_write<T, F>(&self, f: F) -> ServiceResult<T>
+    /// Runs `op`'s write (or other blocking I/O) on the blocking pool, which its entry in
+    /// [`crate::operations`] must name. Writes are not abandoned on timeout or client
+    /// disconnect: once started they finish, so an acknowledged-or-not answer is never a torn
+    /// write; shutdown waits for them.
+    async fn run_blocking<T, F>(&self, op: Op, f: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> ServiceResult<T> + Send + 'static,
     {
+        if op.pool() != OpPool::Blocking {
+            debug_assert!(false, "{op:?} declares {:?} but runs on the blocking pool", op.pool());
+            return Err(ServiceError::internal(format!(
+                "{op:?} declares the {:?} pool but ran on the blocking pool",
+                op.pool()
+            )));
+        }
         let store = self.store()?;
         let handle = self.inner.writes.spawn_blocking(move || f(&store));
         match tokio::time::timeout(self.timeout(), handle).await {

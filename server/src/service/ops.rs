@@ -14,6 +14,7 @@ use super::limits::{check_batch, check_calibration, check_filter, check_points, 
 use super::{Service, ServiceError, ServiceResult, Store};
 use crate::api;
 use crate::config::LimitsConfig;
+use crate::operations::Op;
 
 /// Opens the data directory.
 pub(super) fn open(dir: &Path) -> ServiceResult<Store> {
@@ -1063,7 +1064,7 @@ impl Service {
     pub async fn create_collection(&self, name: String, req: api::CreateCollection) -> ServiceResult<bool> {
         check_name(&name)?;
         let config = collection_config_in(req)?;
-        self.run_write(move |s| {
+        self.run_blocking(Op::CreateCollection, move |s| {
             s.create_collection(&name, config)?;
             Ok(true)
         })
@@ -1072,7 +1073,7 @@ impl Service {
 
     /// `GET /collections/{name}`.
     pub async fn get_collection(&self, name: String) -> ServiceResult<api::CollectionInfo> {
-        self.run_search(move |s, _| Ok(collection_info_out(s.collection_info(&name)?))).await
+        self.run_read(Op::GetCollection, move |s, _| Ok(collection_info_out(s.collection_info(&name)?))).await
     }
 
     /// `POST /collections/{name}/matryoshka/calibrate`.
@@ -1091,7 +1092,7 @@ impl Service {
             filter: filter_in(req.filter, self.limits())?,
         };
         check_calibration(&r)?;
-        self.run_analysis(move |s, c| {
+        self.run_read(Op::CalibrateMatryoshka, move |s, c| {
             Ok(calibration_out(s.calibrate_matryoshka_with_stop(&name, &r, c.stop())?))
         })
         .await
@@ -1117,7 +1118,7 @@ impl Service {
 
     /// `DELETE /collections/{name}`.
     pub async fn delete_collection(&self, name: String) -> ServiceResult<bool> {
-        self.run_write(move |s| Ok(s.delete_collection(&name)?)).await
+        self.run_blocking(Op::DeleteCollection, move |s| Ok(s.delete_collection(&name)?)).await
     }
 
     /// `PUT /collections/{name}/index`.
@@ -1134,7 +1135,7 @@ impl Service {
             Some(t) => Some(text_params_in(t)?),
             None => None,
         };
-        self.run_write(move |s| {
+        self.run_blocking(Op::CreateFieldIndex, move |s| {
             Ok(update_out(s.create_field_index_with(&name, &req.field_name, schema, text)?))
         })
         .await
@@ -1142,7 +1143,8 @@ impl Service {
 
     /// `DELETE /collections/{name}/index/{field}`.
     pub async fn delete_field_index(&self, name: String, field: String) -> ServiceResult<api::UpdateResult> {
-        self.run_write(move |s| Ok(update_out(s.delete_field_index(&name, &field)?))).await
+        self.run_blocking(Op::DeleteFieldIndex, move |s| Ok(update_out(s.delete_field_index(&name, &field)?)))
+            .await
     }
 
     /// `PUT /collections/{name}/points`. Writes are durable and searchable when they return, so
@@ -1187,7 +1189,7 @@ impl Service {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| {
+        self.run_blocking(Op::Upsert, move |s| {
             Ok(update_out(if mode == st::UpdateMode::Upsert && update_filter.is_none() {
                 s.upsert_named(&name, points)?
             } else {
@@ -1216,7 +1218,7 @@ impl Service {
                 Ok((id_in(p.id)?, dense, super::sparse::vectors_in(sparse)))
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_write(move |s| {
+        self.run_blocking(Op::UpdateVectors, move |s| {
             let updates = match update_filter {
                 None => updates,
                 Some(f) => {
@@ -1263,13 +1265,14 @@ impl Service {
             return Err(ServiceError::invalid("vector: name at least one vector to delete"));
         }
         let names = req.vector;
-        self.run_write(move |s| Ok(update_out(s.delete_vectors(&name, &sel, &names)?))).await
+        self.run_blocking(Op::DeleteVectors, move |s| Ok(update_out(s.delete_vectors(&name, &sel, &names)?)))
+            .await
     }
 
     /// `PATCH /collections/{name}`: graph and optimizer settings act (the affected indexes are
     /// rebuilt in the background); the rest is stored and returned by info.
     pub async fn update_collection(&self, name: String, req: api::UpdateCollection) -> ServiceResult<bool> {
-        self.run_write(move |s| {
+        self.run_blocking(Op::UpdateCollection, move |s| {
             let mut err = None;
             let r = s.update_collection(&name, |cur| match collection_update_in(cur, &req) {
                 Ok(c) => Ok(c),
@@ -1296,7 +1299,7 @@ impl Service {
         let ids = ids_in(req.ids)?;
         let with_payload = req.with_payload.unwrap_or(api::WithPayload::Enable(true));
         let with_vector = req.with_vector.unwrap_or(api::WithVector::Enable(false));
-        self.run_search(move |s, _| {
+        self.run_read(Op::GetPoints, move |s, _| {
             let records = s.get_points(&name, &ids, &with_payload_in(&with_payload), with_vector.wanted())?;
             Ok(records
                 .into_iter()
@@ -1318,7 +1321,7 @@ impl Service {
         _wait: bool,
     ) -> ServiceResult<api::UpdateResult> {
         let sel = selector_in(sel, self.limits())?;
-        self.run_write(move |s| Ok(update_out(s.delete_points(&name, &sel)?))).await
+        self.run_blocking(Op::DeletePoints, move |s| Ok(update_out(s.delete_points(&name, &sel)?))).await
     }
 
     /// `POST` (merge) or `PUT` (overwrite) `/collections/{name}/points/payload`.
@@ -1332,7 +1335,7 @@ impl Service {
         let sel = points_or_filter(req.points, req.filter, self.limits())?;
         let payload = req.payload;
         let key = req.key.filter(|k| !k.is_empty());
-        self.run_write(move |s| {
+        self.run_blocking(Op::SetPayload, move |s| {
             let r = match (&key, overwrite) {
                 (Some(k), _) => s.set_payload_at(&name, k, payload, &sel, overwrite)?,
                 (None, true) => s.overwrite_payload(&name, payload, &sel)?,
@@ -1352,7 +1355,8 @@ impl Service {
     ) -> ServiceResult<api::UpdateResult> {
         let sel = points_or_filter(req.points, req.filter, self.limits())?;
         let keys = req.keys;
-        self.run_write(move |s| Ok(update_out(s.delete_payload(&name, &keys, &sel)?))).await
+        self.run_blocking(Op::DeletePayload, move |s| Ok(update_out(s.delete_payload(&name, &keys, &sel)?)))
+            .await
     }
 
     /// `POST /collections/{name}/points/payload/clear`.
@@ -1363,7 +1367,7 @@ impl Service {
         _wait: bool,
     ) -> ServiceResult<api::UpdateResult> {
         let sel = selector_in(sel, self.limits())?;
-        self.run_write(move |s| Ok(update_out(s.clear_payload(&name, &sel)?))).await
+        self.run_blocking(Op::ClearPayload, move |s| Ok(update_out(s.clear_payload(&name, &sel)?))).await
     }
 
     /// `POST /collections/{name}/points/query`.
@@ -1373,7 +1377,7 @@ impl Service {
         }
         let prepared = prepare_query(q, self.limits())?;
         let this = self.clone();
-        self.run_search(move |s, c| {
+        self.run_read(Op::Query, move |s, c| {
             let r = s.query_with_stop(&name, &prepared.request, c.stop())?;
             Ok(query_out(&prepared, r, this.metrics()))
         })
@@ -1479,7 +1483,7 @@ impl Service {
             with_vector: with_vector.wanted(),
             order_by,
         };
-        self.run_search(move |s, _| {
+        self.run_read(Op::Scroll, move |s, _| {
             let r = s.scroll(&name, &request)?;
             let mut values = r.order_values.map(|v| v.into_iter());
             Ok(api::ScrollResult {
@@ -1505,23 +1509,25 @@ impl Service {
     /// `POST /collections/{name}/points/count`.
     pub async fn count(&self, name: String, req: api::CountRequest) -> ServiceResult<api::CountResult> {
         let request = st::CountRequest { filter: filter_in(req.filter, self.limits())?, exact: true };
-        self.run_search(move |s, _| Ok(api::CountResult { count: s.count(&name, &request)? })).await
+        self.run_read(Op::Count, move |s, _| Ok(api::CountResult { count: s.count(&name, &request)? })).await
     }
 
     /// `POST /collections/{name}/snapshots`.
     pub async fn create_snapshot(&self, name: String) -> ServiceResult<api::SnapshotDescription> {
-        self.run_write(move |s| Ok(snapshot_out(s.create_snapshot(&name)?))).await
+        self.run_blocking(Op::CreateSnapshot, move |s| Ok(snapshot_out(s.create_snapshot(&name)?))).await
     }
 
     /// `GET /collections/{name}/snapshots`.
     pub async fn list_snapshots(&self, name: String) -> ServiceResult<Vec<api::SnapshotDescription>> {
-        self.run_search(move |s, _| Ok(s.list_snapshots(&name)?.into_iter().map(snapshot_out).collect()))
-            .await
+        self.run_read(Op::ListSnapshots, move |s, _| {
+            Ok(s.list_snapshots(&name)?.into_iter().map(snapshot_out).collect())
+        })
+        .await
     }
 
     /// `DELETE /collections/{name}/snapshots/{snapshot}`.
     pub async fn delete_snapshot(&self, name: String, snapshot: String) -> ServiceResult<bool> {
-        self.run_write(move |s| {
+        self.run_blocking(Op::DeleteSnapshot, move |s| {
             s.delete_snapshot(&name, &snapshot)?;
             Ok(true)
         })
@@ -1530,7 +1536,7 @@ impl Service {
 
     /// The archive file of a snapshot, for downloads (404 when unknown).
     pub async fn snapshot_file(&self, name: String, snapshot: String) -> ServiceResult<std::path::PathBuf> {
-        self.run_write(move |s| Ok(s.snapshot_path(&name, &snapshot)?)).await
+        self.run_blocking(Op::DownloadSnapshot, move |s| Ok(s.snapshot_path(&name, &snapshot)?)).await
     }
 
     /// `PUT /collections/{name}/snapshots/recover`: `location` is a snapshot name of this
@@ -1555,7 +1561,7 @@ impl Service {
                 "location contains a NUL byte: give a snapshot name or a file:// URL",
             ));
         }
-        self.run_write(move |s| {
+        self.run_blocking(Op::RecoverSnapshot, move |s| {
             let path = match loc.strip_prefix("file://") {
                 Some(p) => std::path::PathBuf::from(p),
                 None if loc.starts_with('/') => std::path::PathBuf::from(&loc),
@@ -1579,7 +1585,7 @@ impl Service {
 
     /// A fresh file to stream an upload into (on the data disk; the caller removes it).
     pub async fn snapshot_upload_path(&self, name: String) -> ServiceResult<std::path::PathBuf> {
-        self.run_write(move |s| Ok(s.upload_path(&name)?)).await
+        self.run_blocking(Op::UploadSnapshot, move |s| Ok(s.upload_path(&name)?)).await
     }
 
     /// Recovers `name` from `len` bytes at `offset` of an uploaded file (a raw archive, or the
@@ -1591,7 +1597,7 @@ impl Service {
         offset: u64,
         len: u64,
     ) -> ServiceResult<api::RecoverOutcome> {
-        self.run_write(move |s| {
+        self.run_blocking(Op::UploadSnapshot, move |s| {
             let r = (|| -> ServiceResult<api::RecoverOutcome> {
                 use std::io::{Read, Seek};
                 let mut f = std::fs::File::open(&file).map_err(ServiceError::internal)?;

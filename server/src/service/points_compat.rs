@@ -18,6 +18,7 @@ use super::ops::{filter_in, id_in, id_out};
 use super::{Cancel, Service, ServiceError, ServiceResult, Store};
 use crate::api::{self, PointId, ScoredPoint, WithPayload};
 use crate::api_compat as c;
+use crate::operations::Op;
 
 /// Points read per page by the exact scans.
 const SCAN_PAGE: usize = 512;
@@ -807,7 +808,10 @@ impl Service {
         let (reco, limit, offset): (Reco, usize, usize) = req.into();
         check_window(limit, offset, &self.inner.config.limits)?;
         let limits = self.inner.config.limits.clone();
-        self.run_search(move |s, cancel| recommend_on(s, &name, &reco, limit, offset, cancel, &limits)).await
+        self.run_read(Op::Recommend, move |s, cancel| {
+            recommend_on(s, &name, &reco, limit, offset, cancel, &limits)
+        })
+        .await
     }
 
     /// `POST /collections/{name}/points/recommend/batch`: answers in request order; an error
@@ -828,7 +832,7 @@ impl Service {
     /// `POST /collections/{name}/points/discover`.
     pub async fn discover(&self, name: String, req: c::DiscoverRequest) -> ServiceResult<Vec<ScoredPoint>> {
         let limits = self.inner.config.limits.clone();
-        self.run_search(move |s, cancel| discover_on(s, &name, &req, cancel, &limits)).await
+        self.run_read(Op::Discover, move |s, cancel| discover_on(s, &name, &req, cancel, &limits)).await
     }
 
     /// `POST /collections/{name}/points/discover/batch`.
@@ -905,7 +909,7 @@ impl Service {
         let (key, limit, size) = (req.group_by, req.limit, req.group_size);
         let limits = self.inner.config.limits.clone();
         let groups = self
-            .run_search(move |s, cancel| {
+            .run_read(Op::RecommendGroups, move |s, cancel| {
                 let mut window = limit.saturating_mul(size).saturating_mul(2).clamp(1, max);
                 loop {
                     let hits = recommend_on(s, &name, &reco, window, 0, cancel, &limits)?;
@@ -928,8 +932,9 @@ impl Service {
         req: c::SearchMatrixRequest,
     ) -> ServiceResult<c::SearchMatrixPairsResponse> {
         let limits = self.inner.config.limits.clone();
-        let (ids, rows) =
-            self.run_search(move |s, cancel| matrix_on(s, &name, &req, cancel, &limits)).await?;
+        let (ids, rows) = self
+            .run_read(Op::MatrixPairs, move |s, cancel| matrix_on(s, &name, &req, cancel, &limits))
+            .await?;
         let pairs = rows
             .into_iter()
             .enumerate()
@@ -952,8 +957,9 @@ impl Service {
         req: c::SearchMatrixRequest,
     ) -> ServiceResult<c::SearchMatrixOffsetsResponse> {
         let limits = self.inner.config.limits.clone();
-        let (ids, rows) =
-            self.run_search(move |s, cancel| matrix_on(s, &name, &req, cancel, &limits)).await?;
+        let (ids, rows) = self
+            .run_read(Op::MatrixOffsets, move |s, cancel| matrix_on(s, &name, &req, cancel, &limits))
+            .await?;
         let mut out = c::SearchMatrixOffsetsResponse {
             offsets_row: Vec::new(),
             offsets_col: Vec::new(),
@@ -974,7 +980,7 @@ impl Service {
     /// integer or bool index on the field, as Qdrant does (400 naming the field otherwise).
     pub async fn facet(&self, name: String, req: c::FacetRequest) -> ServiceResult<c::FacetResponse> {
         let limits = self.inner.config.limits.clone();
-        self.run_search(move |s, cancel| facet_on(s, &name, &req, cancel, &limits)).await
+        self.run_read(Op::Facet, move |s, cancel| facet_on(s, &name, &req, cancel, &limits)).await
     }
 
     /// `GET /aliases`.
@@ -985,7 +991,7 @@ impl Service {
 
     /// `GET /collections/{name}/aliases`.
     pub async fn collection_aliases(&self, name: String) -> ServiceResult<c::CollectionsAliasesResponse> {
-        self.run_write(move |s| {
+        self.run_blocking(Op::CollectionAliases, move |s| {
             let real = s.resolve(&name).ok_or_else(|| ServiceError::no_collection(&name))?;
             Ok(aliases_out(s.collection_aliases(&name)?.into_iter().map(|a| (a, real.clone())).collect()))
         })
@@ -1007,7 +1013,7 @@ impl Service {
                 }
             })
             .collect::<Vec<_>>();
-        self.run_write(move |s| {
+        self.run_blocking(Op::UpdateAliases, move |s| {
             s.update_aliases(&actions)?;
             Ok(true)
         })

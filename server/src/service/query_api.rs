@@ -30,6 +30,7 @@ use crate::api_compat as c;
 use crate::api_query::{self as q, RecommendInput, VectorInput};
 use crate::config::LimitsConfig;
 use crate::metrics::Metrics;
+use crate::operations::Op;
 
 /// Points read per page by the exact scans.
 const SCAN_PAGE: usize = 512;
@@ -749,7 +750,10 @@ impl Service {
     ) -> ServiceResult<api::QueryResponse> {
         let planned = plan(req, &self.inner.config.limits)?;
         let this = self.clone();
-        self.run_search(move |s, cancel| run_planned(s, &name, &planned, cancel.stop(), this.metrics())).await
+        self.run_read(Op::Query, move |s, cancel| {
+            run_planned(s, &name, &planned, cancel.stop(), this.metrics())
+        })
+        .await
     }
 
     /// `POST /collections/{name}/points/query/groups`: the query with a growing window until

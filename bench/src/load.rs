@@ -318,6 +318,8 @@ pub fn build_in_process(
             grove_client::pb::PayloadSchemaType::Float => PayloadSchemaType::Float,
             grove_client::pb::PayloadSchemaType::Bool => PayloadSchemaType::Bool,
             grove_client::pb::PayloadSchemaType::Datetime => PayloadSchemaType::Datetime,
+            grove_client::pb::PayloadSchemaType::Text => PayloadSchemaType::Text,
+            grove_client::pb::PayloadSchemaType::Uuid => PayloadSchemaType::Uuid,
             grove_client::pb::PayloadSchemaType::Keyword
             | grove_client::pb::PayloadSchemaType::Unspecified => PayloadSchemaType::Keyword,
         };

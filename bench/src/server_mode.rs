@@ -91,6 +91,8 @@ fn schema_name(s: pb::PayloadSchemaType) -> &'static str {
         pb::PayloadSchemaType::Float => "float",
         pb::PayloadSchemaType::Bool => "bool",
         pb::PayloadSchemaType::Datetime => "datetime",
+        pb::PayloadSchemaType::Text => "text",
+        pb::PayloadSchemaType::Uuid => "uuid",
         pb::PayloadSchemaType::Keyword | pb::PayloadSchemaType::Unspecified => "keyword",
     }
 }

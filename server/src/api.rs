@@ -928,6 +928,10 @@ pub enum PayloadSchemaType {
     Bool,
     /// RFC 3339 timestamps: range.
     Datetime,
+    /// Full text: match text, text_any, phrase (tokenizer parameters in `params`).
+    Text,
+    /// UUID strings: match, any, except.
+    Uuid,
 }
 
 /// An indexed payload field.
@@ -935,6 +939,10 @@ pub enum PayloadSchemaType {
 pub struct PayloadIndexInfo {
     /// Index type.
     pub data_type: PayloadSchemaType,
+    /// A text index's parameters (Qdrant's `TextIndexParams` shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
     /// Points with a value in this field.
     pub points: u64,
 }
@@ -1008,16 +1016,61 @@ pub struct VectorMemoryInfo {
 pub enum FieldSchema {
     /// Just the type.
     Type(PayloadSchemaType),
-    /// Qdrant's parameterised form; only `type` is used.
+    /// Qdrant's parameterised form; `type`, and a text index's tokenizer parameters (the
+    /// other types' storage hints are accepted and ignored).
     Params {
         /// The type.
         #[serde(rename = "type")]
         kind: PayloadSchemaType,
+        /// A text index's parameters.
+        #[serde(skip)]
+        text: Option<TextIndexParams>,
     },
 }
 
+/// A text index's parameters on the wire (Qdrant's `TextIndexParams`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextIndexParams {
+    /// `"text"`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// `word` (default), `whitespace`, `prefix` or `multilingual`.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
+    /// Shorter tokens are not indexed.
+    #[serde(default)]
+    pub min_token_len: Option<usize>,
+    /// Longer tokens are not indexed.
+    #[serde(default)]
+    pub max_token_len: Option<usize>,
+    /// Default true.
+    #[serde(default)]
+    pub lowercase: Option<bool>,
+    /// Accepted; phrases are answered either way.
+    #[serde(default)]
+    pub phrase_matching: Option<bool>,
+    /// A language name (`"english"`) or `{"languages": [..], "custom": [..]}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub stopwords: Option<serde_json::Value>,
+    /// Accepted and ignored (Grove keeps indexes in memory, postings in RocksDB).
+    #[serde(default)]
+    pub on_disk: Option<bool>,
+    /// Only `false` (Grove does not fold accents).
+    #[serde(default)]
+    pub ascii_folding: Option<bool>,
+    /// Not supported (a stemmer needs per-language rules Grove does not have).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub stemmer: Option<serde_json::Value>,
+    /// Accepted and ignored.
+    #[serde(default)]
+    pub enable_hnsw: Option<bool>,
+}
+
 /// The payload index types, as the error for an unsupported one lists them.
-const FIELD_SCHEMA_TYPES: &str = "keyword, integer, float, bool, datetime";
+const FIELD_SCHEMA_TYPES: &str = "keyword, integer, float, bool, datetime, text, uuid";
 
 impl<'de> Deserialize<'de> for FieldSchema {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -1045,13 +1098,28 @@ impl<'de> Deserialize<'de> for FieldSchema {
             "float" => PayloadSchemaType::Float,
             "bool" => PayloadSchemaType::Bool,
             "datetime" => PayloadSchemaType::Datetime,
+            "text" => PayloadSchemaType::Text,
+            "uuid" => PayloadSchemaType::Uuid,
             other => {
                 return Err(D::Error::custom(format!(
                     "unsupported type {other:?}; Grove indexes {FIELD_SCHEMA_TYPES}"
                 )))
             }
         };
-        Ok(if params { FieldSchema::Params { kind } } else { FieldSchema::Type(kind) })
+        let text = if params && kind == PayloadSchemaType::Text {
+            let t: TextIndexParams = serde_json::from_value(v.clone())
+                .map_err(|e| D::Error::custom(format!("text index: {e}")))?;
+            if t.ascii_folding == Some(true) {
+                return Err(D::Error::custom("text index: ascii_folding is not supported by Grove"));
+            }
+            if t.stemmer.as_ref().is_some_and(|s| !s.is_null()) {
+                return Err(D::Error::custom("text index: stemmer is not supported by Grove"));
+            }
+            Some(t)
+        } else {
+            None
+        };
+        Ok(if params { FieldSchema::Params { kind, text } } else { FieldSchema::Type(kind) })
     }
 }
 
@@ -1059,7 +1127,15 @@ impl FieldSchema {
     /// The index type.
     pub fn kind(&self) -> PayloadSchemaType {
         match self {
-            FieldSchema::Type(k) | FieldSchema::Params { kind: k } => *k,
+            FieldSchema::Type(k) | FieldSchema::Params { kind: k, .. } => *k,
+        }
+    }
+
+    /// A text index's parameters, when given.
+    pub fn text(&self) -> Option<&TextIndexParams> {
+        match self {
+            FieldSchema::Type(_) => None,
+            FieldSchema::Params { text, .. } => text.as_ref(),
         }
     }
 }
@@ -1298,9 +1374,47 @@ pub struct UpsertPoints {
     /// The points as columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// An existing point is replaced only when it matches this filter; new points are inserted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub update_filter: Option<serde_json::Value>,
+    /// `upsert` (default), `insert_only` (existing points are kept as they are) or
+    /// `update_only` (new ids are skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_mode: Option<UpdateMode>,
+}
+
+/// How an upsert treats existing and new point ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    /// Insert new points, replace existing ones.
+    #[default]
+    Upsert,
+    /// Only insert new ids.
+    InsertOnly,
+    /// Only replace existing points.
+    UpdateOnly,
+}
+
+/// The conditions of an upsert (`update_mode`, `update_filter`), taken from its body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpsertConditions {
+    /// The mode.
+    pub mode: UpdateMode,
+    /// The filter existing points must match to be replaced.
+    pub filter: Option<serde_json::Value>,
 }
 
 impl UpsertPoints {
+    /// Takes the conditions out of the body (before [`Self::into_points`]).
+    pub fn take_conditions(&mut self) -> UpsertConditions {
+        UpsertConditions {
+            mode: self.update_mode.take().unwrap_or_default(),
+            filter: self.update_filter.take().filter(|f| !f.is_null()),
+        }
+    }
+
     /// The points as rows; fails when neither or both forms are given, or the batch columns
     /// disagree in length.
     pub fn into_points(self) -> Result<Vec<PointStruct>, String> {
@@ -1395,11 +1509,12 @@ impl WithPayload {
         match self {
             WithPayload::Enable(false) => None,
             WithPayload::Enable(true) => Some(payload),
+            // Dotted paths (`a.b`, `a[].b`), as storage reads them.
             WithPayload::Fields(fields) | WithPayload::Selector(PayloadSelector::Include(fields)) => {
-                Some(payload.into_iter().filter(|(k, _)| fields.iter().any(|f| f == k)).collect())
+                Some(grove_storage::payload_select::include(&payload, fields))
             }
             WithPayload::Selector(PayloadSelector::Exclude(fields)) => {
-                Some(payload.into_iter().filter(|(k, _)| !fields.iter().any(|f| f == k)).collect())
+                Some(grove_storage::payload_select::exclude(payload, fields))
             }
         }
     }
@@ -1420,8 +1535,8 @@ pub struct GetPoints {
     #[serde(default)]
     pub with_payload: Option<WithPayload>,
     /// Default: false.
-    #[serde(default)]
-    pub with_vector: Option<bool>,
+    #[serde(default, alias = "with_vectors")]
+    pub with_vector: Option<WithVector>,
 }
 
 /// A point read back.
@@ -1437,6 +1552,49 @@ pub struct Record {
     /// vectors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector: Option<VectorStruct>,
+    /// The value a scroll with `order_by` ordered this point by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub order_value: Option<serde_json::Value>,
+}
+
+/// `with_vector`: all vectors (`true`), none (`false`), or only the named ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WithVector {
+    /// All or none.
+    Enable(bool),
+    /// Only these vector names (`""`: the unnamed vector).
+    Names(Vec<String>),
+}
+
+impl WithVector {
+    /// Whether any vector is read.
+    pub fn wanted(&self) -> bool {
+        match self {
+            WithVector::Enable(b) => *b,
+            WithVector::Names(n) => !n.is_empty(),
+        }
+    }
+
+    /// Keeps only the selected vectors of a record: named forms lose the other names, the
+    /// unnamed form is kept when `""` is asked for.
+    pub fn select(&self, v: Option<VectorStruct>) -> Option<VectorStruct> {
+        let WithVector::Names(names) = self else { return v };
+        let keep = |k: &String| names.iter().any(|n| n == k);
+        match v? {
+            VectorStruct::Single(x) => names.iter().any(|n| n.is_empty()).then_some(VectorStruct::Single(x)),
+            VectorStruct::MultiDense(x) => {
+                names.iter().any(|n| n.is_empty()).then_some(VectorStruct::MultiDense(x))
+            }
+            VectorStruct::Named(m) => {
+                Some(VectorStruct::Named(m.into_iter().filter(|(k, _)| keep(k)).collect()))
+            }
+            VectorStruct::Mixed(m) => {
+                Some(VectorStruct::Mixed(m.into_iter().filter(|(k, _)| keep(k)).collect()))
+            }
+        }
+    }
 }
 
 /// Points addressed by ids or by a filter (delete, clear payload): `{"points": [ids]}` or
@@ -1481,6 +1639,10 @@ pub struct PointVectors {
 pub struct UpdateVectors {
     /// The points and their new vectors.
     pub points: Vec<PointVectors>,
+    /// Only points matching this filter are updated (the others are left as they are).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub update_filter: Option<serde_json::Value>,
 }
 
 /// `POST /collections/{name}/points/vectors/delete` body.
@@ -1512,6 +1674,10 @@ pub struct SetPayload {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub filter: Option<serde_json::Value>,
+    /// Set the keys inside the object at this dotted path (created when missing) instead of
+    /// at the top level.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// `POST /collections/{name}/points/payload/delete` body.
@@ -2129,9 +2295,25 @@ pub struct ScrollRequest {
     /// Default: all payload fields.
     #[serde(default)]
     pub with_payload: Option<WithPayload>,
-    /// Default: false.
+    /// Default: false. `true`, `false` or a list of vector names (`with_vectors` is an alias).
+    #[serde(default, alias = "with_vectors")]
+    pub with_vector: Option<WithVector>,
+    /// Order by an indexed numeric payload field instead of by id (no `offset` then, and
+    /// `next_page_offset` is null: page on with `start_from`).
     #[serde(default)]
-    pub with_vector: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub order_by: Option<crate::api_query::OrderByInput>,
+    /// Accepted and ignored: one node, one shard.
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<Object>)]
+    pub shard_key: Option<serde_json::Value>,
+    /// Accepted and ignored: one replica.
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<Object>)]
+    pub consistency: Option<serde_json::Value>,
+    /// Accepted and ignored (scrolls have the service's own deadline).
+    #[serde(default, skip_serializing)]
+    pub timeout: Option<u64>,
 }
 
 /// Scroll result.
@@ -2256,13 +2438,23 @@ mod tests {
 
     #[test]
     fn unsupported_field_schema_lists_the_valid_types() {
-        for body in [
-            r#"{"field_name":"x","field_schema":"geo"}"#,
-            r#"{"field_name":"x","field_schema":{"type":"text","tokenizer":"word"}}"#,
-        ] {
+        for body in
+            [r#"{"field_name":"x","field_schema":"geo"}"#, r#"{"field_name":"x","field_schema":"nope"}"#]
+        {
             let err = serde_json::from_str::<CreateFieldIndex>(body).expect_err("unsupported").to_string();
-            assert!(err.contains("keyword, integer, float, bool, datetime"), "{err}");
+            assert!(err.contains("keyword, integer, float, bool, datetime, text, uuid"), "{err}");
         }
+        let t: CreateFieldIndex = serde_json::from_str(
+            r#"{"field_name":"x","field_schema":{"type":"text","tokenizer":"prefix","lowercase":false,"stopwords":"english"}}"#,
+        )
+        .expect("a text index parses");
+        assert_eq!(t.field_schema.kind(), PayloadSchemaType::Text);
+        assert_eq!(t.field_schema.text().and_then(|p| p.tokenizer.as_deref()), Some("prefix"));
+        let bad = serde_json::from_str::<CreateFieldIndex>(
+            r#"{"field_name":"x","field_schema":{"type":"text","tokeniser":"word"}}"#,
+        )
+        .expect_err("a typo");
+        assert!(bad.to_string().contains("tokeniser"), "{bad}");
     }
 
     #[test]

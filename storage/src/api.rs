@@ -480,8 +480,13 @@ pub struct ScoredPoint {
 pub enum WithPayload {
     /// All or nothing.
     All(bool),
-    /// Only these top-level keys.
+    /// Only what these dotted paths reach (see [`crate::payload_select`]).
     Include(Vec<String>),
+    /// All but what these dotted paths reach.
+    Exclude {
+        /// The paths.
+        exclude: Vec<String>,
+    },
 }
 
 impl WithPayload {
@@ -490,9 +495,8 @@ impl WithPayload {
         match self {
             WithPayload::All(false) => None,
             WithPayload::All(true) => Some(payload),
-            WithPayload::Include(keys) => {
-                Some(payload.into_iter().filter(|(k, _)| keys.iter().any(|x| x == k)).collect())
-            }
+            WithPayload::Include(paths) => Some(crate::payload_select::include(&payload, paths)),
+            WithPayload::Exclude { exclude } => Some(crate::payload_select::exclude(payload, exclude)),
         }
     }
 
@@ -532,6 +536,10 @@ pub enum PayloadSchemaType {
     Bool,
     /// RFC 3339 strings or epoch seconds (numbers): range.
     Datetime,
+    /// Strings as tokens (see [`crate::text_index`]): match text, text_any, phrase.
+    Text,
+    /// UUID strings, compared in canonical form: match, any, except.
+    Uuid,
 }
 
 impl PayloadSchemaType {
@@ -543,6 +551,8 @@ impl PayloadSchemaType {
             PayloadSchemaType::Float => "float",
             PayloadSchemaType::Bool => "bool",
             PayloadSchemaType::Datetime => "datetime",
+            PayloadSchemaType::Text => "text",
+            PayloadSchemaType::Uuid => "uuid",
         }
     }
 }
@@ -734,15 +744,64 @@ pub struct ScrollRequest {
     /// Return vectors (default false).
     #[serde(default)]
     pub with_vector: bool,
+    /// Order by a payload field's values instead of by id (needs an integer, float or
+    /// datetime index on the key; excludes `offset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<ScrollOrder>,
+}
+
+/// `order_by` of a scroll: points in the order of an indexed numeric field's values. A point
+/// with several values appears once per distinct value; ties keep internal id order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrollOrder {
+    /// The payload key (an integer, float or datetime index).
+    pub key: String,
+    /// Largest first.
+    #[serde(default)]
+    pub desc: bool,
+    /// Only values from this one on (inclusive; `>=` ascending, `<=` descending). On a
+    /// datetime index a number is microseconds since the epoch (what `order_value` reports)
+    /// and a string an RFC 3339 datetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_from: Option<crate::filter::RangeBound>,
+}
+
+/// The value a point was ordered by: an integer (integer index; datetime index, as
+/// microseconds since the epoch) or a float.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OrderValue {
+    /// Integer or datetime (microseconds).
+    Int(i64),
+    /// Float.
+    Float(f64),
 }
 
 /// A page of points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScrollResponse {
-    /// Points in id order.
+    /// Points in id order (or in `order_by` order).
     pub points: Vec<Record>,
-    /// The id to pass as `offset` for the next page; `None` at the end.
+    /// The id to pass as `offset` for the next page; `None` at the end (always with
+    /// `order_by`: page on with `start_from` and a `has_id` exclusion).
     pub next_page_offset: Option<PointId>,
+    /// With `order_by`: each point's value, parallel to `points`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_values: Option<Vec<OrderValue>>,
+}
+
+/// How an upsert treats points that exist and points that do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    /// Insert new points, replace existing ones.
+    #[default]
+    Upsert,
+    /// Only insert points whose id is new; existing points are left as they are.
+    InsertOnly,
+    /// Only replace existing points; new ids are skipped.
+    UpdateOnly,
 }
 
 /// A count request. Counts are always exact (a bitmap's length).
@@ -766,6 +825,9 @@ fn default_true() -> bool {
 pub struct PayloadIndexInfo {
     /// The index type.
     pub data_type: PayloadSchemaType,
+    /// A text index's parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<crate::text_index::TextIndexParams>,
     /// Live points with at least one value in the index.
     pub points: u64,
 }

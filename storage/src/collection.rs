@@ -37,6 +37,7 @@ use crate::record::{decode_point_full, encode_point, CollectionRecord};
 use crate::snapshot::{ArchiveMeta, ArchiveWriter};
 use crate::sparse::{SparseIndexes, SparseVectors};
 use crate::storage::StorageOptions;
+use crate::text_index::{TextIndexParams, TextQuery};
 
 // Per-collection meta keys (after the 4-byte collection prefix).
 const META_NEXT_ID: &[u8] = b"next_id";
@@ -538,7 +539,7 @@ impl Collection {
             return Err(e);
         }
         for (fname, def) in defs {
-            let mut fi = FieldIndex::new(def);
+            let mut fi = FieldIndex::new(def.clone());
             let mut p = prefix(coll).to_vec();
             p.extend_from_slice(&def.field_id.to_be_bytes());
             kv.scan(Cf::PayloadIndex, &p, &[], &mut |k, _| {
@@ -908,7 +909,7 @@ impl Collection {
 
     /// Postings of a payload for every indexed field.
     fn postings(st: &State, p: &Payload, ext: &PointId) -> Result<Vec<(String, Vec<IndexValue>)>> {
-        st.fields.iter().map(|(f, fi)| Ok((f.clone(), extract(p, f, fi.def.schema, ext)?))).collect()
+        st.fields.iter().map(|(f, fi)| Ok((f.clone(), extract(p, f, &fi.def, ext)?))).collect()
     }
 
     /// Commits a batch and applies it in memory (the caller holds `write`). `before`: the
@@ -959,6 +960,39 @@ impl Collection {
     /// Inserts or replaces points (one batch; later duplicates of an id win).
     pub fn upsert(&self, points: Vec<NamedPoint>) -> Result<UpdateResult> {
         let _w = self.write.lock();
+        self.upsert_locked(points)
+    }
+
+    /// See [`crate::Storage::upsert_conditional`].
+    pub fn upsert_conditional(
+        &self,
+        points: Vec<NamedPoint>,
+        mode: UpdateMode,
+        update_filter: Option<&Filter>,
+    ) -> Result<UpdateResult> {
+        let _w = self.write.lock();
+        let points: Vec<NamedPoint> = {
+            let st = self.state.read();
+            let allowed = match update_filter {
+                Some(f) => Some(self.compile_in(&st, f)?.0),
+                None => None,
+            };
+            points
+                .into_iter()
+                .filter(|p| match st.ids.get(&p.id) {
+                    Some(id) => {
+                        mode != UpdateMode::InsertOnly && allowed.as_ref().is_none_or(|a| a.contains(*id))
+                    }
+                    None => mode != UpdateMode::UpdateOnly,
+                })
+                .collect()
+        };
+        if points.is_empty() {
+            return Ok(UpdateResult {
+                operation_id: self.state.read().op_seq,
+                status: UpdateStatus::Completed,
+            });
+        }
         self.upsert_locked(points)
     }
 
@@ -1518,34 +1552,56 @@ impl Collection {
 
     /// Creates (and backfills) a payload index; idempotent for the same type.
     pub fn create_field_index(&self, field: &str, schema: PayloadSchemaType) -> Result<UpdateResult> {
+        self.create_field_index_with(field, schema, None)
+    }
+
+    /// Creates a payload index, with a text index's tokenizer parameters (`None`: the
+    /// defaults; ignored for other types). The same definition again is a no-op; another
+    /// definition on the field replaces the index in one batch (Qdrant's behaviour: the old
+    /// postings go, the new ones are backfilled).
+    pub fn create_field_index_with(
+        &self,
+        field: &str,
+        schema: PayloadSchemaType,
+        text: Option<TextIndexParams>,
+    ) -> Result<UpdateResult> {
         if field.is_empty() || field.len() > 256 {
             return Err(StorageError::InvalidName {
                 name: field.to_string(),
                 reason: "a field name must be 1 to 256 bytes".into(),
             });
         }
+        let text = if schema == PayloadSchemaType::Text {
+            let p = text.unwrap_or_default();
+            p.analyzer()?;
+            Some(p)
+        } else {
+            None
+        };
         let _w = self.write.lock();
         let st = self.state.read();
+        let mut batch = Batch::new();
         if let Some(fi) = st.fields.get(field) {
-            if fi.def.schema == schema {
+            if fi.def.schema == schema && fi.def.text == text {
                 return Ok(UpdateResult { operation_id: st.op_seq, status: UpdateStatus::Completed });
             }
-            return Err(StorageError::IndexExists {
-                field: field.to_string(),
-                existing: fi.def.schema.as_str().into(),
-                requested: schema.as_str().into(),
-            });
+            // Replaced: the old postings are deleted in the batch that writes the new ones.
+            let fid = fi.def.field_id;
+            let mut from = prefix(self.id).to_vec();
+            from.extend_from_slice(&fid.to_be_bytes());
+            let mut to = prefix(self.id).to_vec();
+            to.extend_from_slice(&(fid + 1).to_be_bytes());
+            batch.delete_range(Cf::PayloadIndex, from, to);
         }
-        let def = FieldDef { field_id: st.next_field, schema };
-        let mut fi = FieldIndex::new(def);
-        let mut batch = Batch::new();
+        let def = FieldDef { field_id: st.next_field, schema, text };
+        let mut fi = FieldIndex::new(def.clone());
         let mut err = None;
         self.kv.scan(Cf::Payloads, &prefix(self.id), &[], &mut |k, v| {
             let r = (|| -> Result<()> {
                 let id = u32_at(&k[4..])?;
                 let Some(ext) = st.ext_of(id) else { return Ok(()) };
                 let p: Payload = serde_json::from_slice(v).map_err(corrupt)?;
-                for iv in extract(&p, field, schema, &ext)? {
+                for iv in extract(&p, field, &def, &ext)? {
                     batch.put(Cf::PayloadIndex, posting_key(self.id, def.field_id, &iv, id), Vec::new());
                     fi.add(id, &iv);
                 }
@@ -1659,7 +1715,44 @@ impl Collection {
         Ok(acc)
     }
 
+    /// A full-text match on a text-indexed field, answered by the index with its tokenizer
+    /// (`None`: not such a condition). A phrase's candidates (every token present) are
+    /// confirmed against the stored values, which know the order.
+    fn compile_text(&self, st: &State, c: &Condition) -> Result<Option<RoaringBitmap>> {
+        use crate::filter::Match;
+        let Condition::Field(fc) = c else { return Ok(None) };
+        let Some(fi) = st.fields.get(&fc.key) else { return Ok(None) };
+        let q = match &fc.r#match {
+            Some(Match::Text { text }) => TextQuery::All(text),
+            Some(Match::TextAny { text_any }) => TextQuery::Any(text_any),
+            Some(Match::Phrase { phrase }) => TextQuery::Phrase(phrase),
+            _ => return Ok(None),
+        };
+        let (Some((candidates, confirm)), Some(an)) = (fi.answer_text(q), fi.analyzer()) else {
+            return Ok(None);
+        };
+        if !confirm {
+            return Ok(Some(candidates));
+        }
+        let mut out = RoaringBitmap::new();
+        for id in &candidates & &st.live {
+            let p = self.payload_of(st, id)?;
+            let values = crate::filter::values_at(&p, &fc.key);
+            let strs: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
+            if crate::text_index::matches(an, &strs, q) {
+                out.insert(id);
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn compile_cond(&self, st: &State, c: &Condition, ctx: &mut CompileCtx) -> Result<RoaringBitmap> {
+        if let Some(bm) = self.compile_text(st, c)? {
+            if let Condition::Field(fc) = c {
+                ctx.indexed.push(fc.key.clone());
+            }
+            return Ok(bm & &st.live);
+        }
         let indexed: Option<RoaringBitmap> = match c {
             Condition::Filter(f) => return self.compile_filter(st, f, ctx),
             Condition::HasId { has_id } => {
@@ -1670,16 +1763,22 @@ impl Collection {
                     fi.answer_match(m)
                 } else if let Some(r) = &fc.range {
                     r.resolve().ok().and_then(|nr| fi.answer_range(&nr))
+                } else if let Some(want) = fc.is_empty {
+                    let empty = fi.empty(&st.live);
+                    Some(if want { empty } else { &st.live - empty })
                 } else {
-                    None
+                    fc.is_null.map(|want| if want { fi.nulls().clone() } else { &st.live - fi.nulls() })
                 }
             }),
             Condition::IsEmpty { is_empty } => st.fields.get(&is_empty.key).map(|fi| fi.empty(&st.live)),
             Condition::IsNull { is_null } => st.fields.get(&is_null.key).map(|fi| fi.nulls().clone()),
+            // Each element is tested on its own: scanned by the reference semantics.
+            Condition::Nested { .. } => None,
         };
         let key = match c {
             Condition::Field(fc) => fc.key.clone(),
             Condition::IsEmpty { is_empty: k } | Condition::IsNull { is_null: k } => k.key.clone(),
+            Condition::Nested { nested } => nested.key.clone(),
             Condition::Filter(_) | Condition::HasId { .. } => String::new(),
         };
         if let Some(bm) = indexed {
@@ -1796,9 +1895,16 @@ impl Collection {
             .collect()
     }
 
-    /// A page in id order.
+    /// A page in id order, or in the order of a field's values (`order_by`).
     pub fn scroll(&self, req: &ScrollRequest) -> Result<ScrollResponse> {
         let limit = req.limit.max(1);
+        if req.order_by.is_some() && req.offset.is_some() {
+            return Err(StorageError::InvalidRequest(
+                "`offset` cannot be used with `order_by`: page on with `order_by.start_from` (and a \
+                 `has_id` must_not for the points already seen at that value)"
+                    .into(),
+            ));
+        }
         // One read guard for the filter, the id walk and the payloads: a batch committing
         // meanwhile cannot drop points from the page.
         let st = self.state.read();
@@ -1806,6 +1912,9 @@ impl Collection {
             Some(f) => Some(self.compile_in(&st, f)?.0),
             None => None,
         };
+        if let Some(o) = &req.order_by {
+            return self.scroll_ordered(&st, req, o, allowed.as_ref(), limit);
+        }
         let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit.min(4096));
         let mut next = None;
         let iter: Box<dyn Iterator<Item = (&PointId, &u32)>> = match &req.offset {
@@ -1823,7 +1932,69 @@ impl Collection {
             page.push((*ext, *id));
         }
         let wp = req.with_payload.clone().unwrap_or(WithPayload::All(true));
-        Ok(ScrollResponse { points: self.records(&st, &page, &wp, req.with_vector)?, next_page_offset: next })
+        Ok(ScrollResponse {
+            points: self.records(&st, &page, &wp, req.with_vector)?,
+            next_page_offset: next,
+            order_values: None,
+        })
+    }
+
+    /// [`Self::scroll`] with `order_by`: walks the field's index in value order, a point once
+    /// per distinct value, ties in internal id order.
+    fn scroll_ordered(
+        &self,
+        st: &State,
+        req: &ScrollRequest,
+        o: &ScrollOrder,
+        allowed: Option<&RoaringBitmap>,
+        limit: usize,
+    ) -> Result<ScrollResponse> {
+        let no_index = || {
+            StorageError::InvalidRequest(format!(
+                "No range index for `order_by` key: `{}`. Please create one to use `order_by`: an \
+                 integer, float or datetime payload index",
+                o.key
+            ))
+        };
+        let fi = st.fields.get(&o.key).ok_or_else(no_index)?;
+        let as_value: fn(f64) -> OrderValue = match fi.def.schema {
+            PayloadSchemaType::Integer => |v| OrderValue::Int(v as i64),
+            PayloadSchemaType::Datetime => |v| OrderValue::Int((v * 1e6).round() as i64),
+            PayloadSchemaType::Float => OrderValue::Float,
+            PayloadSchemaType::Keyword
+            | PayloadSchemaType::Bool
+            | PayloadSchemaType::Text
+            | PayloadSchemaType::Uuid => return Err(no_index()),
+        };
+        let datetime = fi.def.schema == PayloadSchemaType::Datetime;
+        let start = match &o.start_from {
+            None => None,
+            // A number on a datetime index is microseconds (what `order_value` reports).
+            Some(crate::filter::RangeBound::Number(x)) if datetime => Some(x / 1e6),
+            Some(b) => Some(b.as_f64()?),
+        };
+        let mut page: Vec<(PointId, u32)> = Vec::with_capacity(limit.min(4096));
+        let mut values = Vec::with_capacity(limit.min(4096));
+        let ordered = fi.ordered(o.desc, start).unwrap_or_default();
+        'walk: for (v, bm) in ordered {
+            for id in bm {
+                if !st.live.contains(id) || allowed.is_some_and(|a| !a.contains(id)) {
+                    continue;
+                }
+                if page.len() == limit {
+                    break 'walk;
+                }
+                let Some(ext) = st.ext_of(id) else { continue };
+                page.push((ext, id));
+                values.push(as_value(v));
+            }
+        }
+        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(true));
+        Ok(ScrollResponse {
+            points: self.records(st, &page, &wp, req.with_vector)?,
+            next_page_offset: None,
+            order_values: Some(values),
+        })
     }
 
     /// Exact count.
@@ -1977,7 +2148,16 @@ impl Collection {
         let payload_schema = st
             .fields
             .iter()
-            .map(|(f, fi)| (f.clone(), PayloadIndexInfo { data_type: fi.def.schema, points: fi.points() }))
+            .map(|(f, fi)| {
+                (
+                    f.clone(),
+                    PayloadIndexInfo {
+                        data_type: fi.def.schema,
+                        text: fi.def.text.clone(),
+                        points: fi.points(),
+                    },
+                )
+            })
             .collect();
         CollectionInfo {
             name: self.name.clone(),

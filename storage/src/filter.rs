@@ -2,8 +2,8 @@
 //!
 //! A [`Filter`] combines conditions with `must` (all), `should` (at least one, when non-empty),
 //! `must_not` (none) and `min_should` (at least `min_count` of a list). A [`Condition`] is a field
-//! condition (`match` / `range` / `values_count` on a key), `is_empty`, `is_null`, `has_id`, or a
-//! nested filter. Unknown fields are rejected when deserialising, and [`Filter::validate`] checks
+//! condition (`match` / `range` / `values_count` on a key), `is_empty`, `is_null`, `has_id`, a
+//! filter inside the filter, or `nested` (a filter over each object of an array). Unknown fields are rejected when deserialising, and [`Filter::validate`] checks
 //! what serde cannot (datetimes parse, exactly one clause per field condition).
 //!
 //! The meaning of every condition is defined once, by [`Filter::matches`] over a payload; it is
@@ -11,8 +11,9 @@
 //! fields without an index.
 //!
 //! Value semantics (the same for indexed and scanned fields):
-//! - A key is a dotted path (`a.b.c`; a trailing `[]` on a segment is accepted and ignored).
-//!   Arrays met on the way are flattened, so the key yields a list of values.
+//! - A key is a dotted path (`a.b.c`). An array at the end of the path is flattened, so the key
+//!   yields a list of values; an array on the way is walked only with `[]` on its segment
+//!   (`a[].b`), as in Qdrant: `a.b` over an array `a` yields nothing.
 //! - `match {value}` holds if any value equals it exactly (strings, integers, bools; a float
 //!   payload value never equals an integer: use `range` for floats).
 //! - `match {any: [..]}` holds if any value is in the list; `match {except: [..]}` holds if the
@@ -21,6 +22,13 @@
 //!   epoch seconds, in values and in bounds alike, so a datetime range may use either form.
 //! - `values_count` counts the non-null values; `is_empty` holds when there are none (missing
 //!   key, `null`, `[]`); `is_null` holds when some value is `null`.
+//! - `nested {key, filter}` holds if some object among the values of `key` (an array of objects,
+//!   `key` with or without a trailing `[]`) satisfies `filter` on its own, its keys relative to
+//!   that object. So `must` conditions must hold for the same element, and `must_not` means
+//!   "some element lacks it" (Qdrant's meaning). `has_id` inside still names the point.
+//! - `match.text` / `text_any` / `phrase` over words (lower-cased alphanumeric runs of one
+//!   value); a query without words matches nothing. A text index answers them with its own
+//!   tokenizer instead (see [`crate::text_index`]).
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -28,6 +36,7 @@ use serde_json::Value;
 
 use crate::api::{Payload, PointId};
 use crate::error::{Result, StorageError};
+use crate::text_index::has_phrase;
 
 /// A boolean combination of conditions.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -92,8 +101,23 @@ pub enum Condition {
         /// The ids.
         has_id: Vec<PointId>,
     },
+    /// `{"nested": {"key": .., "filter": ..}}`: some object at the key matches the filter.
+    Nested {
+        /// The key and the filter.
+        nested: Nested,
+    },
     /// A nested filter.
     Filter(Filter),
+}
+
+/// `nested`: an array key and the filter each of its objects is tested against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nested {
+    /// The payload key of the array (dotted path; a trailing `[]` is optional).
+    pub key: String,
+    /// The filter over one element (keys relative to the element).
+    pub filter: Filter,
 }
 
 /// `{"key": ..}` inside `is_empty` / `is_null`.
@@ -129,6 +153,12 @@ pub struct FieldCondition {
     /// Within a polygon (and outside its holes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo_polygon: Option<Box<GeoPolygon>>,
+    /// `true`: the key has no non-null value (as `{"is_empty": {"key": ..}}`); `false`: it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_empty: Option<bool>,
+    /// `true`: some value is null (as `{"is_null": {"key": ..}}`); `false`: none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_null: Option<bool>,
 }
 
 /// A point on the earth in degrees.
@@ -310,6 +340,11 @@ pub enum Match {
         /// The words.
         text: String,
     },
+    /// Full text: at least one word of `text_any` occurs among the words of a string value.
+    TextAny {
+        /// The words.
+        text_any: String,
+    },
     /// Full text: the words of `phrase` occur consecutively, in order, in a string value.
     Phrase {
         /// The words.
@@ -326,10 +361,6 @@ pub enum Match {
 /// `match.text` / `match.phrase`, so their meaning does not depend on whether an index exists.
 pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
-}
-
-fn has_phrase(doc: &[String], phrase: &[String]) -> bool {
-    phrase.is_empty() || doc.windows(phrase.len()).any(|w| w == phrase)
 }
 
 /// A range bound: a number, or an RFC 3339 datetime string.
@@ -471,6 +502,14 @@ impl<'de> Deserialize<'de> for Condition {
             }
             let w: W = from::<_, D::Error>(v)?;
             Ok(Condition::HasId { has_id: w.has_id })
+        } else if map.contains_key("nested") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct W {
+                nested: Nested,
+            }
+            let w: W = from::<_, D::Error>(v)?;
+            Ok(Condition::Nested { nested: w.nested })
         } else if ["must", "should", "must_not", "min_should"].iter().any(|k| map.contains_key(*k))
             || map.is_empty()
         {
@@ -479,7 +518,7 @@ impl<'de> Deserialize<'de> for Condition {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             Err(D::Error::custom(format!(
                 "unknown condition with keys {keys:?}; expected one of `key` (with match, range or \
-                 values_count), `is_empty`, `is_null`, `has_id`, or a nested filter \
+                 values_count), `is_empty`, `is_null`, `has_id`, `nested`, or a filter \
                  (must/should/must_not/min_should)"
             )))
         }
@@ -495,6 +534,7 @@ impl<'de> Deserialize<'de> for Match {
             any: Option<Vec<MatchValue>>,
             except: Option<Vec<MatchValue>>,
             text: Option<String>,
+            text_any: Option<String>,
             phrase: Option<String>,
             prefix: Option<String>,
         }
@@ -503,12 +543,13 @@ impl<'de> Deserialize<'de> for Match {
             + usize::from(raw.any.is_some())
             + usize::from(raw.except.is_some())
             + usize::from(raw.text.is_some())
+            + usize::from(raw.text_any.is_some())
             + usize::from(raw.phrase.is_some())
             + usize::from(raw.prefix.is_some());
         let one = || {
             D::Error::custom(
                 "`match` takes exactly one of `value` (string, integer or bool), `any` (a list), \
-                 `except` (a list), `text`, `phrase` or `prefix` (strings)",
+                 `except` (a list), `text`, `text_any`, `phrase` or `prefix` (strings)",
             )
         };
         if given != 1 {
@@ -522,6 +563,8 @@ impl<'de> Deserialize<'de> for Match {
             Ok(Match::Except { except })
         } else if let Some(text) = raw.text {
             Ok(Match::Text { text })
+        } else if let Some(text_any) = raw.text_any {
+            Ok(Match::TextAny { text_any })
         } else if let Some(phrase) = raw.phrase {
             Ok(Match::Phrase { phrase })
         } else if let Some(prefix) = raw.prefix {
@@ -585,11 +628,22 @@ impl Condition {
                     + usize::from(f.values_count.is_some())
                     + usize::from(f.geo_radius.is_some())
                     + usize::from(f.geo_bounding_box.is_some())
-                    + usize::from(f.geo_polygon.is_some());
+                    + usize::from(f.geo_polygon.is_some())
+                    + usize::from(f.is_empty.is_some())
+                    + usize::from(f.is_null.is_some());
+                if clauses == 0 {
+                    return Err(StorageError::InvalidFilter(format!(
+                        "At least one field condition must be specified: the condition on key `{}` \
+                         has none of `match`, `range`, `values_count`, `geo_radius`, \
+                         `geo_bounding_box`, `geo_polygon`, `is_empty`, `is_null`",
+                        f.key
+                    )));
+                }
                 if clauses != 1 {
                     return Err(StorageError::InvalidFilter(format!(
                         "condition on key `{}` must have exactly one of `match`, `range`, \
-                         `values_count`, `geo_radius`, `geo_bounding_box`, `geo_polygon` (it has {clauses})",
+                         `values_count`, `geo_radius`, `geo_bounding_box`, `geo_polygon`, `is_empty`, \
+                         `is_null` (it has {clauses})",
                         f.key
                     )));
                 }
@@ -632,6 +686,12 @@ impl Condition {
                 Ok(())
             }
             Condition::HasId { .. } => Ok(()),
+            Condition::Nested { nested } => {
+                if nested.key.is_empty() {
+                    return Err(StorageError::InvalidFilter("a nested condition has an empty key".into()));
+                }
+                nested.filter.validate()
+            }
             Condition::Filter(f) => f.validate(),
         }
     }
@@ -651,9 +711,17 @@ impl Condition {
                         }
                         Match::Text { text } => {
                             let want = words(text);
+                            !want.is_empty()
+                                && values.iter().filter_map(|v| v.as_str()).any(|s| {
+                                    let doc = words(s);
+                                    want.iter().all(|w| doc.contains(w))
+                                })
+                        }
+                        Match::TextAny { text_any } => {
+                            let want = words(text_any);
                             values.iter().filter_map(|v| v.as_str()).any(|s| {
                                 let doc = words(s);
-                                want.iter().all(|w| doc.contains(w))
+                                want.iter().any(|w| doc.contains(w))
                             })
                         }
                         Match::Phrase { phrase } => {
@@ -680,6 +748,10 @@ impl Condition {
                     values.iter().filter_map(|v| GeoPoint::from_json(v)).any(|p| b.contains(&p))
                 } else if let Some(poly) = &f.geo_polygon {
                     values.iter().filter_map(|v| GeoPoint::from_json(v)).any(|p| poly.contains(&p))
+                } else if let Some(want) = f.is_empty {
+                    values.iter().all(|v| v.is_null()) == want
+                } else if let Some(want) = f.is_null {
+                    values.iter().any(|v| v.is_null()) == want
                 } else {
                     false
                 }
@@ -687,35 +759,66 @@ impl Condition {
             Condition::IsEmpty { is_empty } => values_at(payload, &is_empty.key).iter().all(|v| v.is_null()),
             Condition::IsNull { is_null } => values_at(payload, &is_null.key).iter().any(|v| v.is_null()),
             Condition::HasId { has_id } => has_id.contains(id),
+            Condition::Nested { nested } => {
+                let key = nested.key.strip_suffix("[]").unwrap_or(&nested.key);
+                values_at(payload, key).into_iter().any(|v| match v {
+                    Value::Object(element) => nested.filter.matches(id, element),
+                    _ => false,
+                })
+            }
             Condition::Filter(f) => f.matches(id, payload),
         }
     }
 }
 
-/// The values a dotted key yields in a payload, arrays flattened (one level at the leaf, and at
-/// every intermediate step).
+/// How a key segment steps into an array: not at all, every element (`a[]`), one (`a[2]`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Plain,
+    All,
+    Index(usize),
+}
+
+fn segment(s: &str) -> (&str, Step) {
+    if let Some(name) = s.strip_suffix("[]") {
+        return (name, Step::All);
+    }
+    if let Some(open) = s.strip_suffix(']').and_then(|t| t.rfind('[').map(|i| (i, t))) {
+        let (i, t) = open;
+        if let Ok(n) = t[i + 1..].parse::<usize>() {
+            return (&s[..i], Step::Index(n));
+        }
+    }
+    (s, Step::Plain)
+}
+
+/// The values a dotted key yields in a payload, Qdrant's way: an array at the leaf is flattened
+/// (one level); an array on the way is walked (its objects) only when its segment says so with
+/// `[]` (`cities[].pop`), or indexed (`cities[0].pop`), so `cities.pop` over an array of cities
+/// yields nothing.
 pub fn values_at<'a>(payload: &'a Payload, key: &str) -> Vec<&'a Value> {
-    let mut segs = key.split('.').map(|s| s.strip_suffix("[]").unwrap_or(s));
-    let Some(first) = segs.next() else {
-        return Vec::new();
-    };
-    let mut cur: Vec<&Value> = payload.get(first).into_iter().collect();
-    for seg in segs {
-        let mut next = Vec::new();
-        for v in cur {
-            match v {
-                Value::Object(m) => next.extend(m.get(seg)),
-                Value::Array(items) => {
-                    for it in items {
-                        if let Value::Object(m) = it {
-                            next.extend(m.get(seg));
-                        }
-                    }
-                }
-                _ => {}
+    let mut cur: Vec<&Value> = Vec::new();
+    let mut last = Step::Plain;
+    for (i, seg) in key.split('.').enumerate() {
+        let (name, step) = segment(seg);
+        let children: Vec<&Value> = if i == 0 {
+            payload.get(name).into_iter().collect()
+        } else {
+            cur.iter().filter_map(|v| v.as_object().and_then(|m| m.get(name))).collect()
+        };
+        cur = Vec::with_capacity(children.len());
+        for c in children {
+            match (step, c) {
+                (Step::All, Value::Array(items)) => cur.extend(items.iter()),
+                (Step::Index(n), Value::Array(items)) => cur.extend(items.get(n)),
+                (Step::Index(_), _) => {}
+                (Step::All | Step::Plain, other) => cur.push(other),
             }
         }
-        cur = next;
+        last = step;
+    }
+    if last != Step::Plain {
+        return cur;
     }
     let mut out = Vec::with_capacity(cur.len());
     for v in cur {
@@ -737,8 +840,9 @@ pub fn value_as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-/// Parses an RFC 3339 datetime (`2024-05-01T12:30:00Z`, `2024-05-01T12:30:00.25+02:00`; a space
-/// instead of `T` and a bare date `2024-05-01` are accepted too) into epoch seconds.
+/// Parses an RFC 3339 datetime (`2024-05-01T12:30:00Z`, `2024-05-01T12:30:00.25+02:00`) into
+/// epoch seconds. Accepted too, as Qdrant accepts them: a space instead of `T`, a bare date
+/// `2024-05-01`, no seconds (`2024-05-01T12:30`), no offset (UTC).
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -759,16 +863,17 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
     if b.len() == 10 {
         return Some(days as f64 * 86_400.0);
     }
-    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 16 || b[13] != b':' {
         return None;
     }
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let (h, mi) = (num(11..13)?, num(14..16)?);
+    // Seconds (and their fraction) are optional, as in Qdrant (`2015-03-01T12:30`).
+    let (sec, mut i) = if b.get(16) == Some(&b':') { (num(17..19)?, 19) } else { (0, 16) };
     if h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let mut i = 19;
     let mut frac = 0.0;
-    if b.get(i) == Some(&b'.') {
+    if i == 19 && b.get(i) == Some(&b'.') {
         let start = i + 1;
         i = start;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -779,10 +884,18 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
         }
         frac = std::str::from_utf8(&b[start - 1..i]).ok()?.parse::<f64>().ok()?;
     }
+    // No offset: UTC.
     let offset = match b.get(i) {
+        None => 0,
         Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
-        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+        // `+02:00`, `+0200` or `+02`.
+        Some(sign @ (b'+' | b'-')) if [i + 3, i + 5, i + 6].contains(&b.len()) => {
+            let (oh, om) = match b.len() - i {
+                3 => (num(i + 1..i + 3)?, 0),
+                5 => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
+                _ if b[i + 3] == b':' => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
+                _ => return None,
+            };
             if oh > 23 || om > 59 {
                 return None;
             }
@@ -904,7 +1017,13 @@ mod tests {
         assert_eq!(parse_rfc3339("2024-02-29"), Some(1_709_164_800.0));
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(-0.5));
         assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("2024-01-01T00:00:00"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00"), Some(1_704_067_200.0), "no offset: UTC");
+        assert_eq!(parse_rfc3339("2024-01-01T00:00"), Some(1_704_067_200.0), "no seconds");
+        assert_eq!(parse_rfc3339("2024-01-01 02:00:00+0200"), Some(1_704_067_200.0));
+        assert_eq!(parse_rfc3339("2023-12-31T22:00:00-02"), Some(1_704_067_200.0));
+        assert_eq!(parse_rfc3339("2024-01-01 00:00:00.5"), Some(1_704_067_200.5));
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00 AM"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T00"), None);
         assert_eq!(parse_rfc3339("London"), None);
     }
 
@@ -934,6 +1053,26 @@ mod tests {
         assert!(c(json!({"key": "day", "range": {"gt": 1_704_067_200}})).matches(&id, &p));
         assert!(!c(json!({"key": "f", "match": {"value": 1}})).matches(&id, &p));
         assert!(c(json!({"has_id": [7]})).matches(&id, &p));
+        // Qdrant's paths: an array on the way needs `[]` (or an index), the leaf is flattened.
+        assert!(!c(json!({"key": "obj.k.v", "match": {"value": 6}})).matches(&id, &p));
+        assert!(c(json!({"key": "obj.k[1].v", "match": {"value": 6}})).matches(&id, &p));
+        assert!(!c(json!({"key": "obj.k[0].v", "match": {"value": 6}})).matches(&id, &p));
+        assert!(!c(json!({"key": "obj.k[9].v", "match": {"value": 6}})).matches(&id, &p));
+        // `is_empty` / `is_null` as flags of a field condition.
+        assert!(c(json!({"key": "e", "is_empty": true})).matches(&id, &p));
+        assert!(c(json!({"key": "tags", "is_empty": false})).matches(&id, &p));
+        assert!(c(json!({"key": "x", "is_null": true})).matches(&id, &p));
+        assert!(c(json!({"key": "tags", "is_null": false})).matches(&id, &p));
+        // Nested: both conditions on one element.
+        let q = payload(json!({"c": [{"n": "a", "v": 1}, {"n": "b", "v": 9}]}));
+        assert!(!c(json!({"nested": {"key": "c", "filter": {"must": [
+            {"key": "n", "match": {"value": "a"}}, {"key": "v", "range": {"gt": 5}}]}}}))
+        .matches(&id, &q));
+        assert!(c(json!({"nested": {"key": "c[]", "filter": {"must": [
+            {"key": "n", "match": {"value": "b"}}, {"key": "v", "range": {"gt": 5}}]}}}))
+        .matches(&id, &q));
+        let e = c(json!({"key": "a"})).validate().unwrap_err().to_string();
+        assert!(e.contains("At least one field condition must be specified"), "{e}");
         let f: Filter = serde_json::from_value(json!({
             "should": [{"key": "tags", "match": {"value": "zz"}}],
             "must_not": [{"key": "n", "match": {"value": 9}}]

@@ -38,11 +38,13 @@ pub mod error;
 pub mod filter;
 pub mod kv;
 mod payload_index;
+pub mod payload_select;
 pub mod quantization;
 mod record;
 mod snapshot;
 pub mod sparse;
 mod storage;
+pub mod text_index;
 
 pub use api::*;
 pub use collection::{MAX_VECTORS, MAX_VECTOR_NAME, MAX_VECTOR_NORM};

@@ -16,14 +16,34 @@ use serde_json::Value;
 use crate::api::{Payload, PayloadSchemaType, PointId};
 use crate::error::{Result, StorageError};
 use crate::filter::{parse_rfc3339, values_at, Match, MatchValue, NumRange};
+use crate::text_index::{TextAnalyzer, TextIndexParams, TextQuery};
 
 /// A field index's definition, stored in the meta column family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FieldDef {
     /// Short id used in posting keys (never reused within a collection).
     pub field_id: u32,
     /// The index type.
     pub schema: PayloadSchemaType,
+    /// A text index's tokenizer parameters (absent: the defaults; other types: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextIndexParams>,
+}
+
+impl FieldDef {
+    /// The analyzer of a text index (the parameters were checked when the index was created;
+    /// a definition that no longer builds one falls back to the defaults).
+    pub fn analyzer(&self) -> Option<TextAnalyzer> {
+        (self.schema == PayloadSchemaType::Text).then(|| {
+            let p = self.text.clone().unwrap_or_default();
+            p.analyzer().unwrap_or_default()
+        })
+    }
+}
+
+/// A UUID string in its canonical form (lower-case, hyphenated), or none.
+pub(crate) fn canonical_uuid(s: &str) -> Option<String> {
+    uuid::Uuid::parse_str(s).ok().map(|u| u.hyphenated().to_string())
 }
 
 /// One typed value of a point, as indexed.
@@ -133,13 +153,21 @@ fn describe(v: &Value) -> String {
 pub(crate) fn extract(
     payload: &Payload,
     field: &str,
-    schema: PayloadSchemaType,
+    def: &FieldDef,
     point: &PointId,
 ) -> Result<Vec<IndexValue>> {
+    let schema = def.schema;
+    let analyzer = def.analyzer();
     let mut out: Vec<IndexValue> = Vec::new();
     for v in values_at(payload, field) {
+        if let (Some(an), Value::String(s)) = (&analyzer, v) {
+            // A text value is indexed as its tokens (the keyword encoding holds one token).
+            out.extend(an.index_tokens(s).into_iter().map(IndexValue::Keyword));
+            continue;
+        }
         let iv = match (schema, v) {
             (_, Value::Null) => Some(IndexValue::Null),
+            (PayloadSchemaType::Uuid, Value::String(s)) => canonical_uuid(s).map(IndexValue::Keyword),
             (PayloadSchemaType::Keyword, Value::String(s)) => Some(IndexValue::Keyword(s.clone())),
             (PayloadSchemaType::Integer, Value::Number(n)) => n.as_i64().map(IndexValue::Integer),
             (PayloadSchemaType::Float, Value::Number(n)) => n.as_f64().map(IndexValue::Number),
@@ -185,6 +213,10 @@ fn ordf(x: f64) -> OrdF64 {
 #[derive(Debug, Clone, PartialEq)]
 enum Values {
     Keyword(HashMap<String, RoaringBitmap>),
+    /// Tokens of a text index.
+    Text(HashMap<String, RoaringBitmap>),
+    /// Canonical UUID strings.
+    Uuid(HashMap<String, RoaringBitmap>),
     Integer(BTreeMap<i64, RoaringBitmap>),
     Number(BTreeMap<OrdF64, RoaringBitmap>),
     Bool([RoaringBitmap; 2]),
@@ -195,6 +227,8 @@ enum Values {
 pub(crate) struct FieldIndex {
     pub def: FieldDef,
     values: Values,
+    /// A text index's tokenizer (built once from `def.text`).
+    analyzer: Option<TextAnalyzer>,
     /// Points with at least one non-null value.
     has_value: RoaringBitmap,
     /// Points with a null value.
@@ -209,8 +243,11 @@ impl FieldIndex {
             PayloadSchemaType::Integer => Values::Integer(BTreeMap::new()),
             PayloadSchemaType::Float | PayloadSchemaType::Datetime => Values::Number(BTreeMap::new()),
             PayloadSchemaType::Bool => Values::Bool([RoaringBitmap::new(), RoaringBitmap::new()]),
+            PayloadSchemaType::Text => Values::Text(HashMap::new()),
+            PayloadSchemaType::Uuid => Values::Uuid(HashMap::new()),
         };
-        FieldIndex { def, values, has_value: RoaringBitmap::new(), nulls: RoaringBitmap::new() }
+        let analyzer = def.analyzer();
+        FieldIndex { def, values, analyzer, has_value: RoaringBitmap::new(), nulls: RoaringBitmap::new() }
     }
 
     /// Live points with at least one value.
@@ -225,7 +262,9 @@ impl FieldIndex {
                 self.nulls.insert(id);
                 return;
             }
-            (Values::Keyword(m), IndexValue::Keyword(s)) => m.entry(s.clone()).or_default(),
+            (Values::Keyword(m) | Values::Text(m) | Values::Uuid(m), IndexValue::Keyword(s)) => {
+                m.entry(s.clone()).or_default()
+            }
             (Values::Integer(m), IndexValue::Integer(i)) => m.entry(*i).or_default(),
             (Values::Number(m), IndexValue::Number(x)) => m.entry(ordf(*x)).or_default(),
             (Values::Bool(b), IndexValue::Bool(x)) => &mut b[usize::from(*x)],
@@ -243,7 +282,7 @@ impl FieldIndex {
                 (_, IndexValue::Null) => {
                     self.nulls.remove(id);
                 }
-                (Values::Keyword(m), IndexValue::Keyword(s)) => {
+                (Values::Keyword(m) | Values::Text(m) | Values::Uuid(m), IndexValue::Keyword(s)) => {
                     if let Some(bm) = m.get_mut(s) {
                         bm.remove(id);
                         if bm.is_empty() {
@@ -279,6 +318,9 @@ impl FieldIndex {
     fn lookup(&self, m: &MatchValue) -> RoaringBitmap {
         match (&self.values, m) {
             (Values::Keyword(map), MatchValue::Keyword(s)) => map.get(s).cloned().unwrap_or_default(),
+            (Values::Uuid(map), MatchValue::Keyword(s)) => {
+                canonical_uuid(s).and_then(|u| map.get(&u).cloned()).unwrap_or_default()
+            }
             (Values::Integer(map), MatchValue::Integer(i)) => map.get(i).cloned().unwrap_or_default(),
             (Values::Bool(b), MatchValue::Bool(x)) => b[usize::from(*x)].clone(),
             _ => RoaringBitmap::new(),
@@ -287,9 +329,16 @@ impl FieldIndex {
 
     /// Answers a `match`, or `None` when this index type cannot (the caller scans payloads).
     pub fn answer_match(&self, m: &Match) -> Option<RoaringBitmap> {
-        if matches!(self.values, Values::Number(_)) {
-            // Float/datetime indexes do not keep the JSON form that exact matching needs.
-            return None;
+        match (&self.values, m) {
+            // Float/datetime indexes do not keep the JSON form that exact matching needs, and
+            // a text index keeps tokens, not values.
+            (Values::Number(_) | Values::Text(_), _) => return None,
+            // A UUID index keeps canonical UUIDs: prefixes and words need the stored strings.
+            (
+                Values::Uuid(_),
+                Match::Prefix { .. } | Match::Text { .. } | Match::TextAny { .. } | Match::Phrase { .. },
+            ) => return None,
+            _ => {}
         }
         Some(match m {
             Match::Value { value } => self.lookup(value),
@@ -307,10 +356,44 @@ impl FieldIndex {
                 // An integer or bool field holds no strings: nothing starts with the prefix.
                 _ => RoaringBitmap::new(),
             },
-            // Full text needs the words of each value; no index type keeps them yet, so the
-            // payloads are scanned (exact, by the reference semantics).
-            Match::Text { .. } | Match::Phrase { .. } => return None,
+            // Full text is answered by a text index only ([`Self::answer_text`]); elsewhere
+            // the payloads are scanned (exact, by the reference semantics).
+            Match::Text { .. } | Match::TextAny { .. } | Match::Phrase { .. } => return None,
         })
+    }
+
+    /// A text index's answer to a full-text query: the matching points, and whether they are
+    /// only candidates that the caller must confirm against the stored values (a phrase: the
+    /// postings know which tokens a point has, not in which order). `None` when this is not a
+    /// text index.
+    pub fn answer_text(&self, q: TextQuery<'_>) -> Option<(RoaringBitmap, bool)> {
+        let (Values::Text(map), Some(an)) = (&self.values, &self.analyzer) else {
+            return None;
+        };
+        let (TextQuery::All(t) | TextQuery::Any(t) | TextQuery::Phrase(t)) = q;
+        let toks = an.query_tokens(t);
+        if toks.is_empty() {
+            return Some((RoaringBitmap::new(), false));
+        }
+        let get = |t: &String| map.get(t).cloned().unwrap_or_default();
+        Some(match q {
+            TextQuery::Any(_) => (toks.iter().map(get).fold(RoaringBitmap::new(), |a, b| a | b), false),
+            TextQuery::All(_) | TextQuery::Phrase(_) => {
+                let mut acc = get(&toks[0]);
+                for t in &toks[1..] {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc &= get(t);
+                }
+                (acc, matches!(q, TextQuery::Phrase(_)))
+            }
+        })
+    }
+
+    /// A text index's analyzer.
+    pub fn analyzer(&self) -> Option<&TextAnalyzer> {
+        self.analyzer.as_ref()
     }
 
     /// Answers a range, or `None` when this index type cannot.
@@ -322,7 +405,7 @@ impl FieldIndex {
             return Some(out);
         }
         match &self.values {
-            Values::Keyword(_) => return None,
+            Values::Keyword(_) | Values::Text(_) | Values::Uuid(_) => return None,
             Values::Bool(_) => {}
             Values::Integer(m) => {
                 // Candidate keys by a widened integer window, then the exact f64 test (the
@@ -344,6 +427,22 @@ impl FieldIndex {
                     }
                 }
             }
+        }
+        Some(out)
+    }
+
+    /// The distinct values of a numeric index with their points, in ascending order
+    /// (descending with `desc`), from `start` on (inclusive; in the index's units: datetimes
+    /// as epoch seconds). `None` when the field is not an integer, float or datetime index.
+    pub fn ordered(&self, desc: bool, start: Option<f64>) -> Option<Vec<(f64, &RoaringBitmap)>> {
+        let keep = |v: f64| start.is_none_or(|s| if desc { v <= s } else { v >= s });
+        let mut out: Vec<(f64, &RoaringBitmap)> = match &self.values {
+            Values::Integer(m) => m.iter().map(|(k, b)| (*k as f64, b)).filter(|(v, _)| keep(*v)).collect(),
+            Values::Number(m) => m.iter().map(|(k, b)| (k.0, b)).filter(|(v, _)| keep(*v)).collect(),
+            Values::Keyword(_) | Values::Text(_) | Values::Uuid(_) | Values::Bool(_) => return None,
+        };
+        if desc {
+            out.reverse();
         }
         Some(out)
     }
@@ -391,13 +490,16 @@ mod tests {
         let p: Payload =
             serde_json::from_str(r#"{"a": ["x", "y", "x"], "n": 3.5, "d": "2024-01-01T00:00:00Z"}"#).unwrap();
         let id = PointId::Num(1);
-        assert_eq!(extract(&p, "a", PayloadSchemaType::Keyword, &id).unwrap().len(), 2);
-        let e = extract(&p, "n", PayloadSchemaType::Integer, &id).unwrap_err();
+        let def = |schema| FieldDef { field_id: 0, schema, text: None };
+        assert_eq!(extract(&p, "a", &def(PayloadSchemaType::Keyword), &id).unwrap().len(), 2);
+        let e = extract(&p, "n", &def(PayloadSchemaType::Integer), &id).unwrap_err();
         assert!(e.to_string().contains("indexed as integer"), "{e}");
         assert_eq!(
-            extract(&p, "d", PayloadSchemaType::Datetime, &id).unwrap(),
+            extract(&p, "d", &def(PayloadSchemaType::Datetime), &id).unwrap(),
             vec![IndexValue::Number(1_704_067_200.0)]
         );
-        assert!(extract(&p, "a", PayloadSchemaType::Datetime, &id).is_err());
+        assert!(extract(&p, "a", &def(PayloadSchemaType::Datetime), &id).is_err());
+        assert!(extract(&p, "a", &def(PayloadSchemaType::Uuid), &id).is_err());
+        assert_eq!(extract(&p, "a", &def(PayloadSchemaType::Text), &id).unwrap().len(), 2);
     }
 }

@@ -329,6 +329,20 @@ impl Storage {
         self.coll(name)?.upsert(points)
     }
 
+    /// [`Self::upsert_named`] with Qdrant's `update_mode` (insert only / update only) and
+    /// `update_filter` (an existing point is replaced only when it matches the filter; new
+    /// points are inserted). Points skipped by either are left untouched; the decision and the
+    /// write happen under the collection's writer lock, so no write slips in between.
+    pub fn upsert_conditional(
+        &self,
+        name: &str,
+        points: Vec<NamedPoint>,
+        mode: UpdateMode,
+        update_filter: Option<&crate::filter::Filter>,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.upsert_conditional(points, mode, update_filter)
+    }
+
     /// Sets some vectors of existing points, keeping their other vectors and payloads (one
     /// batch). A missing point is 404 and nothing is written.
     pub fn update_vectors(&self, name: &str, updates: Vec<(PointId, NamedVectors)>) -> Result<UpdateResult> {
@@ -417,6 +431,20 @@ impl Storage {
         })
     }
 
+    /// Sets `payload`'s keys inside the object at the dotted path `key` of the selected points
+    /// (see [`crate::payload_select::set_at`]); `overwrite` replaces that object instead.
+    pub fn set_payload_at(
+        &self,
+        name: &str,
+        key: &str,
+        payload: Payload,
+        selector: &PointSelector,
+        overwrite: bool,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?
+            .update_payloads(selector, &|p| crate::payload_select::set_at(p, key, &payload, overwrite))
+    }
+
     /// Replaces the selected points' payloads with `payload`.
     pub fn overwrite_payload(
         &self,
@@ -447,8 +475,8 @@ impl Storage {
     }
 
     /// Creates a payload index on `field` (a dotted path), backfilled from existing points in
-    /// the same batch. Same type again: no-op; another type: 409; an existing value of the wrong
-    /// type: 400 naming the point.
+    /// the same batch. Same definition again: no-op; another one: the index is replaced (as in
+    /// Qdrant); an existing value of the wrong type: 400 naming the point.
     pub fn create_field_index(
         &self,
         name: &str,
@@ -456,6 +484,18 @@ impl Storage {
         schema: PayloadSchemaType,
     ) -> Result<UpdateResult> {
         self.coll(name)?.create_field_index(field, schema)
+    }
+
+    /// [`Self::create_field_index`] with a text index's tokenizer parameters (see
+    /// [`crate::text_index`]; `None`: the defaults).
+    pub fn create_field_index_with(
+        &self,
+        name: &str,
+        field: &str,
+        schema: PayloadSchemaType,
+        text: Option<crate::text_index::TextIndexParams>,
+    ) -> Result<UpdateResult> {
+        self.coll(name)?.create_field_index_with(field, schema, text)
     }
 
     /// Drops the payload index on `field` (no-op when there is none).

@@ -97,7 +97,14 @@ fn lifecycle(s: &Storage) {
         let page = s
             .scroll(
                 "c",
-                &ScrollRequest { filter: None, limit: 7, offset, with_payload: None, with_vector: true },
+                &ScrollRequest {
+                    filter: None,
+                    limit: 7,
+                    offset,
+                    with_payload: None,
+                    with_vector: true,
+                    order_by: None,
+                },
             )
             .unwrap();
         seen.extend(page.points.iter().map(|r| r.id));
@@ -138,6 +145,7 @@ fn lifecycle_on_rocksdb_and_reopen() {
                     offset: None,
                     with_payload: None,
                     with_vector: true,
+                    order_by: None,
                 },
             )
             .unwrap();
@@ -146,7 +154,14 @@ fn lifecycle_on_rocksdb_and_reopen() {
     let after = s
         .scroll(
             "c",
-            &ScrollRequest { filter: None, limit: 1000, offset: None, with_payload: None, with_vector: true },
+            &ScrollRequest {
+                filter: None,
+                limit: 1000,
+                offset: None,
+                with_payload: None,
+                with_vector: true,
+                order_by: None,
+            },
         )
         .unwrap();
     assert_eq!(before, after);
@@ -310,7 +325,7 @@ proptest! {
             let expected: Vec<PointId> = payloads.iter()
                 .filter(|(id, p)| !deleted.contains(id) && filter.matches(id, p))
                 .map(|(id, _)| *id).collect();
-            let got: Vec<PointId> = s.scroll("c", &ScrollRequest { filter: Some(filter.clone()), limit: 1000, offset: None, with_payload: Some(WithPayload::All(false)), with_vector: false })
+            let got: Vec<PointId> = s.scroll("c", &ScrollRequest { filter: Some(filter.clone()), limit: 1000, offset: None, with_payload: Some(WithPayload::All(false)), with_vector: false, order_by: None })
                 .unwrap().points.into_iter().map(|r| r.id).collect();
             prop_assert_eq!(&got, &expected, "filter {}", fv);
             let n = s.count("c", &CountRequest { filter: Some(filter), exact: true }).unwrap();

@@ -96,6 +96,7 @@ fn verify(dir: &Path, acked: Option<u64>) -> u64 {
                 offset: None,
                 with_payload: None,
                 with_vector: true,
+                order_by: None,
             },
         )
         .unwrap()

@@ -167,6 +167,7 @@ fn ids_of(s: &Storage, filter: &Filter) -> Vec<u64> {
         offset: None,
         with_payload: Some(WithPayload::All(false)),
         with_vector: false,
+        order_by: None,
     };
     s.scroll("c", &req)
         .unwrap()
@@ -304,8 +305,12 @@ fn the_oracle_itself_knows_the_documented_cases() {
     assert!(t(json!({"must": [{"is_null": {"key": "n"}}, {"is_null": {"key": "obj[].x"}}]})));
     assert!(!t(json!({"must": [{"is_null": {"key": "e"}}]})));
     assert!(
-        t(json!({"must": [{"key": "obj.x", "values_count": {"gte": 2, "lt": 3}}]})),
+        t(json!({"must": [{"key": "obj[].x", "values_count": {"gte": 2, "lt": 3}}]})),
         "1, 2 (null not counted)"
+    );
+    assert!(
+        t(json!({"must": [{"key": "obj.x", "values_count": {"lt": 1}}]})),
+        "an array on the way is walked only with []"
     );
     assert!(t(json!({"must": [{"key": "obj[].x", "range": {"gt": 1.5}}]})));
     assert!(t(json!({"should": [{"has_id": [1]}, {"has_id": [7]}]})));

@@ -152,6 +152,7 @@ fn compiled_answers_equal_the_reference_semantics() {
                         offset: None,
                         with_payload: Some(WithPayload::All(false)),
                         with_vector: false,
+                        order_by: None,
                     },
                 )
                 .unwrap()

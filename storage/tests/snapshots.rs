@@ -25,7 +25,14 @@ fn f(v: Value) -> Filter {
 fn all(s: &Storage, c: &str) -> ScrollResponse {
     s.scroll(
         c,
-        &ScrollRequest { filter: None, limit: 100_000, offset: None, with_payload: None, with_vector: true },
+        &ScrollRequest {
+            filter: None,
+            limit: 100_000,
+            offset: None,
+            with_payload: None,
+            with_vector: true,
+            order_by: None,
+        },
     )
     .unwrap()
 }

@@ -942,6 +942,10 @@ impl ClusterNode {
         collection: &str,
         req: &grove_storage::ScrollRequest,
     ) -> Result<(Vec<Record>, Option<PointId>)> {
+        if req.order_by.is_some() {
+            // The shards' pages are merged in id order; a value order needs its own merge.
+            return Err(ClusterError::Invalid("scroll order_by is not supported in cluster mode yet".into()));
+        }
         let applied = self.fresh().await?;
         let meta = self.collection(collection)?;
         let limit = req.limit.max(1);
@@ -995,6 +999,7 @@ impl ClusterNode {
                 offset,
                 with_payload: Some(WithPayload::All(false)),
                 with_vector: false,
+                order_by: None,
             };
             let (page, next) = self.scroll(collection, &req).await?;
             ids.extend(page.into_iter().map(|r| r.id));
@@ -1456,6 +1461,7 @@ impl Inner {
                         offset,
                         with_payload: Some(WithPayload::All(true)),
                         with_vector: true,
+                        order_by: None,
                     };
                     blocking(move || {
                         storage

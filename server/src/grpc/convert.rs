@@ -233,7 +233,7 @@ pub fn points(ps: Vec<pb::PointStruct>) -> ServiceResult<Vec<api::PointStruct>> 
 /// Set/overwrite payload.
 pub fn set_payload(r: pb::SetPayloadRequest) -> ServiceResult<api::SetPayload> {
     let (points, filter) = split_selector(r.points)?;
-    Ok(api::SetPayload { payload: payload(r.payload)?, points, filter })
+    Ok(api::SetPayload { payload: payload(r.payload)?, points, filter, key: None })
 }
 
 /// Delete payload keys.
@@ -384,7 +384,8 @@ pub fn scroll(r: pb::ScrollRequest) -> ServiceResult<api::ScrollRequest> {
         limit: (r.limit != 0).then_some(r.limit as usize),
         filter: opt_filter(r.filter)?,
         with_payload: with_payload(r.with_payload),
-        with_vector: Some(r.with_vector),
+        with_vector: Some(api::WithVector::Enable(r.with_vector)),
+        ..Default::default()
     })
 }
 
@@ -398,7 +399,7 @@ pub fn get(r: pb::GetPointsRequest) -> ServiceResult<api::GetPoints> {
     Ok(api::GetPoints {
         ids: ids(r.ids)?,
         with_payload: with_payload(r.with_payload),
-        with_vector: Some(r.with_vector),
+        with_vector: Some(api::WithVector::Enable(r.with_vector)),
     })
 }
 
@@ -504,9 +505,11 @@ pub fn schema_type(t: i32) -> ServiceResult<api::PayloadSchemaType> {
         Ok(P::Float) => Ok(api::PayloadSchemaType::Float),
         Ok(P::Bool) => Ok(api::PayloadSchemaType::Bool),
         Ok(P::Datetime) => Ok(api::PayloadSchemaType::Datetime),
-        Ok(P::Unspecified) | Err(_) => {
-            Err(ServiceError::invalid("field_schema is required: KEYWORD, INTEGER, FLOAT, BOOL or DATETIME"))
-        }
+        Ok(P::Text) => Ok(api::PayloadSchemaType::Text),
+        Ok(P::Uuid) => Ok(api::PayloadSchemaType::Uuid),
+        Ok(P::Unspecified) | Err(_) => Err(ServiceError::invalid(
+            "field_schema is required: KEYWORD, INTEGER, FLOAT, BOOL, DATETIME, TEXT or UUID",
+        )),
     }
 }
 
@@ -518,6 +521,8 @@ fn schema_type_out(t: api::PayloadSchemaType) -> i32 {
         api::PayloadSchemaType::Float => P::Float,
         api::PayloadSchemaType::Bool => P::Bool,
         api::PayloadSchemaType::Datetime => P::Datetime,
+        api::PayloadSchemaType::Text => P::Text,
+        api::PayloadSchemaType::Uuid => P::Uuid,
     }) as i32
 }
 

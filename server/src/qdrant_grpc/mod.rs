@@ -352,8 +352,10 @@ impl pb::points_server::Points for QdrantGrpc {
         let r = r.into_inner();
         let body: api::UpsertPoints =
             parse("upsert", upsert_json(r.points, r.update_filter, r.update_mode)?)?;
+        let mut body = body;
+        let cond = body.take_conditions();
         let points = body.into_points().map_err(ServiceError::InvalidArgument)?;
-        let res = self.service.upsert(r.collection_name, points, wait(r.wait)).await?;
+        let res = self.service.upsert_with(r.collection_name, points, wait(r.wait), cond).await?;
         Ok(Response::new(write_response(&res, t)))
     }
 

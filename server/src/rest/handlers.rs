@@ -126,10 +126,11 @@ pub async fn upsert(
     State(s): S,
     Path(name): Path<String>,
     Query(w): Query<WriteParams>,
-    Json(body): Json<UpsertPoints>,
+    Json(mut body): Json<UpsertPoints>,
 ) -> RestResult<UpdateResult> {
+    let cond = body.take_conditions();
     let points = body.into_points().map_err(crate::service::ServiceError::InvalidArgument)?;
-    Ok(Done(s.service.upsert(name, points, wait(&w)).await?))
+    Ok(Done(s.service.upsert_with(name, points, wait(&w), cond).await?))
 }
 
 pub async fn get_points(

@@ -71,7 +71,11 @@ pub(super) fn filter_in(
     check_filter(Some(&json), limits)?;
     let filter: st::Filter =
         serde_json::from_value(json).map_err(|e| ServiceError::invalid(format!("invalid filter: {e}")))?;
-    filter.validate()?;
+    // A filter that parses but breaks a rule (a condition without a clause, a bad geo shape,
+    // an unsatisfiable min_should) is a validation error: 422, as Qdrant answers it.
+    filter
+        .validate()
+        .map_err(|e| ServiceError::Unprocessable(format!("Validation error in JSON body: {e}")))?;
     Ok(Some(filter))
 }
 
@@ -151,6 +155,13 @@ pub(crate) fn vectors_with_sparse_out(
                 .map(|(k, v)| (k, api::VectorValue::Sparse(super::sparse::vector_out(v)))),
         );
         m.extend(multi.unwrap_or_default().into_iter().map(|(k, v)| (k, api::VectorValue::MultiDense(v))));
+        // A point holding only the unnamed dense vector answers the plain array, as Qdrant
+        // does (its sparse or multi-vector names are declared but this point has none).
+        if m.len() == 1 {
+            if let Some(api::VectorValue::Dense(v)) = m.get("") {
+                return Some(api::VectorStruct::Single(v.clone()));
+            }
+        }
         return Some(api::VectorStruct::Mixed(m));
     }
     match (vector, vectors) {
@@ -165,7 +176,34 @@ fn record_out(r: st::Record, w: &api::WithPayload) -> api::Record {
         id: id_out(r.id),
         payload: post_payload(w, r.payload),
         vector: vectors_with_sparse_out(r.vector, r.vectors, r.sparse, r.multi),
+        order_value: None,
     }
+}
+
+/// A scroll's `order_by` as storage's (`start_from`: a number or an RFC 3339 string).
+fn scroll_order_in(o: &crate::api_query::OrderBy) -> ServiceResult<st::ScrollOrder> {
+    let start_from = match &o.start_from {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(n)) => n.as_f64().map(st::filter::RangeBound::Number),
+        Some(serde_json::Value::String(s)) => {
+            if st::filter::parse_rfc3339(s).is_none() {
+                return Err(ServiceError::invalid(format!(
+                    "order_by.start_from: {s:?} is neither a number nor an RFC 3339 datetime"
+                )));
+            }
+            Some(st::filter::RangeBound::Datetime(s.clone()))
+        }
+        Some(v) => {
+            return Err(ServiceError::invalid(format!(
+                "order_by.start_from must be a number or an RFC 3339 datetime, got {v}"
+            )))
+        }
+    };
+    Ok(st::ScrollOrder {
+        key: o.key.clone(),
+        desc: o.direction == Some(crate::api_query::Direction::Desc),
+        start_from,
+    })
 }
 
 fn update_out(r: st::UpdateResult) -> api::UpdateResult {
@@ -184,7 +222,79 @@ fn schema_in(t: api::PayloadSchemaType) -> st::PayloadSchemaType {
         api::PayloadSchemaType::Float => st::PayloadSchemaType::Float,
         api::PayloadSchemaType::Bool => st::PayloadSchemaType::Bool,
         api::PayloadSchemaType::Datetime => st::PayloadSchemaType::Datetime,
+        api::PayloadSchemaType::Text => st::PayloadSchemaType::Text,
+        api::PayloadSchemaType::Uuid => st::PayloadSchemaType::Uuid,
     }
+}
+
+/// A text index's wire parameters as storage's (unknown tokenizers and stopword shapes: 400).
+fn text_params_in(t: &api::TextIndexParams) -> ServiceResult<st::text_index::TextIndexParams> {
+    use st::text_index::{Stopwords, Tokenizer};
+    let tokenizer = match t.tokenizer.as_deref() {
+        None | Some("word") => Tokenizer::Word,
+        Some("whitespace") => Tokenizer::Whitespace,
+        Some("prefix") => Tokenizer::Prefix,
+        Some("multilingual") => Tokenizer::Multilingual,
+        Some(other) => {
+            return Err(ServiceError::invalid(format!(
+                "text index: unknown tokenizer {other:?}; use word, whitespace, prefix or multilingual"
+            )))
+        }
+    };
+    let bad_stopwords = || {
+        ServiceError::invalid(
+            "text index: stopwords is a language name (\"english\") or {\"languages\": [..], \"custom\": [..]}",
+        )
+    };
+    let stopwords = match &t.stopwords {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(lang)) => {
+            Some(Stopwords { languages: vec![lang.clone()], custom: vec![] })
+        }
+        Some(v @ serde_json::Value::Object(_)) => {
+            Some(serde_json::from_value::<Stopwords>(v.clone()).map_err(|_| bad_stopwords())?)
+        }
+        Some(_) => return Err(bad_stopwords()),
+    };
+    let p = st::text_index::TextIndexParams {
+        tokenizer,
+        lowercase: t.lowercase,
+        min_token_len: t.min_token_len,
+        max_token_len: t.max_token_len,
+        stopwords,
+        phrase_matching: t.phrase_matching,
+    };
+    p.analyzer()?;
+    Ok(p)
+}
+
+/// A text index's parameters in Qdrant's `TextIndexParams` shape.
+fn text_params_out(t: &st::text_index::TextIndexParams) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("type".into(), "text".into());
+    let tok = match t.tokenizer {
+        st::text_index::Tokenizer::Word => "word",
+        st::text_index::Tokenizer::Whitespace => "whitespace",
+        st::text_index::Tokenizer::Prefix => "prefix",
+        st::text_index::Tokenizer::Multilingual => "multilingual",
+    };
+    m.insert("tokenizer".into(), tok.into());
+    if let Some(x) = t.min_token_len {
+        m.insert("min_token_len".into(), x.into());
+    }
+    if let Some(x) = t.max_token_len {
+        m.insert("max_token_len".into(), x.into());
+    }
+    if let Some(x) = t.lowercase {
+        m.insert("lowercase".into(), x.into());
+    }
+    if let Some(x) = t.phrase_matching {
+        m.insert("phrase_matching".into(), x.into());
+    }
+    if let Some(sw) = &t.stopwords {
+        m.insert("stopwords".into(), serde_json::json!({"languages": sw.languages, "custom": sw.custom}));
+    }
+    serde_json::Value::Object(m)
 }
 
 fn schema_out(t: st::PayloadSchemaType) -> api::PayloadSchemaType {
@@ -194,6 +304,8 @@ fn schema_out(t: st::PayloadSchemaType) -> api::PayloadSchemaType {
         st::PayloadSchemaType::Float => api::PayloadSchemaType::Float,
         st::PayloadSchemaType::Bool => api::PayloadSchemaType::Bool,
         st::PayloadSchemaType::Datetime => api::PayloadSchemaType::Datetime,
+        st::PayloadSchemaType::Text => api::PayloadSchemaType::Text,
+        st::PayloadSchemaType::Uuid => api::PayloadSchemaType::Uuid,
     }
 }
 
@@ -832,7 +944,10 @@ fn collection_info_out(i: st::CollectionInfo) -> api::CollectionInfo {
         payload_schema: i
             .payload_schema
             .into_iter()
-            .map(|(k, v)| (k, api::PayloadIndexInfo { data_type: schema_out(v.data_type), points: v.points }))
+            .map(|(k, v)| {
+                let params = v.text.as_ref().map(text_params_out);
+                (k, api::PayloadIndexInfo { data_type: schema_out(v.data_type), params, points: v.points })
+            })
             .collect(),
         grove_settings_without_effect: settings_without_effect(c),
         grove_vectors: i
@@ -1039,8 +1154,12 @@ impl Service {
             return Err(ServiceError::invalid("field_name is empty"));
         }
         let schema = schema_in(req.field_schema.kind());
+        let text = match req.field_schema.text() {
+            Some(t) => Some(text_params_in(t)?),
+            None => None,
+        };
         self.run_blocking(Op::CreateFieldIndex, move |s| {
-            Ok(update_out(s.create_field_index(&name, &req.field_name, schema)?))
+            Ok(update_out(s.create_field_index_with(&name, &req.field_name, schema, text)?))
         })
         .await
     }
@@ -1057,9 +1176,27 @@ impl Service {
         &self,
         name: String,
         points: Vec<api::PointStruct>,
+        wait: bool,
+    ) -> ServiceResult<api::UpdateResult> {
+        self.upsert_with(name, points, wait, api::UpsertConditions::default()).await
+    }
+
+    /// [`Self::upsert`] with `update_mode` and `update_filter` (points they skip are left
+    /// as they are; see `Storage::upsert_conditional`).
+    pub async fn upsert_with(
+        &self,
+        name: String,
+        points: Vec<api::PointStruct>,
         _wait: bool,
+        cond: api::UpsertConditions,
     ) -> ServiceResult<api::UpdateResult> {
         check_points(points.len(), self.limits())?;
+        let update_filter = filter_in(cond.filter, self.limits())?;
+        let mode = match cond.mode {
+            api::UpdateMode::Upsert => st::UpdateMode::Upsert,
+            api::UpdateMode::InsertOnly => st::UpdateMode::InsertOnly,
+            api::UpdateMode::UpdateOnly => st::UpdateMode::UpdateOnly,
+        };
         if points.is_empty() {
             return Err(ServiceError::invalid("no points to upsert"));
         }
@@ -1076,7 +1213,14 @@ impl Service {
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
-        self.run_blocking(Op::Upsert, move |s| Ok(update_out(s.upsert_named(&name, points)?))).await
+        self.run_blocking(Op::Upsert, move |s| {
+            Ok(update_out(if mode == st::UpdateMode::Upsert && update_filter.is_none() {
+                s.upsert_named(&name, points)?
+            } else {
+                s.upsert_conditional(&name, points, mode, update_filter.as_ref())?
+            }))
+        })
+        .await
     }
 
     /// `PUT /collections/{name}/points/vectors`: sets some vectors of existing points.
@@ -1089,6 +1233,7 @@ impl Service {
         if req.points.is_empty() {
             return Err(ServiceError::invalid("points: give at least one point"));
         }
+        let update_filter = filter_in(req.update_filter, self.limits())?;
         let updates = req
             .points
             .into_iter()
@@ -1098,6 +1243,36 @@ impl Service {
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         self.run_blocking(Op::UpdateVectors, move |s| {
+            let updates = match update_filter {
+                None => updates,
+                Some(f) => {
+                    // The points among these that match the filter (a point that does not, or
+                    // no longer exists, is left out rather than failing the request).
+                    let ids: Vec<st::PointId> = updates.iter().map(|(id, _, _, _)| *id).collect();
+                    let req = st::ScrollRequest {
+                        filter: Some(st::Filter::must(vec![
+                            st::Condition::Filter(f),
+                            st::Condition::HasId { has_id: ids.clone() },
+                        ])),
+                        limit: ids.len().max(1),
+                        offset: None,
+                        with_payload: Some(st::WithPayload::All(false)),
+                        with_vector: false,
+                        order_by: None,
+                    };
+                    let keep: std::collections::HashSet<st::PointId> =
+                        s.scroll(&name, &req)?.points.into_iter().map(|r| r.id).collect();
+                    let kept: Vec<_> = updates.into_iter().filter(|(id, _, _, _)| keep.contains(id)).collect();
+                    if kept.is_empty() {
+                        // Nothing matched: nothing is written, so no operation is numbered.
+                        return Ok(api::UpdateResult {
+                            operation_id: 0,
+                            status: api::UpdateStatus::Completed,
+                        });
+                    }
+                    kept
+                }
+            };
             Ok(update_out(s.update_vectors_with_multi(&name, updates)?))
         })
         .await
@@ -1147,10 +1322,17 @@ impl Service {
         check_points(req.ids.len(), self.limits())?;
         let ids = ids_in(req.ids)?;
         let with_payload = req.with_payload.unwrap_or(api::WithPayload::Enable(true));
-        let with_vector = req.with_vector.unwrap_or(false);
+        let with_vector = req.with_vector.unwrap_or(api::WithVector::Enable(false));
         self.run_read(Op::GetPoints, move |s, _| {
-            let records = s.get_points(&name, &ids, &with_payload_in(&with_payload), with_vector)?;
-            Ok(records.into_iter().map(|r| record_out(r, &with_payload)).collect())
+            let records = s.get_points(&name, &ids, &with_payload_in(&with_payload), with_vector.wanted())?;
+            Ok(records
+                .into_iter()
+                .map(|r| {
+                    let mut rec = record_out(r, &with_payload);
+                    rec.vector = with_vector.select(rec.vector);
+                    rec
+                })
+                .collect())
         })
         .await
     }
@@ -1176,11 +1358,12 @@ impl Service {
     ) -> ServiceResult<api::UpdateResult> {
         let sel = points_or_filter(req.points, req.filter, self.limits())?;
         let payload = req.payload;
+        let key = req.key.filter(|k| !k.is_empty());
         self.run_blocking(Op::SetPayload, move |s| {
-            let r = if overwrite {
-                s.overwrite_payload(&name, payload, &sel)?
-            } else {
-                s.set_payload(&name, payload, &sel)?
+            let r = match (&key, overwrite) {
+                (Some(k), _) => s.set_payload_at(&name, k, payload, &sel, overwrite)?,
+                (None, true) => s.overwrite_payload(&name, payload, &sel)?,
+                (None, false) => s.set_payload(&name, payload, &sel)?,
             };
             Ok(update_out(r))
         })
@@ -1311,17 +1494,36 @@ impl Service {
             )));
         }
         let with_payload = req.with_payload.unwrap_or(api::WithPayload::Enable(true));
+        let with_vector = req.with_vector.unwrap_or(api::WithVector::Enable(false));
+        let order_by = match req.order_by {
+            None => None,
+            Some(o) => Some(scroll_order_in(&o.full())?),
+        };
         let request = st::ScrollRequest {
             filter: filter_in(req.filter, self.limits())?,
             limit,
             offset: req.offset.map(id_in).transpose()?,
             with_payload: Some(with_payload_in(&with_payload)),
-            with_vector: req.with_vector.unwrap_or(false),
+            with_vector: with_vector.wanted(),
+            order_by,
         };
         self.run_read(Op::Scroll, move |s, _| {
             let r = s.scroll(&name, &request)?;
+            let mut values = r.order_values.map(|v| v.into_iter());
             Ok(api::ScrollResult {
-                points: r.points.into_iter().map(|p| record_out(p, &with_payload)).collect(),
+                points: r
+                    .points
+                    .into_iter()
+                    .map(|p| {
+                        let mut rec = record_out(p, &with_payload);
+                        rec.vector = with_vector.select(rec.vector);
+                        rec.order_value = values.as_mut().and_then(Iterator::next).map(|v| match v {
+                            st::OrderValue::Int(i) => serde_json::Value::from(i),
+                            st::OrderValue::Float(f) => serde_json::Value::from(f),
+                        });
+                        rec
+                    })
+                    .collect(),
                 next_page_offset: r.next_page_offset.map(id_out),
             })
         })

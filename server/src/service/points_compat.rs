@@ -192,6 +192,7 @@ fn exact_scan(
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(false)),
                 with_vector: true,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -606,6 +607,7 @@ fn matrix_on(
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(false)),
                 with_vector: false,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -671,12 +673,15 @@ fn facet_on(
     let indexed = info.payload_schema.get(&req.key).map(|i| i.data_type);
     match indexed {
         Some(
-            st::PayloadSchemaType::Keyword | st::PayloadSchemaType::Integer | st::PayloadSchemaType::Bool,
+            st::PayloadSchemaType::Keyword
+            | st::PayloadSchemaType::Integer
+            | st::PayloadSchemaType::Bool
+            | st::PayloadSchemaType::Uuid,
         ) => {}
         _ => {
             return Err(ServiceError::invalid(format!(
                 "Bad request: Index required but not found for \"{}\" of one of the following types: \
-                 [keyword, integer, bool]. Help: Create an index for this key or use a different filter.",
+                 [keyword, integer, bool, uuid]. Help: Create an index for this key or use a different filter.",
                 req.key
             )))
         }
@@ -697,6 +702,7 @@ fn facet_on(
                 offset: offset.take(),
                 with_payload: Some(st::WithPayload::All(true)),
                 with_vector: false,
+                order_by: None,
             },
         )?;
         for r in page.points {
@@ -747,7 +753,7 @@ impl Service {
         let req = api::GetPoints {
             ids: vec![id.clone()],
             with_payload: Some(WithPayload::Enable(true)),
-            with_vector: Some(true),
+            with_vector: Some(api::WithVector::Enable(true)),
         };
         self.get_points(name, req)
             .await?
@@ -770,10 +776,13 @@ impl Service {
         for (i, op) in ops.into_iter().enumerate() {
             let n = name.clone();
             let r = match op {
-                c::UpdateOperation::Upsert(body) => match body.into_points() {
-                    Ok(points) => self.upsert(n, points, wait).await,
-                    Err(m) => Err(ServiceError::InvalidArgument(m)),
-                },
+                c::UpdateOperation::Upsert(mut body) => {
+                    let cond = body.take_conditions();
+                    match body.into_points() {
+                        Ok(points) => self.upsert_with(n, points, wait, cond).await,
+                        Err(m) => Err(ServiceError::InvalidArgument(m)),
+                    }
+                }
                 c::UpdateOperation::Delete(sel) => self.delete_points(n, sel, wait).await,
                 c::UpdateOperation::SetPayload(p) => self.set_payload(n, p, false, wait).await,
                 c::UpdateOperation::OverwritePayload(p) => self.set_payload(n, p, true, wait).await,

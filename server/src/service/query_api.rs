@@ -451,6 +451,7 @@ impl StoreLeaf<'_> {
                     offset: offset.take(),
                     with_payload: Some(wp.clone()),
                     with_vector: vectors,
+                    order_by: None,
                 },
             )?;
             for r in page.points {
@@ -563,7 +564,13 @@ impl StoreLeaf<'_> {
         let integer = match info.payload_schema.get(&o.key).map(|i| i.data_type) {
             Some(st::PayloadSchemaType::Integer) => true,
             Some(st::PayloadSchemaType::Float | st::PayloadSchemaType::Datetime) => false,
-            Some(st::PayloadSchemaType::Keyword | st::PayloadSchemaType::Bool) | None => {
+            Some(
+                st::PayloadSchemaType::Keyword
+                | st::PayloadSchemaType::Bool
+                | st::PayloadSchemaType::Text
+                | st::PayloadSchemaType::Uuid,
+            )
+            | None => {
                 return Err(ServiceError::invalid(format!(
                     "Bad request: No range index for `order_by` key: `{}`. Please create one to use \
                      `order_by`: an integer, float or datetime payload index",
@@ -677,6 +684,7 @@ impl StoreLeaf<'_> {
                 offset: None,
                 with_payload: Some(st::WithPayload::All(false)),
                 with_vector: false,
+                order_by: None,
             },
         )?;
         Ok(LeafOut {
@@ -816,7 +824,14 @@ impl Service {
                 })
                 .collect();
             let records = self
-                .get_points(coll, api::GetPoints { ids, with_payload: Some(wp), with_vector: Some(wv) })
+                .get_points(
+                    coll,
+                    api::GetPoints {
+                        ids,
+                        with_payload: Some(wp),
+                        with_vector: Some(api::WithVector::Enable(wv)),
+                    },
+                )
                 .await?;
             let by_id: HashMap<api::PointId, api::Record> =
                 records.into_iter().map(|r| (r.id.clone(), r)).collect();

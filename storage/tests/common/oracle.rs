@@ -9,9 +9,9 @@
 //!
 //! - `must`: all hold; `should`: at least one holds when the list is non-empty; `must_not`: none
 //!   holds; `min_should {conditions, min_count}`: at least `min_count` hold. An empty filter holds.
-//! - A key `a.b.c` walks objects; an array met on the way is walked element by element; `x[]`
-//!   means the same as `x`. The values of a key are what the walk ends on, with a final array
-//!   spread into its elements.
+//! - A key `a.b.c` walks objects; an array met on the way is walked element by element only
+//!   when its segment ends in `[]` (`x[].y`; `x.y` over an array `x` yields nothing). The values
+//!   of a key are what the walk ends on, with a final array spread into its elements.
 //! - `match.value`: some value is equal, with the same JSON type (string, integer, bool; a float
 //!   such as 1.0 is not the integer 1). `match.any`: some value equals some list entry.
 //!   `match.except`: there is a non-null value and no value equals a list entry.
@@ -111,16 +111,20 @@ fn same(x: &Value, v: &Value) -> bool {
 
 /// The values a key yields (see the module docs).
 pub fn values<'a>(payload: &'a Map<String, Value>, key: &str) -> Vec<&'a Value> {
-    let parts: Vec<&str> = key.split('.').map(|p| p.trim_end_matches("[]")).collect();
-    let mut at: Vec<&'a Value> = match payload.get(parts[0]) {
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut at: Vec<&'a Value> = match payload.get(parts[0].trim_end_matches("[]")) {
         Some(v) => vec![v],
         None => return Vec::new(),
     };
-    for part in &parts[1..] {
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        let part = &part.trim_end_matches("[]");
+        // An array on the way is only walked when the previous segment ends in `[]`.
+        let walk = parts[i - 1].ends_with("[]");
         let mut next = Vec::new();
         for v in at {
             let items: Vec<&Value> = match v {
-                Value::Array(a) => a.iter().collect(),
+                Value::Array(a) if walk => a.iter().collect(),
+                Value::Array(_) => Vec::new(),
                 other => vec![other],
             };
             for item in items {

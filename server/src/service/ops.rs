@@ -1262,7 +1262,8 @@ impl Service {
                     };
                     let keep: std::collections::HashSet<st::PointId> =
                         s.scroll(&name, &req)?.points.into_iter().map(|r| r.id).collect();
-                    let kept: Vec<_> = updates.into_iter().filter(|(id, _, _, _)| keep.contains(id)).collect();
+                    let kept: Vec<_> =
+                        updates.into_iter().filter(|(id, _, _, _)| keep.contains(id)).collect();
                     if kept.is_empty() {
                         // Nothing matched: nothing is written, so no operation is numbered.
                         return Ok(api::UpdateResult {

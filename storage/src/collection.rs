@@ -1837,6 +1837,37 @@ impl Collection {
         self.records(&st, &internal, with_payload, with_vector)
     }
 
+    /// The ranked hits of a search as the request returns them: `req.offset` skipped, internal
+    /// ids mapped to external ones (a hit whose point is gone is dropped), payload and vectors
+    /// read as `req` asks. Takes the state guard and releases it once the records are read, so
+    /// the dense, sparse and multi-vector paths share one tail.
+    fn scored_points(
+        &self,
+        st: parking_lot::RwLockReadGuard<'_, State>,
+        hits: impl Iterator<Item = (u32, f32)>,
+        req: &QueryRequest,
+    ) -> Result<Vec<ScoredPoint>> {
+        let hits: Vec<(PointId, u32, f32)> =
+            hits.skip(req.offset).filter_map(|(id, score)| st.ext_of(id).map(|e| (e, id, score))).collect();
+        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
+        let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
+        let recs = self.records(&st, &ids, &wp, req.with_vector)?;
+        drop(st);
+        Ok(recs
+            .into_iter()
+            .zip(&hits)
+            .map(|(r, (_, _, score))| ScoredPoint {
+                id: r.id,
+                score: *score,
+                payload: r.payload,
+                vector: r.vector,
+                vectors: r.vectors,
+                sparse: r.sparse,
+                multi: r.multi,
+            })
+            .collect())
+    }
+
     /// Records of points of the state `st` (the caller holds `state` for reading, so the
     /// payloads read belong to the same batch as the ids).
     fn records(
@@ -2072,29 +2103,8 @@ impl Collection {
             }
             None => engine.search_stoppable(&req.vector, bitmap.as_ref(), &params, stop)?,
         };
-        let hits: Vec<(PointId, u32, f32)> = out
-            .hits
-            .iter()
-            .skip(req.offset)
-            .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, metric.score(n.dist))))
-            .collect();
-        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
-        let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
-        let recs = self.records(&st, &ids, &wp, req.with_vector)?;
-        drop(st);
-        let points = recs
-            .into_iter()
-            .zip(&hits)
-            .map(|(r, (_, _, score))| ScoredPoint {
-                id: r.id,
-                score: *score,
-                payload: r.payload,
-                vector: r.vector,
-                vectors: r.vectors,
-                sparse: r.sparse,
-                multi: r.multi,
-            })
-            .collect();
+        let hits = out.hits.iter().map(|n| (n.id, metric.score(n.dist)));
+        let points = self.scored_points(st, hits, req)?;
         let explain = req.explain.then_some(QueryExplain {
             search: out.explain,
             filter: fex,

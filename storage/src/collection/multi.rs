@@ -217,29 +217,8 @@ impl Collection {
             ..MultiSearchParams::default()
         };
         let out = field.search(&engine, &query, bitmap.as_ref(), &params, stop)?;
-        let hits: Vec<(PointId, u32, f32)> = out
-            .hits
-            .iter()
-            .skip(req.offset)
-            .filter_map(|n| st.ext_of(n.id).map(|e| (e, n.id, user_score(euclid, -n.dist))))
-            .collect();
-        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
-        let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
-        let recs = self.records(&st, &ids, &wp, req.with_vector)?;
-        drop(st);
-        let points = recs
-            .into_iter()
-            .zip(&hits)
-            .map(|(r, (_, _, score))| ScoredPoint {
-                id: r.id,
-                score: *score,
-                payload: r.payload,
-                vector: r.vector,
-                vectors: r.vectors,
-                sparse: r.sparse,
-                multi: r.multi,
-            })
-            .collect();
+        let hits = out.hits.iter().map(|n| (n.id, user_score(euclid, -n.dist)));
+        let points = self.scored_points(st, hits, req)?;
         let explain = req.explain.then(|| QueryExplain {
             search: out.explain.clone(),
             filter: fex,

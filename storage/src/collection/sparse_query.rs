@@ -63,29 +63,8 @@ impl Collection {
             },
         };
         let out = self.sparse.search(using, &query, bitmap.as_ref(), &params, stop)?;
-        let hits: Vec<(PointId, u32, f32)> = out
-            .hits
-            .iter()
-            .skip(req.offset)
-            .filter_map(|h| st.ext_of(h.id).map(|e| (e, h.id, h.score)))
-            .collect();
-        let wp = req.with_payload.clone().unwrap_or(WithPayload::All(false));
-        let ids: Vec<(PointId, u32)> = hits.iter().map(|(e, i, _)| (*e, *i)).collect();
-        let recs = self.records(&st, &ids, &wp, req.with_vector)?;
-        drop(st);
-        let points = recs
-            .into_iter()
-            .zip(&hits)
-            .map(|(r, (_, _, score))| ScoredPoint {
-                id: r.id,
-                score: *score,
-                payload: r.payload,
-                vector: r.vector,
-                vectors: r.vectors,
-                sparse: r.sparse,
-                multi: r.multi,
-            })
-            .collect();
+        let hits = out.hits.iter().map(|h| (h.id, h.score));
+        let points = self.scored_points(st, hits, req)?;
         let explain = req.explain.then(|| {
             let sx = &out.explain;
             QueryExplain {

@@ -27,6 +27,8 @@ class PayloadSchemaType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PAYLOAD_SCHEMA_TYPE_FLOAT: _ClassVar[PayloadSchemaType]
     PAYLOAD_SCHEMA_TYPE_BOOL: _ClassVar[PayloadSchemaType]
     PAYLOAD_SCHEMA_TYPE_DATETIME: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_TEXT: _ClassVar[PayloadSchemaType]
+    PAYLOAD_SCHEMA_TYPE_UUID: _ClassVar[PayloadSchemaType]
 DISTANCE_UNSPECIFIED: Distance
 DISTANCE_COSINE: Distance
 DISTANCE_DOT: Distance
@@ -39,6 +41,8 @@ PAYLOAD_SCHEMA_TYPE_INTEGER: PayloadSchemaType
 PAYLOAD_SCHEMA_TYPE_FLOAT: PayloadSchemaType
 PAYLOAD_SCHEMA_TYPE_BOOL: PayloadSchemaType
 PAYLOAD_SCHEMA_TYPE_DATETIME: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_TEXT: PayloadSchemaType
+PAYLOAD_SCHEMA_TYPE_UUID: PayloadSchemaType
 
 class HnswConfig(_message.Message):
     __slots__ = ("m", "ef_construction", "gamma", "m_beta")
@@ -53,16 +57,18 @@ class HnswConfig(_message.Message):
     def __init__(self, m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., gamma: _Optional[int] = ..., m_beta: _Optional[int] = ...) -> None: ...
 
 class VectorParams(_message.Message):
-    __slots__ = ("size", "distance", "hnsw_config", "on_disk")
+    __slots__ = ("size", "distance", "hnsw_config", "on_disk", "multivector")
     SIZE_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
     HNSW_CONFIG_FIELD_NUMBER: _ClassVar[int]
     ON_DISK_FIELD_NUMBER: _ClassVar[int]
+    MULTIVECTOR_FIELD_NUMBER: _ClassVar[int]
     size: int
     distance: Distance
     hnsw_config: HnswConfig
     on_disk: bool
-    def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., on_disk: _Optional[bool] = ...) -> None: ...
+    multivector: bool
+    def __init__(self, size: _Optional[int] = ..., distance: _Optional[_Union[Distance, str]] = ..., hnsw_config: _Optional[_Union[HnswConfig, _Mapping]] = ..., on_disk: _Optional[bool] = ..., multivector: _Optional[bool] = ...) -> None: ...
 
 class MatryoshkaConfig(_message.Message):
     __slots__ = ("dims", "renormalise", "dtype", "graph", "pca", "pca_sample", "pca_min_points")

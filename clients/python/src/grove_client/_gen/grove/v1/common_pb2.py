@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15grove/v1/common.proto\x12\x08grove.v1\"0\n\x07PointId\x12\r\n\x03num\x18\x01 \x01(\x04H\x00\x12\x0e\n\x04uuid\x18\x02 \x01(\tH\x00\x42\x06\n\x04kind\"\xee\x01\n\x05Value\x12)\n\nnull_value\x18\x01 \x01(\x0e\x32\x13.grove.v1.NullValueH\x00\x12\x16\n\x0c\x64ouble_value\x18\x02 \x01(\x01H\x00\x12\x17\n\rinteger_value\x18\x03 \x01(\x03H\x00\x12\x16\n\x0cstring_value\x18\x04 \x01(\tH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x12(\n\x0cstruct_value\x18\x06 \x01(\x0b\x32\x10.grove.v1.StructH\x00\x12)\n\nlist_value\x18\x07 \x01(\x0b\x32\x13.grove.v1.ListValueH\x00\x42\x06\n\x04kind\"v\n\x06Struct\x12,\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x1c.grove.v1.Struct.FieldsEntry\x1a>\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05value\x18\x02 \x01(\x0b\x32\x0f.grove.v1.Value:\x02\x38\x01\",\n\tListValue\x12\x1f\n\x06values\x18\x01 \x03(\x0b\x32\x0f.grove.v1.Value\"\x16\n\x06Vector\x12\x0c\n\x04\x64\x61ta\x18\x01 \x03(\x02\"/\n\x0cSparseVector\x12\x0f\n\x07indices\x18\x01 \x03(\r\x12\x0e\n\x06values\x18\x02 \x03(\x02\"w\n\x06\x46ilter\x12!\n\x04must\x18\x01 \x03(\x0b\x32\x13.grove.v1.Condition\x12#\n\x06should\x18\x02 \x03(\x0b\x32\x13.grove.v1.Condition\x12%\n\x08must_not\x18\x03 \x03(\x0b\x32\x13.grove.v1.Condition\"\xec\x01\n\tCondition\x12)\n\x05\x66ield\x18\x01 \x01(\x0b\x32\x18.grove.v1.FieldConditionH\x00\x12.\n\x08is_empty\x18\x02 \x01(\x0b\x32\x1a.grove.v1.IsEmptyConditionH\x00\x12,\n\x07is_null\x18\x03 \x01(\x0b\x32\x19.grove.v1.IsNullConditionH\x00\x12*\n\x06has_id\x18\x04 \x01(\x0b\x32\x18.grove.v1.HasIdConditionH\x00\x12\"\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x10.grove.v1.FilterH\x00\x42\x06\n\x04kind\"\xbb\x01\n\x0e\x46ieldCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05match\x18\x02 \x01(\x0b\x32\x0f.grove.v1.Match\x12\x1e\n\x05range\x18\x03 \x01(\x0b\x32\x0f.grove.v1.Range\x12/\n\x0e\x64\x61tetime_range\x18\x04 \x01(\x0b\x32\x17.grove.v1.DatetimeRange\x12+\n\x0cvalues_count\x18\x05 \x01(\x0b\x32\x15.grove.v1.ValuesCount\"\x94\x02\n\x05Match\x12\x11\n\x07keyword\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x03H\x00\x12\x11\n\x07\x62oolean\x18\x03 \x01(\x08H\x00\x12-\n\x08keywords\x18\x04 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12.\n\x08integers\x18\x05 \x01(\x0b\x32\x1a.grove.v1.RepeatedIntegersH\x00\x12\x34\n\x0f\x65xcept_keywords\x18\x06 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12\x35\n\x0f\x65xcept_integers\x18\x07 \x01(\x0b\x32\x1a.grove.v1.RepeatedIntegersH\x00\x42\x06\n\x04kind\"\"\n\x0fRepeatedStrings\x12\x0f\n\x07strings\x18\x01 \x03(\t\"$\n\x10RepeatedIntegers\x12\x10\n\x08integers\x18\x01 \x03(\x03\"k\n\x05Range\x12\x0f\n\x02lt\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\x01H\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"s\n\rDatetimeRange\x12\x0f\n\x02lt\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\tH\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"q\n\x0bValuesCount\x12\x0f\n\x02lt\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\x04H\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\x04H\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\x04H\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"\x1f\n\x10IsEmptyCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\"\x1e\n\x0fIsNullCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\"3\n\x0eHasIdCondition\x12!\n\x06has_id\x18\x01 \x03(\x0b\x32\x11.grove.v1.PointId\"\x8b\x01\n\x13WithPayloadSelector\x12\x10\n\x06\x65nable\x18\x01 \x01(\x08H\x00\x12,\n\x07include\x18\x02 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12,\n\x07\x65xclude\x18\x03 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x42\x06\n\x04kind*\x1b\n\tNullValue\x12\x0e\n\nNULL_VALUE\x10\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15grove/v1/common.proto\x12\x08grove.v1\"0\n\x07PointId\x12\r\n\x03num\x18\x01 \x01(\x04H\x00\x12\x0e\n\x04uuid\x18\x02 \x01(\tH\x00\x42\x06\n\x04kind\"\xee\x01\n\x05Value\x12)\n\nnull_value\x18\x01 \x01(\x0e\x32\x13.grove.v1.NullValueH\x00\x12\x16\n\x0c\x64ouble_value\x18\x02 \x01(\x01H\x00\x12\x17\n\rinteger_value\x18\x03 \x01(\x03H\x00\x12\x16\n\x0cstring_value\x18\x04 \x01(\tH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x12(\n\x0cstruct_value\x18\x06 \x01(\x0b\x32\x10.grove.v1.StructH\x00\x12)\n\nlist_value\x18\x07 \x01(\x0b\x32\x13.grove.v1.ListValueH\x00\x42\x06\n\x04kind\"v\n\x06Struct\x12,\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x1c.grove.v1.Struct.FieldsEntry\x1a>\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05value\x18\x02 \x01(\x0b\x32\x0f.grove.v1.Value:\x02\x38\x01\",\n\tListValue\x12\x1f\n\x06values\x18\x01 \x03(\x0b\x32\x0f.grove.v1.Value\"\x16\n\x06Vector\x12\x0c\n\x04\x64\x61ta\x18\x01 \x03(\x02\"-\n\x0bMultiVector\x12\x1e\n\x04rows\x18\x01 \x03(\x0b\x32\x10.grove.v1.Vector\"/\n\x0cSparseVector\x12\x0f\n\x07indices\x18\x01 \x03(\r\x12\x0e\n\x06values\x18\x02 \x03(\x02\"w\n\x06\x46ilter\x12!\n\x04must\x18\x01 \x03(\x0b\x32\x13.grove.v1.Condition\x12#\n\x06should\x18\x02 \x03(\x0b\x32\x13.grove.v1.Condition\x12%\n\x08must_not\x18\x03 \x03(\x0b\x32\x13.grove.v1.Condition\"\xec\x01\n\tCondition\x12)\n\x05\x66ield\x18\x01 \x01(\x0b\x32\x18.grove.v1.FieldConditionH\x00\x12.\n\x08is_empty\x18\x02 \x01(\x0b\x32\x1a.grove.v1.IsEmptyConditionH\x00\x12,\n\x07is_null\x18\x03 \x01(\x0b\x32\x19.grove.v1.IsNullConditionH\x00\x12*\n\x06has_id\x18\x04 \x01(\x0b\x32\x18.grove.v1.HasIdConditionH\x00\x12\"\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x10.grove.v1.FilterH\x00\x42\x06\n\x04kind\"\xbb\x01\n\x0e\x46ieldCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05match\x18\x02 \x01(\x0b\x32\x0f.grove.v1.Match\x12\x1e\n\x05range\x18\x03 \x01(\x0b\x32\x0f.grove.v1.Range\x12/\n\x0e\x64\x61tetime_range\x18\x04 \x01(\x0b\x32\x17.grove.v1.DatetimeRange\x12+\n\x0cvalues_count\x18\x05 \x01(\x0b\x32\x15.grove.v1.ValuesCount\"\x94\x02\n\x05Match\x12\x11\n\x07keyword\x18\x01 \x01(\tH\x00\x12\x11\n\x07integer\x18\x02 \x01(\x03H\x00\x12\x11\n\x07\x62oolean\x18\x03 \x01(\x08H\x00\x12-\n\x08keywords\x18\x04 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12.\n\x08integers\x18\x05 \x01(\x0b\x32\x1a.grove.v1.RepeatedIntegersH\x00\x12\x34\n\x0f\x65xcept_keywords\x18\x06 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12\x35\n\x0f\x65xcept_integers\x18\x07 \x01(\x0b\x32\x1a.grove.v1.RepeatedIntegersH\x00\x42\x06\n\x04kind\"\"\n\x0fRepeatedStrings\x12\x0f\n\x07strings\x18\x01 \x03(\t\"$\n\x10RepeatedIntegers\x12\x10\n\x08integers\x18\x01 \x03(\x03\"k\n\x05Range\x12\x0f\n\x02lt\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\x01H\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"s\n\rDatetimeRange\x12\x0f\n\x02lt\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\tH\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"q\n\x0bValuesCount\x12\x0f\n\x02lt\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\x0f\n\x02gt\x18\x02 \x01(\x04H\x01\x88\x01\x01\x12\x10\n\x03gte\x18\x03 \x01(\x04H\x02\x88\x01\x01\x12\x10\n\x03lte\x18\x04 \x01(\x04H\x03\x88\x01\x01\x42\x05\n\x03_ltB\x05\n\x03_gtB\x06\n\x04_gteB\x06\n\x04_lte\"\x1f\n\x10IsEmptyCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\"\x1e\n\x0fIsNullCondition\x12\x0b\n\x03key\x18\x01 \x01(\t\"3\n\x0eHasIdCondition\x12!\n\x06has_id\x18\x01 \x03(\x0b\x32\x11.grove.v1.PointId\"\x8b\x01\n\x13WithPayloadSelector\x12\x10\n\x06\x65nable\x18\x01 \x01(\x08H\x00\x12,\n\x07include\x18\x02 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x12,\n\x07\x65xclude\x18\x03 \x01(\x0b\x32\x19.grove.v1.RepeatedStringsH\x00\x42\x06\n\x04kind*\x1b\n\tNullValue\x12\x0e\n\nNULL_VALUE\x10\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STRUCT_FIELDSENTRY']._loaded_options = None
   _globals['_STRUCT_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_NULLVALUE']._serialized_start=2069
-  _globals['_NULLVALUE']._serialized_end=2096
+  _globals['_NULLVALUE']._serialized_start=2116
+  _globals['_NULLVALUE']._serialized_end=2143
   _globals['_POINTID']._serialized_start=35
   _globals['_POINTID']._serialized_end=83
   _globals['_VALUE']._serialized_start=86
@@ -47,32 +47,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTVALUE']._serialized_end=490
   _globals['_VECTOR']._serialized_start=492
   _globals['_VECTOR']._serialized_end=514
-  _globals['_SPARSEVECTOR']._serialized_start=516
-  _globals['_SPARSEVECTOR']._serialized_end=563
-  _globals['_FILTER']._serialized_start=565
-  _globals['_FILTER']._serialized_end=684
-  _globals['_CONDITION']._serialized_start=687
-  _globals['_CONDITION']._serialized_end=923
-  _globals['_FIELDCONDITION']._serialized_start=926
-  _globals['_FIELDCONDITION']._serialized_end=1113
-  _globals['_MATCH']._serialized_start=1116
-  _globals['_MATCH']._serialized_end=1392
-  _globals['_REPEATEDSTRINGS']._serialized_start=1394
-  _globals['_REPEATEDSTRINGS']._serialized_end=1428
-  _globals['_REPEATEDINTEGERS']._serialized_start=1430
-  _globals['_REPEATEDINTEGERS']._serialized_end=1466
-  _globals['_RANGE']._serialized_start=1468
-  _globals['_RANGE']._serialized_end=1575
-  _globals['_DATETIMERANGE']._serialized_start=1577
-  _globals['_DATETIMERANGE']._serialized_end=1692
-  _globals['_VALUESCOUNT']._serialized_start=1694
-  _globals['_VALUESCOUNT']._serialized_end=1807
-  _globals['_ISEMPTYCONDITION']._serialized_start=1809
-  _globals['_ISEMPTYCONDITION']._serialized_end=1840
-  _globals['_ISNULLCONDITION']._serialized_start=1842
-  _globals['_ISNULLCONDITION']._serialized_end=1872
-  _globals['_HASIDCONDITION']._serialized_start=1874
-  _globals['_HASIDCONDITION']._serialized_end=1925
-  _globals['_WITHPAYLOADSELECTOR']._serialized_start=1928
-  _globals['_WITHPAYLOADSELECTOR']._serialized_end=2067
+  _globals['_MULTIVECTOR']._serialized_start=516
+  _globals['_MULTIVECTOR']._serialized_end=561
+  _globals['_SPARSEVECTOR']._serialized_start=563
+  _globals['_SPARSEVECTOR']._serialized_end=610
+  _globals['_FILTER']._serialized_start=612
+  _globals['_FILTER']._serialized_end=731
+  _globals['_CONDITION']._serialized_start=734
+  _globals['_CONDITION']._serialized_end=970
+  _globals['_FIELDCONDITION']._serialized_start=973
+  _globals['_FIELDCONDITION']._serialized_end=1160
+  _globals['_MATCH']._serialized_start=1163
+  _globals['_MATCH']._serialized_end=1439
+  _globals['_REPEATEDSTRINGS']._serialized_start=1441
+  _globals['_REPEATEDSTRINGS']._serialized_end=1475
+  _globals['_REPEATEDINTEGERS']._serialized_start=1477
+  _globals['_REPEATEDINTEGERS']._serialized_end=1513
+  _globals['_RANGE']._serialized_start=1515
+  _globals['_RANGE']._serialized_end=1622
+  _globals['_DATETIMERANGE']._serialized_start=1624
+  _globals['_DATETIMERANGE']._serialized_end=1739
+  _globals['_VALUESCOUNT']._serialized_start=1741
+  _globals['_VALUESCOUNT']._serialized_end=1854
+  _globals['_ISEMPTYCONDITION']._serialized_start=1856
+  _globals['_ISEMPTYCONDITION']._serialized_end=1887
+  _globals['_ISNULLCONDITION']._serialized_start=1889
+  _globals['_ISNULLCONDITION']._serialized_end=1919
+  _globals['_HASIDCONDITION']._serialized_start=1921
+  _globals['_HASIDCONDITION']._serialized_end=1972
+  _globals['_WITHPAYLOADSELECTOR']._serialized_start=1975
+  _globals['_WITHPAYLOADSELECTOR']._serialized_end=2114
 # @@protoc_insertion_point(module_scope)

@@ -63,6 +63,12 @@ class Vector(_message.Message):
     data: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, data: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class MultiVector(_message.Message):
+    __slots__ = ("rows",)
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[Vector]
+    def __init__(self, rows: _Optional[_Iterable[_Union[Vector, _Mapping]]] = ...) -> None: ...
+
 class SparseVector(_message.Message):
     __slots__ = ("indices", "values")
     INDICES_FIELD_NUMBER: _ClassVar[int]

@@ -20,7 +20,7 @@ STRATEGY_HNSW: Strategy
 STRATEGY_ACORN: Strategy
 
 class PointStruct(_message.Message):
-    __slots__ = ("id", "vector", "payload", "named_vectors", "sparse_vectors")
+    __slots__ = ("id", "vector", "payload", "named_vectors", "sparse_vectors", "multi_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -42,20 +42,29 @@ class PointStruct(_message.Message):
         key: str
         value: _common_pb2.SparseVector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
+    class MultiVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.MultiVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.MultiVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    MULTI_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     vector: _common_pb2.Vector
     payload: _containers.MessageMap[str, _common_pb2.Value]
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
     sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
+    multi_vectors: _containers.MessageMap[str, _common_pb2.MultiVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ..., multi_vectors: _Optional[_Mapping[str, _common_pb2.MultiVector]] = ...) -> None: ...
 
 class RetrievedPoint(_message.Message):
-    __slots__ = ("id", "payload", "vector", "named_vectors", "sparse_vectors")
+    __slots__ = ("id", "payload", "vector", "named_vectors", "sparse_vectors", "multi_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -77,20 +86,29 @@ class RetrievedPoint(_message.Message):
         key: str
         value: _common_pb2.SparseVector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
+    class MultiVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.MultiVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.MultiVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    MULTI_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     payload: _containers.MessageMap[str, _common_pb2.Value]
     vector: _common_pb2.Vector
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
     sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
+    multi_vectors: _containers.MessageMap[str, _common_pb2.MultiVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ..., multi_vectors: _Optional[_Mapping[str, _common_pb2.MultiVector]] = ...) -> None: ...
 
 class ScoredPoint(_message.Message):
-    __slots__ = ("id", "score", "payload", "vector", "named_vectors", "sparse_vectors")
+    __slots__ = ("id", "score", "payload", "vector", "named_vectors", "sparse_vectors", "multi_vectors")
     class PayloadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -112,19 +130,28 @@ class ScoredPoint(_message.Message):
         key: str
         value: _common_pb2.SparseVector
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
+    class MultiVectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.MultiVector
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.MultiVector, _Mapping]] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     NAMED_VECTORS_FIELD_NUMBER: _ClassVar[int]
     SPARSE_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    MULTI_VECTORS_FIELD_NUMBER: _ClassVar[int]
     id: _common_pb2.PointId
     score: float
     payload: _containers.MessageMap[str, _common_pb2.Value]
     vector: _common_pb2.Vector
     named_vectors: _containers.MessageMap[str, _common_pb2.Vector]
     sparse_vectors: _containers.MessageMap[str, _common_pb2.SparseVector]
-    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., score: _Optional[float] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ...) -> None: ...
+    multi_vectors: _containers.MessageMap[str, _common_pb2.MultiVector]
+    def __init__(self, id: _Optional[_Union[_common_pb2.PointId, _Mapping]] = ..., score: _Optional[float] = ..., payload: _Optional[_Mapping[str, _common_pb2.Value]] = ..., vector: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., named_vectors: _Optional[_Mapping[str, _common_pb2.Vector]] = ..., sparse_vectors: _Optional[_Mapping[str, _common_pb2.SparseVector]] = ..., multi_vectors: _Optional[_Mapping[str, _common_pb2.MultiVector]] = ...) -> None: ...
 
 class PointsSelector(_message.Message):
     __slots__ = ("points", "filter")
@@ -334,7 +361,7 @@ class CalibrateMatryoshkaResponse(_message.Message):
     def __init__(self, queries: _Optional[int] = ..., k: _Optional[int] = ..., target_recall: _Optional[float] = ..., exact: _Optional[_Union[CalibrationRow, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[CalibrationRow, _Mapping]]] = ..., recommended: _Optional[_Union[CalibrationRow, _Mapping]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain", "using", "sparse_query")
+    __slots__ = ("collection_name", "query", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector", "params", "explain", "using", "sparse_query", "multi_query")
     COLLECTION_NAME_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
@@ -347,6 +374,7 @@ class QueryRequest(_message.Message):
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     USING_FIELD_NUMBER: _ClassVar[int]
     SPARSE_QUERY_FIELD_NUMBER: _ClassVar[int]
+    MULTI_QUERY_FIELD_NUMBER: _ClassVar[int]
     collection_name: str
     query: _common_pb2.Vector
     filter: _common_pb2.Filter
@@ -359,7 +387,8 @@ class QueryRequest(_message.Message):
     explain: bool
     using: str
     sparse_query: _common_pb2.SparseVector
-    def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ..., using: _Optional[str] = ..., sparse_query: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ...) -> None: ...
+    multi_query: _common_pb2.MultiVector
+    def __init__(self, collection_name: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.Vector, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Filter, _Mapping]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., score_threshold: _Optional[float] = ..., with_payload: _Optional[_Union[_common_pb2.WithPayloadSelector, _Mapping]] = ..., with_vector: _Optional[bool] = ..., params: _Optional[_Union[SearchParams, _Mapping]] = ..., explain: _Optional[bool] = ..., using: _Optional[str] = ..., sparse_query: _Optional[_Union[_common_pb2.SparseVector, _Mapping]] = ..., multi_query: _Optional[_Union[_common_pb2.MultiVector, _Mapping]] = ...) -> None: ...
 
 class Explain(_message.Message):
     __slots__ = ("path", "reason", "live_points", "allowed_points", "selectivity", "ef", "nodes_visited", "distances_computed", "unindexed_scanned", "filter", "matryoshka", "using", "sparse")

@@ -1978,9 +1978,9 @@ pub struct QueryRequest {
     /// Default: no payload.
     #[serde(default)]
     pub with_payload: Option<WithPayload>,
-    /// Default: false.
-    #[serde(default)]
-    pub with_vector: Option<bool>,
+    /// Default: false. `true`, `false` or a list of vector names (`with_vectors` is an alias).
+    #[serde(default, alias = "with_vectors")]
+    pub with_vector: Option<WithVector>,
     /// Grove: force a path (default "auto").
     #[serde(default)]
     pub strategy: Option<StrategyParam>,
@@ -2064,7 +2064,7 @@ impl From<SearchRequest> for QueryRequest {
             offset: s.offset,
             score_threshold: s.score_threshold,
             with_payload: s.with_payload,
-            with_vector: s.with_vector,
+            with_vector: s.with_vector.map(WithVector::Enable),
             strategy: s.strategy,
             explain: None,
         }

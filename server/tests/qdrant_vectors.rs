@@ -267,6 +267,23 @@ async fn named_vectors_upsert_query_and_update() {
     assert_eq!(r["points"][0]["id"], 29);
     assert_eq!(r["explain"]["using"], "image");
     assert!(r["points"].as_array().expect("hits").iter().all(|p| p["vector"]["image"].is_array()), "{r}");
+    // `with_vector` as a list of names keeps only those, on the plain path and on a stage tree
+    // (a prefetch), as Qdrant does.
+    for body in [
+        json!({"query": [29.0, 1.0, 0.0, 0.5], "using": "image", "limit": 6, "with_vector": ["text"]}),
+        json!({"prefetch": {"query": [29.0, 1.0, 0.0, 0.5], "using": "image", "limit": 6},
+               "query": [29.0, 1.0, 0.0, 0.5], "using": "image", "limit": 6, "with_vectors": ["text"]}),
+    ] {
+        let r = ok(c.post(s.url("/collections/n/points/query")).json(&body)).await;
+        let hits = r["points"].as_array().expect("hits");
+        assert_eq!(hits.len(), 6, "{r}");
+        for h in hits {
+            let v = h["vector"].as_object().unwrap_or_else(|| panic!("named vectors: {h}"));
+            assert!(!v.contains_key("image"), "{h}");
+            let even = h["id"].as_u64().is_some_and(|i| i % 2 == 0);
+            assert_eq!(v.contains_key("text"), even, "{h}");
+        }
+    }
     let r = ok(c
         .post(s.url("/collections/n/points/query"))
         .json(&json!({"query": [1.0, 28.0, 0.1], "using": "text", "limit": 40,

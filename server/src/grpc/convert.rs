@@ -273,7 +273,7 @@ pub fn query(q: pb::QueryRequest) -> ServiceResult<api::QueryRequest> {
         offset: (q.offset != 0).then(|| usize::try_from(q.offset).unwrap_or(usize::MAX)),
         score_threshold: q.score_threshold,
         with_payload: with_payload(q.with_payload),
-        with_vector: Some(q.with_vector),
+        with_vector: Some(api::WithVector::Enable(q.with_vector)),
         strategy: Some(strategy),
         explain: Some(q.explain),
         ..api::QueryRequest::default()

@@ -983,6 +983,8 @@ fn snapshot_out(s: st::SnapshotDescription) -> api::SnapshotDescription {
 struct PreparedQuery {
     request: st::QueryRequest,
     with_payload: api::WithPayload,
+    /// Which vectors the answer carries (storage reads them all when any is wanted).
+    with_vector: api::WithVector,
     explain: bool,
 }
 
@@ -1006,7 +1008,7 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         offset: checked.offset,
         score_threshold: q.score_threshold,
         with_payload: Some(with_payload_in(&with_payload)),
-        with_vector: q.with_vector.unwrap_or(false),
+        with_vector: q.with_vector.as_ref().is_some_and(api::WithVector::wanted),
         ef: checked.ef,
         exact: false,
         strategy,
@@ -1018,7 +1020,8 @@ fn prepare_query(q: api::QueryRequest, limits: &LimitsConfig) -> ServiceResult<P
         sparse,
         multi,
     };
-    Ok(PreparedQuery { request, with_payload, explain })
+    let with_vector = q.with_vector.unwrap_or(api::WithVector::Enable(false));
+    Ok(PreparedQuery { request, with_payload, with_vector, explain })
 }
 
 /// `params.quantization` into storage's form (the range of `oversampling` is checked in
@@ -1048,7 +1051,7 @@ fn query_out(
                 version: 0,
                 score: h.score,
                 payload: post_payload(&p.with_payload, h.payload),
-                vector: vectors_with_sparse_out(h.vector, h.vectors, h.sparse, h.multi),
+                vector: p.with_vector.select(vectors_with_sparse_out(h.vector, h.vectors, h.sparse, h.multi)),
                 order_value: None,
             })
             .collect(),

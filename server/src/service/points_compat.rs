@@ -871,7 +871,7 @@ impl Service {
                 offset: None,
                 score_threshold: req.score_threshold,
                 with_payload: Some(WithPayload::Enable(true)),
-                with_vector: req.with_vector,
+                with_vector: req.with_vector.map(api::WithVector::Enable),
                 strategy: None,
                 explain: None,
                 ..api::QueryRequest::default()

@@ -50,7 +50,7 @@ pub(super) struct Planned {
     root: Stage,
     offset: usize,
     with_payload: WithPayload,
-    with_vector: bool,
+    with_vector: api::WithVector,
     explain: bool,
     strategy: Strategy,
 }
@@ -84,7 +84,7 @@ pub(super) fn plan(req: api::QueryRequest, limits: &LimitsConfig) -> ServiceResu
         root,
         offset,
         with_payload: req.with_payload.unwrap_or(WithPayload::Enable(false)),
-        with_vector: req.with_vector.unwrap_or(false),
+        with_vector: req.with_vector.unwrap_or(api::WithVector::Enable(false)),
         explain: req.explain.unwrap_or(false),
         strategy,
     })
@@ -104,7 +104,7 @@ pub(super) fn run_planned(
     let mut leaf = StoreLeaf { s, name, stop, strategy: p.strategy, metrics };
     let (ranked, explain) = query_plan::evaluate(&p.root, &mut leaf)?;
     let page: Vec<Candidate> = ranked.points.into_iter().skip(p.offset).collect();
-    let points = hits_out(s, name, page, &p.with_payload, p.with_vector)?;
+    let points = hits_out(s, name, page, &p.with_payload, &p.with_vector)?;
     let (explain, stages) = if p.explain { (explain.search.clone(), Some(explain)) } else { (None, None) };
     Ok(api::QueryResponse { points, explain, stages })
 }
@@ -115,12 +115,12 @@ fn hits_out(
     name: &str,
     page: Vec<Candidate>,
     with_payload: &WithPayload,
-    with_vector: bool,
+    with_vector: &api::WithVector,
 ) -> ServiceResult<Vec<api::ScoredPoint>> {
     let ids: Vec<st::PointId> = page.iter().map(|c| c.id).collect();
     let want = st::WithPayload::All(with_payload.wanted());
     let mut records: HashMap<st::PointId, st::Record> =
-        s.get_points(name, &ids, &want, with_vector)?.into_iter().map(|r| (r.id, r)).collect();
+        s.get_points(name, &ids, &want, with_vector.wanted())?.into_iter().map(|r| (r.id, r)).collect();
     Ok(page
         .into_iter()
         .filter_map(|c| {
@@ -130,7 +130,8 @@ fn hits_out(
                 version: 0,
                 score: c.score,
                 payload: r.payload.and_then(|p| with_payload.apply(p)),
-                vector: super::ops::vectors_with_sparse_out(r.vector, r.vectors, r.sparse, r.multi),
+                vector: with_vector
+                    .select(super::ops::vectors_with_sparse_out(r.vector, r.vectors, r.sparse, r.multi)),
                 order_value: c.order_value,
             })
         })
@@ -791,7 +792,7 @@ impl Service {
                 lookup_from: req.lookup_from.clone(),
                 limit: Some(window),
                 with_payload: Some(WithPayload::Enable(true)),
-                with_vector: req.with_vector,
+                with_vector: req.with_vector.map(api::WithVector::Enable),
                 strategy: req.strategy,
                 ..api::QueryRequest::default()
             };

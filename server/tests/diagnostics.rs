@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{ok, send, Server};
 use grove_proto::v1 as pb;
 use grove_proto::v1::diagnostics_client::DiagnosticsClient;
 use reqwest::StatusCode;
@@ -41,19 +41,6 @@ fn all_pairs() -> Vec<(usize, usize, [f32; 2])> {
 
 fn adjacent(i: usize, j: usize) -> bool {
     j - i == 1 || (i == 0 && j == N - 1)
-}
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(req: reqwest::RequestBuilder) -> Value {
-    let (status, body) = send(req).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["result"].clone()
 }
 
 async fn err(req: reqwest::RequestBuilder, want: StatusCode, needle: &str) {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Server;
+use common::{ok, send, Server};
 use grove_proto::v1 as pb;
 use grove_proto::v1::collections_client::CollectionsClient;
 use grove_proto::v1::points_client::PointsClient;
@@ -14,19 +14,6 @@ use tonic::transport::Channel;
 use tonic::Code;
 
 const DIM: usize = 16;
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(req: reqwest::RequestBuilder) -> Value {
-    let (status, body) = send(req).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["result"].clone()
-}
 
 async fn err(req: reqwest::RequestBuilder, needle: &str) {
     let (status, body) = send(req).await;

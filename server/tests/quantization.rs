@@ -10,22 +10,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{ok, send, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(req: reqwest::RequestBuilder) -> Value {
-    let (status, body) = send(req).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["result"].clone()
-}
 
 /// Seeded points on a few clusters in 16 dimensions.
 fn points(n: usize) -> Vec<Value> {

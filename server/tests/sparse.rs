@@ -8,22 +8,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::Server;
-use reqwest::StatusCode;
+use common::{ok, send, Server};
 use serde_json::{json, Value};
-
-async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn ok(req: reqwest::RequestBuilder) -> Value {
-    let (status, body) = send(req).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["result"].clone()
-}
 
 async fn err(req: reqwest::RequestBuilder, needles: &[&str]) {
     let (status, body) = send(req).await;

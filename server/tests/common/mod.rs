@@ -126,3 +126,18 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
     s.read_to_string(&mut buf).ok()?;
     buf.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Sends a request; the status and the body as JSON (a string when it is not JSON).
+pub async fn send(req: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// Sends a request that must answer 200; its `result`.
+pub async fn ok(req: reqwest::RequestBuilder) -> serde_json::Value {
+    let (status, body) = send(req).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    body["result"].clone()
+}
